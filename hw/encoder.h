@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Encoder backend interface and the access unit it produces. Owner: the media thread; every
+ * op is media thread only. An access unit is immutable and reference-counted once handed
+ * out, so any thread may read and unref it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/frame.h"
+#include "util/refcount.h"
+
+/* One encoded frame: Annex-B H.264 with 4-byte start codes. */
+struct cg_au {
+	struct cg_refcount ref;
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	bool keyframe;		    /* an IDR, preceded by SPS and PPS */
+	uint64_t capture_mono_usec; /* copied from the frame */
+	uint64_t capture_wall_usec;
+	uint64_t encode_usec;	    /* time spent encoding, for the latency breakdown */
+	uint32_t frame_sequence;
+};
+
+/* Allocates an AU with room for cap bytes, refcount 1. Aborts on OOM. Any thread. */
+struct cg_au *cg_au_new(size_t cap);
+struct cg_au *cg_au_ref(struct cg_au *au);
+/* Any thread. Returns NULL. */
+struct cg_au *cg_au_unref(struct cg_au *au);
+
+enum cg_h264_profile_choice {
+	CG_ENCODER_PROFILE_CONSTRAINED_BASELINE = 0,
+	CG_ENCODER_PROFILE_MAIN,
+};
+
+struct cg_encoder_cfg {
+	uint32_t width;
+	uint32_t height;
+	uint32_t fps;
+	uint32_t bitrate_kbps;
+	uint32_t keyframe_interval; /* frames between IDRs */
+	enum cg_h264_profile_choice profile;
+	unsigned threads;	    /* 0: backend default */
+};
+
+struct cg_encoder;
+
+struct cg_encoder_ops {
+	unsigned version;
+	const char *name;
+	/* Returns 0, -ENOTSUP (this backend cannot do cfg), -ENODEV, -EIO. */
+	int (*open)(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret);
+	/*
+	 * Encodes one frame (borrowed for the call; a backend that keeps it takes a ref) and
+	 * returns its access unit in *ret (new reference). Zero-latency backends return one AU
+	 * per frame. Returns 0, -EAGAIN (no AU yet), -EINVAL (frame format), -EIO.
+	 */
+	int (*encode)(struct cg_encoder *enc, struct cg_frame *frame, struct cg_au **ret);
+	/* The next encoded frame is an IDR with SPS/PPS. */
+	void (*request_keyframe)(struct cg_encoder *enc);
+	/* Returns 0 or -ENOTSUP. */
+	int (*set_bitrate)(struct cg_encoder *enc, uint32_t kbps);
+	/* profile_idc, constraint byte and level_idc of the stream, for the SDP answer. */
+	void (*get_profile)(struct cg_encoder *enc, uint8_t *profile_idc, uint8_t *constraints,
+			    uint8_t *level_idc);
+	void (*close)(struct cg_encoder *enc);
+};
