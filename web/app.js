@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * camgate viewer: WHEP (RFC 9725) client with trickle ICE (RFC 8840), statistics overlay
+ * and capture-to-display latency read back from the block code that the test pattern
+ * writes into the picture. No framework, no external resources.
+ *
+ * Test hooks: everything measured is in window.camgate (see `cg` below).
+ */
+'use strict';
+
+(function () {
+  const WHEP_PATH = 'whep';
+  const STATUS_PATH = 'status';
+  const GATHER_WAIT_MS = 150;      // send the offer after this even if gathering goes on
+  const CONNECT_TIMEOUT_MS = 10000; // offer sent → first frame
+  const DISCONNECTED_GRACE_MS = 3000;
+  const STALL_MS = 4000;           // no new frame for this long while playing → reconnect
+  const BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
+  const STATS_INTERVAL_MS = 1000;
+  const DAEMON_STATUS_INTERVAL_MS = 2000;
+  const MAX_LATENCIES = 20000;
+
+  /* Block code (see DESIGN.md, "Timing"): 16x16 cells, left to right, wrapping at the
+   * picture width; 0 white, 1 black, 2..49 capture ms (48 bits, MSB first), 50..65
+   * frame counter (16 bits). */
+  const CELL = 16;
+  const CELLS = 66;
+
+  const $ = (id) => document.getElementById(id);
+  const video = $('video');
+  const statusEl = $('status');
+  const overlay = $('overlay');
+  const toggle = $('toggle-overlay');
+
+  const params = new URLSearchParams(location.search);
+  const baseUrl = new URL(params.get('server') || './', location.href);
+
+  const cg = {
+    state: 'idle',           // idle | connecting | connected | playing | retrying
+    codec: null,             // e.g. "video/H264"
+    fmtp: null,
+    loadAt: performance.now(),
+    connectStartedAt: null,  // performance.now() of the current attempt
+    connectedAt: null,       // ICE/DTLS connected (pc.connectionState), this attempt
+    firstFrameAt: null,      // first presented frame, this attempt (performance.now())
+    firstFrameAtFirst: null, // first presented frame since page load
+    attempts: 0,
+    reconnects: 0,
+    framesDecoded: 0,        // from getStats inbound-rtp
+    framesPresented: 0,      // requestVideoFrameCallback calls
+    latencies: [],           // capture → display, ms, one per decoded block code
+    firstLatency: null,      // of the first frame of a connection (excluded from latencies)
+    codeReads: 0,
+    codeRejects: 0,
+    lastCapture: null,       // {ms, counter}
+    counterSkips: 0,
+    width: 0,
+    height: 0,
+    fps: 0,
+    bitrateKbps: 0,
+    stats: {},               // latest raw inbound-rtp figures + derived breakdown
+    daemon: null,            // latest /status JSON
+    whep: { location: null, patches: 0, lastError: null },
+    log: [],
+    retryIn: 0,
+  };
+  window.camgate = cg;
+
+  function log(...args) {
+    const line = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    cg.log.push(`${(performance.now() / 1000).toFixed(3)} ${line}`);
+    if (cg.log.length > 500) cg.log.shift();
+    console.log('[camgate]', line);
+  }
+
+  function setState(state, text, warn) {
+    cg.state = state;
+    if (text) {
+      statusEl.textContent = text;
+      statusEl.hidden = false;
+      statusEl.classList.toggle('warn', !!warn);
+    } else {
+      statusEl.hidden = true;
+    }
+  }
+
+  /* ---------- overlay ---------- */
+
+  function setOverlayVisible(v) {
+    overlay.hidden = !v;
+    toggle.setAttribute('aria-pressed', String(v));
+  }
+  toggle.addEventListener('click', () => setOverlayVisible(overlay.hidden));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'i' && !e.ctrlKey && !e.metaKey && !e.altKey) setOverlayVisible(overlay.hidden);
+  });
+  if (params.get('overlay') === '0') setOverlayVisible(false);
+
+  function median(arr) {
+    if (!arr.length) return NaN;
+    const s = arr.slice().sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  }
+
+  function renderOverlay() {
+    $('ov-fps').textContent = cg.state === 'playing' ? cg.fps.toFixed(0) : '–';
+    $('ov-bitrate').textContent = cg.state === 'playing'
+      ? (cg.bitrateKbps >= 1000 ? `${(cg.bitrateKbps / 1000).toFixed(2)} Mbit/s`
+                                : `${cg.bitrateKbps.toFixed(0)} kbit/s`)
+      : '–';
+    const recent = cg.latencies.slice(-30);
+    $('ov-latency').textContent = recent.length && cg.state === 'playing'
+      ? `${median(recent).toFixed(0)} ms` : '–';
+    const codec = cg.codec ? cg.codec.replace(/^video\//, '') : '';
+    $('ov-video').textContent = cg.width ? `${cg.width}×${cg.height} ${codec}` : '–';
+  }
+
+  /* ---------- block code read-back ---------- */
+
+  const canvas = document.createElement('canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+
+  function readBlockCode(w, h) {
+    const perRow = Math.floor(w / CELL);
+    if (perRow < 1) return null;
+    const rows = Math.ceil(CELLS / perRow);
+    const stripH = rows * CELL;
+    if (stripH > h) return null;
+    if (canvas.width !== w || canvas.height !== stripH) {
+      canvas.width = w;
+      canvas.height = stripH;
+    }
+    // Only the code rows, at native scale.
+    ctx.drawImage(video, 0, 0, w, stripH, 0, 0, w, stripH);
+    const px = ctx.getImageData(0, 0, w, stripH).data;
+    const cell = (i) => {
+      const x0 = (i % perRow) * CELL + 6;
+      const y0 = Math.floor(i / perRow) * CELL + 6;
+      let sum = 0;
+      for (let y = y0; y < y0 + 4; y++) {
+        for (let x = x0; x < x0 + 4; x++) {
+          const o = (y * w + x) * 4;
+          sum += 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
+        }
+      }
+      return sum / 16;
+    };
+    const white = cell(0);
+    const black = cell(1);
+    // Reference cells must be clearly white and black, else this is not our pattern
+    // (or a broken decode): reject.
+    if (!(white > 180 && black < 75 && white - black > 120)) return null;
+    const thr = (white + black) / 2;
+    const margin = (white - black) * 0.2; // a cell this close to the threshold is a misread
+    const bit = (i) => {
+      const v = cell(i);
+      if (Math.abs(v - thr) < margin) throw new RangeError('ambiguous cell');
+      return v > thr ? 1 : 0;
+    };
+    let ms = 0;
+    let counter = 0;
+    try {
+      for (let i = 2; i < 50; i++) ms = ms * 2 + bit(i);
+      for (let i = 50; i < 66; i++) counter = counter * 2 + bit(i);
+    } catch (e) {
+      return null;
+    }
+    return { ms, counter };
+  }
+
+  let rvfcHandle = null;
+  let rvfcGen = 0;
+
+  function onVideoFrame(gen, now, md) {
+    if (gen !== rvfcGen) return;
+    rvfcHandle = video.requestVideoFrameCallback((n, m) => onVideoFrame(gen, n, m));
+    cg.framesPresented++;
+    lastFrameAt = performance.now();
+    if (cg.firstFrameAt === null) {
+      cg.firstFrameAt = lastFrameAt;
+      if (cg.firstFrameAtFirst === null) cg.firstFrameAtFirst = lastFrameAt;
+      log('first frame', `${(cg.firstFrameAt - cg.connectStartedAt).toFixed(0)} ms after offer`);
+      backoffIdx = 0;
+      setState('playing', null);
+    }
+    const w = md.width || video.videoWidth;
+    const h = md.height || video.videoHeight;
+    cg.width = w;
+    cg.height = h;
+    let code = null;
+    try {
+      code = readBlockCode(w, h);
+    } catch (e) {
+      code = null;
+    }
+    cg.codeReads++;
+    if (!code) {
+      cg.codeRejects++;
+      return;
+    }
+    const displayMs = performance.timeOrigin + md.expectedDisplayTime;
+    const lat = displayMs - code.ms;
+    // A decoded time far from the local clock is a misread, not a latency.
+    if (!(lat > -1000 && lat < 60000)) {
+      cg.codeRejects++;
+      return;
+    }
+    if (cg.lastCapture && code.counter === cg.lastCapture.counter && code.ms === cg.lastCapture.ms) {
+      return; // same picture presented again
+    }
+    if (cg.lastCapture && ((cg.lastCapture.counter + 1) & 0xffff) !== code.counter) {
+      cg.counterSkips++;
+    }
+    const first = cg.lastCapture === null;
+    cg.lastCapture = { ms: code.ms, counter: code.counter };
+    if (first) {
+      // The first frame of a call may have been made before the call was up.
+      cg.firstLatency = lat;
+      return;
+    }
+    cg.latencies.push(lat);
+    if (cg.latencies.length > MAX_LATENCIES) cg.latencies.splice(0, cg.latencies.length - MAX_LATENCIES);
+  }
+
+  /* ---------- statistics ---------- */
+
+  let prevBytes = null;
+  let prevBytesAt = 0;
+  let prevFrames = null;
+  let statsTimer = null;
+  let daemonTimer = null;
+
+  async function pollStats(pc) {
+    if (pc.signalingState === 'closed') return;
+    let report;
+    try {
+      report = await pc.getStats();
+    } catch (e) {
+      return;
+    }
+    let inbound = null;
+    const byId = new Map();
+    report.forEach((s) => {
+      byId.set(s.id, s);
+      if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+    });
+    if (!inbound) return;
+    const now = performance.now();
+    const st = {
+      bytesReceived: inbound.bytesReceived,
+      packetsReceived: inbound.packetsReceived,
+      packetsLost: inbound.packetsLost,
+      nackCount: inbound.nackCount,
+      pliCount: inbound.pliCount,
+      firCount: inbound.firCount,
+      framesReceived: inbound.framesReceived,
+      framesDecoded: inbound.framesDecoded,
+      keyFramesDecoded: inbound.keyFramesDecoded,
+      framesDropped: inbound.framesDropped,
+      framesPerSecond: inbound.framesPerSecond,
+      freezeCount: inbound.freezeCount,
+      jitter: inbound.jitter,
+      jitterBufferDelay: inbound.jitterBufferDelay,
+      jitterBufferTargetDelay: inbound.jitterBufferTargetDelay,
+      jitterBufferEmittedCount: inbound.jitterBufferEmittedCount,
+      totalDecodeTime: inbound.totalDecodeTime,
+      totalProcessingDelay: inbound.totalProcessingDelay,
+      totalAssemblyTime: inbound.totalAssemblyTime,
+      decoderImplementation: inbound.decoderImplementation,
+    };
+    const jbc = inbound.jitterBufferEmittedCount;
+    const fd = inbound.framesDecoded;
+    st.jitterBufferAvgMs = jbc ? (inbound.jitterBufferDelay / jbc) * 1000 : null;
+    st.decodeAvgMs = fd ? (inbound.totalDecodeTime / fd) * 1000 : null;
+    st.processingAvgMs = fd && inbound.totalProcessingDelay !== undefined
+      ? (inbound.totalProcessingDelay / fd) * 1000 : null;
+    const codec = inbound.codecId ? byId.get(inbound.codecId) : null;
+    if (codec) {
+      cg.codec = codec.mimeType;
+      cg.fmtp = codec.sdpFmtpLine || null;
+    }
+    // Selected candidate pair, for diagnostics.
+    report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = byId.get(s.selectedCandidatePairId);
+        if (pair) {
+          const l = byId.get(pair.localCandidateId);
+          const r = byId.get(pair.remoteCandidateId);
+          st.rttMs = pair.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null;
+          st.localCandidate = l ? `${l.address || l.ip}:${l.port} ${l.candidateType}` : null;
+          st.remoteCandidate = r ? `${r.address || r.ip}:${r.port} ${r.candidateType}` : null;
+        }
+      }
+    });
+    if (prevBytes !== null && now > prevBytesAt) {
+      const dt = (now - prevBytesAt) / 1000;
+      cg.bitrateKbps = ((inbound.bytesReceived - prevBytes) * 8) / 1000 / dt;
+      cg.fps = inbound.framesPerSecond !== undefined
+        ? inbound.framesPerSecond : (fd - prevFrames) / dt;
+    }
+    prevBytes = inbound.bytesReceived;
+    prevFrames = fd;
+    prevBytesAt = now;
+    cg.framesDecoded = fd || 0;
+    st.bitrateKbps = cg.bitrateKbps;
+    cg.stats = st;
+    renderOverlay();
+  }
+
+  async function pollDaemon() {
+    try {
+      const r = await fetch(new URL(STATUS_PATH, baseUrl), { cache: 'no-store' });
+      if (r.ok) cg.daemon = await r.json();
+    } catch (e) {
+      /* the daemon may be restarting; the connection logic deals with it */
+    }
+  }
+
+  /* ---------- WHEP session ---------- */
+
+  let pc = null;
+  let session = null;     // {location, ufrag, pwd, queue: [], ended, gen}
+  let gen = 0;
+  let backoffIdx = 0;
+  let watchdog = null;
+  let disconnectedTimer = null;
+  let retryTimer = null;
+  let lastFrameAt = 0;
+
+  function iceCreds(sdp) {
+    const uf = /^a=ice-ufrag:(.+)$/m.exec(sdp);
+    const pw = /^a=ice-pwd:(.+)$/m.exec(sdp);
+    return { ufrag: uf ? uf[1].trim() : '', pwd: pw ? pw[1].trim() : '' };
+  }
+
+  /* m= line and mid of each m-section of the offer, for RFC 8840 fragments. */
+  function mSections(sdp) {
+    const out = [];
+    let cur = null;
+    for (const line of sdp.split(/\r?\n/)) {
+      if (line.startsWith('m=')) {
+        cur = { mline: line, mid: null };
+        out.push(cur);
+      } else if (cur && line.startsWith('a=mid:')) {
+        cur.mid = line.slice(6).trim();
+      }
+    }
+    return out;
+  }
+
+  function sdpFragment(s, cands, end) {
+    // With BUNDLE every candidate belongs to the first m-section's transport.
+    const lines = [`a=ice-ufrag:${s.ufrag}`, `a=ice-pwd:${s.pwd}`];
+    const secs = s.sections.length ? s.sections : [{ mline: 'm=video 9 UDP/TLS/RTP/SAVPF 0', mid: '0' }];
+    for (const sec of secs) {
+      const mine = cands.filter((c) => (c.sdpMid ?? secs[0].mid) === sec.mid);
+      if (!mine.length && !(end && sec === secs[0])) continue;
+      lines.push(sec.mline, `a=mid:${sec.mid}`);
+      for (const c of mine) lines.push(`a=${c.candidate}`);
+      if (end && sec === secs[0]) lines.push('a=end-of-candidates');
+    }
+    return lines.join('\r\n') + '\r\n';
+  }
+
+  async function flushTrickle(s) {
+    if (!s.location || s.flushing || s.closed) return;
+    if (!s.queue.length && !(s.endPending && !s.endSent)) return;
+    s.flushing = true;
+    try {
+      while (!s.closed && (s.queue.length || (s.endPending && !s.endSent))) {
+        const cands = s.queue.splice(0);
+        const end = s.endPending && !s.endSent;
+        const body = sdpFragment(s, cands, end);
+        if (end) s.endSent = true;
+        const r = await fetch(s.location, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' },
+          body,
+        });
+        cg.whep.patches++;
+        if (!r.ok && r.status !== 204) {
+          log('PATCH', r.status, await r.text().catch(() => ''));
+          // 405/501: the server does not do trickle; the offer had what it needs.
+          break;
+        }
+      }
+    } catch (e) {
+      log('PATCH failed', String(e));
+    } finally {
+      s.flushing = false;
+    }
+  }
+
+  function waitGathering(p, ms) {
+    return new Promise((resolve) => {
+      if (p.iceGatheringState === 'complete') return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        p.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      }
+      function check() {
+        if (p.iceGatheringState === 'complete') done();
+      }
+      p.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  function preferH264(transceiver) {
+    if (!window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities || !transceiver.setCodecPreferences) return;
+    const caps = RTCRtpReceiver.getCapabilities('video');
+    if (!caps) return;
+    const rank = (c) => {
+      const m = c.mimeType.toLowerCase();
+      if (m !== 'video/h264') return 10;
+      const f = c.sdpFmtpLine || '';
+      const cb = /profile-level-id=42e0/i.test(f);
+      const pm1 = /packetization-mode=1/.test(f);
+      return (cb ? 0 : 2) + (pm1 ? 0 : 1);
+    };
+    const codecs = caps.codecs.slice().sort((a, b) => rank(a) - rank(b));
+    try {
+      transceiver.setCodecPreferences(codecs);
+    } catch (e) {
+      /* keep the browser's order */
+    }
+  }
+
+  function teardown() {
+    gen++;
+    rvfcGen++;
+    if (rvfcHandle !== null && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(rvfcHandle);
+    rvfcHandle = null;
+    clearTimeout(watchdog);
+    clearTimeout(disconnectedTimer);
+    clearInterval(statsTimer);
+    clearInterval(daemonTimer);
+    watchdog = disconnectedTimer = statsTimer = daemonTimer = null;
+    if (session) {
+      session.closed = true;
+      if (session.location) {
+        fetch(session.location, { method: 'DELETE', keepalive: true }).catch(() => {});
+      }
+      session = null;
+    }
+    if (pc) {
+      pc.ontrack = pc.onicecandidate = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      pc.close();
+      pc = null;
+    }
+    cg.whep.location = null;
+  }
+
+  function scheduleRetry(reason) {
+    teardown();
+    clearTimeout(retryTimer);
+    const delay = BACKOFF_MS[Math.min(backoffIdx, BACKOFF_MS.length - 1)];
+    backoffIdx++;
+    cg.reconnects++;
+    log('retry in', delay, 'ms:', reason);
+    const until = performance.now() + delay;
+    const tick = () => {
+      const left = Math.max(0, until - performance.now());
+      cg.retryIn = Math.ceil(left / 1000);
+      if (left <= 0) {
+        retryTimer = null;
+        connect();
+        return;
+      }
+      setState('retrying', `no stream, retrying in ${cg.retryIn}s`, true);
+      retryTimer = setTimeout(tick, left % 1000 || 1000);
+    };
+    tick();
+  }
+
+  async function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    teardown();
+    const my = gen;
+    cg.attempts++;
+    cg.connectStartedAt = performance.now();
+    cg.connectedAt = null;
+    cg.firstFrameAt = null;
+    cg.lastCapture = null;
+    cg.whep.lastError = null;
+    prevBytes = null;
+    lastFrameAt = 0;
+    setState('connecting', 'connecting…');
+
+    const p = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    pc = p;
+    const vt = p.addTransceiver('video', { direction: 'recvonly' });
+    p.addTransceiver('audio', { direction: 'recvonly' });
+    preferH264(vt);
+
+    const s = { location: null, queue: [], closed: false, endPending: false, endSent: false,
+                offerSent: false, sections: [], ufrag: '', pwd: '' };
+    session = s;
+
+    p.onicecandidate = (e) => {
+      if (!s.offerSent) return; // still in the offer we are about to send
+      if (e.candidate && e.candidate.candidate) s.queue.push(e.candidate);
+      else if (!e.candidate) s.endPending = true;
+      flushTrickle(s);
+    };
+    p.ontrack = (e) => {
+      if (e.track.kind !== 'video') return;
+      const stream = e.streams && e.streams[0] ? e.streams[0] : new MediaStream([e.track]);
+      video.srcObject = stream;
+      const pl = video.play();
+      if (pl) {
+        // play() never settles if ICE never connects: the watchdog covers that.
+        pl.catch((err) => log('play()', String(err)));
+      }
+      rvfcGen++;
+      const g = rvfcGen;
+      if (video.requestVideoFrameCallback) {
+        rvfcHandle = video.requestVideoFrameCallback((n, m) => onVideoFrame(g, n, m));
+      }
+    };
+    p.onconnectionstatechange = () => {
+      if (my !== gen) return;
+      const st = p.connectionState;
+      log('connection', st);
+      if (st === 'connected') {
+        if (cg.connectedAt === null) cg.connectedAt = performance.now();
+        clearTimeout(disconnectedTimer);
+        disconnectedTimer = null;
+      } else if (st === 'failed') {
+        scheduleRetry('connection failed');
+      } else if (st === 'disconnected') {
+        clearTimeout(disconnectedTimer);
+        disconnectedTimer = setTimeout(() => {
+          if (my === gen && p.connectionState !== 'connected') scheduleRetry('disconnected');
+        }, DISCONNECTED_GRACE_MS);
+      }
+    };
+    p.oniceconnectionstatechange = () => log('ice', p.iceConnectionState);
+
+    try {
+      const offer = await p.createOffer();
+      await p.setLocalDescription(offer);
+      await waitGathering(p, GATHER_WAIT_MS);
+      if (my !== gen) return;
+      const sdp = p.localDescription.sdp;
+      s.offerSent = true;
+      Object.assign(s, iceCreds(sdp));
+      s.sections = mSections(sdp);
+      if (p.iceGatheringState === 'complete') s.endSent = true; // the offer has them all
+
+      const whepUrl = new URL(WHEP_PATH, baseUrl);
+      const r = await fetch(whepUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', Accept: 'application/sdp' },
+        body: sdp,
+      });
+      if (my !== gen) return;
+      if (r.status !== 201 && r.status !== 200) {
+        const reason = (await r.text().catch(() => '')).trim();
+        cg.whep.lastError = `${r.status} ${reason}`;
+        throw new Error(`WHEP POST ${r.status}: ${reason}`);
+      }
+      const loc = r.headers.get('Location');
+      const answer = await r.text();
+      if (my !== gen) return;
+      if (loc) {
+        s.location = new URL(loc, whepUrl).href;
+        cg.whep.location = s.location;
+      }
+      await p.setRemoteDescription({ type: 'answer', sdp: answer });
+      if (my !== gen) return;
+      flushTrickle(s);
+    } catch (e) {
+      if (my !== gen) return;
+      log('connect failed', String(e));
+      scheduleRetry(String(e.message || e));
+      return;
+    }
+
+    statsTimer = setInterval(() => pollStats(p), STATS_INTERVAL_MS);
+    pollDaemon();
+    daemonTimer = setInterval(pollDaemon, DAEMON_STATUS_INTERVAL_MS);
+
+    // No picture in time, or the picture stops (daemon restarted, network gone): start over.
+    const watch = () => {
+      if (my !== gen) return;
+      const now = performance.now();
+      if (cg.firstFrameAt === null) {
+        if (now - cg.connectStartedAt > CONNECT_TIMEOUT_MS) return scheduleRetry('no picture');
+      } else if (now - lastFrameAt > STALL_MS && document.visibilityState === 'visible') {
+        return scheduleRetry('picture stalled');
+      }
+      watchdog = setTimeout(watch, 500);
+    };
+    watchdog = setTimeout(watch, 500);
+  }
+
+  window.addEventListener('pagehide', () => teardown());
+  document.addEventListener('visibilitychange', () => {
+    // rVFC does not run in hidden tabs: restart the stall clock on return.
+    if (document.visibilityState === 'visible') lastFrameAt = performance.now();
+  });
+
+  cg.connect = connect;
+  cg.disconnect = teardown;
+  cg.median = median;
+  setInterval(renderOverlay, 1000);
+  connect();
+})();
