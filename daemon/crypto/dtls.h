@@ -50,21 +50,39 @@ struct cg_dtls_event {
 /*
  * Creates a DTLS endpoint. cert is borrowed and must outlive it. remote_fingerprint is the
  * peer's a=fingerprint value for remote_fingerprint_alg (only "sha-256" is accepted);
- * it is copied. Offers SRTP_AEAD_AES_128_GCM and SRTP_AES128_CM_HMAC_SHA1_80.
- * Returns 0; -ENOTSUP for another algorithm; -EINVAL for a malformed fingerprint; -EIO.
+ * it is copied. Offers SRTP_AEAD_AES_128_GCM (only when the GnuTLS build knows it: GnuTLS
+ * >= 3.8; 3.7 has no GCM DTLS-SRTP profile) and SRTP_AES128_CM_HMAC_SHA1_80.
+ * The peer must present a certificate whose SHA-256 matches remote_fingerprint (hex is
+ * compared case-insensitively); a server requires a client certificate.
+ * Returns 0; -ENOTSUP for another algorithm; -EINVAL for a malformed fingerprint or a NULL
+ * argument; -EIO when GnuTLS fails. Any thread; the object then belongs to that thread.
  */
 int cg_dtls_new(const struct cg_cert *cert, enum cg_dtls_role role,
 		const char *remote_fingerprint_alg, const char *remote_fingerprint,
 		struct cg_dtls **ret);
 
+/* Frees dtls and everything queued (NULL allowed), without sending anything; returns NULL. */
 struct cg_dtls *cg_dtls_free(struct cg_dtls *dtls);
 
-/* Sets handshake retransmission timeouts (defaults 1 s / 30 s); tests use short ones. */
+/*
+ * Sets handshake retransmission timeouts (defaults 1 s / 30 s); tests use short ones.
+ * The retransmission timeout doubles per retransmit (RFC 6347 §4.2.4.1); when total_ms
+ * has passed since the handshake started, it fails with a FAILED event.
+ */
 void cg_dtls_set_timeouts(struct cg_dtls *dtls, unsigned retrans_ms, unsigned total_ms);
 
 /*
+ * Replaces the offered SRTP protection profiles (in preference order) before
+ * cg_dtls_start(); for tests and for configuration that forbids a profile. profiles is
+ * borrowed. Returns 0; -ENOTSUP when this GnuTLS cannot negotiate one of them (GCM before
+ * GnuTLS 3.8); -EINVAL for an empty list, an unknown value, or after cg_dtls_start().
+ */
+int cg_dtls_set_srtp_profiles(struct cg_dtls *dtls, const enum cg_srtp_profile *profiles,
+			      size_t n_profiles);
+
+/*
  * Starts the handshake (a client queues its ClientHello). Call once, after cg_dtls_new.
- * Returns 0 or -EIO.
+ * Returns 0, -EINVAL when already started, or -EIO (a FAILED event is queued too).
  */
 int cg_dtls_start(struct cg_dtls *dtls);
 
@@ -75,10 +93,18 @@ int cg_dtls_start(struct cg_dtls *dtls);
  */
 int cg_dtls_handle_datagram(struct cg_dtls *dtls, const uint8_t *buf, size_t len);
 
-/* Advances retransmission after cg_dtls_poll_timeout_ms() elapsed. Returns 0. */
+/*
+ * Advances retransmission after cg_dtls_poll_timeout_ms() elapsed (calling it early is
+ * harmless: nothing is resent before the timer expires). Returns 0; a handshake that ran
+ * out of total time is reported as a FAILED event.
+ */
 int cg_dtls_handle_timeout(struct cg_dtls *dtls);
 
-/* Milliseconds until cg_dtls_handle_timeout() is due, or -1 when no timer is needed. */
+/*
+ * Milliseconds until cg_dtls_handle_timeout() is due (0: now), or -1 when no timer is
+ * needed (not started, a server still waiting for the ClientHello, connected, finished).
+ * GnuTLS measures the elapsed time itself (CLOCK_REALTIME-based gettime).
+ */
 int cg_dtls_poll_timeout_ms(struct cg_dtls *dtls);
 
 /*
@@ -87,8 +113,18 @@ int cg_dtls_poll_timeout_ms(struct cg_dtls *dtls);
  */
 int cg_dtls_poll_transmit(struct cg_dtls *dtls, uint8_t *buf, size_t cap);
 
-/* Pops the next event. Returns 1 with *ret filled, 0 when there is none. */
+/*
+ * Pops the next event. Returns 1 with *ret filled, 0 when there is none. CONNECTED is
+ * reported once; then at most one FAILED or CLOSED. The caller should wipe ret->keys
+ * after keying SRTP.
+ */
 int cg_dtls_poll_event(struct cg_dtls *dtls, struct cg_dtls_event *ret);
 
-/* True once the handshake completed. */
+/* True once the handshake completed, until FAILED, CLOSED or cg_dtls_close(). */
 bool cg_dtls_is_connected(const struct cg_dtls *dtls);
+
+/*
+ * Queues a close_notify alert for the peer (RFC 5246 §7.2.1) when connected; the endpoint
+ * is closed afterwards (no event for our own close). Returns 0, -EINVAL, or -EIO.
+ */
+int cg_dtls_close(struct cg_dtls *dtls);

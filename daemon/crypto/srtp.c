@@ -1,1 +1,231 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SRTP/SRTCP over libsrtp2. One srtp_t per viewer holds two stream templates: outbound
+ * for whatever SSRCs we send, inbound for whatever SSRCs the viewer sends (RTCP receiver
+ * reports, feedback).
+ */
+#define CG_LOG_TOPIC "srtp"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <srtp2/srtp.h>
+
+#include "crypto/srtp.h"
+#include "util/log.h"
+#include "util/macros.h"
+
+/*
+ * Replay window in packets. libsrtp's default (128) is too small at video rates: a
+ * keyframe burst reordered by the network can exceed it (RFC 3711 §3.3.2 only sets 64 as
+ * the minimum).
+ */
+#define SRTP_REPLAY_WINDOW 1024
+
+struct cg_srtp {
+	srtp_t ctx;
+};
+
+static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
+static int srtp_init_result;
+
+static void srtp_global_init_once(void)
+{
+	srtp_err_status_t s = srtp_init();
+
+	if (s != srtp_err_status_ok) {
+		cg_debug("srtp_init failed: %d", (int)s);
+		srtp_init_result = -EIO;
+	}
+}
+
+int cg_srtp_global_init(void)
+{
+	int r = pthread_once(&srtp_once, srtp_global_init_once);
+
+	if (r != 0)
+		return -r;
+	return srtp_init_result;
+}
+
+/* STYLE 4.7 rule 4: libsrtp's status codes become errno at this boundary. */
+static int srtp_status_to_errno(srtp_err_status_t s)
+{
+	switch (s) {
+	case srtp_err_status_ok:
+		return 0;
+	case srtp_err_status_auth_fail:
+		return -EACCES;
+	case srtp_err_status_replay_fail:
+	case srtp_err_status_replay_old:
+		return -EALREADY;
+	case srtp_err_status_bad_param:
+	case srtp_err_status_parse_err:
+	case srtp_err_status_no_ctx:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+/* Checks the lengths match the profile and picks the libsrtp crypto policy. */
+static int srtp_policy_for(const struct cg_srtp_keys *keys, srtp_policy_t *policy)
+{
+	switch (keys->profile) {
+	case CG_SRTP_AES128_CM_SHA1_80:
+		if (keys->key_len != SRTP_AES_128_KEY_LEN || keys->salt_len != SRTP_SALT_LEN)
+			return -EINVAL;
+		/* RFC 5764 §4.1.2: AES-CM with HMAC-SHA1-80 for both RTP and RTCP. */
+		srtp_crypto_policy_set_rtp_default(&policy->rtp);
+		srtp_crypto_policy_set_rtcp_default(&policy->rtcp);
+		return 0;
+	case CG_SRTP_AEAD_AES_128_GCM:
+		if (keys->key_len != SRTP_AES_128_KEY_LEN ||
+		    keys->salt_len != SRTP_AEAD_SALT_LEN)
+			return -EINVAL;
+		/* RFC 7714 §14.2: AEAD_AES_128_GCM, 16-octet tag, RTP and RTCP alike. */
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy->rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy->rtcp);
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+/*
+ * RFC 5764 §4.2: the DTLS client protects with the client_write key, the server with the
+ * server_write key; each side unprotects with the other half.
+ */
+static int srtp_create_ctx(struct cg_srtp *srtp, const struct cg_srtp_keys *keys,
+			   bool is_dtls_server)
+{
+	uint8_t local[CG_SRTP_MAX_KEY_SALT], remote[CG_SRTP_MAX_KEY_SALT];
+	srtp_policy_t out = { 0 }, in = { 0 };
+	srtp_err_status_t s;
+	int r;
+
+	r = srtp_policy_for(keys, &out);
+	if (r < 0)
+		return r;
+	srtp_policy_for(keys, &in);
+	memcpy(local, is_dtls_server ? keys->server_key_salt : keys->client_key_salt,
+	       sizeof(local));
+	memcpy(remote, is_dtls_server ? keys->client_key_salt : keys->server_key_salt,
+	       sizeof(remote));
+	out.ssrc.type = ssrc_any_outbound;
+	out.key = local;
+	out.window_size = SRTP_REPLAY_WINDOW;
+	/* NACK-driven retransmissions resend the same sequence number (RFC 4585 §6.2.1). */
+	out.allow_repeat_tx = 1;
+	out.next = &in;
+	in.ssrc.type = ssrc_any_inbound;
+	in.key = remote;
+	in.window_size = SRTP_REPLAY_WINDOW;
+	s = srtp_create(&srtp->ctx, &out);
+	/* libsrtp expanded the keys into its own context. */
+	explicit_bzero(local, sizeof(local));
+	explicit_bzero(remote, sizeof(remote));
+	if (s != srtp_err_status_ok) {
+		cg_debug("srtp_create failed: %d", (int)s);
+		srtp->ctx = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+int cg_srtp_new(const struct cg_srtp_keys *keys, bool is_dtls_server, struct cg_srtp **ret)
+{
+	struct cg_srtp *srtp;
+	int r;
+
+	if (!keys || !ret)
+		return -EINVAL;
+	r = cg_srtp_global_init();
+	if (r < 0)
+		return r;
+	srtp = cg_new0(struct cg_srtp, 1);
+	r = srtp_create_ctx(srtp, keys, is_dtls_server);
+	if (r < 0) {
+		cg_srtp_free(srtp);
+		return r;
+	}
+	*ret = srtp;
+	return 0;
+}
+
+struct cg_srtp *cg_srtp_free(struct cg_srtp *srtp)
+{
+	if (!srtp)
+		return NULL;
+	if (srtp->ctx)
+		srtp_dealloc(srtp->ctx);
+	free(srtp);
+	return NULL;
+}
+
+/*
+ * libsrtp 2.x takes no buffer size and appends up to the tag (16 bytes), the SRTCP index
+ * (4) and no MKI (we never set one), so CG_SRTP_MAX_TRAILER (32) covers both RTP and RTCP.
+ */
+static int srtp_check_room(size_t len, size_t cap)
+{
+	if (len > (size_t)INT_MAX - CG_SRTP_MAX_TRAILER || cap < len + CG_SRTP_MAX_TRAILER)
+		return -ENOSPC;
+	return 0;
+}
+
+int cg_srtp_protect(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
+{
+	int n = (int)len;
+	int r;
+
+	if (!srtp || !buf)
+		return -EINVAL;
+	r = srtp_check_room(len, cap);
+	if (r < 0)
+		return r;
+	r = srtp_status_to_errno(srtp_protect(srtp->ctx, buf, &n));
+	return r < 0 ? r : n;
+}
+
+int cg_srtp_protect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
+{
+	int n = (int)len;
+	int r;
+
+	if (!srtp || !buf)
+		return -EINVAL;
+	r = srtp_check_room(len, cap);
+	if (r < 0)
+		return r;
+	r = srtp_status_to_errno(srtp_protect_rtcp(srtp->ctx, buf, &n));
+	return r < 0 ? r : n;
+}
+
+int cg_srtp_unprotect(struct cg_srtp *srtp, uint8_t *buf, size_t len)
+{
+	int n = (int)len;
+	int r;
+
+	if (!srtp || !buf)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EBADMSG;
+	r = srtp_status_to_errno(srtp_unprotect(srtp->ctx, buf, &n));
+	return r < 0 ? r : n;
+}
+
+int cg_srtp_unprotect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len)
+{
+	int n = (int)len;
+	int r;
+
+	if (!srtp || !buf)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EBADMSG;
+	r = srtp_status_to_errno(srtp_unprotect_rtcp(srtp->ctx, buf, &n));
+	return r < 0 ? r : n;
+}
