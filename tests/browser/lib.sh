@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Shared by tests/browser/run.sh and tests/bench/latency.sh (sourced, bash).
+#
+# Everything runs inside a network namespace made by cg_enter_netns: the daemon, the
+# browser and every packet between them stay in it, and nothing can reach the machine's
+# own addresses or leave the machine.
+
+CG_BROWSER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CG_SKIP=77
+
+cg_skip() {
+	echo "SKIP: $*"
+	exit "$CG_SKIP"
+}
+
+# Exits 77 unless root, unshare, ip, node, playwright-core and Chromium are all here.
+cg_require() {
+	local exe=$1
+	[ -n "$exe" ] || { echo "usage: $0 path/to/camgate" >&2; exit 2; }
+	[ -x "$exe" ] || { echo "FAIL: camgate binary '$exe' not found or not executable" >&2; exit 1; }
+	[ "$(id -u)" = 0 ] || cg_skip "needs root to create a network namespace (unshare --net)"
+	command -v unshare >/dev/null || cg_skip "no unshare (util-linux)"
+	command -v ip >/dev/null || cg_skip "no ip (iproute2)"
+	command -v node >/dev/null || cg_skip "no node (apt-get install nodejs npm)"
+	[ -d "$CG_BROWSER_DIR/node_modules/playwright-core" ] ||
+		cg_skip "no tests/browser/node_modules (cd tests/browser && npm ci; it never downloads a browser)"
+	if [ -z "${CHROMIUM:-}" ]; then
+		for c in /usr/lib/chromium/chromium /usr/bin/chromium; do
+			[ -x "$c" ] && { CHROMIUM=$c; break; }
+		done
+	fi
+	[ -n "${CHROMIUM:-}" ] || cg_skip "no Chromium (apt-get install chromium)"
+	export CHROMIUM
+	unshare --net true 2>/dev/null || cg_skip "unshare --net fails here (no CAP_SYS_ADMIN or user namespaces?)"
+}
+
+# Re-runs the calling script inside a fresh network namespace (once).
+cg_enter_netns() {
+	if [ -z "${CG_IN_NETNS:-}" ]; then
+		CG_IN_NETNS=1 exec unshare --net bash "$0" "$@"
+	fi
+	ip link set lo up
+	# A second, non-loopback interface carrying a TEST-NET-1 address (RFC 5737) gives
+	# ICE an ordinary host candidate on both sides (libnice skips loopback unless the
+	# daemon adds it). A dummy interface if the kernel has the module, else a veth pair
+	# with both ends inside the namespace (both up, so the link has carrier). Traffic to
+	# the address is local: it never leaves the namespace. Best effort: without either,
+	# the call has to use 127.0.0.1.
+	if ip link add cg0 type dummy 2>/dev/null ||
+		ip link add cg0 type veth peer name cg1 2>/dev/null; then
+		ip addr add 192.0.2.1/24 dev cg0
+		ip link set cg0 up
+		ip link show cg1 >/dev/null 2>&1 && ip link set cg1 up
+	else
+		echo "note: neither dummy nor veth interfaces here: ICE over loopback only"
+	fi
+	echo "network namespace: $(ip -brief addr | tr -s ' ' | paste -sd ';' -)"
+}
+
+CG_DAEMON_PID=
+CG_DAEMON_LOG=
+
+# cg_start_daemon EXE PORT ARGS... : starts camgate on 127.0.0.1:PORT in the background and
+# waits (polling, 15 s at most) until it accepts TCP connections on that port.
+cg_start_daemon() {
+	local exe=$1 port=$2
+	shift 2
+	CG_DAEMON_LOG=$(mktemp /tmp/camgate-daemon.XXXXXX.log)
+	echo "starting: $exe --source=test --listen=127.0.0.1:$port $*"
+	"$exe" --source=test --listen="127.0.0.1:$port" "$@" >"$CG_DAEMON_LOG" 2>&1 &
+	CG_DAEMON_PID=$!
+	local deadline=$((SECONDS + 15))
+	while :; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "camgate (pid $CG_DAEMON_PID) listening on 127.0.0.1:$port"
+			return 0
+		fi
+		if ! kill -0 "$CG_DAEMON_PID" 2>/dev/null; then
+			wait "$CG_DAEMON_PID"
+			echo "FAIL: camgate exited (status $?) before listening; its log:"
+			cat "$CG_DAEMON_LOG"
+			CG_DAEMON_PID=
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "FAIL: camgate not listening on 127.0.0.1:$port after 15 s; its log:"
+			cat "$CG_DAEMON_LOG"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# Stops the daemon we started, by PID: SIGTERM, then SIGKILL after 5 s.
+cg_stop_daemon() {
+	local pid=$CG_DAEMON_PID
+	[ -n "$pid" ] || return 0
+	CG_DAEMON_PID=
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		local i
+		for i in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "camgate (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	echo "camgate (pid $pid) stopped, exit status $?"
+}
+
+# Prints the daemon's log (its last 300 lines).
+cg_daemon_log() {
+	[ -n "$CG_DAEMON_LOG" ] && [ -f "$CG_DAEMON_LOG" ] || return 0
+	echo "---- camgate log ($CG_DAEMON_LOG, last 300 lines) ----"
+	tail -n 300 "$CG_DAEMON_LOG"
+	echo "---- end of camgate log ----"
+}
