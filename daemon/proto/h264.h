@@ -115,3 +115,6 @@ struct cg_h264_depacketizer {
  */
 int cg_h264_depacketize(struct cg_h264_depacketizer *d, const uint8_t *payload, size_t len,
 			bool marker);
+
+/* Upper bound of payload items the plan of an AU of au_len bytes needs (added API). */
+size_t cg_h264_plan_items_bound(size_t au_len, size_t max_payload);

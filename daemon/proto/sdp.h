@@ -82,6 +82,7 @@ struct cg_sdp_offer {
 	char setup[CG_SDP_TOKEN];
 	bool ice_lite;
 	bool has_bundle;
+	bool extmap_allow_mixed; /* RFC 8285 §6, session level (added) */
 	unsigned n_media;
 	struct cg_sdp_media media[CG_SDP_MAX_MEDIA];
 };
@@ -98,6 +99,10 @@ int cg_sdp_parse_offer(const char *sdp, size_t len, struct cg_sdp_offer *ret,
 /* What we can send: the encoder's real profile and level. */
 struct cg_sdp_capabilities {
 	struct cg_h264_profile video_profile;
+	/* Optional feedback we act on (added): when false, "nack" / "goog-remb" are neither
+	 * chosen nor answered. PLI and FIR are always supported. */
+	bool nack;
+	bool remb;
 };
 
 /* The result of negotiation: what the answer says and what the session must do. */
