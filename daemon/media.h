@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The media thread: capture → encode → packetize once → publish to the hub (STYLE 4.5).
+ * Also the keyframe arbiter: any number of keyframe requests within
+ * min_keyframe_interval_ms become one IDR.
+ *
+ * A media unit is one access unit packetized once: immutable and reference-counted, shared
+ * read-only by every worker; all viewers send the same payloads with the same SSRC,
+ * sequence numbers and timestamps.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/encoder.h"
+#include "proto/h264.h"
+#include "util/refcount.h"
+
+#define CG_MEDIA_MAX_PAYLOAD 1100 /* leaves room for RTP header, extensions, SRTP tag: MTU 1200 */
+#define CG_MEDIA_VIDEO_CLOCK 90000
+
+struct cg_config;
+struct cg_hub;
+struct cg_stats;
+struct cg_media;
+
+struct cg_media_unit {
+	struct cg_refcount ref;
+	struct cg_au *au;
+	struct cg_h264_plan plan; /* arena and items owned by the unit */
+	uint16_t first_seq;	  /* RTP sequence number of plan.items[0] */
+	uint32_t rtp_timestamp;
+	uint64_t capture_mono_usec;
+	uint64_t capture_wall_usec;
+	bool keyframe;
+};
+
+/* Any thread. */
+struct cg_media_unit *cg_media_unit_ref(struct cg_media_unit *u);
+struct cg_media_unit *cg_media_unit_unref(struct cg_media_unit *u);
+
+/*
+ * Opens the source and the encoder named in cfg (borrowed; must outlive the media). hub and
+ * stats are borrowed. Returns 0, -ENODEV (no such source/encoder) or the backend's error.
+ * Control thread, before cg_media_start().
+ */
+int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
+		 struct cg_media **ret);
+
+/* Starts the media thread. Returns 0 or -errno. Control thread. */
+int cg_media_start(struct cg_media *m);
+
+/* Stops the thread (if started) and frees everything. Control thread. Returns NULL. */
+struct cg_media *cg_media_free(struct cg_media *m);
+
+/* Asks for an IDR; coalesced by the arbiter. Any thread. */
+void cg_media_request_keyframe(struct cg_media *m);
+
+/* The stream's profile (fixed once opened) and SSRC. Any thread. */
+struct cg_h264_profile cg_media_profile(const struct cg_media *m);
+uint32_t cg_media_ssrc(const struct cg_media *m);
+const char *cg_media_encoder_name(const struct cg_media *m);
+
+/* CLOCK_MONOTONIC µs of the media thread's last loop iteration (its heartbeat). Any thread. */
+uint64_t cg_media_heartbeat_usec(const struct cg_media *m);

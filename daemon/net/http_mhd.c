@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define CG_LOG_TOPIC "http"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "net/http_mhd.h"
+#include "util/log.h"
+#include "util/macros.h"
+
+struct cg_http {
+	struct MHD_Daemon *daemon;
+	GMainContext *ctx;
+	GSource *io_source;
+	GSource *timer_source;
+	uint16_t port;
+};
+
+static gboolean http_on_timer(gpointer userdata);
+
+static void http_rearm_timer(struct cg_http *http)
+{
+	MHD_UNSIGNED_LONG_LONG timeout_ms;
+
+	if (http->timer_source) {
+		g_source_destroy(http->timer_source);
+		g_source_unref(http->timer_source);
+		http->timer_source = NULL;
+	}
+	if (MHD_get_timeout(http->daemon, &timeout_ms) != MHD_YES)
+		return;
+	http->timer_source = g_timeout_source_new((guint)CG_MIN(timeout_ms, 60000));
+	g_source_set_callback(http->timer_source, http_on_timer, http, NULL);
+	g_source_attach(http->timer_source, http->ctx);
+}
+
+void cg_http_kick(struct cg_http *http)
+{
+	MHD_run(http->daemon);
+	http_rearm_timer(http);
+}
+
+static gboolean http_on_timer(gpointer userdata)
+{
+	struct cg_http *http = userdata;
+
+	/* The source is replaced (and this one destroyed) by the kick. */
+	g_source_unref(http->timer_source);
+	http->timer_source = NULL;
+	cg_http_kick(http);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean http_on_io(gint fd, GIOCondition cond, gpointer userdata)
+{
+	cg_http_kick(userdata);
+	return G_SOURCE_CONTINUE;
+}
+
+static void http_log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char message[512];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
+	g_strchomp(message);
+	cg_debug("libmicrohttpd: %s", message);
+}
+
+static int http_parse_address(const char *host, uint16_t port, struct sockaddr_storage *ss,
+			      unsigned *flags)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*flags |= MHD_USE_IPv6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	if (http_parse_address(cfg->host, cfg->port, &ss, &flags) < 0)
+		return -EINVAL;
+	http->daemon = MHD_start_daemon(
+		flags, cfg->port, NULL, NULL, cfg->handler, cfg->handler_cls,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, cfg->completed, cfg->handler_cls,
+		MHD_OPTION_END);
+	if (!http->daemon)
+		return -EADDRINUSE;
+	info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	http->port = info ? info->port : cfg->port;
+	info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info)
+		return -EIO;
+	http->io_source = g_unix_fd_source_new(info->epoll_fd, G_IO_IN);
+	g_source_set_callback(http->io_source, G_SOURCE_FUNC(http_on_io), http, NULL);
+	g_source_attach(http->io_source, http->ctx);
+	http_rearm_timer(http);
+	return 0;
+}
+
+int cg_http_new(const struct cg_http_cfg *cfg, GMainContext *ctx, struct cg_http **ret)
+{
+	struct cg_http *http = cg_new0(struct cg_http, 1);
+	int r;
+
+	http->ctx = g_main_context_ref(ctx);
+	r = http_start(http, cfg);
+	if (r < 0) {
+		cg_http_free(http);
+		return r;
+	}
+	*ret = http;
+	return 0;
+}
+
+struct cg_http *cg_http_free(struct cg_http *http)
+{
+	if (!http)
+		return NULL;
+	if (http->io_source) {
+		g_source_destroy(http->io_source);
+		g_source_unref(http->io_source);
+	}
+	if (http->timer_source) {
+		g_source_destroy(http->timer_source);
+		g_source_unref(http->timer_source);
+	}
+	if (http->daemon)
+		MHD_stop_daemon(http->daemon);
+	g_main_context_unref(http->ctx);
+	free(http);
+	return NULL;
+}
+
+uint16_t cg_http_port(const struct cg_http *http)
+{
+	return http->port;
+}

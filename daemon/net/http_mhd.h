@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * libmicrohttpd driven from a GMainContext in external epoll mode (no HTTP thread): MHD's
+ * epoll fd is a GSource, and MHD's own timeout re-arms a timer. Owner: the thread that
+ * runs ctx (the control thread); every function is control thread only.
+ */
+#pragma once
+
+#include <glib.h>
+#include <microhttpd.h>
+#include <stdint.h>
+
+struct cg_http;
+
+struct cg_http_cfg {
+	const char *host;	/* numeric IPv4 or IPv6 address */
+	uint16_t port;
+	unsigned max_connections;
+	unsigned connection_timeout_s;
+	size_t connection_memory;  /* per connection, bounds headers */
+	MHD_AccessHandlerCallback handler;
+	void *handler_cls;
+	MHD_RequestCompletedCallback completed; /* frees per-request state, may be NULL */
+};
+
+/*
+ * Binds and starts serving on ctx. Returns 0, -EINVAL (host is not a numeric address),
+ * -EADDRINUSE or -EIO (MHD could not start: the reason is logged).
+ */
+int cg_http_new(const struct cg_http_cfg *cfg, GMainContext *ctx, struct cg_http **ret);
+
+struct cg_http *cg_http_free(struct cg_http *http);
+
+/* Runs MHD now and re-arms the timer: call after resuming a suspended connection. */
+void cg_http_kick(struct cg_http *http);
+
+/* The bound port (useful with port 0). */
+uint16_t cg_http_port(const struct cg_http *http);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One viewer: its ICE agent (libnice), DTLS, SRTP and RTCP state, and the send path of the
+ * shared media units. Created on the control thread (which answers the offer), then owned
+ * by the worker it is pinned to: every field is touched only by that worker, except the
+ * id and the reference count.
+ *
+ * Lifetime: cg_session_new() returns a reference for the caller (the signaling registry);
+ * the worker holds another while the session is attached. Closing happens on the worker
+ * (cg_session_close() from any thread defers to it); the closed callback then runs on the
+ * control context so that the registry drops its reference.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+struct cg_cert;
+struct cg_media;
+struct cg_media_unit;
+struct cg_sdp_choice;
+struct cg_sdp_fragment;
+struct cg_sdp_offer;
+struct cg_session;
+struct cg_stats;
+struct cg_worker;
+
+#define CG_SESSION_ID_LEN 16
+
+typedef void (*cg_session_closed_fn)(struct cg_session *s, void *userdata);
+
+struct cg_session_setup {
+	struct cg_worker *worker; /* the session is pinned here for its whole life */
+	struct cg_media *media;
+	struct cg_stats *stats;
+	const struct cg_cert *cert;
+	bool loopback_only;	     /* gather 127.0.0.1 only (the daemon listens on loopback) */
+	GMainContext *control_ctx;   /* where on_closed runs */
+	cg_session_closed_fn on_closed;
+	void *on_closed_userdata;
+};
+
+/*
+ * Creates the session for a negotiated offer: an ICE agent on the worker's context with
+ * host candidates gathered, a DTLS server that will verify the offer's fingerprint, and the
+ * SDP answer (returned in *ret_answer, g_free() it). The session starts working once
+ * cg_session_start() is called. All arguments are borrowed; setup's pointers must outlive
+ * the session. Returns 0, -EIO (agent or DTLS setup failed), -ENOSPC (answer too large).
+ * Control thread.
+ */
+int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+		   const struct cg_sdp_choice *choice, struct cg_session **ret,
+		   char **ret_answer);
+
+/* Attaches the session to its worker (on the worker thread). Control thread. */
+void cg_session_start(struct cg_session *s);
+
+/* The random id used in the WHEP Location and every log line. Any thread. */
+const char *cg_session_id(const struct cg_session *s);
+
+/*
+ * Adds trickled remote candidates (copied). Returns 0, or -EPERM when the fragment's
+ * ICE credentials do not match the session's (an ICE restart is not supported). Control
+ * thread; the candidates are applied on the worker.
+ */
+int cg_session_add_remote_candidates(struct cg_session *s, const struct cg_sdp_fragment *frag);
+
+/* Closes the session on its worker (deferred, never synchronous). Any thread. */
+void cg_session_close(struct cg_session *s);
+
+/* Closes now. Worker thread only. */
+void cg_session_close_now(struct cg_session *s);
+
+/* Sends one media unit to the viewer if it is streaming. Worker thread only. */
+void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *unit);
+
+struct cg_session *cg_session_ref(struct cg_session *s);
+/* Any thread. Returns NULL. */
+struct cg_session *cg_session_unref(struct cg_session *s);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Counters and latency samples for /status: written by the media thread and the workers
+ * (once per frame, never per packet), read by the control thread. Any thread.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define CG_STATS_WINDOW 256 /* latency samples kept: about 8 s at 30 fps */
+
+struct cg_latency_window {
+	uint32_t samples_usec[CG_STATS_WINDOW];
+	unsigned next;
+	unsigned count;
+};
+
+struct cg_stats {
+	uint64_t frames_captured; /* atomics */
+	uint64_t frames_encoded;
+	uint64_t frames_dropped;
+	uint64_t keyframes;
+	uint64_t keyframe_requests;
+	unsigned viewers;
+	void *lock; /* GMutex, behind a pointer to keep GLib out of this header */
+	struct cg_latency_window encode;
+	struct cg_latency_window capture_to_send;
+};
+
+void cg_stats_init(struct cg_stats *s);
+void cg_stats_fini(struct cg_stats *s);
+void cg_stats_add(uint64_t *counter, uint64_t n);
+uint64_t cg_stats_get(const uint64_t *counter);
+/* Records one latency sample (microseconds). Any thread. */
+void cg_stats_sample(struct cg_stats *s, struct cg_latency_window *w, uint64_t usec);
+/* Returns the p-th percentile (0..100) in milliseconds, or -1 when there are no samples. */
+double cg_stats_percentile_ms(struct cg_stats *s, struct cg_latency_window *w, unsigned p);

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define CG_LOG_TOPIC "worker"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "media.h"
+#include "session.h"
+#include "stats.h"
+#include "util/log.h"
+#include "util/macros.h"
+#include "util/time.h"
+#include "worker.h"
+
+/* Frames queued for a worker; a worker this far behind drops the oldest. */
+#define WORKER_QUEUE 16
+
+struct cg_worker {
+	unsigned index;
+	struct cg_stats *stats;
+	GThread *thread;
+	GMainContext *ctx;
+	GMainLoop *loop;
+	int wake_fd;
+	GSource *wake_source;
+	GMutex lock; /* protects queue, head, len */
+	struct cg_media_unit *queue[WORKER_QUEUE];
+	unsigned head;
+	unsigned len;
+	GPtrArray *sessions; /* worker thread only; holds refs */
+	unsigned load;	     /* atomic: sessions.len */
+};
+
+static struct cg_media_unit *worker_pop_unit(struct cg_worker *w)
+{
+	struct cg_media_unit *u = NULL;
+
+	g_mutex_lock(&w->lock);
+	if (w->len > 0) {
+		u = w->queue[w->head];
+		w->head = (w->head + 1) % WORKER_QUEUE;
+		w->len--;
+	}
+	g_mutex_unlock(&w->lock);
+	return u;
+}
+
+static void worker_send_unit(struct cg_worker *w, struct cg_media_unit *u)
+{
+	for (guint i = 0; i < w->sessions->len; i++)
+		cg_session_send_unit(g_ptr_array_index(w->sessions, i), u);
+	if (w->sessions->len > 0)
+		cg_stats_sample(w->stats, &w->stats->capture_to_send,
+				cg_mono_usec() - u->capture_mono_usec);
+}
+
+static gboolean worker_on_wake(gint fd, GIOCondition cond, gpointer userdata)
+{
+	struct cg_worker *w = userdata;
+	struct cg_media_unit *u;
+	uint64_t count;
+
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		cg_warn("worker %u: eventfd read failed: %m, ignoring", w->index);
+	while ((u = worker_pop_unit(w))) {
+		worker_send_unit(w, u);
+		cg_media_unit_unref(u);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gpointer worker_thread(gpointer userdata)
+{
+	struct cg_worker *w = userdata;
+
+	g_main_context_push_thread_default(w->ctx);
+	g_main_loop_run(w->loop);
+	/* Sessions still attached are closed here, on their owner thread. */
+	while (w->sessions->len > 0)
+		cg_session_close_now(g_ptr_array_index(w->sessions, w->sessions->len - 1));
+	g_main_context_pop_thread_default(w->ctx);
+	return NULL;
+}
+
+struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats)
+{
+	struct cg_worker *w = cg_new0(struct cg_worker, 1);
+	char name[16];
+
+	w->index = index;
+	w->stats = stats;
+	g_mutex_init(&w->lock);
+	w->sessions = g_ptr_array_new();
+	w->ctx = g_main_context_new();
+	w->loop = g_main_loop_new(w->ctx, FALSE);
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0) {
+		cg_err("worker %u: eventfd: %m", index);
+		return cg_worker_free(w);
+	}
+	w->wake_source = g_unix_fd_source_new(w->wake_fd, G_IO_IN);
+	g_source_set_callback(w->wake_source, G_SOURCE_FUNC(worker_on_wake), w, NULL);
+	g_source_attach(w->wake_source, w->ctx);
+	snprintf(name, sizeof(name), "cg-net%u", index);
+	w->thread = g_thread_new(name, worker_thread, w);
+	return w;
+}
+
+static gboolean worker_quit(gpointer userdata)
+{
+	struct cg_worker *w = userdata;
+
+	g_main_loop_quit(w->loop);
+	return G_SOURCE_REMOVE;
+}
+
+struct cg_worker *cg_worker_free(struct cg_worker *w)
+{
+	struct cg_media_unit *u;
+
+	if (!w)
+		return NULL;
+	if (w->thread) {
+		g_main_context_invoke(w->ctx, worker_quit, w);
+		g_thread_join(w->thread);
+	}
+	while ((u = worker_pop_unit(w)))
+		cg_media_unit_unref(u);
+	if (w->wake_source) {
+		g_source_destroy(w->wake_source);
+		g_source_unref(w->wake_source);
+	}
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	/* Let libnice and DTLS timers of closed sessions run their teardown. */
+	while (g_main_context_iteration(w->ctx, FALSE))
+		;
+	g_main_loop_unref(w->loop);
+	g_main_context_unref(w->ctx);
+	g_ptr_array_unref(w->sessions);
+	g_mutex_clear(&w->lock);
+	free(w);
+	return NULL;
+}
+
+GMainContext *cg_worker_context(struct cg_worker *w)
+{
+	return w->ctx;
+}
+
+void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit)
+{
+	struct cg_media_unit *dropped = NULL;
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&w->load, __ATOMIC_RELAXED) == 0)
+		return;
+	g_mutex_lock(&w->lock);
+	if (w->len == WORKER_QUEUE) {
+		dropped = w->queue[w->head];
+		w->head = (w->head + 1) % WORKER_QUEUE;
+		w->len--;
+	}
+	w->queue[(w->head + w->len) % WORKER_QUEUE] = cg_media_unit_ref(unit);
+	w->len++;
+	g_mutex_unlock(&w->lock);
+	if (dropped) {
+		cg_stats_add(&w->stats->frames_dropped, 1);
+		cg_media_unit_unref(dropped);
+	}
+	if (write(w->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		cg_warn("worker %u: eventfd write failed: %m, ignoring", w->index);
+}
+
+unsigned cg_worker_load(struct cg_worker *w)
+{
+	return __atomic_load_n(&w->load, __ATOMIC_RELAXED);
+}
+
+void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s)
+{
+	g_ptr_array_add(w->sessions, cg_session_ref(s));
+	__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
+}
+
+void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s)
+{
+	if (g_ptr_array_remove_fast(w->sessions, s)) {
+		__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
+		cg_session_unref(s);
+	}
+}

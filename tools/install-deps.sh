@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what camgate needs on Debian 12 / Raspberry Pi OS (bookworm), as root.
+#   tools/install-deps.sh          build and run
+#   tools/install-deps.sh --test   also what the test suites need (Chromium, clang, ffmpeg, npm)
+set -euo pipefail
+
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (sudo $0 $*)" >&2
+  exit 1
+fi
+
+build_pkgs=(
+  meson ninja-build pkg-config gcc libc6-dev
+  libglib2.0-dev libnice-dev libgnutls28-dev libsrtp2-dev libmicrohttpd-dev
+  libx264-dev libsystemd-dev
+)
+test_pkgs=(
+  clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
+  util-linux curl python3
+)
+
+pkgs=("${build_pkgs[@]}")
+[ $want_tests -eq 1 ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A machine may have node/npm from elsewhere (nodesource, nvm): don't fight it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs/}"); missing=("${missing[@]/npm/}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ $want_tests -eq 1 ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  if [ -f "$here/tests/browser/package-lock.json" ]; then
+    (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+echo "install-deps: done"
