@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * SRTP/SRTCP over libsrtp2. One srtp_t per viewer holds two stream templates: outbound
- * for whatever SSRCs we send, inbound for whatever SSRCs the viewer sends (RTCP receiver
- * reports, feedback).
+ * SRTP/SRTCP over libsrtp2. Two srtp_t per viewer: libsrtp allows one wildcard stream
+ * template per session, so outbound (whatever SSRCs we send) and inbound (whatever SSRCs
+ * the viewer sends: receiver reports, feedback) each get their own.
  */
 #define CG_LOG_TOPIC "srtp"
 
@@ -25,7 +25,8 @@
 #define SRTP_REPLAY_WINDOW 1024
 
 struct cg_srtp {
-	srtp_t ctx;
+	srtp_t out; /* protects what we send */
+	srtp_t in;  /* unprotects what the peer sends */
 };
 
 static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
@@ -94,6 +95,35 @@ static int srtp_policy_for(const struct cg_srtp_keys *keys, srtp_policy_t *polic
 	}
 }
 
+/* Creates one direction's session with a wildcard SSRC template. */
+static int srtp_create_one(srtp_t *ret, const struct cg_srtp_keys *keys, const uint8_t *key_salt,
+			   srtp_ssrc_type_t type)
+{
+	uint8_t key[CG_SRTP_MAX_KEY_SALT];
+	srtp_policy_t policy = { 0 };
+	srtp_err_status_t s;
+	int r;
+
+	r = srtp_policy_for(keys, &policy);
+	if (r < 0)
+		return r;
+	/* libsrtp wants a mutable key buffer; it expands the key into its own context. */
+	memcpy(key, key_salt, sizeof(key));
+	policy.ssrc.type = type;
+	policy.key = key;
+	policy.window_size = SRTP_REPLAY_WINDOW;
+	/* NACK-driven retransmissions resend the same sequence number (RFC 4585 §6.2.1). */
+	policy.allow_repeat_tx = type == ssrc_any_outbound;
+	s = srtp_create(ret, &policy);
+	explicit_bzero(key, sizeof(key));
+	if (s != srtp_err_status_ok) {
+		cg_debug("srtp_create failed: %d", (int)s);
+		*ret = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * RFC 5764 §4.2: the DTLS client protects with the client_write key, the server with the
  * server_write key; each side unprotects with the other half.
@@ -101,38 +131,14 @@ static int srtp_policy_for(const struct cg_srtp_keys *keys, srtp_policy_t *polic
 static int srtp_create_ctx(struct cg_srtp *srtp, const struct cg_srtp_keys *keys,
 			   bool is_dtls_server)
 {
-	uint8_t local[CG_SRTP_MAX_KEY_SALT], remote[CG_SRTP_MAX_KEY_SALT];
-	srtp_policy_t out = { 0 }, in = { 0 };
-	srtp_err_status_t s;
+	const uint8_t *local = is_dtls_server ? keys->server_key_salt : keys->client_key_salt;
+	const uint8_t *remote = is_dtls_server ? keys->client_key_salt : keys->server_key_salt;
 	int r;
 
-	r = srtp_policy_for(keys, &out);
+	r = srtp_create_one(&srtp->out, keys, local, ssrc_any_outbound);
 	if (r < 0)
 		return r;
-	srtp_policy_for(keys, &in);
-	memcpy(local, is_dtls_server ? keys->server_key_salt : keys->client_key_salt,
-	       sizeof(local));
-	memcpy(remote, is_dtls_server ? keys->client_key_salt : keys->server_key_salt,
-	       sizeof(remote));
-	out.ssrc.type = ssrc_any_outbound;
-	out.key = local;
-	out.window_size = SRTP_REPLAY_WINDOW;
-	/* NACK-driven retransmissions resend the same sequence number (RFC 4585 §6.2.1). */
-	out.allow_repeat_tx = 1;
-	out.next = &in;
-	in.ssrc.type = ssrc_any_inbound;
-	in.key = remote;
-	in.window_size = SRTP_REPLAY_WINDOW;
-	s = srtp_create(&srtp->ctx, &out);
-	/* libsrtp expanded the keys into its own context. */
-	explicit_bzero(local, sizeof(local));
-	explicit_bzero(remote, sizeof(remote));
-	if (s != srtp_err_status_ok) {
-		cg_debug("srtp_create failed: %d", (int)s);
-		srtp->ctx = NULL;
-		return -EIO;
-	}
-	return 0;
+	return srtp_create_one(&srtp->in, keys, remote, ssrc_any_inbound);
 }
 
 int cg_srtp_new(const struct cg_srtp_keys *keys, bool is_dtls_server, struct cg_srtp **ret)
@@ -159,8 +165,10 @@ struct cg_srtp *cg_srtp_free(struct cg_srtp *srtp)
 {
 	if (!srtp)
 		return NULL;
-	if (srtp->ctx)
-		srtp_dealloc(srtp->ctx);
+	if (srtp->out)
+		srtp_dealloc(srtp->out);
+	if (srtp->in)
+		srtp_dealloc(srtp->in);
 	free(srtp);
 	return NULL;
 }
@@ -186,7 +194,7 @@ int cg_srtp_protect(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
 	r = srtp_check_room(len, cap);
 	if (r < 0)
 		return r;
-	r = srtp_status_to_errno(srtp_protect(srtp->ctx, buf, &n));
+	r = srtp_status_to_errno(srtp_protect(srtp->out, buf, &n));
 	return r < 0 ? r : n;
 }
 
@@ -200,7 +208,7 @@ int cg_srtp_protect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t 
 	r = srtp_check_room(len, cap);
 	if (r < 0)
 		return r;
-	r = srtp_status_to_errno(srtp_protect_rtcp(srtp->ctx, buf, &n));
+	r = srtp_status_to_errno(srtp_protect_rtcp(srtp->out, buf, &n));
 	return r < 0 ? r : n;
 }
 
@@ -213,7 +221,7 @@ int cg_srtp_unprotect(struct cg_srtp *srtp, uint8_t *buf, size_t len)
 		return -EINVAL;
 	if (len > INT_MAX)
 		return -EBADMSG;
-	r = srtp_status_to_errno(srtp_unprotect(srtp->ctx, buf, &n));
+	r = srtp_status_to_errno(srtp_unprotect(srtp->in, buf, &n));
 	return r < 0 ? r : n;
 }
 
@@ -226,6 +234,6 @@ int cg_srtp_unprotect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len)
 		return -EINVAL;
 	if (len > INT_MAX)
 		return -EBADMSG;
-	r = srtp_status_to_errno(srtp_unprotect_rtcp(srtp->ctx, buf, &n));
+	r = srtp_status_to_errno(srtp_unprotect_rtcp(srtp->in, buf, &n));
 	return r < 0 ? r : n;
 }
