@@ -7,9 +7,9 @@
 #include "hw/fake/blockcode.h"
 #include "util/macros.h"
 
-#define BLOCKCODE_MS_BITS 48u
-#define BLOCKCODE_COUNTER_BITS 16u
-#define BLOCKCODE_FIRST_MS_CELL 2u
+#define BLOCKCODE_MS_BITS	     48u
+#define BLOCKCODE_COUNTER_BITS	     16u
+#define BLOCKCODE_FIRST_MS_CELL	     2u
 #define BLOCKCODE_FIRST_COUNTER_CELL (BLOCKCODE_FIRST_MS_CELL + BLOCKCODE_MS_BITS)
 /* Side of the square averaged at each cell's centre: tolerant of ringing at cell edges. */
 #define BLOCKCODE_SAMPLE 4u
@@ -33,8 +33,7 @@ static bool blockcode_fits(uint32_t width, uint32_t height)
 	return (uint64_t)per_row * (height / CG_BLOCKCODE_CELL) >= CG_BLOCKCODE_CELLS;
 }
 
-int cg_blockcode_extent(uint32_t width, uint32_t height, uint32_t *ret_width,
-			uint32_t *ret_height)
+int cg_blockcode_extent(uint32_t width, uint32_t height, uint32_t *ret_width, uint32_t *ret_height)
 {
 	uint32_t per_row, rows;
 

@@ -16,10 +16,10 @@
 
 #include <stdint.h>
 
-#define CG_BLOCKCODE_CELL 16u
-#define CG_BLOCKCODE_CELLS 66u
-#define CG_BLOCKCODE_WHITE 235u
-#define CG_BLOCKCODE_BLACK 16u
+#define CG_BLOCKCODE_CELL    16u
+#define CG_BLOCKCODE_CELLS   66u
+#define CG_BLOCKCODE_WHITE   235u
+#define CG_BLOCKCODE_BLACK   16u
 #define CG_BLOCKCODE_MS_MASK ((UINT64_C(1) << 48) - 1)
 
 /*
@@ -28,8 +28,7 @@
  * cells on the last row). Returns 0, or -EINVAL if the picture cannot hold the code
  * (width < 16 or fewer than 66 cells); outputs untouched on error.
  */
-int cg_blockcode_extent(uint32_t width, uint32_t height, uint32_t *ret_width,
-			uint32_t *ret_height);
+int cg_blockcode_extent(uint32_t width, uint32_t height, uint32_t *ret_width, uint32_t *ret_height);
 
 /*
  * Draws the code into the luma plane luma (caller-owned, stride bytes per line, at least

@@ -17,7 +17,7 @@
 
 #define TESTSRC_MIN_SIZE 16u
 #define TESTSRC_MAX_SIZE 8192u
-#define TESTSRC_MAX_FPS 240u
+#define TESTSRC_MAX_FPS	 240u
 /* Row alignment: lets SIMD in encoders use aligned loads. */
 #define TESTSRC_ALIGN 64u
 /* Period of the diagonal luma sawtooth, in pixels. */
@@ -199,8 +199,8 @@ static uint32_t testsrc_bounce(uint64_t t, uint32_t range)
 	return (uint32_t)(m < range ? m : 2ull * range - m);
 }
 
-static void testsrc_fill_rect(uint8_t *plane, uint32_t stride, uint32_t x, uint32_t y,
-			      uint32_t w, uint32_t h, uint8_t v)
+static void testsrc_fill_rect(uint8_t *plane, uint32_t stride, uint32_t x, uint32_t y, uint32_t w,
+			      uint32_t h, uint8_t v)
 {
 	for (uint32_t row = y; row < y + h; row++)
 		memset(plane + (size_t)row * stride + x, v, w);
@@ -215,7 +215,8 @@ static void testsrc_draw(struct cg_capture *src, struct cg_frame *f)
 {
 	uint32_t w = src->width, h = src->height, box = CG_MIN(w, h) / 4 & ~1u;
 	uint64_t t = src->ticks;
-	uint32_t bx = testsrc_bounce(t * 6, w - box) & ~1u, by = testsrc_bounce(t * 4, h - box) & ~1u;
+	uint32_t bx = testsrc_bounce(t * 6, w - box) & ~1u,
+		 by = testsrc_bounce(t * 4, h - box) & ~1u;
 	uint8_t *y = f->planes[0].data, *u = f->planes[1].data, *v = f->planes[2].data;
 	uint32_t ys = f->planes[0].stride, cs = f->planes[1].stride;
 

@@ -12,10 +12,10 @@
 
 #include "hw/capture.h"
 
-#define CG_TESTSRC_BUFFERS 4u
-#define CG_TESTSRC_DEFAULT_WIDTH 1280u
+#define CG_TESTSRC_BUFFERS	  4u
+#define CG_TESTSRC_DEFAULT_WIDTH  1280u
 #define CG_TESTSRC_DEFAULT_HEIGHT 720u
-#define CG_TESTSRC_DEFAULT_FPS 30u
+#define CG_TESTSRC_DEFAULT_FPS	  30u
 
 /*
  * open(): cfg->width/height/fps of 0 mean the defaults (1280x720@30). Sizes must be even,

@@ -24,17 +24,16 @@
  * the encode call that took it in.
  */
 #define X264_PRESET "veryfast"
-#define X264_TUNE "zerolatency"
+#define X264_TUNE   "zerolatency"
 /*
  * VBV buffer in frame periods at the target bitrate. One frame would bound every frame to
  * its average size, starving IDRs into mush; a few frames lets an IDR take several periods
  * on the wire while still capping the queueing delay it causes at about that long.
  */
-#define X264_VBV_FRAMES 4u
+#define X264_VBV_FRAMES	     4u
 #define X264_DEFAULT_GOP_SEC 2u
 
-#define H264_NAL_SPS 7
-#define H264_PROFILE_BASELINE 66
+#define H264_NAL_SPS	     7
 #define H264_CONSTRAINT_SET0 0x80
 #define H264_CONSTRAINT_SET1 0x40
 
@@ -99,8 +98,8 @@ static void x264enc_set_rate(x264_param_t *p, uint32_t kbps, uint32_t fps)
 
 static int x264enc_validate(const struct cg_encoder_cfg *cfg)
 {
-	if (!cfg || !cfg->width || !cfg->height || cfg->width % 2 || cfg->height % 2 ||
-	    !cfg->fps || !cfg->bitrate_kbps)
+	if (!cfg || !cfg->width || !cfg->height || cfg->width % 2 || cfg->height % 2 || !cfg->fps ||
+	    !cfg->bitrate_kbps)
 		return -EINVAL;
 	if (cfg->profile != CG_ENCODER_PROFILE_CONSTRAINED_BASELINE &&
 	    cfg->profile != CG_ENCODER_PROFILE_MAIN)
@@ -112,8 +111,8 @@ static int x264enc_validate(const struct cg_encoder_cfg *cfg)
 static int x264enc_fill_param(x264_param_t *p, const struct cg_encoder_cfg *cfg)
 {
 	const char *profile = cfg->profile == CG_ENCODER_PROFILE_MAIN ? "main" : "baseline";
-	uint32_t gop = cfg->keyframe_interval ? cfg->keyframe_interval
-					       : cfg->fps * X264_DEFAULT_GOP_SEC;
+	uint32_t gop =
+		cfg->keyframe_interval ? cfg->keyframe_interval : cfg->fps * X264_DEFAULT_GOP_SEC;
 	int level;
 
 	if (x264_param_default_preset(p, X264_PRESET, X264_TUNE) < 0)
@@ -344,8 +343,8 @@ static int x264enc_set_bitrate(struct cg_encoder *enc, uint32_t kbps)
 	return 0;
 }
 
-static void x264enc_get_profile(struct cg_encoder *enc, uint8_t *profile_idc,
-				uint8_t *constraints, uint8_t *level_idc)
+static void x264enc_get_profile(struct cg_encoder *enc, uint8_t *profile_idc, uint8_t *constraints,
+				uint8_t *level_idc)
 {
 	if (profile_idc)
 		*profile_idc = enc->profile_idc;

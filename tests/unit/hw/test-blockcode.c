@@ -42,11 +42,15 @@ static void test_roundtrip(void)
 	static const struct {
 		uint32_t w, h, stride;
 	} sizes[] = {
-		{ 320, 240, 320 },  { 320, 64, 384 }, { 330, 70, 330 },	  { 640, 480, 704 },
+		{ 320, 240, 320 },   { 320, 64, 384 }, { 330, 70, 330 },   { 640, 480, 704 },
 		{ 1280, 720, 1280 }, { 16, 1056, 16 }, { 1056, 16, 1056 }, { 1920, 1080, 1920 },
 	};
-	const uint64_t times[] = { 0, 1, CG_BLOCKCODE_MS_MASK, UINT64_C(0xaaaaaaaaaaaa),
-				   UINT64_C(0x555555555555), UINT64_C(1700000000123),
+	const uint64_t times[] = { 0,
+				   1,
+				   CG_BLOCKCODE_MS_MASK,
+				   UINT64_C(0xaaaaaaaaaaaa),
+				   UINT64_C(0x555555555555),
+				   UINT64_C(1700000000123),
 				   (uint64_t)(g_get_real_time() / 1000) };
 	const uint16_t counters[] = { 0, 1, 0xffff, 0x5555, 0xaaaa, 0x8000 };
 	GRand *rng = g_rand_new_with_seed(1);

@@ -116,7 +116,8 @@ static void check_code(const struct cg_frame *f)
 static void test_frames(void)
 {
 	struct cg_capture *cap = open_started(320, 240, 100);
-	uint64_t start_wall = (uint64_t)g_get_real_time(), start_mono = (uint64_t)g_get_monotonic_time();
+	uint64_t start_wall = (uint64_t)g_get_real_time(),
+		 start_mono = (uint64_t)g_get_monotonic_time();
 	uint32_t last_seq = 0;
 	uint64_t last_mono = 0;
 

@@ -14,7 +14,7 @@
 #include "hw/registry.h"
 #include "hw/sw/x264.h"
 
-#define WAIT_MS 2000
+#define WAIT_MS	 2000
 #define MAX_NALS 64
 
 struct nal {
@@ -109,8 +109,12 @@ static void src_close(struct src *s)
 static struct cg_encoder *enc_open(uint32_t w, uint32_t h, uint32_t kbps, uint32_t gop,
 				   enum cg_h264_profile_choice profile)
 {
-	struct cg_encoder_cfg cfg = { .width = w, .height = h, .fps = 30, .bitrate_kbps = kbps,
-				      .keyframe_interval = gop, .profile = profile };
+	struct cg_encoder_cfg cfg = { .width = w,
+				      .height = h,
+				      .fps = 30,
+				      .bitrate_kbps = kbps,
+				      .keyframe_interval = gop,
+				      .profile = profile };
 	struct cg_encoder *enc = NULL;
 
 	g_assert_cmpint(cg_x264_encoder_ops.open(&cfg, &enc), ==, 0);
@@ -153,8 +157,9 @@ static void test_bad_cfg(void)
 	cfg.fps = 0;
 	g_assert_cmpint(cg_x264_encoder_ops.open(&cfg, &enc), ==, -EINVAL);
 	/* 8K at 240 fps fits no level. */
-	cfg = (struct cg_encoder_cfg){ .width = 7680, .height = 4320, .fps = 240,
-				       .bitrate_kbps = 500 };
+	cfg = (struct cg_encoder_cfg){
+		.width = 7680, .height = 4320, .fps = 240, .bitrate_kbps = 500
+	};
 	g_assert_cmpint(cg_x264_encoder_ops.open(&cfg, &enc), ==, -ENOTSUP);
 	g_assert_null(enc);
 }
@@ -324,14 +329,14 @@ struct e2e_case {
 static void decode_with_ffmpeg(const char *in, const char *out)
 {
 	const char *argv[] = { "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-			       "-f", "h264", "-i", in, "-vsync", "0", "-f", "rawvideo",
-			       "-pix_fmt", "gray", out, NULL };
+			       "-f",	 "h264",	 "-i",	      in,      "-vsync",   "0",
+			       "-f",	 "rawvideo",	 "-pix_fmt",  "gray",  out,	   NULL };
 	g_autofree char *err = NULL;
 	GError *error = NULL;
 	int status = 0;
 
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-				   NULL, &err, &status, &error));
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+				   &err, &status, &error));
 	g_assert_no_error(error);
 	if (!g_spawn_check_wait_status(status, NULL))
 		g_error("ffmpeg failed: %s", err);
@@ -343,13 +348,14 @@ static void test_blockcode_survives(gconstpointer data)
 	const struct e2e_case *c = data;
 	uint64_t ms[E2E_FRAMES];
 	uint16_t seq[E2E_FRAMES];
-	g_autofree char *dir = NULL, *in = NULL, *out = NULL, *raw = NULL;
+	g_autofree char *dir = NULL, *in = NULL, *out = NULL, *raw = NULL, *ffmpeg = NULL;
 	GString *stream = g_string_new(NULL);
 	gsize raw_len = 0;
 	struct cg_encoder *enc;
 	struct src s;
 
-	if (!g_find_program_in_path("ffmpeg")) {
+	ffmpeg = g_find_program_in_path("ffmpeg");
+	if (!ffmpeg) {
 		g_string_free(stream, TRUE);
 		g_test_skip("ffmpeg not installed");
 		return;
@@ -382,7 +388,8 @@ static void test_blockcode_survives(gconstpointer data)
 		uint16_t got_seq = 0;
 		const uint8_t *luma = (const uint8_t *)raw + (gsize)i * c->w * c->h;
 
-		g_assert_cmpint(cg_blockcode_read(luma, c->w, c->w, c->h, &got_ms, &got_seq), ==, 0);
+		g_assert_cmpint(cg_blockcode_read(luma, c->w, c->w, c->h, &got_ms, &got_seq), ==,
+				0);
 		g_assert_cmpuint(got_ms, ==, ms[i]);
 		g_assert_cmpuint(got_seq, ==, seq[i]);
 	}
