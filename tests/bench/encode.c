@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Encoder benchmark: encodes the moving test pattern with every compiled-in encoder and
+ * prints the time per frame (mean, p50, p95, max) and the stream's frame sizes, at 640x480
+ * and 1280x720. Frames are paced by the test source at its top rate, so the run takes about
+ * frames / 240 s per case. Usage: bench-encode [frames per case, default 150]
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/registry.h"
+#include "util/macros.h"
+
+#define BENCH_FPS_SOURCE 240
+#define BENCH_WAIT_MS	 2000
+
+struct bench_case {
+	uint32_t width, height, kbps;
+};
+
+struct bench_result {
+	uint64_t *usec;
+	uint64_t key_bytes, delta_bytes;
+	unsigned keys;
+};
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int bench_next_frame(const struct cg_capture_ops *cops, struct cg_capture *cap,
+			    struct cg_frame **ret)
+{
+	struct pollfd pfd = { .fd = cops->fd(cap), .events = POLLIN };
+
+	for (;;) {
+		int r = poll(&pfd, 1, BENCH_WAIT_MS);
+
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = cops->dequeue(cap, ret);
+		if (r != -EAGAIN)
+			return r;
+	}
+}
+
+static int bench_run(const struct cg_encoder_ops *eops, const struct bench_case *c, unsigned frames,
+		     struct bench_result *res)
+{
+	const struct cg_capture_ops *cops = cg_registry_capture("test");
+	struct cg_capture_cfg ccfg = { "test", c->width, c->height, BENCH_FPS_SOURCE };
+	struct cg_encoder_cfg ecfg = { .width = c->width,
+				       .height = c->height,
+				       .fps = 30,
+				       .bitrate_kbps = c->kbps,
+				       .keyframe_interval = 60 };
+	struct cg_capture *cap = NULL;
+	struct cg_encoder *enc = NULL;
+	int r;
+
+	r = cops->open(&ccfg, &cap);
+	if (r < 0)
+		return r;
+	r = eops->open(&ecfg, &enc);
+	if (r < 0)
+		goto out;
+	r = cops->start(cap);
+	for (unsigned i = 0; r >= 0 && i < frames; i++) {
+		struct cg_frame *f = NULL;
+		struct cg_au *au = NULL;
+
+		r = bench_next_frame(cops, cap, &f);
+		if (r < 0)
+			break;
+		r = eops->encode(enc, f, &au);
+		cg_frame_unref(f);
+		if (r < 0)
+			break;
+		res->usec[i] = au->encode_usec;
+		res->keys += au->keyframe;
+		*(au->keyframe ? &res->key_bytes : &res->delta_bytes) += au->len;
+		cg_au_unref(au);
+	}
+	eops->close(enc);
+out:
+	cops->close(cap);
+	return r < 0 ? r : 0;
+}
+
+static void bench_print(const char *name, const struct bench_case *c, unsigned frames,
+			struct bench_result *res)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < frames; i++)
+		sum += res->usec[i];
+	qsort(res->usec, frames, sizeof(*res->usec), bench_cmp_u64);
+	printf("%-6s %4ux%-4u %5u kb/s: %6.2f ms/frame mean, p50 %6.2f, p95 %6.2f, max %6.2f; "
+	       "IDR %6.1f KiB, P %5.1f KiB\n",
+	       name, c->width, c->height, c->kbps, sum / 1000.0 / frames,
+	       res->usec[frames / 2] / 1000.0, res->usec[frames * 95 / 100] / 1000.0,
+	       res->usec[frames - 1] / 1000.0,
+	       res->keys ? res->key_bytes / 1024.0 / res->keys : 0.0,
+	       frames > res->keys ? res->delta_bytes / 1024.0 / (frames - res->keys) : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct bench_case cases[] = {
+		{ 640, 480, 1000 },
+		{ 1280, 720, 2500 },
+	};
+	const struct cg_encoder_ops *const *encoders = cg_registry_encoders();
+	unsigned frames = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 150;
+	int status = 0;
+
+	if (frames == 0 || !encoders[0]) {
+		fprintf(stderr, "nothing to do (frames=%u, encoders compiled in: %s)\n", frames,
+			encoders[0] ? "yes" : "none");
+		return 77;
+	}
+	for (size_t e = 0; encoders[e]; e++)
+		for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+			struct bench_result res = { .usec = cg_new0(uint64_t, frames) };
+			int r = bench_run(encoders[e], &cases[i], frames, &res);
+
+			if (r < 0) {
+				fprintf(stderr, "%s %ux%u: %s\n", encoders[e]->name, cases[i].width,
+					cases[i].height, strerror(-r));
+				status = 1;
+			} else {
+				bench_print(encoders[e]->name, &cases[i], frames, &res);
+			}
+			free(res.usec);
+		}
+	return status;
+}
