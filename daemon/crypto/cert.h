@@ -10,7 +10,8 @@ struct cg_cert;
 
 /*
  * Generates a fresh key pair and a self-signed certificate (random serial from getrandom,
- * valid from one day ago for 30 days, CN "camgate"). Returns 0, or -EIO when GnuTLS fails.
+ * valid from one day ago for 30 days, CN "camgate"). Returns 0, -EINVAL when ret is NULL,
+ * or -EIO when GnuTLS fails. Any thread.
  */
 int cg_cert_new(struct cg_cert **ret);
 

@@ -193,22 +193,29 @@ static void dtls_fail(struct cg_dtls *dtls, int err, const char *reason)
 
 /* ---- peer verification ---- */
 
-/* Parses "AB:cd:…" (hex case-insensitive, RFC 8122 §5) into 32 bytes. */
+static int dtls_hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -EINVAL;
+}
+
+/* Parses "AB:cd:…" (hex digits are case-insensitive, RFC 8122 §5) into 32 bytes. */
 static int dtls_parse_fingerprint(const char *s, uint8_t *out)
 {
 	if (strlen(s) != DTLS_FINGERPRINT_LEN)
 		return -EINVAL;
 	for (size_t i = 0; i < DTLS_SHA256_LEN; i++) {
 		const char *p = s + i * 3;
-		char pair[3] = { p[0], p[1], '\0' };
-		char *end;
+		int hi = dtls_hex_nibble(p[0]), lo = dtls_hex_nibble(p[1]);
 
-		if (i + 1 < DTLS_SHA256_LEN && p[2] != ':')
+		if (hi < 0 || lo < 0 || (i + 1 < DTLS_SHA256_LEN && p[2] != ':'))
 			return -EINVAL;
-		if (!strchr("0123456789abcdefABCDEF", p[0]) || !p[0] ||
-		    !strchr("0123456789abcdefABCDEF", p[1]) || !p[1])
-			return -EINVAL;
-		out[i] = (uint8_t)strtoul(pair, &end, 16);
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
 }
