@@ -14,7 +14,7 @@
   const GATHER_WAIT_MS = 150;      // send the offer after this even if gathering goes on
   const CONNECT_TIMEOUT_MS = 10000; // offer sent → first frame
   const DISCONNECTED_GRACE_MS = 3000;
-  const STALL_MS = 4000;           // no new frame for this long while playing → reconnect
+  const STALL_MS = 2500;           // no new frame for this long while playing → reconnect
   const BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
   const STATS_INTERVAL_MS = 1000;
   const DAEMON_STATUS_INTERVAL_MS = 2000;
@@ -198,7 +198,11 @@
       cg.codeRejects++;
       return;
     }
-    const displayMs = performance.timeOrigin + md.expectedDisplayTime;
+    // Display time on the wall clock: performance.timeOrigin + expectedDisplayTime, but
+    // anchored to Date.now() right here, because the monotonic clock behind performance.now()
+    // and the wall clock (CLOCK_REALTIME, which the daemon stamps) drift apart by several ms
+    // over a page's life.
+    const displayMs = Date.now() + (md.expectedDisplayTime - performance.now());
     const lat = displayMs - code.ms;
     // A decoded time far from the local clock is a misread, not a latency.
     if (!(lat > -1000 && lat < 60000)) {

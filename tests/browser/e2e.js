@@ -17,7 +17,8 @@ const os = require('os');
 const path = require('path');
 
 function parseArgs(argv) {
-  const a = { mode: 'test', frames: 90, minLatencies: 60, timeout: 60, label: '', url: null, json: null };
+  const a = { mode: 'test', frames: 90, minLatencies: 60, timeout: 60, label: '', url: null, json: null,
+              restartPid: null, restartCmd: null, restartPidfile: null, restartLog: null };
   for (let i = 2; i < argv.length; i++) {
     const [k, v0] = argv[i].split('=', 2);
     const v = v0 !== undefined ? v0 : argv[++i];
@@ -29,6 +30,13 @@ function parseArgs(argv) {
       case '--timeout': a.timeout = Number(v); break;
       case '--label': a.label = v; break;
       case '--json': a.json = v; break;
+      // Restart check: kill the daemon (this PID), start it again (this JSON argv, output
+      // appended to restart-log, new PID written to restart-pidfile), and expect the
+      // page to come back on its own.
+      case '--restart-pid': a.restartPid = Number(v); break;
+      case '--restart-cmd': a.restartCmd = JSON.parse(v); break;
+      case '--restart-pidfile': a.restartPidfile = v; break;
+      case '--restart-log': a.restartLog = v; break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -233,9 +241,20 @@ async function main() {
     if (!(full.framesDecoded >= args.frames)) fail(`frames decoded ${full.framesDecoded} < ${args.frames}`);
     if (!/^video\/H264$/i.test(full.codec || '')) fail(`codec is ${full.codec}, want video/H264`);
     if (sorted.length < args.minLatencies) fail(`only ${sorted.length} block-code latency readings (< ${args.minLatencies}); rejected ${full.codeRejects} of ${full.codeReads}`);
-    const bad = lats.filter((x) => !(x > 0 && x < 1000));
+    // Plausible: positive and under a second. Headless Chromium's expectedDisplayTime is an
+    // estimate that can be one vsync (16.7 ms) early, so a reading in (-20, 0] ms is counted
+    // as estimate noise (tolerated while rare, ≤ 2 %), anything below -20 ms or above 1 s
+    // is a failure (a wrong clock, a misread code, or a real stall).
+    const bad = lats.filter((x) => !(x > -20 && x < 1000));
+    const nonPos = lats.filter((x) => x <= 0 && x > -20);
     result.latency.implausible = bad.length;
-    if (bad.length && args.mode === 'test') fail(`${bad.length} implausible latencies (want 0 < x < 1000 ms), e.g. ${bad.slice(0, 5).map((x) => x.toFixed(1)).join(', ')}`);
+    result.latency.nonPositive = nonPos.length;
+    const show = (pred) => lats.map((x, i) => [i, x]).filter(([, x]) => pred(x)).slice(0, 5)
+      .map(([i, x]) => `#${i}: ${x.toFixed(1)}`).join(', ');
+    if (args.mode === 'test') {
+      if (bad.length) fail(`${bad.length} implausible latencies (want 0 < x < 1000 ms): ${show((x) => !(x > -20 && x < 1000))}`);
+      if (nonPos.length > Math.max(1, lats.length * 0.02)) fail(`${nonPos.length} of ${lats.length} latencies ≤ 0 ms: ${show((x) => x <= 0)}`);
+    }
 
     if (args.mode === 'test') {
       // ---- HTTP contract: assets, /status, CORS, WHEP error paths ----
@@ -285,8 +304,42 @@ async function main() {
         console.log(`${tag}offer sent:\n${high}\n${tag}answer:\n${hr.body}`);
       } else if (!hr.body.trim()) fail('POST /whep offering only High: 4xx without a reason');
 
+      if (args.restartPid && args.restartCmd) {
+        // The daemon restarts (upgrade, crash, systemd): the page must notice and reconnect.
+        const before = await page.evaluate(() => ({ attempts: window.camgate.attempts,
+                                                     presented: window.camgate.framesPresented }));
+        say(`restart: SIGTERM camgate pid ${args.restartPid}`);
+        const tKill = Date.now();
+        process.kill(args.restartPid, 'SIGTERM');
+        for (let i = 0; i < 100; i++) {
+          try { process.kill(args.restartPid, 0); } catch { break; }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        try { process.kill(args.restartPid, 0); process.kill(args.restartPid, 'SIGKILL'); say('restart: needed SIGKILL'); } catch { /* gone */ }
+        const { spawn } = require('child_process');
+        const out = fs.openSync(args.restartLog || '/dev/null', 'a');
+        const child = spawn(args.restartCmd[0], args.restartCmd.slice(1), { stdio: ['ignore', out, out], detached: false });
+        fs.closeSync(out);
+        if (args.restartPidfile) fs.writeFileSync(args.restartPidfile, String(child.pid));
+        say(`restart: started camgate again, pid ${child.pid}`);
+        let back = null;
+        for (const until = Date.now() + 30000; Date.now() < until;) {
+          back = await page.evaluate(() => ({ state: window.camgate.state, attempts: window.camgate.attempts,
+                                              presented: window.camgate.framesPresented,
+                                              status: document.getElementById('status').textContent }));
+          if (back.attempts > before.attempts && back.state === 'playing' &&
+              back.presented >= before.presented + 30) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const ok = back && back.attempts > before.attempts && back.state === 'playing' &&
+          back.presented >= before.presented + 30;
+        result.restartRecoveryMs = ok ? Date.now() - tKill : null;
+        say(`restart: ${ok ? 'page playing again' : 'page did NOT recover'} ${((Date.now() - tKill) / 1000).toFixed(1)} s after the kill (${back && back.attempts - before.attempts} new attempts)`);
+        if (!ok) fail(`page did not recover within 30 s of a daemon restart: ${JSON.stringify(back)}`);
+      }
+
       // Leaving: DELETE the session, the daemon should drop the viewer.
-      const loc = full.whep.location;
+      const loc = await page.evaluate(() => window.camgate.whep.location);
       if (loc) {
         await page.evaluate(() => window.camgate.disconnect());
         await new Promise((r) => setTimeout(r, 500));
@@ -322,7 +375,8 @@ async function main() {
       `load_to_first_frame_ms=${f1(result.loadToFirstFrameMs)} offer_to_connected_ms=${f1(result.offerToConnectedMs)} ` +
       `daemon_encode_p50=${f1(D.encodeP50)} daemon_capture_to_send_p50=${f1(D.captureToSendP50)} ` +
       `jitter_buffer_avg=${f1(B.jitterBufferAvgMs)} decode_avg=${f1(B.decodeAvgMs)} processing_avg=${f1(B.processingAvgMs)} ` +
-      `bitrate_kbps=${f1(B.bitrateKbps)} lost=${B.packetsLost} attempts=${result.attempts}`);
+      `bitrate_kbps=${f1(B.bitrateKbps)} lost=${B.packetsLost} attempts=${result.attempts}` +
+      (args.restartPid ? ` restart_recovery_ms=${f1(result.restartRecoveryMs)}` : ''));
   if (args.mode === 'bench' && result.latency) {
     // Where the time goes, medians and averages over the run (they do not add up exactly:
     // percentiles of different distributions). Network on the namespace's loopback ≈ 0.

@@ -12,12 +12,25 @@ cg_require "$EXE"
 cg_enter_netns "$EXE"
 
 PORT=18080
+ARGS=(--size=1280x720 --fps=30 --bitrate=2000)
 trap 'cg_stop_daemon' EXIT
-cg_start_daemon "$EXE" "$PORT" --size=1280x720 --fps=30 --bitrate=2000 || exit 1
+cg_start_daemon "$EXE" "$PORT" "${ARGS[@]}" || exit 1
 
+# e2e.js restarts the daemon once (same command line) to check that the page reconnects
+# by itself; it writes the new daemon's PID here so that we stop that one at the end.
+PIDFILE=$(mktemp /tmp/camgate-restart.XXXXXX.pid)
+CMD=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' -- \
+	"$EXE" --source=test --listen="127.0.0.1:$PORT" "${ARGS[@]}")
 node "$CG_BROWSER_DIR/e2e.js" --url "http://127.0.0.1:$PORT/" --mode test \
-	--frames 90 --min-latencies 60 --timeout 60 --label browser-e2e
+	--frames 90 --min-latencies 60 --timeout 60 --label browser-e2e \
+	--restart-pid "$CG_DAEMON_PID" --restart-cmd "$CMD" \
+	--restart-pidfile "$PIDFILE" --restart-log "$CG_DAEMON_LOG"
 rc=$?
+if [ -s "$PIDFILE" ]; then
+	wait "$CG_DAEMON_PID" 2>/dev/null # the first daemon, stopped by e2e.js
+	CG_DAEMON_PID=$(cat "$PIDFILE")
+fi
+rm -f "$PIDFILE"
 if ! kill -0 "$CG_DAEMON_PID" 2>/dev/null; then
 	echo "FAIL: camgate died during the test"
 	rc=1
