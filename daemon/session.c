@@ -47,6 +47,7 @@ struct cg_session {
 	struct cg_srtp *srtp;
 	uint8_t pt;
 	uint8_t playout_delay_id;
+	uint8_t abs_send_time_id;
 	bool waiting_keyframe;	/* a new viewer starts at an IDR */
 	GSource *dtls_timer;
 	GSource *sr_timer;
@@ -108,7 +109,7 @@ static GSource *session_add_timeout(struct cg_session *s, guint ms, GSourceFunc 
 static void session_send_raw(struct cg_session *s, const uint8_t *buf, size_t len)
 {
 	if (nice_agent_send(s->agent, s->stream_id, 1, (guint)len, (const gchar *)buf) < 0)
-		cg_trace("[%s] send of %zu bytes failed, dropping", s->id, len);
+		cg_debug("[%s] send of %zu bytes failed, dropping", s->id, len);
 }
 
 static gboolean session_on_dtls_timer(gpointer userdata);
@@ -118,7 +119,11 @@ static void session_flush_dtls(struct cg_session *s)
 {
 	int len, ms;
 
-	while ((len = cg_dtls_poll_transmit(s->dtls, s->packet, sizeof(s->packet))) > 0)
+	/* The browser's ClientHello can arrive before ICE has selected a pair for us to
+	 * answer on; leave the flight queued until then instead of losing it to a 1 s
+	 * retransmission. */
+	while (s->state >= SESSION_ICE_CONNECTED && s->state != SESSION_CLOSED &&
+	       (len = cg_dtls_poll_transmit(s->dtls, s->packet, sizeof(s->packet))) > 0)
 		session_send_raw(s, s->packet, (size_t)len);
 	session_destroy_source(&s->dtls_timer);
 	ms = cg_dtls_poll_timeout_ms(s->dtls);
@@ -273,9 +278,12 @@ static void session_on_component_state(NiceAgent *agent, guint stream_id, guint 
 	cg_debug("[%s] ICE %s", s->id, nice_component_state_to_string(state));
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (state == NICE_COMPONENT_STATE_READY && s->state == SESSION_NEW) {
+	if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
+	    s->state == SESSION_NEW) {
 		s->state = SESSION_ICE_CONNECTED;
-		cg_info("[%s] ICE connected", s->id);
+		cg_info("[%s] ICE connected, %.1f ms after the offer", s->id,
+			(cg_mono_usec() - s->created_usec) / 1000.0);
+		session_flush_dtls(s);
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
 		cg_info("[%s] ICE failed or consent lost, closing", s->id);
 		cg_session_close(s);
@@ -300,8 +308,20 @@ static gboolean session_on_watchdog(gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
+/* abs-send-time: 6.18 fixed-point seconds, 24 bits; the browser's bandwidth estimator
+ * compares send and arrival spacing, so any epoch will do. */
+static void session_abs_send_time(struct cg_rtp_ext *ext, uint8_t id, uint64_t now_usec)
+{
+	uint32_t v = (uint32_t)(((now_usec << 18) / CG_USEC_PER_SEC) & 0xffffff);
+
+	*ext = (struct cg_rtp_ext){.id = id, .len = 3};
+	ext->data[0] = (uint8_t)(v >> 16);
+	ext->data[1] = (uint8_t)(v >> 8);
+	ext->data[2] = (uint8_t)v;
+}
+
 static void session_write_packet(struct cg_session *s, const struct cg_media_unit *u,
-				 size_t index)
+				 size_t index, uint64_t now_usec)
 {
 	const struct cg_h264_payload *p = &u->plan.items[index];
 	struct cg_rtp_header h = {
@@ -317,6 +337,9 @@ static void session_write_packet(struct cg_session *s, const struct cg_media_uni
 	if (s->playout_delay_id)
 		cg_rtp_ext_playout_delay(&h.extensions[h.n_extensions++], s->playout_delay_id, 0,
 					 0);
+	if (s->abs_send_time_id)
+		session_abs_send_time(&h.extensions[h.n_extensions++], s->abs_send_time_id,
+				      now_usec);
 	len = cg_rtp_write_header(s->packet, SESSION_PACKET_MAX, &h);
 	if (len < 0 || (size_t)len + p->len > SESSION_PACKET_MAX)
 		return;
@@ -343,8 +366,10 @@ void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
 		cg_debug("[%s] first keyframe, %.1f ms after the offer", s->id,
 			 (cg_mono_usec() - s->created_usec) / 1000.0);
 	}
+	uint64_t now = cg_mono_usec();
+
 	for (size_t i = 0; i < u->plan.n_items; i++)
-		session_write_packet(s, u, i);
+		session_write_packet(s, u, i, now);
 	s->last_rtp_timestamp = u->rtp_timestamp;
 	s->last_capture_wall_usec = u->capture_wall_usec;
 }
@@ -481,6 +506,7 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 	s->setup = *setup;
 	s->pt = choice->video_pt;
 	s->playout_delay_id = choice->playout_delay_id;
+	s->abs_send_time_id = choice->abs_send_time_id;
 	s->created_usec = cg_mono_usec();
 	r = session_create_agent(s);
 	if (r >= 0)

@@ -100,12 +100,12 @@ static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
 		return -EINVAL;
 	http->daemon = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, cfg->handler, cfg->handler_cls,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, cfg->completed, cfg->handler_cls,
 		MHD_OPTION_END);
 	if (!http->daemon)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -41,8 +42,13 @@ void cg_log_set_sink(cg_log_sink_fn sink)
 static void log_stderr(enum cg_log_level level, const char *topic, const char *message)
 {
 	char line[1200];
-	int n = snprintf(line, sizeof(line), "camgate[%s] %s: %s\n", level_names[level], topic,
-			 message);
+	struct timespec ts;
+	int n;
+
+	/* Monotonic seconds: lines from several threads can be ordered and timed. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(line, sizeof(line), "%5ld.%03ld camgate[%s] %s: %s\n", (long)ts.tv_sec,
+		     ts.tv_nsec / 1000000, level_names[level], topic, message);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
