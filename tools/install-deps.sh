@@ -8,8 +8,8 @@ want_tests=0
 [ "${1:-}" = "--test" ] && want_tests=1
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: run as root (sudo $0 $*)" >&2
-  exit 1
+  command -v sudo >/dev/null || { echo "install-deps: run as root" >&2; exit 1; }
+  exec sudo "$0" "$@"
 fi
 
 build_pkgs=(

@@ -202,7 +202,11 @@
     // anchored to Date.now() right here, because the monotonic clock behind performance.now()
     // and the wall clock (CLOCK_REALTIME, which the daemon stamps) drift apart by several ms
     // over a page's life.
-    const displayMs = Date.now() + (md.expectedDisplayTime - performance.now());
+    // Headless Chromium sometimes reports an expectedDisplayTime one vsync before the
+    // callback's own time (a stale estimate: the frame cannot have been shown before it
+    // reached the compositor), so never take a display time earlier than `now`.
+    const shownAt = Math.max(md.expectedDisplayTime, now);
+    const displayMs = Date.now() + (shownAt - performance.now());
     const lat = displayMs - code.ms;
     // A decoded time far from the local clock is a misread, not a latency.
     if (!(lat > -1000 && lat < 60000)) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <gnutls/gnutls.h>
 
 #include "crypto/cert.h"
 #include "crypto/dtls.h"
@@ -476,6 +477,117 @@ static void test_dtls_keys_drive_srtp(void)
 	pair_fini(&p);
 }
 
+/*
+ * A plain GnuTLS DTLS client over the same in-memory transport, for what cg_dtls never
+ * does itself: renegotiating.
+ */
+struct raw_peer {
+	gnutls_session_t session;
+	GQueue out; /* GBytes */
+	const uint8_t *in;
+	size_t in_len;
+};
+
+static ssize_t raw_push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
+{
+	struct raw_peer *peer = ptr;
+
+	g_queue_push_tail(&peer->out, g_bytes_new(data, len));
+	return (ssize_t)len;
+}
+
+static ssize_t raw_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct raw_peer *peer = ptr;
+	size_t n = MIN(len, peer->in_len);
+
+	if (!peer->in) {
+		gnutls_transport_set_errno(peer->session, EAGAIN);
+		return -1;
+	}
+	memcpy(data, peer->in, n);
+	peer->in = NULL;
+	return (ssize_t)n;
+}
+
+static int raw_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	return ((struct raw_peer *)ptr)->in ? 1 : 0;
+}
+
+static void raw_init(struct raw_peer *peer, const struct cg_cert *cert)
+{
+	memset(peer, 0, sizeof(*peer));
+	g_queue_init(&peer->out);
+	g_assert_cmpint(gnutls_init(&peer->session,
+				    GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK),
+			==, 0);
+	g_assert_cmpint(gnutls_set_default_priority(peer->session), ==, 0);
+	g_assert_cmpint(gnutls_credentials_set(peer->session, GNUTLS_CRD_CERTIFICATE,
+					       cg_cert_gnutls_credentials(cert)),
+			==, 0);
+	g_assert_cmpint(gnutls_srtp_set_profile(peer->session, GNUTLS_SRTP_AES128_CM_HMAC_SHA1_80),
+			==, 0);
+	gnutls_transport_set_ptr(peer->session, peer);
+	gnutls_transport_set_push_function(peer->session, raw_push);
+	gnutls_transport_set_pull_function(peer->session, raw_pull);
+	gnutls_transport_set_pull_timeout_function(peer->session, raw_pull_timeout);
+}
+
+static void raw_fini(struct raw_peer *peer)
+{
+	g_queue_clear_full(&peer->out, (GDestroyNotify)g_bytes_unref);
+	gnutls_deinit(peer->session);
+}
+
+/* Runs gnutls_handshake() on the raw peer until the server stops answering. */
+static int raw_handshake(struct raw_peer *peer, struct cg_dtls *server)
+{
+	uint8_t buf[MAX_DATAGRAM];
+	int r = gnutls_handshake(peer->session);
+
+	for (unsigned i = 0; i < MAX_ROUNDS && r == GNUTLS_E_AGAIN; i++) {
+		GBytes *b;
+		int len;
+
+		while ((b = g_queue_pop_head(&peer->out))) {
+			g_assert_cmpint(cg_dtls_handle_datagram(server, g_bytes_get_data(b, NULL),
+								g_bytes_get_size(b)),
+					==, 0);
+			g_bytes_unref(b);
+		}
+		len = cg_dtls_poll_transmit(server, buf, sizeof(buf));
+		if (len < 0)
+			break;
+		peer->in = buf;
+		peer->in_len = (size_t)len;
+		r = gnutls_handshake(peer->session);
+	}
+	return r;
+}
+
+/* RFC 8827 §6.5: a renegotiation attempt is refused and the association stays up. */
+static void test_dtls_refuses_renegotiation(void)
+{
+	struct cg_dtls_event ev;
+	struct raw_peer peer;
+	struct pair p;
+	int r;
+
+	pair_init(&p, MISMATCH_NONE);
+	raw_init(&peer, p.client_cert);
+	g_assert_cmpint(cg_dtls_start(p.server), ==, 0);
+	g_assert_cmpint(raw_handshake(&peer, p.server), ==, 0);
+	g_assert_cmpint(next_event(p.server, &ev), ==, CG_DTLS_EVENT_CONNECTED);
+	r = raw_handshake(&peer, p.server);
+	g_assert_cmpint(r, ==, GNUTLS_E_WARNING_ALERT_RECEIVED);
+	g_assert_cmpint(gnutls_alert_get(peer.session), ==, GNUTLS_A_NO_RENEGOTIATION);
+	g_assert_true(cg_dtls_is_connected(p.server));
+	g_assert_cmpint(next_event(p.server, &ev), ==, CG_DTLS_EVENT_NONE);
+	raw_fini(&peer);
+	pair_fini(&p);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -494,5 +606,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/crypto/dtls/new-errors", test_dtls_new_errors);
 	g_test_add_func("/crypto/dtls/transmit-nospace", test_dtls_transmit_nospace);
 	g_test_add_func("/crypto/dtls/keys-drive-srtp", test_dtls_keys_drive_srtp);
+	g_test_add_func("/crypto/dtls/refuses-renegotiation", test_dtls_refuses_renegotiation);
 	return g_test_run();
 }
