@@ -23,10 +23,10 @@
 #define CERT_SHA256_LEN 32
 /* "AB:" per byte, the last one without a colon, plus the NUL. */
 #define CERT_FINGERPRINT_SIZE (CERT_SHA256_LEN * 3)
-#define CERT_SERIAL_LEN 16
-#define CERT_DAY_SECONDS (24 * 60 * 60)
-#define CERT_VALIDITY_DAYS 30
-#define CERT_COMMON_NAME "camgate"
+#define CERT_SERIAL_LEN	      16
+#define CERT_DAY_SECONDS      (24 * 60 * 60)
+#define CERT_VALIDITY_DAYS    30
+#define CERT_COMMON_NAME      "camgate"
 
 struct cg_cert {
 	gnutls_certificate_credentials_t creds;

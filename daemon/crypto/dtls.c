@@ -21,15 +21,15 @@
 #include "util/log.h"
 #include "util/macros.h"
 
-#define DTLS_SHA256_LEN 32
+#define DTLS_SHA256_LEN	     32
 #define DTLS_FINGERPRINT_LEN (DTLS_SHA256_LEN * 3 - 1)
 /*
  * Path MTU for handshake records: 1200 bytes fits any IPv6 path with TURN overhead and is
  * what browsers use for DTLS in WebRTC.
  */
-#define DTLS_MTU 1200
+#define DTLS_MTU		1200
 #define DTLS_DEFAULT_RETRANS_MS 1000
-#define DTLS_DEFAULT_TOTAL_MS 30000
+#define DTLS_DEFAULT_TOTAL_MS	30000
 /*
  * The out-queue only holds the current flight (a few datagrams) plus alerts. A bound keeps
  * a peer from growing it; what overflows is dropped like a full UDP socket buffer would,
@@ -37,20 +37,22 @@
  */
 #define DTLS_MAX_QUEUED 64
 /* Upper bound on records taken from one datagram, so a loop can never spin. */
-#define DTLS_MAX_STEPS 64
+#define DTLS_MAX_STEPS	64
 #define DTLS_MAX_EVENTS 4
+/* Application data is read only to be dropped. */
+#define DTLS_SCRATCH_SIZE 256
 
 /*
  * ECDHE only (forward secrecy), DTLS 1.2 only (RFC 8827 §6.5 requires at least 1.2;
  * GnuTLS 3.7 has no DTLS 1.3). ECDHE-RSA stays for peers with RSA certificates when we are
  * the client; as a server our ECDSA certificate selects ECDHE-ECDSA.
  */
-#define DTLS_PRIORITY                                                                      \
+#define DTLS_PRIORITY                                                                              \
 	"SECURE128:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 /* IANA "DTLS-SRTP Protection Profiles" values; GnuTLS < 3.8 has no enum for GCM. */
 #define DTLS_SRTP_ID_AES128_CM_SHA1_80 0x0001
-#define DTLS_SRTP_ID_AEAD_AES_128_GCM 0x0007
+#define DTLS_SRTP_ID_AEAD_AES_128_GCM  0x0007
 
 enum dtls_state {
 	DTLS_STATE_NEW,
@@ -71,9 +73,9 @@ struct cg_dtls {
 	enum cg_dtls_role role;
 	enum dtls_state state;
 	uint8_t remote_fingerprint[DTLS_SHA256_LEN];
-	bool peer_verified;	  /* the verify callback accepted the peer certificate */
+	bool peer_verified;	   /* the verify callback accepted the peer certificate */
 	bool fingerprint_mismatch; /* ... or rejected it: the reason for FAILED */
-	bool flight_sent;	  /* a handshake flight is out, so a retransmit timer runs */
+	bool flight_sent;	   /* a handshake flight is out, so a retransmit timer runs */
 
 	/* The datagram being fed to GnuTLS, borrowed for one handle_datagram() call. */
 	const uint8_t *in;
@@ -272,8 +274,7 @@ static int dtls_profile_lengths(unsigned id, struct cg_srtp_keys *keys)
 	}
 }
 
-static void dtls_copy_key_salt(uint8_t *out, const gnutls_datum_t *key,
-			       const gnutls_datum_t *salt)
+static void dtls_copy_key_salt(uint8_t *out, const gnutls_datum_t *key, const gnutls_datum_t *salt)
 {
 	memcpy(out, key->data, key->size);
 	memcpy(out + key->size, salt->data, salt->size);
@@ -385,15 +386,17 @@ static void dtls_on_close_notify(struct cg_dtls *dtls)
  * Reads the records of the current datagram after the handshake. We carry no data
  * channel, so application data is dropped; what matters are alerts and the peer's
  * retransmitted final flight, to which GnuTLS answers by resending ours.
+ * gnutls_record_recv() into a small scratch buffer, not gnutls_record_recv_packet(): in
+ * DTLS mode a longer record is truncated and its rest discarded, which is what we want, and
+ * recv_packet leaks the buffered ClientHello after GNUTLS_E_REHANDSHAKE (GnuTLS 3.7).
  */
 static void dtls_read_records(struct cg_dtls *dtls)
 {
-	for (unsigned i = 0; i < DTLS_MAX_STEPS && dtls->state == DTLS_STATE_CONNECTED; i++) {
-		gnutls_packet_t packet = NULL;
-		ssize_t r = gnutls_record_recv_packet(dtls->session, &packet);
+	uint8_t scratch[DTLS_SCRATCH_SIZE];
 
-		if (packet)
-			gnutls_packet_deinit(packet);
+	for (unsigned i = 0; i < DTLS_MAX_STEPS && dtls->state == DTLS_STATE_CONNECTED; i++) {
+		ssize_t r = gnutls_record_recv(dtls->session, scratch, sizeof(scratch));
+
 		if (r > 0)
 			continue;
 		if (r == 0) {

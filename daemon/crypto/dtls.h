@@ -28,8 +28,8 @@ enum cg_srtp_profile {
 /* The exported keying material, split per RFC 5764 §4.2. */
 struct cg_srtp_keys {
 	enum cg_srtp_profile profile;
-	unsigned key_len;  /* 16 */
-	unsigned salt_len; /* 14 for AES-CM, 12 for GCM */
+	unsigned key_len;			       /* 16 */
+	unsigned salt_len;			       /* 14 for AES-CM, 12 for GCM */
 	uint8_t client_key_salt[CG_SRTP_MAX_KEY_SALT]; /* key then salt */
 	uint8_t server_key_salt[CG_SRTP_MAX_KEY_SALT];
 };
@@ -43,8 +43,8 @@ enum cg_dtls_event_type {
 
 struct cg_dtls_event {
 	enum cg_dtls_event_type type;
-	struct cg_srtp_keys keys;  /* CONNECTED */
-	const char *reason;	   /* FAILED: static text, no secrets */
+	struct cg_srtp_keys keys; /* CONNECTED */
+	const char *reason;	  /* FAILED: static text, no secrets */
 };
 
 /*

@@ -83,8 +83,7 @@ static int srtp_policy_for(const struct cg_srtp_keys *keys, srtp_policy_t *polic
 		srtp_crypto_policy_set_rtcp_default(&policy->rtcp);
 		return 0;
 	case CG_SRTP_AEAD_AES_128_GCM:
-		if (keys->key_len != SRTP_AES_128_KEY_LEN ||
-		    keys->salt_len != SRTP_AEAD_SALT_LEN)
+		if (keys->key_len != SRTP_AES_128_KEY_LEN || keys->salt_len != SRTP_AEAD_SALT_LEN)
 			return -EINVAL;
 		/* RFC 7714 §14.2: AEAD_AES_128_GCM, 16-octet tag, RTP and RTCP alike. */
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy->rtp);

@@ -17,7 +17,7 @@
 #include "crypto/srtp.h"
 
 #define MAX_DATAGRAM 2048
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS   64
 
 struct pair {
 	struct cg_cert *client_cert;
@@ -42,12 +42,12 @@ static void pair_init(struct pair *p, enum mismatch mismatch)
 									    : p->client_cert);
 	client_expects = cg_cert_fingerprint(mismatch == MISMATCH_AT_CLIENT ? p->other_cert
 									    : p->server_cert);
-	g_assert_cmpint(cg_dtls_new(p->server_cert, CG_DTLS_SERVER, "sha-256", server_expects,
-				    &p->server),
-			==, 0);
-	g_assert_cmpint(cg_dtls_new(p->client_cert, CG_DTLS_CLIENT, "sha-256", client_expects,
-				    &p->client),
-			==, 0);
+	g_assert_cmpint(
+		cg_dtls_new(p->server_cert, CG_DTLS_SERVER, "sha-256", server_expects, &p->server),
+		==, 0);
+	g_assert_cmpint(
+		cg_dtls_new(p->client_cert, CG_DTLS_CLIENT, "sha-256", client_expects, &p->client),
+		==, 0);
 }
 
 static void pair_start(struct pair *p)
@@ -335,8 +335,8 @@ static void test_dtls_total_timeout(void)
 static void feed_garbage(struct cg_dtls *dtls)
 {
 	/* A record header claiming a handshake of a huge length, then junk. */
-	static const uint8_t forged[] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-					  1, 0, 0, 0x10, 0, 0 };
+	static const uint8_t forged[] = { 22, 0xfe, 0xfd, 0, 0, 0, 0,	 0, 0, 0,
+					  0,  0xff, 0xff, 1, 0, 0, 0x10, 0, 0 };
 	uint8_t junk[1500];
 	GRand *rng = g_rand_new_with_seed(42);
 
@@ -411,8 +411,7 @@ static void test_dtls_new_errors(void)
 	g_assert_cmpint(cg_cert_new(&cert), ==, 0);
 	fp = cg_cert_fingerprint(cert);
 	g_assert_cmpint(cg_dtls_new(cert, CG_DTLS_SERVER, "sha-1", fp, &dtls), ==, -ENOTSUP);
-	g_assert_cmpint(cg_dtls_new(cert, CG_DTLS_SERVER, "sha-256", "AB:CD", &dtls), ==,
-			-EINVAL);
+	g_assert_cmpint(cg_dtls_new(cert, CG_DTLS_SERVER, "sha-256", "AB:CD", &dtls), ==, -EINVAL);
 	g_assert_cmpint(cg_dtls_new(NULL, CG_DTLS_SERVER, "sha-256", fp, &dtls), ==, -EINVAL);
 	strcpy(bad, fp);
 	bad[2] = '-';
@@ -519,9 +518,9 @@ static void raw_init(struct raw_peer *peer, const struct cg_cert *cert)
 {
 	memset(peer, 0, sizeof(*peer));
 	g_queue_init(&peer->out);
-	g_assert_cmpint(gnutls_init(&peer->session,
-				    GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK),
-			==, 0);
+	g_assert_cmpint(
+		gnutls_init(&peer->session, GNUTLS_CLIENT | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK), ==,
+		0);
 	g_assert_cmpint(gnutls_set_default_priority(peer->session), ==, 0);
 	g_assert_cmpint(gnutls_credentials_set(peer->session, GNUTLS_CRD_CERTIFICATE,
 					       cg_cert_gnutls_credentials(cert)),

@@ -13,7 +13,7 @@
 #define RTP_HDR 12
 #define PAYLOAD 160
 #define RTP_LEN (RTP_HDR + PAYLOAD)
-#define SR_LEN 28
+#define SR_LEN	28
 
 struct fixture {
 	struct cg_srtp *server; /* the DTLS server: us */
@@ -64,8 +64,10 @@ static void make_rtp(uint8_t *buf, uint16_t seq)
 /* An RTCP sender report without report blocks (RFC 3550 §6.4.1). */
 static void make_sr(uint8_t *buf)
 {
-	static const uint8_t sr[SR_LEN] = { 0x80, 200, 0, 6, 1, 2, 3, 4, 0xe0, 0, 0, 0, 0, 0,
-					    0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 160 };
+	static const uint8_t sr[SR_LEN] = {
+		0x80, 200, 0, 6, 1,    2,    3, 4, 0xe0, 0, 0, 0, 0, 0,
+		0,    0,   0, 0, 0x12, 0x34, 0, 0, 0,	 1, 0, 0, 0, 160
+	};
 
 	memcpy(buf, sr, SR_LEN);
 }
@@ -244,8 +246,8 @@ static void test_srtp_global_init_threads(void)
 	g_assert_cmpint(cg_srtp_global_init(), ==, 0);
 }
 
-#define ADD(name, profile, fn)                                                             \
-	g_test_add(name, struct fixture, GINT_TO_POINTER(profile), fixture_setup, fn,      \
+#define ADD(name, profile, fn)                                                                     \
+	g_test_add(name, struct fixture, GINT_TO_POINTER(profile), fixture_setup, fn,              \
 		   fixture_teardown)
 
 static void add_profile_tests(const char *prefix, enum cg_srtp_profile profile)
