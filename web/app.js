@@ -49,6 +49,7 @@
     framesDecoded: 0,        // from getStats inbound-rtp
     framesPresented: 0,      // requestVideoFrameCallback calls
     latencies: [],           // capture → display, ms, one per decoded block code
+    callbackLatencies: [],   // capture → requestVideoFrameCallback run, ms
     firstLatency: null,      // of the first frame of a connection (excluded from latencies)
     codeReads: 0,
     codeRejects: 0,
@@ -205,8 +206,10 @@
     // Headless Chromium sometimes reports an expectedDisplayTime one vsync before the
     // callback's own time (a stale estimate: the frame cannot have been shown before it
     // reached the compositor), so never take a display time earlier than `now`.
-    const shownAt = Math.max(md.expectedDisplayTime, now);
-    const displayMs = Date.now() + (shownAt - performance.now());
+    // For the same reason it is never taken before the frame's last packet arrived.
+    const shownAt = Math.max(md.expectedDisplayTime, now, md.receiveTime || 0);
+    const wallNow = Date.now();
+    const displayMs = wallNow + (shownAt - performance.now());
     const lat = displayMs - code.ms;
     // A decoded time far from the local clock is a misread, not a latency.
     if (!(lat > -1000 && lat < 60000)) {
@@ -227,6 +230,10 @@
       return;
     }
     cg.latencies.push(lat);
+    // Capture → this callback (the decoded frame is in the page's hands): measured, no
+    // compositor estimate in it.
+    cg.callbackLatencies.push(wallNow - code.ms);
+    if (cg.callbackLatencies.length > MAX_LATENCIES) cg.callbackLatencies.shift();
     if (cg.latencies.length > MAX_LATENCIES) cg.latencies.splice(0, cg.latencies.length - MAX_LATENCIES);
   }
 

@@ -198,7 +198,7 @@ async function main() {
       const c = window.camgate;
       return JSON.parse(JSON.stringify({
         state: c.state, codec: c.codec, fmtp: c.fmtp, framesDecoded: c.framesDecoded,
-        framesPresented: c.framesPresented, latencies: c.latencies, firstLatency: c.firstLatency,
+        framesPresented: c.framesPresented, latencies: c.latencies, callbackLatencies: c.callbackLatencies, firstLatency: c.firstLatency,
         codeReads: c.codeReads, codeRejects: c.codeRejects, counterSkips: c.counterSkips,
         width: c.width, height: c.height, attempts: c.attempts, reconnects: c.reconnects,
         loadAt: c.loadAt, connectStartedAt: c.connectStartedAt, connectedAt: c.connectedAt,
@@ -210,6 +210,8 @@ async function main() {
     // Bench: exactly the first `frames` readings; test: all of them.
     const lats = (args.mode === 'bench' ? full.latencies.slice(0, args.frames) : full.latencies);
     const sorted = lats.slice().sort((a, b) => a - b);
+    const cbl = (args.mode === 'bench' ? full.callbackLatencies.slice(0, args.frames) : full.callbackLatencies)
+      .slice().sort((a, b) => a - b);
     const st = full.stats || {};
     const d = (full.daemon && full.daemon.latency_ms) || {};
     result = {
@@ -218,6 +220,7 @@ async function main() {
       framesDecoded: full.framesDecoded, framesPresented: full.framesPresented,
       latency: { n: sorted.length, min: sorted[0], p50: pct(sorted, 50), p95: pct(sorted, 95),
                  max: sorted[sorted.length - 1], first: full.firstLatency },
+      callback: { n: cbl.length, p50: pct(cbl, 50), p95: pct(cbl, 95), max: cbl[cbl.length - 1] },
       codeRejects: full.codeRejects, codeReads: full.codeReads, counterSkips: full.counterSkips,
       loadToFirstFrameMs: full.firstFrameAt !== null ? full.firstFrameAt - full.loadAt : null,
       offerToConnectedMs: full.connectedAt !== null ? full.connectedAt - full.connectStartedAt : null,
@@ -372,7 +375,7 @@ async function main() {
   const D = result.daemon || {};
   say(`summary: ${failures.length ? 'FAIL' : 'PASS'} size=${result.size} codec=${result.codec} ` +
       `frames=${result.framesDecoded} latency_ms n=${L.n} p50=${f1(L.p50)} p95=${f1(L.p95)} max=${f1(L.max)} ` +
-      `load_to_first_frame_ms=${f1(result.loadToFirstFrameMs)} offer_to_connected_ms=${f1(result.offerToConnectedMs)} ` +
+      `callback_p50=${f1(result.callback && result.callback.p50)} load_to_first_frame_ms=${f1(result.loadToFirstFrameMs)} offer_to_connected_ms=${f1(result.offerToConnectedMs)} ` +
       `daemon_encode_p50=${f1(D.encodeP50)} daemon_capture_to_send_p50=${f1(D.captureToSendP50)} ` +
       `jitter_buffer_avg=${f1(B.jitterBufferAvgMs)} decode_avg=${f1(B.decodeAvgMs)} processing_avg=${f1(B.processingAvgMs)} ` +
       `bitrate_kbps=${f1(B.bitrateKbps)} lost=${B.packetsLost} attempts=${result.attempts}` +
@@ -383,6 +386,7 @@ async function main() {
     const rest = L.p50 - (D.captureToSendP50 || 0) - (B.processingAvgMs || 0);
     const lines = [
       `capture→display   p50 ${f1(L.p50)} ms   p95 ${f1(L.p95)} ms   max ${f1(L.max)} ms   (n=${L.n}, first frame ${f1(L.first)} ms, excluded)`,
+      `capture→frame callback p50 ${f1(result.callback.p50)} ms   p95 ${f1(result.callback.p95)} ms   max ${f1(result.callback.max)} ms   (decoded frame in the page; no compositor estimate)`,
       `page load→first frame ${f1(result.loadToFirstFrameMs)} ms   (offer→connected ${f1(result.offerToConnectedMs)} ms)`,
       `daemon  encode p50 ${f1(D.encodeP50)} ms (p95 ${f1(D.encodeP95)})   capture→send p50 ${f1(D.captureToSendP50)} ms (p95 ${f1(D.captureToSendP95)})`,
       `browser jitter buffer avg ${f1(B.jitterBufferAvgMs)} ms   decode avg ${f1(B.decodeAvgMs)} ms   processing (receive→decoded) avg ${f1(B.processingAvgMs)} ms`,
