@@ -10,11 +10,8 @@
 #define STAP_MAX_NALS 16
 #define FU_HEADER_SIZE 2
 
-/*
- * Finds the next start code (00 00 01) at or after pos. Returns the offset of the byte after
- * it, or len when there is none.
- */
-static size_t h264_next_start(const uint8_t *buf, size_t len, size_t pos)
+/* Finds the next start code (00 00 01) at or after pos: returns its offset, or len if none. */
+static size_t h264_find_start(const uint8_t *buf, size_t len, size_t pos)
 {
 	while (pos + 3 <= len) {
 		const uint8_t *one = memchr(buf + pos + 2, 0x01, len - pos - 2);
@@ -24,10 +21,18 @@ static size_t h264_next_start(const uint8_t *buf, size_t len, size_t pos)
 			return len;
 		i = (size_t)(one - buf);
 		if (buf[i - 1] == 0 && buf[i - 2] == 0)
-			return i + 1;
+			return i - 2;
 		pos = i - 1;
 	}
 	return len;
+}
+
+/* Offset just after the first start code, where the first NAL begins (len if none). */
+static size_t h264_first_nal(const uint8_t *buf, size_t len)
+{
+	size_t sc = h264_find_start(buf, len, 0);
+
+	return sc == len ? len : sc + 3;
 }
 
 /*
@@ -40,12 +45,11 @@ static bool h264_next_nal(const uint8_t *buf, size_t len, size_t *pos, struct cg
 {
 	while (*pos < len) {
 		size_t start = *pos;
-		size_t next = h264_next_start(buf, len, start);
-		size_t end = next == len ? len : next - 3;
+		size_t end = h264_find_start(buf, len, start);
 
+		*pos = end == len ? len : end + 3;
 		while (end > start && buf[end - 1] == 0)
 			end--;
-		*pos = next;
 		if (end > start) {
 			*ret = (struct cg_h264_nal){ buf + start, end - start, buf[start] & 0x1f };
 			return true;
@@ -63,7 +67,7 @@ int cg_h264_split_annexb(const uint8_t *buf, size_t len, struct cg_h264_nal *nal
 	if (!buf)
 		return -EBADMSG;
 	/* Bytes before the first start code (leading_zero_8bits or junk) are not a NAL. */
-	pos = h264_next_start(buf, len, 0);
+	pos = h264_first_nal(buf, len);
 	while (h264_next_nal(buf, len, &pos, &nal)) {
 		if (n == max_nals)
 			return -ENOSPC;
@@ -245,7 +249,7 @@ int cg_h264_plan_build(struct cg_h264_plan *plan, const uint8_t *annexb, size_t 
 	plan->has_sps_pps = false;
 	if (!annexb)
 		return -EBADMSG;
-	pos = h264_next_start(annexb, len, 0);
+	pos = h264_first_nal(annexb, len);
 	while (r >= 0 && h264_next_nal(annexb, len, &pos, &nal)) {
 		/* RFC 6184 §5.1 leaves AUDs to the sender; they are useless over RTP. */
 		if (nal.type == CG_H264_NAL_AUD)

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SDP offer parsing, H.264 negotiation and answer writing against offers written the way
+ * Chromium, Firefox and Safari write them (tests/data/sdp/), plus trickle fragments.
+ */
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "proto/rtp.h"
+#include "proto/sdp.h"
+
+/* Our stream: x264 baseline, 42c01f would also do; level 4.0 to show level independence. */
+static const struct cg_sdp_capabilities caps_cb = {
+	.video_profile = { .profile_idc = 66, .constraints = 0xe0, .level_idc = 0x28 },
+};
+
+static const char *const test_candidates[] = {
+	"candidate:1 1 udp 2130706431 192.0.2.10 40000 typ host",
+};
+
+static const struct cg_sdp_local test_local = {
+	.session_id = 1234567890123ull,
+	.ice_ufrag = "cgUf",
+	.ice_pwd = "cgPasswordPasswordPassw",
+	.ice_lite = true,
+	.fingerprint = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
+		       "22:33:44:55:66:77:88:99",
+	.video_ssrc = 305419896,
+	.cname = "camgate",
+	.stream_id = "camgate-video",
+	.candidates = test_candidates,
+	.n_candidates = 1,
+	.end_of_candidates = true,
+};
+
+static char *load(const char *name, gsize *len)
+{
+	g_autofree char *path = g_test_build_filename(G_TEST_DIST, "data", "sdp", name, NULL);
+	char *text;
+
+	g_assert_true(g_file_get_contents(path, &text, len, NULL));
+	return text;
+}
+
+static struct cg_sdp_offer *parse_text(const char *text, size_t len)
+{
+	struct cg_sdp_offer *o = g_new0(struct cg_sdp_offer, 1);
+	const char *reason = NULL;
+	int r = cg_sdp_parse_offer(text, len, o, &reason);
+
+	if (r < 0)
+		g_error("parse failed: %d %s", r, reason);
+	return o;
+}
+
+static struct cg_sdp_offer *parse_file(const char *name)
+{
+	gsize len;
+	g_autofree char *text = load(name, &len);
+
+	return parse_text(text, len);
+}
+
+static const struct cg_sdp_codec *find_codec(const struct cg_sdp_media *m, uint8_t pt)
+{
+	for (unsigned i = 0; i < m->n_codecs; i++)
+		if (m->codecs[i].pt == pt)
+			return &m->codecs[i];
+	return NULL;
+}
+
+static void test_parse_chromium(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+	const struct cg_sdp_media *v = &o->media[0];
+	const struct cg_sdp_codec *c;
+
+	g_assert_cmpuint(o->n_media, ==, 2);
+	g_assert_true(o->has_bundle);
+	g_assert_true(o->extmap_allow_mixed);
+	g_assert_cmpint(v->kind, ==, CG_SDP_KIND_VIDEO);
+	g_assert_cmpint(o->media[1].kind, ==, CG_SDP_KIND_AUDIO);
+	g_assert_cmpstr(v->mid, ==, "0");
+	g_assert_cmpstr(o->media[1].mid, ==, "1");
+	g_assert_cmpint(v->direction, ==, CG_SDP_RECVONLY);
+	g_assert_cmpuint(v->port, ==, 9);
+	g_assert_cmpstr(v->proto, ==, "UDP/TLS/RTP/SAVPF");
+	g_assert_true(v->rtcp_mux);
+	g_assert_true(v->rtcp_rsize);
+	g_assert_cmpstr(v->ice_ufrag, ==, "Vq4z");
+	g_assert_cmpstr(v->fingerprint_alg, ==, "sha-256");
+	g_assert_cmpstr(v->setup, ==, "actpass");
+	g_assert_cmpuint(v->n_extmaps, ==, 11);
+	c = find_codec(v, 106);
+	g_assert_nonnull(c);
+	g_assert_cmpstr(c->name, ==, "H264");
+	g_assert_cmpuint(c->clock_rate, ==, 90000);
+	g_assert_cmpstr(c->fmtp, ==,
+			"level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+	g_assert_true(c->fb_nack && c->fb_pli && c->fb_fir && c->fb_remb && c->fb_twcc);
+	c = find_codec(&o->media[1], 111);
+	g_assert_cmpstr(c->name, ==, "opus");
+	g_assert_cmpuint(c->clock_rate, ==, 48000);
+	g_assert_cmpuint(c->channels, ==, 2);
+}
+
+static void test_parse_firefox(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("firefox-recvonly.sdp");
+	const struct cg_sdp_media *v = &o->media[0];
+	const struct cg_sdp_codec *c;
+
+	g_assert_cmpuint(o->n_media, ==, 2);
+	/* Firefox writes ICE credentials and the fingerprint at session level. */
+	g_assert_cmpstr(o->ice_ufrag, ==, "5c1d2e8a");
+	g_assert_cmpstr(v->ice_ufrag, ==, "");
+	g_assert_cmpstr(o->fingerprint_alg, ==, "sha-256");
+	g_assert_false(o->extmap_allow_mixed);
+	/* a=fmtp comes before a=rtpmap: both must land on the same codec. */
+	c = find_codec(v, 126);
+	g_assert_cmpstr(c->name, ==, "H264");
+	g_assert_cmpstr(c->fmtp, ==,
+			"profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1");
+	g_assert_cmpuint(v->extmaps[3].id, ==, 6);
+	g_assert_cmpstr(v->extmaps[3].uri, ==, CG_RTP_EXT_URI_PLAYOUT_DELAY);
+}
+
+static void negotiate_ok(const struct cg_sdp_offer *o, struct cg_sdp_choice *c)
+{
+	const char *reason = NULL;
+	int r = cg_sdp_negotiate(o, &caps_cb, c, &reason);
+
+	if (r < 0)
+		g_error("negotiate failed: %d %s", r, reason);
+}
+
+static void test_negotiate_chromium(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+	struct cg_sdp_choice c;
+	char plid[7];
+
+	negotiate_ok(o, &c);
+	/* 106 (42e01f, pm=1) beats the earlier 102 (42001f Baseline) and 104/108 (pm=0). */
+	g_assert_cmpint(c.video_index, ==, 0);
+	g_assert_cmpuint(c.video_pt, ==, 106);
+	cg_h264_profile_to_string(&c.answer_profile, plid);
+	g_assert_cmpstr(plid, ==, "42e028");
+	g_assert_cmpuint(c.playout_delay_id, ==, 5);
+	g_assert_cmpuint(c.abs_send_time_id, ==, 2);
+	g_assert_true(c.pli && c.fir);
+	g_assert_false(c.nack); /* offered, but caps.nack is off */
+	g_assert_false(c.remb);
+	g_assert_cmpstr(c.remote_ufrag, ==, "Vq4z");
+	g_assert_cmpstr(c.remote_pwd, ==, "vW2JqDu8dpfhVbTgjq0ZfZ1n");
+	g_assert_cmpstr(c.remote_fingerprint_alg, ==, "sha-256");
+	g_assert_true(g_str_has_prefix(c.remote_fingerprint, "3C:2F:7A"));
+	g_assert_cmpstr(c.remote_setup, ==, "actpass");
+	g_assert_cmpstr(c.video_mid, ==, "0");
+}
+
+static void test_negotiate_firefox_safari(void)
+{
+	g_autofree struct cg_sdp_offer *ff = parse_file("firefox-recvonly.sdp");
+	g_autofree struct cg_sdp_offer *sa = parse_file("safari-recvonly.sdp");
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_choice c;
+	const char *reason;
+
+	negotiate_ok(ff, &c);
+	g_assert_cmpuint(c.video_pt, ==, 126); /* not 97: packetization-mode 0 */
+	g_assert_cmpuint(c.playout_delay_id, ==, 6);
+	g_assert_cmpuint(c.abs_send_time_id, ==, 4);
+	g_assert_cmpstr(c.remote_ufrag, ==, "5c1d2e8a"); /* from session level */
+	g_assert_cmpstr(c.remote_pwd, ==, "e3f6c4a2b19d8e7f05a1c3b2d4e6f708");
+	g_assert_true(g_str_has_prefix(c.remote_fingerprint, "9A:41"));
+
+	negotiate_ok(sa, &c);
+	g_assert_cmpuint(c.video_pt, ==, 98); /* 42e01f, never 640c1f */
+	/* With nack and remb enabled they are chosen when offered. */
+	caps.nack = caps.remb = true;
+	g_assert_cmpint(cg_sdp_negotiate(sa, &caps, &c, &reason), ==, 0);
+	g_assert_true(c.nack && c.remb && c.pli && c.fir);
+}
+
+static void test_negotiate_high_only_rejected(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-high-only.sdp");
+	struct cg_sdp_choice c = { .video_pt = 77 };
+	const char *reason = NULL;
+
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps_cb, &c, &reason), ==, -ENOTSUP);
+	g_assert_cmpstr(reason, ==,
+			"offer has no H.264 packetization-mode=1 Constrained Baseline/Baseline "
+			"payload");
+	g_assert_cmpuint(c.video_pt, ==, 77); /* untouched */
+}
+
+/* Applies textual edits to a browser offer, for variants real browsers also produce. */
+static struct cg_sdp_offer *parse_edited(const char *name, const char *const *edits)
+{
+	gsize len;
+	g_autofree char *text = load(name, &len);
+	GString *s = g_string_new(text);
+	struct cg_sdp_offer *o;
+
+	for (size_t i = 0; edits[i]; i += 2)
+		g_assert_cmpuint(g_string_replace(s, edits[i], edits[i + 1], 0), >, 0);
+	o = parse_text(s->str, s->len);
+	g_string_free(s, TRUE);
+	return o;
+}
+
+static void test_negotiate_baseline_fallback(void)
+{
+	static const char *const edits[] = {
+		"profile-level-id=42e01f", "profile-level-id=4d001f", NULL,
+	};
+	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
+							  edits);
+	struct cg_sdp_choice c;
+	char plid[7];
+
+	negotiate_ok(o, &c);
+	g_assert_cmpuint(c.video_pt, ==, 102);
+	cg_h264_profile_to_string(&c.answer_profile, plid);
+	g_assert_cmpstr(plid, ==, "420028");
+}
+
+static void test_negotiate_4240(void)
+{
+	/* constraint_set1 alone (4240xx) is Constrained Baseline too. */
+	static const char *const edits[] = {
+		"profile-level-id=42e01f", "profile-level-id=42401f",
+		"profile-level-id=42001f", "profile-level-id=4d0015", NULL,
+	};
+	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
+							  edits);
+	struct cg_sdp_choice c;
+	char plid[7];
+
+	negotiate_ok(o, &c);
+	g_assert_cmpuint(c.video_pt, ==, 106);
+	cg_h264_profile_to_string(&c.answer_profile, plid);
+	g_assert_cmpstr(plid, ==, "424028");
+}
+
+static void expect_reject(const char *const *edits, int err, const char *reason_prefix)
+{
+	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
+							  edits);
+	struct cg_sdp_choice c;
+	const char *reason = NULL;
+
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps_cb, &c, &reason), ==, err);
+	g_assert_nonnull(reason);
+	g_assert_true(g_str_has_prefix(reason, reason_prefix));
+}
+
+static void test_negotiate_rejections(void)
+{
+	static const char *const passive[] = { "a=setup:actpass", "a=setup:passive", NULL };
+	static const char *const no_pwd[] = { "a=ice-pwd:", "a=x-ice-pwd:", NULL };
+	static const char *const no_fp[] = { "a=fingerprint:", "a=x-fingerprint:", NULL };
+	static const char *const no_mux[] = { "a=rtcp-mux", "a=x-rtcp-mux", NULL };
+	static const char *const sendonly[] = { "a=recvonly", "a=sendonly", NULL };
+	static const char *const pm0[] = { "packetization-mode=1", "packetization-mode=0", NULL };
+	static const char *const active[] = { "a=setup:actpass", "a=setup:active", NULL };
+
+	expect_reject(passive, -EBADMSG, "offer's a=setup must be actpass or active");
+	expect_reject(no_pwd, -EBADMSG, "offer has no ICE credentials");
+	expect_reject(no_fp, -EBADMSG, "offer has no DTLS a=fingerprint");
+	expect_reject(no_mux, -ENOTSUP, "the offer's video section lacks a=rtcp-mux");
+	expect_reject(sendonly, -ENOTSUP, "the offer's video section does not receive");
+	expect_reject(pm0, -ENOTSUP, "offer has no H.264 packetization-mode=1");
+	{
+		g_autofree struct cg_sdp_offer *o = parse_edited(
+			"chromium-recvonly-video-audio.sdp", active);
+		struct cg_sdp_choice c;
+
+		negotiate_ok(o, &c);
+		g_assert_cmpstr(c.remote_setup, ==, "active");
+	}
+}
+
+static char *build_answer(const char *offer_name, struct cg_sdp_local *local)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file(offer_name);
+	struct cg_sdp_choice c;
+	char *buf = g_malloc(8192);
+	int n;
+
+	negotiate_ok(o, &c);
+	n = cg_sdp_build_answer(buf, 8192, o, &c, local);
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpuint(strlen(buf), ==, (size_t)n);
+	return buf;
+}
+
+static void assert_crlf_only(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (*p == '\n')
+			g_assert_true(p > s && p[-1] == '\r');
+	g_assert_true(g_str_has_suffix(s, "\r\n"));
+}
+
+static void test_answer_golden_chromium(void)
+{
+	g_autofree char *ans = build_answer("chromium-recvonly-video-audio.sdp",
+					    (struct cg_sdp_local *)&test_local);
+	gsize len;
+	g_autofree char *golden = load("chromium-recvonly-video-audio.answer.sdp", &len);
+
+	assert_crlf_only(ans);
+	if (g_getenv("CG_UPDATE_GOLDEN")) {
+		g_autofree char *path = g_test_build_filename(
+			G_TEST_DIST, "data", "sdp", "chromium-recvonly-video-audio.answer.sdp", NULL);
+		g_assert_true(g_file_set_contents(path, ans, -1, NULL));
+		return;
+	}
+	g_assert_cmpstr(ans, ==, golden);
+}
+
+static void test_answer_contents(void)
+{
+	struct cg_sdp_local l = test_local;
+	g_autofree char *ff = NULL;
+	g_autofree char *dc = NULL;
+
+	l.ice_lite = false;
+	l.candidates = NULL;
+	l.n_candidates = 0;
+	l.end_of_candidates = false;
+	ff = build_answer("firefox-recvonly.sdp", &l);
+	assert_crlf_only(ff);
+	g_assert_nonnull(strstr(ff, "\r\nm=video 9 UDP/TLS/RTP/SAVPF 126\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\na=fmtp:126 level-asymmetry-allowed=1;packetization-mode=1;"
+				    "profile-level-id=42e028\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\na=rtcp-fb:126 nack pli\r\na=rtcp-fb:126 ccm fir\r\n"));
+	g_assert_null(strstr(ff, "goog-remb"));
+	g_assert_null(strstr(ff, "transport-cc"));
+	g_assert_nonnull(strstr(ff, "\r\na=extmap:6 " CG_RTP_EXT_URI_PLAYOUT_DELAY "\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\na=group:BUNDLE 0\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\nm=audio 0 UDP/TLS/RTP/SAVPF 109\r\nc=IN IP4 0.0.0.0\r\n"
+				    "a=mid:1\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\na=setup:passive\r\n"));
+	g_assert_nonnull(strstr(ff, "\r\na=rtcp-rsize\r\n"));
+	g_assert_null(strstr(ff, "a=ice-lite"));
+	g_assert_null(strstr(ff, "a=candidate"));
+	g_assert_null(strstr(ff, "a=end-of-candidates"));
+	g_assert_null(strstr(ff, "a=extmap-allow-mixed"));
+
+	dc = build_answer("chromium-datachannel.sdp", &l);
+	g_assert_nonnull(strstr(dc, "\r\na=group:BUNDLE 0\r\n"));
+	g_assert_nonnull(strstr(dc, "\r\nm=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+				    "c=IN IP4 0.0.0.0\r\na=mid:2\r\n"));
+	g_assert_nonnull(strstr(dc, "\r\na=extmap-allow-mixed\r\n"));
+	g_assert_nonnull(strstr(dc, "\r\na=msid-semantic: WMS camgate-video\r\n"));
+}
+
+static void test_answer_nospace(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("safari-recvonly.sdp");
+	struct cg_sdp_choice c;
+	char buf[4096];
+	int n;
+
+	negotiate_ok(o, &c);
+	n = cg_sdp_build_answer(buf, sizeof(buf), o, &c, &test_local);
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpint(cg_sdp_build_answer(buf, (size_t)n, o, &c, &test_local), ==, -ENOSPC);
+	g_assert_cmpint(cg_sdp_build_answer(buf, (size_t)n + 1, o, &c, &test_local), ==, n);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 0, o, &c, &test_local), ==, -ENOSPC);
+}
+
+static void expect_parse_error(const char *text, int err, const char *reason)
+{
+	g_autofree struct cg_sdp_offer *o = g_new0(struct cg_sdp_offer, 1);
+	const char *got = NULL;
+
+	g_assert_cmpint(cg_sdp_parse_offer(text, strlen(text), o, &got), ==, err);
+	g_assert_cmpstr(got, ==, reason);
+}
+
+static void test_parse_errors(void)
+{
+	GString *s;
+	g_autofree struct cg_sdp_offer *o = g_new0(struct cg_sdp_offer, 1);
+	const char *reason;
+
+	expect_parse_error("", -EBADMSG, "empty offer");
+	expect_parse_error("v=1\r\n", -EBADMSG, "offer does not start with v=0");
+	expect_parse_error("v=0\r\nhello\r\n", -EBADMSG, "malformed SDP line");
+	expect_parse_error("v=0\r\nm=video\r\n", -EBADMSG, "bad m= line");
+	expect_parse_error("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF\r\n", -EBADMSG,
+			   "m= line without formats");
+	expect_parse_error("v=0\r\nm=video x UDP/TLS/RTP/SAVPF 96\r\n", -EBADMSG,
+			   "bad m= line port");
+	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264\r\n", -EBADMSG,
+			   "bad a=rtpmap");
+	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:300 H264/90000\r\n",
+			   -EBADMSG, "bad payload type in a=rtpmap/fmtp/rtcp-fb");
+	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=extmap:x urn:a\r\n", -EBADMSG,
+			   "bad a=extmap");
+
+	s = g_string_new("v=0\r\n");
+	for (int i = 0; i <= CG_SDP_MAX_MEDIA; i++)
+		g_string_append(s, "m=audio 9 RTP/AVP 0\r\n");
+	expect_parse_error(s->str, -E2BIG, "too many media sections");
+	g_string_assign(s, "v=0\r\na=x:");
+	for (int i = 0; i < CG_SDP_MAX_LINE; i++)
+		g_string_append_c(s, 'y');
+	expect_parse_error(s->str, -E2BIG, "SDP line too long");
+	g_string_assign(s, "v=0\r\nm=video 9 RTP/AVP 96\r\n");
+	for (int i = 0; i <= CG_SDP_MAX_CANDIDATES; i++)
+		g_string_append(s, "a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n");
+	expect_parse_error(s->str, -E2BIG, "too many a=candidate lines");
+	g_string_free(s, TRUE);
+
+	/* LF-only line ends and a NUL byte. */
+	g_assert_cmpint(cg_sdp_parse_offer("v=0\nm=video 9 RTP/AVP 96\na=mid:v\n", 33, o, &reason),
+			==, 0);
+	g_assert_cmpstr(o->media[0].mid, ==, "v");
+	g_assert_cmpint(cg_sdp_parse_offer("v=0\r\na=\0\r\n", 10, o, &reason), ==, -EBADMSG);
+	g_assert_cmpint(cg_sdp_parse_offer("v=0", CG_SDP_MAX_SIZE + 1, o, &reason), ==, -E2BIG);
+}
+
+static void test_fragment(void)
+{
+	/* RFC 8840 §4.4 / RFC 9725 §4.3.1-style PATCH body. */
+	static const char frag[] =
+		"a=group:BUNDLE 0\r\n"
+		"a=ice-ufrag:EsAw\r\n"
+		"a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n"
+		"m=video 9 UDP/TLS/RTP/SAVPF 0\r\n"
+		"a=mid:0\r\n"
+		"a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0\r\n"
+		"a=candidate:3471623853 1 udp 2122194687 198.51.100.2 61765 typ host\r\n"
+		"a=end-of-candidates\r\n";
+	g_autofree struct cg_sdp_fragment *f = g_new0(struct cg_sdp_fragment, 1);
+	const char *reason = NULL;
+	GString *s;
+
+	g_assert_cmpint(cg_sdp_parse_fragment(frag, strlen(frag), f, &reason), ==, 0);
+	g_assert_cmpstr(f->ice_ufrag, ==, "EsAw");
+	g_assert_cmpstr(f->ice_pwd, ==, "P2uYro0UCOQ4zxjKXaWCBui1");
+	g_assert_cmpuint(f->n_candidates, ==, 2);
+	g_assert_cmpstr(f->candidates[0], ==,
+			"candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host "
+			"generation 0");
+	g_assert_cmpstr(f->mids[0], ==, "0");
+	g_assert_cmpstr(f->mids[1], ==, "0");
+	g_assert_true(f->end_of_candidates);
+
+	{
+		static const char one[] = "a=candidate:1 1 udp 1 192.0.2.1 9 typ host\n";
+
+		g_assert_cmpint(cg_sdp_parse_fragment(one, strlen(one), f, &reason), ==, 0);
+	}
+	g_assert_cmpuint(f->n_candidates, ==, 1);
+	g_assert_cmpstr(f->mids[0], ==, "");
+	g_assert_false(f->end_of_candidates);
+
+	g_assert_cmpint(cg_sdp_parse_fragment("junk\r\n", 6, f, &reason), ==, -EBADMSG);
+	g_assert_cmpstr(reason, ==, "malformed SDP fragment line");
+	s = g_string_new(NULL);
+	for (int i = 0; i <= CG_SDP_MAX_CANDIDATES; i++)
+		g_string_append(s, "a=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n");
+	g_assert_cmpint(cg_sdp_parse_fragment(s->str, s->len, f, &reason), ==, -E2BIG);
+	g_string_free(s, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sdp/parse/chromium", test_parse_chromium);
+	g_test_add_func("/sdp/parse/firefox", test_parse_firefox);
+	g_test_add_func("/sdp/parse/errors", test_parse_errors);
+	g_test_add_func("/sdp/negotiate/chromium", test_negotiate_chromium);
+	g_test_add_func("/sdp/negotiate/firefox-safari", test_negotiate_firefox_safari);
+	g_test_add_func("/sdp/negotiate/high-only-rejected", test_negotiate_high_only_rejected);
+	g_test_add_func("/sdp/negotiate/baseline-fallback", test_negotiate_baseline_fallback);
+	g_test_add_func("/sdp/negotiate/4240", test_negotiate_4240);
+	g_test_add_func("/sdp/negotiate/rejections", test_negotiate_rejections);
+	g_test_add_func("/sdp/answer/golden-chromium", test_answer_golden_chromium);
+	g_test_add_func("/sdp/answer/contents", test_answer_contents);
+	g_test_add_func("/sdp/answer/nospace", test_answer_nospace);
+	g_test_add_func("/sdp/fragment", test_fragment);
+	return g_test_run();
+}
