@@ -11,12 +11,17 @@
 #include "crypto/cert.h"
 #include "crypto/srtp.h"
 #include "hub.h"
+#include "log_journal.h"
 #include "media.h"
+#include "notify.h"
 #include "signaling.h"
 #include "stats.h"
 #include "util/log.h"
 #include "util/macros.h"
+#include "util/time.h"
 #include "worker.h"
+
+#define STATUS_INTERVAL_S 5
 
 struct daemon {
 	struct cg_config *cfg;
@@ -26,8 +31,52 @@ struct daemon {
 	struct cg_hub hub;
 	struct cg_media *media;
 	struct cg_signaling *signaling;
+	struct cg_notify *notify;
 	GMainLoop *loop;
 };
+
+/* STATUS= for systemctl status: what streams and to how many. */
+static gboolean daemon_send_status(gpointer userdata)
+{
+	struct daemon *d = userdata;
+	char *status = g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
+				       d->cfg->source, d->cfg->width, d->cfg->height,
+				       d->cfg->fps, cg_media_encoder_name(d->media),
+				       cg_signaling_viewers(d->signaling),
+				       cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
+
+	cg_notify_send(d->notify, status);
+	g_free(status);
+	return G_SOURCE_CONTINUE;
+}
+
+/*
+ * Feeds the systemd watchdog only while the media thread is alive: a hung encoder ioctl
+ * or a stuck capture then gets the daemon restarted instead of serving a frozen picture.
+ */
+static gboolean daemon_feed_watchdog(gpointer userdata)
+{
+	struct daemon *d = userdata;
+	uint64_t limit = CG_MAX(cg_notify_watchdog_usec(d->notify) / 2, 2 * CG_USEC_PER_SEC);
+	uint64_t age = cg_mono_usec() - cg_media_heartbeat_usec(d->media);
+
+	if (age < limit)
+		cg_notify_send(d->notify, "WATCHDOG=1");
+	else
+		cg_err("media thread silent for %.1f s, not feeding the watchdog", age / 1e6);
+	return G_SOURCE_CONTINUE;
+}
+
+static void daemon_notify_ready(struct daemon *d)
+{
+	uint64_t watchdog = cg_notify_watchdog_usec(d->notify);
+
+	cg_notify_send(d->notify, "READY=1");
+	daemon_send_status(d);
+	g_timeout_add_seconds(STATUS_INTERVAL_S, daemon_send_status, d);
+	if (watchdog > 0)
+		g_timeout_add((guint)CG_MAX(watchdog / 4000, 100), daemon_feed_watchdog, d);
+}
 
 static gboolean daemon_on_signal(gpointer userdata)
 {
@@ -113,6 +162,8 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : 2;
 	cg_log_set_level((enum cg_log_level)d.cfg->log_level);
+	cg_log_journal_install(false);
+	d.notify = cg_notify_new();
 	signal(SIGPIPE, SIG_IGN);
 	cg_stats_init(&d.stats);
 	d.loop = g_main_loop_new(NULL, FALSE);
@@ -121,9 +172,12 @@ int main(int argc, char **argv)
 	r = daemon_start(&d);
 	if (r >= 0) {
 		daemon_print_url(&d);
+		daemon_notify_ready(&d);
 		g_main_loop_run(d.loop);
 	}
+	cg_notify_send(d.notify, "STOPPING=1");
 	daemon_stop(&d);
+	d.notify = cg_notify_free(d.notify);
 	g_main_loop_unref(d.loop);
 	cg_stats_fini(&d.stats);
 	d.cfg = cg_config_free(d.cfg);
