@@ -11,7 +11,7 @@
 (function () {
   const WHEP_PATH = 'whep';
   const STATUS_PATH = 'status';
-  const GATHER_WAIT_MS = 150;      // send the offer after this even if gathering goes on
+  const GATHER_WAIT_MS = 300;      // send the offer after this at the latest (see waitGathering)
   const CONNECT_TIMEOUT_MS = 10000; // offer sent → first frame
   const DISCONNECTED_GRACE_MS = 3000;
   const STALL_MS = 2500;           // no new frame for this long while playing → reconnect
@@ -406,19 +406,29 @@
     }
   }
 
+  /* Resolves when gathering is complete, shortly after the first UDP host candidate (the
+   * others of the same round come within a millisecond or two; TCP ones ~100 ms later and
+   * go by PATCH), or after ms at the latest. */
   function waitGathering(p, ms) {
     return new Promise((resolve) => {
       if (p.iceGatheringState === 'complete') return resolve();
       const t = setTimeout(done, ms);
+      let soon = null;
       function done() {
         clearTimeout(t);
+        clearTimeout(soon);
         p.removeEventListener('icegatheringstatechange', check);
+        p.removeEventListener('icecandidate', cand);
         resolve();
       }
       function check() {
         if (p.iceGatheringState === 'complete') done();
       }
+      function cand(e) {
+        if (soon === null && e.candidate && / udp /i.test(e.candidate.candidate)) soon = setTimeout(done, 5);
+      }
       p.addEventListener('icegatheringstatechange', check);
+      p.addEventListener('icecandidate', cand);
     });
   }
 
@@ -515,6 +525,7 @@
     session = s;
 
     p.onicecandidate = (e) => {
+      if (e.candidate) log('candidate', `${(performance.now() - cg.connectStartedAt).toFixed(0)} ms`, e.candidate.candidate);
       if (!s.offerSent) return; // still in the offer we are about to send
       if (e.candidate && e.candidate.candidate) s.queue.push(e.candidate);
       else if (!e.candidate) s.endPending = true;
@@ -553,6 +564,11 @@
       }
     };
     p.oniceconnectionstatechange = () => log('ice', p.iceConnectionState);
+    p.onicegatheringstatechange = () => {
+      if (p.iceGatheringState === 'complete') {
+        log('gathering complete', `${(performance.now() - cg.connectStartedAt).toFixed(0)} ms after start`);
+      }
+    };
 
     try {
       const offer = await p.createOffer();
