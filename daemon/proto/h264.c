@@ -254,6 +254,11 @@ int cg_h264_plan_build(struct cg_h264_plan *plan, const uint8_t *annexb, size_t 
 		/* RFC 6184 §5.1 leaves AUDs to the sender; they are useless over RTP. */
 		if (nal.type == CG_H264_NAL_AUD)
 			continue;
+		/* Types 0 and 24..31 would read as RTP aggregation/fragmentation units (§5.2). */
+		if (nal.type == 0 || nal.type >= CG_H264_NAL_STAP_A) {
+			r = -EBADMSG;
+			break;
+		}
 		sps |= nal.type == CG_H264_NAL_SPS;
 		pps |= nal.type == CG_H264_NAL_PPS;
 		r = plan_add(&c, &nal, &seen_slice);

@@ -67,8 +67,10 @@ struct cg_h264_plan {
  * aggregated into one STAP-A (RFC 6184 §5.7.1); a NAL that fits is sent as a single NAL
  * unit packet (§5.6); a larger one is split into FU-A fragments (§5.8). AUD NALs are
  * dropped. The last payload carries the marker. Resets plan->arena_len/n_items first.
- * Returns 0; -EBADMSG when the AU has no NAL; -ENOSPC when the arena or item array is
- * too small (the plan is then unusable).
+ * Returns 0; -EBADMSG when the AU has no NAL, or has a NAL of type 0 or 24..31 (which a
+ * receiver would misread as an RTP aggregation/fragmentation unit, RFC 6184 §5.2); -ENOSPC
+ * when the arena or item array is too small (the plan is then unusable; the arena and
+ * item bounds below always suffice); -EINVAL when max_payload is < 64 or > 65535.
  */
 int cg_h264_plan_build(struct cg_h264_plan *plan, const uint8_t *annexb, size_t len,
 		       size_t max_payload);
