@@ -9,7 +9,7 @@
 
 #include "http_client.h"
 
-#define HTTP_INITIAL_BUF 4096
+#define HTTP_INITIAL_BUF	4096
 #define HTTP_DEFAULT_TIMEOUT_MS 5000
 
 enum http_state { HTTP_CONNECTING, HTTP_SENDING, HTTP_RECEIVING };
@@ -48,8 +48,7 @@ static void http_free(struct cg_http_request *req)
 	g_free(req);
 }
 
-static void http_finish(struct cg_http_request *req, int err,
-			const struct cg_http_response *resp)
+static void http_finish(struct cg_http_request *req, int err, const struct cg_http_response *resp)
 {
 	req->done(err, err < 0 ? NULL : resp, req->userdata);
 	http_free(req);
@@ -169,7 +168,7 @@ static gboolean http_send_some(struct cg_http_request *req)
 
 static gboolean http_receive_some(struct cg_http_request *req)
 {
-	struct cg_http_response resp = {0};
+	struct cg_http_response resp = { 0 };
 	GError *e = NULL;
 	gssize n;
 	int r;
@@ -182,8 +181,8 @@ static gboolean http_receive_some(struct cg_http_request *req)
 		req->in_cap *= 2;
 		req->in = g_realloc(req->in, req->in_cap);
 	}
-	n = g_socket_receive(req->sock, req->in + req->in_len, req->in_cap - req->in_len - 1,
-			     NULL, &e);
+	n = g_socket_receive(req->sock, req->in + req->in_len, req->in_cap - req->in_len - 1, NULL,
+			     &e);
 	if (n < 0 && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
 		g_error_free(e);
 		return G_SOURCE_CONTINUE;
@@ -259,8 +258,8 @@ static char *http_format(const struct cg_http_request_args *a, size_t *ret_len)
 	GString *s = g_string_new(NULL);
 	bool v6 = strchr(a->host, ':') != NULL;
 
-	g_string_printf(s, "%s %s HTTP/1.1\r\nHost: %s%s%s:%u\r\nConnection: close\r\n",
-			a->method, a->path, v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+	g_string_printf(s, "%s %s HTTP/1.1\r\nHost: %s%s%s:%u\r\nConnection: close\r\n", a->method,
+			a->path, v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
 	if (a->content_type)
 		g_string_append_printf(s, "Content-Type: %s\r\n", a->content_type);
 	if (a->body_len || strcmp(a->method, "POST") == 0 || strcmp(a->method, "PATCH") == 0)

@@ -33,12 +33,12 @@ struct cg_http_response {
 typedef void (*cg_http_done_fn)(int err, const struct cg_http_response *resp, void *userdata);
 
 struct cg_http_request_args {
-	const char *host;	   /* numeric address, e.g. "127.0.0.1" */
+	const char *host; /* numeric address, e.g. "127.0.0.1" */
 	uint16_t port;
-	const char *method;	   /* "GET", "POST", … */
-	const char *path;	   /* "/whep" */
-	const char *content_type;  /* NULL: no Content-Type header */
-	const void *body;	   /* may be NULL when body_len is 0; copied */
+	const char *method;	  /* "GET", "POST", … */
+	const char *path;	  /* "/whep" */
+	const char *content_type; /* NULL: no Content-Type header */
+	const void *body;	  /* may be NULL when body_len is 0; copied */
 	size_t body_len;
 	const char *extra_headers; /* "Name: value\r\n" lines, or NULL; copied */
 	unsigned timeout_ms;	   /* whole exchange; 0 means 5000 */

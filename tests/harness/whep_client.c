@@ -20,12 +20,12 @@
 #include "util/time.h"
 #include "whep_client.h"
 
-#define WHEP_PACKET_MAX 2048
-#define WHEP_OFFER_MAX (16 * 1024)
+#define WHEP_PACKET_MAX		  2048
+#define WHEP_OFFER_MAX		  (16 * 1024)
 #define WHEP_MAX_LOCAL_CANDIDATES 16
-#define WHEP_MAX_NALS 256
-#define WHEP_DEFAULT_AU_BYTES (512 * 1024)
-#define WHEP_RESOURCE_MAX 256
+#define WHEP_MAX_NALS		  256
+#define WHEP_DEFAULT_AU_BYTES	  (512 * 1024)
+#define WHEP_RESOURCE_MAX	  256
 
 /* Receive statistics for receiver reports (RFC 3550 appendix A.1, A.3, A.8). */
 struct whep_rx {
@@ -129,8 +129,7 @@ static CG_PRINTF(2, 3) void sb_printf(struct sbuf *b, const char *fmt, ...)
 }
 
 /* The transport attributes every bundled section repeats, as browsers write them. */
-static void offer_transport(struct sbuf *b, const struct cg_whep_offer_params *p,
-			    unsigned mid)
+static void offer_transport(struct sbuf *b, const struct cg_whep_offer_params *p, unsigned mid)
 {
 	sb_printf(b, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
 	if (mid == 0) {
@@ -146,13 +145,14 @@ static void offer_transport(struct sbuf *b, const struct cg_whep_offer_params *p
 
 int cg_whep_build_offer(char *buf, size_t cap, const struct cg_whep_offer_params *p)
 {
-	struct sbuf b = {.p = buf, .cap = cap};
+	struct sbuf b = { .p = buf, .cap = cap };
 
 	if (cap == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
-	sb_printf(&b, "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-		      "a=group:BUNDLE 0%s\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n",
+	sb_printf(&b,
+		  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		  "a=group:BUNDLE 0%s\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n",
 		  p->with_audio ? " 1" : "");
 	sb_printf(&b, "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\n");
 	offer_transport(&b, p, 0);
@@ -253,7 +253,8 @@ static void whep_send_rtcp(struct cg_whep_client *c, uint8_t *buf, int len)
 {
 	if (len < 0)
 		return;
-	len = cg_srtp_protect_rtcp(c->srtp, buf, (size_t)len, WHEP_PACKET_MAX + CG_SRTP_MAX_TRAILER);
+	len = cg_srtp_protect_rtcp(c->srtp, buf, (size_t)len,
+				   WHEP_PACKET_MAX + CG_SRTP_MAX_TRAILER);
 	if (len > 0)
 		whep_send(c, buf, (size_t)len);
 }
@@ -292,12 +293,12 @@ static gboolean whep_on_rr_timer(gpointer userdata)
 		return G_SOURCE_CONTINUE;
 	if (!c->rx.started) {
 		/* An empty RR still tells the server we are alive. */
-		whep_send_rtcp(c, buf, cg_rtcp_build_rr(buf, WHEP_PACKET_MAX, c->local_ssrc,
-							NULL, 0));
+		whep_send_rtcp(c, buf,
+			       cg_rtcp_build_rr(buf, WHEP_PACKET_MAX, c->local_ssrc, NULL, 0));
 	} else {
 		whep_report_block(c, &block);
-		whep_send_rtcp(c, buf, cg_rtcp_build_rr(buf, WHEP_PACKET_MAX, c->local_ssrc,
-							&block, 1));
+		whep_send_rtcp(c, buf,
+			       cg_rtcp_build_rr(buf, WHEP_PACKET_MAX, c->local_ssrc, &block, 1));
 	}
 	c->stats.rrs_sent++;
 	return G_SOURCE_CONTINUE;
@@ -555,7 +556,9 @@ static int whep_create_agent(struct cg_whep_client *c)
 				       NICE_AGENT_OPTION_ICE_TRICKLE);
 	if (!c->agent)
 		return -EIO;
-	g_object_set(c->agent, "controlling-mode", TRUE, "ice-tcp", FALSE, NULL);
+	/* No UPnP: it would multicast SSDP searches and hold gathering-done back for its
+	 * 200 ms timeout, which would then count in every join time. */
+	g_object_set(c->agent, "controlling-mode", TRUE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
 	if (c->loopback) {
 		/* libnice skips loopback interfaces when it enumerates them itself. */
 		nice_address_init(&lo);
@@ -565,10 +568,10 @@ static int whep_create_agent(struct cg_whep_client *c)
 	c->stream_id = nice_agent_add_stream(c->agent, 1);
 	if (c->stream_id == 0)
 		return -EIO;
-	g_signal_connect(c->agent, "component-state-changed",
-			 G_CALLBACK(whep_on_component_state), c);
-	g_signal_connect(c->agent, "candidate-gathering-done",
-			 G_CALLBACK(whep_on_gathering_done), c);
+	g_signal_connect(c->agent, "component-state-changed", G_CALLBACK(whep_on_component_state),
+			 c);
+	g_signal_connect(c->agent, "candidate-gathering-done", G_CALLBACK(whep_on_gathering_done),
+			 c);
 	nice_agent_attach_recv(c->agent, c->stream_id, 1, c->cfg.ctx, whep_on_recv, c);
 	if (!nice_agent_gather_candidates(c->agent, c->stream_id))
 		return -EIO;
@@ -642,8 +645,8 @@ static int whep_apply_answer(struct cg_whep_client *c, const struct cg_sdp_offer
 		return -EPROTO;
 	}
 	whep_add_remote_candidates(c, m);
-	r = cg_dtls_new(c->cfg.cert, c->role, PICK(m, a, fingerprint_alg),
-			PICK(m, a, fingerprint), &c->dtls);
+	r = cg_dtls_new(c->cfg.cert, c->role, PICK(m, a, fingerprint_alg), PICK(m, a, fingerprint),
+			&c->dtls);
 	if (r < 0)
 		*ret_reason = "the answer's fingerprint is unusable";
 	return r;
@@ -743,9 +746,13 @@ static int whep_post_offer(struct cg_whep_client *c)
 	len = cg_whep_build_offer(offer, WHEP_OFFER_MAX, &p);
 	if (len >= 0) {
 		struct cg_http_request_args args = {
-			.host = c->cfg.host, .port = c->cfg.port, .method = "POST",
-			.path = c->cfg.path, .content_type = "application/sdp",
-			.body = offer, .body_len = (size_t)len,
+			.host = c->cfg.host,
+			.port = c->cfg.port,
+			.method = "POST",
+			.path = c->cfg.path,
+			.content_type = "application/sdp",
+			.body = offer,
+			.body_len = (size_t)len,
 			.timeout_ms = c->cfg.http_timeout_ms,
 		};
 		len = cg_http_request_start(c->cfg.ctx, &args, whep_on_post_done, c, &c->http);
@@ -784,8 +791,11 @@ static void whep_on_delete_done(int err, const struct cg_http_response *resp, vo
 int cg_whep_client_delete(struct cg_whep_client *c)
 {
 	struct cg_http_request_args args = {
-		.host = c->cfg.host, .port = c->cfg.port, .method = "DELETE",
-		.path = c->resource, .timeout_ms = c->cfg.http_timeout_ms,
+		.host = c->cfg.host,
+		.port = c->cfg.port,
+		.method = "DELETE",
+		.path = c->resource,
+		.timeout_ms = c->cfg.http_timeout_ms,
 	};
 
 	if (!c->resource[0])

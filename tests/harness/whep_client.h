@@ -33,51 +33,50 @@ enum cg_whep_event {
 	CG_WHEP_EVENT_DELETED,	      /* the DELETE finished; see stats.delete_status */
 };
 
-typedef void (*cg_whep_event_fn)(struct cg_whep_client *c, enum cg_whep_event ev,
-				 void *userdata);
+typedef void (*cg_whep_event_fn)(struct cg_whep_client *c, enum cg_whep_event ev, void *userdata);
 
 struct cg_whep_client_cfg {
 	GMainContext *ctx;	    /* borrowed, outlives the client */
 	const struct cg_cert *cert; /* borrowed, outlives the client; may be shared */
 	const char *host;	    /* the server's numeric address, e.g. "127.0.0.1" */
 	uint16_t port;
-	const char *path;	    /* the WHEP endpoint; NULL means "/whep" */
+	const char *path;	      /* the WHEP endpoint; NULL means "/whep" */
 	const char *profile_level_id; /* offered H.264 profile; NULL means "42e01f" */
-	size_t max_au_bytes;	    /* reassembly buffer; 0 means 512 KiB */
-	unsigned rr_interval_ms;    /* receiver reports; 0 means 1000 */
-	unsigned http_timeout_ms;   /* per request; 0 means 5000 */
-	cg_whep_event_fn on_event;  /* may be NULL */
+	size_t max_au_bytes;	      /* reassembly buffer; 0 means 512 KiB */
+	unsigned rr_interval_ms;      /* receiver reports; 0 means 1000 */
+	unsigned http_timeout_ms;     /* per request; 0 means 5000 */
+	cg_whep_event_fn on_event;    /* may be NULL */
 	void *userdata;
 };
 
 /* Times are microseconds since cg_whep_client_start(); 0 means "not yet". */
 struct cg_whep_stats {
-	int post_status;	/* HTTP status of the POST, 0 before the response */
-	char post_reason[256];	/* body of a refused POST (text/plain reason) */
-	int delete_status;	/* HTTP status of the DELETE, 0 before */
-	int error;		/* negative errno once FAILED, else 0 */
-	const char *reason;	/* static text once FAILED */
+	int post_status;       /* HTTP status of the POST, 0 before the response */
+	char post_reason[256]; /* body of a refused POST (text/plain reason) */
+	int delete_status;     /* HTTP status of the DELETE, 0 before */
+	int error;	       /* negative errno once FAILED, else 0 */
+	const char *reason;    /* static text once FAILED */
 	uint64_t t_answer, t_ice, t_dtls, t_first_frame, t_last_frame;
 	enum cg_srtp_profile srtp_profile;
 	uint32_t remote_ssrc;
-	uint8_t video_pt;	/* from the answer */
+	uint8_t video_pt; /* from the answer */
 	bool playout_delay_answered;
 	/* Media. */
 	uint64_t packets, bytes;
-	uint64_t packets_lost;	/* sequence numbers skipped */
-	uint64_t packets_bad;	/* failed SRTP, not RTP, wrong PT/SSRC, replayed */
-	uint64_t frames;	/* complete access units */
-	uint64_t keyframes;	/* complete AUs with an IDR slice */
-	uint64_t aus_lost;	/* AUs started but not completed (gap, bad payload, no marker) */
-	bool first_is_idr;	/* of the first complete AU */
+	uint64_t packets_lost; /* sequence numbers skipped */
+	uint64_t packets_bad;  /* failed SRTP, not RTP, wrong PT/SSRC, replayed */
+	uint64_t frames;       /* complete access units */
+	uint64_t keyframes;    /* complete AUs with an IDR slice */
+	uint64_t aus_lost;     /* AUs started but not completed (gap, bad payload, no marker) */
+	bool first_is_idr;     /* of the first complete AU */
 	bool first_has_sps_pps;
 	uint32_t first_rtp_ts, last_rtp_ts;
-	uint64_t ts_backwards;	/* AUs whose timestamp did not advance */
+	uint64_t ts_backwards; /* AUs whose timestamp did not advance */
 	/* RTCP. */
-	uint64_t srs;		/* sender reports from the media SSRC */
-	uint64_t rtcp_other;	/* valid RTCP that was not an SR of the media SSRC */
+	uint64_t srs;	     /* sender reports from the media SSRC */
+	uint64_t rtcp_other; /* valid RTCP that was not an SR of the media SSRC */
 	uint64_t rrs_sent, plis_sent;
-	uint64_t pli_to_idr;	/* last PLI → next complete IDR; 0 until that IDR arrives */
+	uint64_t pli_to_idr; /* last PLI → next complete IDR; 0 until that IDR arrives */
 };
 
 /*
@@ -120,11 +119,11 @@ const char *cg_whep_client_resource(const struct cg_whep_client *c);
 struct cg_whep_offer_params {
 	const char *ice_ufrag;
 	const char *ice_pwd;
-	const char *fingerprint;      /* sha-256, "AB:CD:…" */
-	const char *profile_level_id; /* e.g. "42e01f"; "640c1f" makes a High-only offer */
+	const char *fingerprint;       /* sha-256, "AB:CD:…" */
+	const char *profile_level_id;  /* e.g. "42e01f"; "640c1f" makes a High-only offer */
 	const char *const *candidates; /* "candidate:…" values (no "a="), may be NULL */
 	unsigned n_candidates;
-	bool with_audio;	      /* a recvonly opus section, bundled */
+	bool with_audio; /* a recvonly opus section, bundled */
 };
 
 /*

@@ -25,11 +25,11 @@
 #include "util/time.h"
 #include "whep_client.h"
 
-#define HOST "127.0.0.1"
+#define HOST		   "127.0.0.1"
 #define LISTEN_DEADLINE_MS 10000
-#define LISTEN_RETRY_MS 20
-#define EXIT_DEADLINE_MS 5000
-#define MEDIA_DEADLINE_MS 15000
+#define LISTEN_RETRY_MS	   20
+#define EXIT_DEADLINE_MS   5000
+#define MEDIA_DEADLINE_MS  15000
 
 static const char *camgate_path;
 static struct cg_cert *client_cert;
@@ -132,21 +132,26 @@ static void http_sync(const char *method, const char *path, const char *content_
 		      const void *body, size_t len, struct http_result *res)
 {
 	struct cg_http_request_args args = {
-		.host = HOST, .port = fx.port, .method = method, .path = path,
-		.content_type = content_type, .body = body, .body_len = len,
+		.host = HOST,
+		.port = fx.port,
+		.method = method,
+		.path = path,
+		.content_type = content_type,
+		.body = body,
+		.body_len = len,
 		.timeout_ms = 5000,
 	};
 
 	memset(res, 0, sizeof(*res));
-	g_assert_cmpint(cg_http_request_start(g_main_context_default(), &args, on_http_done, res,
-					      NULL),
-			==, 0);
+	g_assert_cmpint(
+		cg_http_request_start(g_main_context_default(), &args, on_http_done, res, NULL), ==,
+		0);
 	g_assert_true(run_until(http_is_done, res, 6000));
 }
 
 static int http_header(const struct http_result *res, const char *name, char *buf, size_t cap)
 {
-	struct cg_http_response r = {.headers = res->headers};
+	struct cg_http_response r = { .headers = res->headers };
 
 	return res->headers ? cg_http_response_header(&r, name, buf, cap) : -ENOENT;
 }
@@ -173,7 +178,8 @@ static uint64_t status_u64(const char *name)
 
 static uint16_t free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -214,17 +220,20 @@ static bool wait_listening(void)
 {
 	uint64_t deadline = cg_mono_usec() + LISTEN_DEADLINE_MS * CG_USEC_PER_MSEC;
 	struct cg_http_request_args args = {
-		.host = HOST, .port = fx.port, .method = "GET", .path = "/status",
+		.host = HOST,
+		.port = fx.port,
+		.method = "GET",
+		.path = "/status",
 		.timeout_ms = 2000,
 	};
 
 	while (!fx.daemon_exited && cg_mono_usec() < deadline) {
 		struct cg_http_request *req;
-		struct http_result res = {0};
+		struct http_result res = { 0 };
 		bool ok;
 
-		g_assert_cmpint(cg_http_request_start(g_main_context_default(), &args,
-						      on_http_done, &res, &req),
+		g_assert_cmpint(cg_http_request_start(g_main_context_default(), &args, on_http_done,
+						      &res, &req),
 				==, 0);
 		run_until(probe_settled, &res, 3000);
 		if (!res.done)
@@ -342,7 +351,7 @@ static bool frames_reached(void *data)
 static void expect_more_frames(struct cg_whep_client *c, uint64_t n)
 {
 	const struct cg_whep_stats *st = cg_whep_client_stats(c);
-	struct frames_goal g = {.c = c, .frames = st->frames + n};
+	struct frames_goal g = { .c = c, .frames = st->frames + n };
 
 	run_until(frames_reached, &g, MEDIA_DEADLINE_MS);
 	g_assert_cmpint(st->error, ==, 0);
@@ -375,6 +384,19 @@ static void viewer_delete(struct cg_whep_client *c)
 	g_assert_cmpint(cg_whep_client_delete(c), ==, 0);
 	g_assert_true(run_until(deleted, c, 6000));
 	g_assert_cmpint(cg_whep_client_stats(c)->delete_status, ==, 200);
+}
+
+/* Polls /status until name >= value, every 50 ms, for at most timeout_ms. */
+static bool status_at_least(const char *name, uint64_t value, unsigned timeout_ms)
+{
+	uint64_t deadline = cg_mono_usec() + timeout_ms * CG_USEC_PER_MSEC;
+
+	while (status_u64(name) < value) {
+		if (cg_mono_usec() >= deadline)
+			return false;
+		wait_ms(50);
+	}
+	return true;
 }
 
 /* Polls /status until name == value, every 50 ms, for at most timeout_ms. */
@@ -411,7 +433,8 @@ static void check_timestamps(const struct cg_whep_stats *st)
 {
 	double rtp_ms = (uint32_t)(st->last_rtp_ts - st->first_rtp_ts) / 90.0;
 	double wall_ms = ms(st->t_last_frame - st->t_first_frame);
-	double per_frame = (uint32_t)(st->last_rtp_ts - st->first_rtp_ts) / (double)(st->frames - 1);
+	double per_frame =
+		(uint32_t)(st->last_rtp_ts - st->first_rtp_ts) / (double)(st->frames - 1);
 
 	g_test_message("RTP span %.1f ms over %.1f ms of arrivals, %.1f ticks per frame", rtp_ms,
 		       wall_ms, per_frame);
@@ -430,7 +453,7 @@ static void test_one_viewer(void)
 	daemon_start(NULL);
 	c = viewer_start();
 	st = cg_whep_client_stats(c);
-	g = (struct frames_goal){.c = c, .frames = 60, .need_sr = true};
+	g = (struct frames_goal){ .c = c, .frames = 60, .need_sr = true };
 	run_until(frames_reached, &g, MEDIA_DEADLINE_MS);
 	g_assert_cmpint(st->error, ==, 0);
 	g_assert_cmpint(st->post_status, ==, 201);
@@ -443,9 +466,9 @@ static void test_one_viewer(void)
 	viewer_check_clean(c);
 	g_assert_cmpuint(st->keyframes, >=, 1);
 	report_join("one viewer", st);
-	g_test_message("%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " keyframes, %"
-		       G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " SRs, %"
-		       G_GUINT64_FORMAT " RRs sent",
+	g_test_message("%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+		       " keyframes, %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+		       " SRs, %" G_GUINT64_FORMAT " RRs sent",
 		       st->frames, st->keyframes, st->packets, st->srs, st->rrs_sent);
 	check_timestamps(st);
 	viewer_delete(c);
@@ -479,7 +502,7 @@ static void test_pli(void)
 		g_assert_cmpint(cg_whep_client_send_pli(c), ==, 0);
 		g_assert_true(run_until(pli_answered, c, 2000));
 		g_assert_cmpint(st->error, ==, 0);
-		g_test_message("PLI %d → IDR in %.1f ms", i + 1, ms(st->pli_to_idr));
+		g_test_message("PLI %d -> IDR in %.1f ms", i + 1, ms(st->pli_to_idr));
 		g_assert_cmpuint(st->pli_to_idr, <=, 1000 * CG_USEC_PER_MSEC);
 		g_assert_cmpuint(st->keyframes, ==, kf + 1);
 		expect_more_frames(c, 1);
@@ -507,10 +530,12 @@ static bool both_have_frames(void *data)
 
 static void test_two_viewers(void)
 {
-	struct two_goal g = {.frames = 30};
+	struct two_goal g = { .frames = 30 };
 	uint64_t kf0, req0, kf, req;
 
 	daemon_start(NULL);
+	/* The encoder's own first IDR must not count as an answer to the joins. */
+	g_assert_true(status_at_least("keyframes", 1, 5000));
 	kf0 = status_u64("keyframes");
 	req0 = status_u64("keyframe_requests");
 	g.a = viewer_start();
@@ -525,7 +550,7 @@ static void test_two_viewers(void)
 	g_assert_cmpuint(status_u64("viewers"), ==, 2);
 	kf = status_u64("keyframes") - kf0;
 	req = status_u64("keyframe_requests") - req0;
-	g_test_message("two joins: %" G_GUINT64_FORMAT " keyframe requests → %" G_GUINT64_FORMAT
+	g_test_message("two joins: %" G_GUINT64_FORMAT " keyframe requests -> %" G_GUINT64_FORMAT
 		       " keyframes; viewers saw %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
 		       req, kf, cg_whep_client_stats(g.a)->keyframes,
 		       cg_whep_client_stats(g.b)->keyframes);
@@ -544,8 +569,8 @@ static void test_two_viewers(void)
 	daemon_stop();
 }
 
-static void expect_status(const char *method, const char *path, const char *ctype,
-			  const void *body, size_t len, int status)
+static void expect_status(const char *method, const char *path, const char *ctype, const void *body,
+			  size_t len, int status)
 {
 	struct http_result res;
 
@@ -566,13 +591,13 @@ static void test_delete(void)
 	expect_more_frames(c, 5);
 	g_assert_cmpuint(status_u64("viewers"), ==, 1);
 	resource = g_strdup(cg_whep_client_resource(c));
-	expect_status("PATCH", resource, "application/trickle-ice-sdpfrag", frag,
-		      strlen(frag), 204);
+	expect_status("PATCH", resource, "application/trickle-ice-sdpfrag", frag, strlen(frag),
+		      204);
 	viewer_delete(c);
 	g_assert_true(status_becomes("viewers", 0, 5000));
 	expect_status("DELETE", resource, NULL, NULL, 0, 404);
-	expect_status("PATCH", resource, "application/trickle-ice-sdpfrag", frag,
-		      strlen(frag), 404);
+	expect_status("PATCH", resource, "application/trickle-ice-sdpfrag", frag, strlen(frag),
+		      404);
 	expect_status("DELETE", "/whep/no-such-session", NULL, NULL, 0, 404);
 	expect_status("PATCH", "/whep/no-such-session", "application/trickle-ice-sdpfrag", frag,
 		      strlen(frag), 404);
@@ -637,8 +662,7 @@ static void test_bad_input(void)
 	http_sync("OPTIONS", "/whep", NULL, NULL, 0, &res);
 	g_assert_cmpint(res.err, ==, 0);
 	g_assert_cmpint(res.status, ==, 204);
-	g_assert_cmpint(http_header(&res, "Access-Control-Allow-Origin", acao, sizeof(acao)), >,
-			0);
+	g_assert_cmpint(http_header(&res, "Access-Control-Allow-Origin", acao, sizeof(acao)), >, 0);
 	http_result_clear(&res);
 	expect_more_frames(c, 10);
 	g_assert_cmpuint(status_u64("viewers"), ==, 1);
@@ -650,7 +674,7 @@ static void test_bad_input(void)
 
 static void test_max_viewers(void)
 {
-	static const char *const extra[] = {"--max-viewers=1", NULL};
+	static const char *const extra[] = { "--max-viewers=1", NULL };
 	g_autofree char *offer = NULL;
 	struct cg_whep_client *c, *d;
 	struct http_result res;
@@ -673,6 +697,92 @@ static void test_max_viewers(void)
 	g_assert_true(status_becomes("viewers", 0, 5000));
 	d = viewer_start();
 	expect_more_frames(d, 5);
+	viewer_check_clean(d);
+	viewer_delete(d);
+	cg_whep_client_free(d);
+	cg_whep_client_free(c);
+	daemon_stop();
+}
+
+#define N_VIEWERS 10
+
+struct many_goal {
+	struct cg_whep_client *v[N_VIEWERS];
+	uint64_t frames;
+};
+
+static bool all_have_frames(void *data)
+{
+	const struct many_goal *g = data;
+
+	for (int i = 0; i < N_VIEWERS; i++) {
+		const struct cg_whep_stats *st = cg_whep_client_stats(g->v[i]);
+
+		if (st->error)
+			return true;
+		if (st->frames < g->frames)
+			return false;
+	}
+	return true;
+}
+
+/* Ten viewers join at once over two workers: all get a clean stream, joins coalesce. */
+static void test_many_viewers(void)
+{
+	static const char *const extra[] = { "--workers=2", NULL };
+	struct many_goal g = { .frames = 30 };
+	uint64_t kf0, kf, worst = 0;
+
+	daemon_start(extra);
+	g_assert_true(status_at_least("keyframes", 1, 5000));
+	kf0 = status_u64("keyframes");
+	for (int i = 0; i < N_VIEWERS; i++)
+		g.v[i] = viewer_start();
+	run_until(all_have_frames, &g, MEDIA_DEADLINE_MS);
+	for (int i = 0; i < N_VIEWERS; i++) {
+		const struct cg_whep_stats *st = cg_whep_client_stats(g.v[i]);
+
+		viewer_check_clean(g.v[i]);
+		g_assert_cmpuint(st->frames, >=, g.frames);
+		worst = MAX(worst, st->t_first_frame);
+	}
+	kf = status_u64("keyframes") - kf0;
+	g_test_message("%d joins: slowest first frame %.1f ms, %" G_GUINT64_FORMAT
+		       " keyframes for %" G_GUINT64_FORMAT " requests",
+		       N_VIEWERS, ms(worst), kf, status_u64("keyframe_requests"));
+	/* The joins spread over well under a second: at most one IDR per 300 ms. */
+	g_assert_cmpuint(kf, >=, 1);
+	g_assert_cmpuint(kf, <=, 1 + ms(worst) / 300);
+	g_assert_cmpuint(status_u64("viewers"), ==, N_VIEWERS);
+	for (int i = 0; i < N_VIEWERS; i++)
+		viewer_delete(g.v[i]);
+	g_assert_true(status_becomes("viewers", 0, 5000));
+	for (int i = 0; i < N_VIEWERS; i++)
+		cg_whep_client_free(g.v[i]);
+	daemon_stop();
+}
+
+static bool answered(void *data)
+{
+	const struct cg_whep_stats *st = cg_whep_client_stats(data);
+
+	return st->t_answer || st->error;
+}
+
+/* A viewer that leaves before ICE completes: the session must go away cleanly. */
+static void test_delete_early(void)
+{
+	struct cg_whep_client *c, *d;
+
+	daemon_start(NULL);
+	c = viewer_start();
+	g_assert_true(run_until(answered, c, 6000));
+	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+	viewer_delete(c);
+	g_assert_true(status_becomes("viewers", 0, 5000));
+	/* The daemon still serves the next one. */
+	d = viewer_start();
+	expect_more_frames(d, 10);
 	viewer_check_clean(d);
 	viewer_delete(d);
 	cg_whep_client_free(d);
@@ -716,7 +826,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/whep/one-viewer", test_one_viewer);
 	g_test_add_func("/whep/pli", test_pli);
 	g_test_add_func("/whep/two-viewers", test_two_viewers);
+	g_test_add_func("/whep/many-viewers", test_many_viewers);
 	g_test_add_func("/whep/delete", test_delete);
+	g_test_add_func("/whep/delete-early", test_delete_early);
 	g_test_add_func("/whep/bad-input", test_bad_input);
 	g_test_add_func("/whep/max-viewers", test_max_viewers);
 	g_test_add_func("/whep/sigterm", test_sigterm);
