@@ -36,7 +36,7 @@ struct whep_rx {
 	uint32_t received;
 	uint32_t expected_prior, received_prior;
 	bool have_transit;
-	int32_t transit;
+	uint32_t transit;
 	uint32_t jitter_q4; /* jitter × 16, in RTP timestamp units */
 	uint32_t lsr;	    /* middle 32 bits of the last SR's NTP time */
 	uint64_t sr_arrival_usec;
@@ -373,12 +373,14 @@ static enum seq_verdict whep_seq_update(struct cg_whep_client *c, uint16_t seq)
 /* Interarrival jitter (RFC 3550 §6.4.1), arrival measured in 90 kHz units. */
 static void whep_jitter_update(struct whep_rx *rx, uint32_t rtp_ts)
 {
-	int32_t arrival = (int32_t)(cg_mono_usec() * 9 / 100);
-	int32_t transit = arrival - (int32_t)rtp_ts;
-	int32_t d = transit - rx->transit;
+	/* Modulo-2^32 arithmetic: both clocks wrap, only differences matter. */
+	uint32_t arrival = (uint32_t)(cg_mono_usec() * 9 / 100);
+	uint32_t transit = arrival - rtp_ts;
+	int32_t d = (int32_t)(transit - rx->transit);
+	uint32_t abs_d = d < 0 ? 0u - (uint32_t)d : (uint32_t)d;
 
 	if (rx->have_transit)
-		rx->jitter_q4 += (uint32_t)(d < 0 ? -d : d) - ((rx->jitter_q4 + 8) >> 4);
+		rx->jitter_q4 += abs_d - ((rx->jitter_q4 + 8) >> 4);
 	rx->transit = transit;
 	rx->have_transit = true;
 }

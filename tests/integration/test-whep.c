@@ -818,7 +818,7 @@ int main(int argc, char **argv)
 		/* Only inside the namespace the wrapper made may this test open ports. */
 		printf("1..0 # SKIP not inside a private network namespace: run it through "
 		       "tests/integration/run-in-netns.sh\n");
-		return 77;
+		return g_getenv("CG_SKIP_STATUS") ? atoi(g_getenv("CG_SKIP_STATUS")) : 77;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	g_assert_cmpint(cg_cert_new(&client_cert), ==, 0);
