@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proto/rtcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fuzz.h"
 #include "proto/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

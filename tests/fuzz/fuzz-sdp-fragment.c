@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proto/sdp.h"
 
 static struct cg_sdp_fragment frag;

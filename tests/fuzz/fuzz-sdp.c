@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proto/sdp.h"
 
 /* Single-threaded target: static storage instead of ~400 KiB of stack per run. */
