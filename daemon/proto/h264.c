@@ -7,7 +7,7 @@
 #include "util/macros.h"
 
 /* RFC 6184 §5.7.1: at most this many NALs are aggregated in one STAP-A. */
-#define STAP_MAX_NALS 16
+#define STAP_MAX_NALS  16
 #define FU_HEADER_SIZE 2
 
 /* Finds the next start code (00 00 01) at or after pos: returns its offset, or len if none. */
@@ -58,8 +58,7 @@ static bool h264_next_nal(const uint8_t *buf, size_t len, size_t *pos, struct cg
 	return false;
 }
 
-int cg_h264_split_annexb(const uint8_t *buf, size_t len, struct cg_h264_nal *nals,
-			 size_t max_nals)
+int cg_h264_split_annexb(const uint8_t *buf, size_t len, struct cg_h264_nal *nals, size_t max_nals)
 {
 	size_t pos, n = 0;
 	struct cg_h264_nal nal;
@@ -300,7 +299,8 @@ int cg_h264_sps_profile(const uint8_t *sps, size_t len, struct cg_h264_profile *
 		return -EBADMSG;
 	if (h264_unescape_prefix(sps, len, b, sizeof(b)) < sizeof(b))
 		return -EBADMSG;
-	*ret = (struct cg_h264_profile){ .profile_idc = b[0], .constraints = b[1],
+	*ret = (struct cg_h264_profile){ .profile_idc = b[0],
+					 .constraints = b[1],
 					 .level_idc = b[2] };
 	return 0;
 }

@@ -7,13 +7,13 @@
 
 /* RFC 3550 §4: NTP time starts in 1900, 70 years (17 leap days) before the Unix epoch. */
 #define NTP_UNIX_OFFSET UINT64_C(2208988800)
-#define SDES_CNAME 1
+#define SDES_CNAME	1
 
 /* RFC 4585 §6.1 / RFC 5104 §4.3 / REMB draft §2: feedback message types (FMT). */
 #define FB_NACK 1
-#define FB_PLI 1
-#define FB_FIR 4
-#define FB_AFB 15
+#define FB_PLI	1
+#define FB_FIR	4
+#define FB_AFB	15
 
 uint64_t cg_rtcp_ntp_from_unix_usec(uint64_t usec)
 {

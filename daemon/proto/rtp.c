@@ -9,7 +9,7 @@
 #define RTP_EXT_ONE_BYTE 0xBEDE
 /* RFC 8285 §4.3: two-byte header extensions use 0x100 plus 4 "appbits". */
 #define RTP_EXT_TWO_BYTE_MASK 0xFFF0
-#define RTP_EXT_TWO_BYTE 0x1000
+#define RTP_EXT_TWO_BYTE      0x1000
 
 static bool rtp_ext_valid(const struct cg_rtp_ext *e)
 {

@@ -90,7 +90,7 @@ static bool sdp_fmtp_get(const char *fmtp, const char *key, char *out, size_t ca
 
 struct sdp_parser {
 	struct cg_sdp_offer *offer;
-	struct cg_sdp_media *m;	/* current media section, NULL at session level */
+	struct cg_sdp_media *m; /* current media section, NULL at session level */
 	bool wild_nack, wild_pli, wild_fir, wild_remb, wild_twcc; /* a=rtcp-fb:* of m */
 	const char *reason;
 };
@@ -166,8 +166,7 @@ static int attr_fmtp(struct sdp_parser *p, const char *v)
 }
 
 /* RFC 4585 §4.2 / RFC 5104 §7.1: which feedback a value names; sets one of the flags. */
-static void sdp_fb_flags(const char *fb, bool *nack, bool *pli, bool *fir, bool *remb,
-			 bool *twcc)
+static void sdp_fb_flags(const char *fb, bool *nack, bool *pli, bool *fir, bool *remb, bool *twcc)
 {
 	if (strcmp(fb, "nack") == 0)
 		*nack = true;
@@ -291,8 +290,10 @@ static int attr_group(struct sdp_parser *p, const char *v)
 static int attr_flag(struct sdp_parser *p, const char *name)
 {
 	static const char *const dirs[] = {
-		[CG_SDP_SENDRECV] = "sendrecv", [CG_SDP_SENDONLY] = "sendonly",
-		[CG_SDP_RECVONLY] = "recvonly", [CG_SDP_INACTIVE] = "inactive",
+		[CG_SDP_SENDRECV] = "sendrecv",
+		[CG_SDP_SENDONLY] = "sendonly",
+		[CG_SDP_RECVONLY] = "recvonly",
+		[CG_SDP_INACTIVE] = "inactive",
 	};
 
 	for (size_t i = 0; i < CG_ARRAY_SIZE(dirs); i++)
@@ -321,16 +322,11 @@ struct sdp_attr {
 
 /* The attributes we read; everything else is ignored (RFC 8866 §5.13). */
 static const struct sdp_attr sdp_attrs[] = {
-	{ "rtpmap", SDP_MEDIA, attr_rtpmap },
-	{ "fmtp", SDP_MEDIA, attr_fmtp },
-	{ "rtcp-fb", SDP_MEDIA, attr_rtcp_fb },
-	{ "extmap", SDP_MEDIA, attr_extmap },
-	{ "candidate", SDP_MEDIA, attr_candidate },
-	{ "ice-ufrag", SDP_ANY, attr_ice_ufrag },
-	{ "ice-pwd", SDP_ANY, attr_ice_pwd },
-	{ "fingerprint", SDP_ANY, attr_fingerprint },
-	{ "setup", SDP_ANY, attr_setup },
-	{ "mid", SDP_MEDIA, attr_mid },
+	{ "rtpmap", SDP_MEDIA, attr_rtpmap },	    { "fmtp", SDP_MEDIA, attr_fmtp },
+	{ "rtcp-fb", SDP_MEDIA, attr_rtcp_fb },	    { "extmap", SDP_MEDIA, attr_extmap },
+	{ "candidate", SDP_MEDIA, attr_candidate }, { "ice-ufrag", SDP_ANY, attr_ice_ufrag },
+	{ "ice-pwd", SDP_ANY, attr_ice_pwd },	    { "fingerprint", SDP_ANY, attr_fingerprint },
+	{ "setup", SDP_ANY, attr_setup },	    { "mid", SDP_MEDIA, attr_mid },
 	{ "group", SDP_SESSION, attr_group },
 };
 
@@ -394,7 +390,8 @@ static int sdp_media_line(struct sdp_parser *p, const char *v)
 	m->kind = sdp_kind(m->kind_name);
 	if (*v++ != ' ')
 		return sdp_fail(p, -EBADMSG, "bad m= line");
-	if (sdp_uint(&v, 65535, &port) < 0 || (*v == '/' && (v++, sdp_uint(&v, 65535, &nports)) < 0))
+	if (sdp_uint(&v, 65535, &port) < 0 ||
+	    (*v == '/' && (v++, sdp_uint(&v, 65535, &nports)) < 0))
 		return sdp_fail(p, -EBADMSG, "bad m= line port");
 	m->port = (uint16_t)port;
 	w = sdp_word(&v, &n);
@@ -413,7 +410,9 @@ static int sdp_line(struct sdp_parser *p, char *line, bool first)
 {
 	/* RFC 8866 §5: <type>=<value>, and the first line is v=0. */
 	if (first)
-		return strcmp(line, "v=0") == 0 ? 0 : sdp_fail(p, -EBADMSG, "offer does not start with v=0");
+		return strcmp(line, "v=0") == 0
+			       ? 0
+			       : sdp_fail(p, -EBADMSG, "offer does not start with v=0");
 	if (line[0] == '\0')
 		return 0; /* tolerate blank lines (a trailing empty line is common) */
 	if (line[0] < 'a' || line[0] > 'z' || line[1] != '=')
@@ -444,8 +443,11 @@ static int sdp_next_line(struct sdp_parser *p, const char *text, size_t len, siz
 		n--;
 	if (n > CG_SDP_MAX_LINE)
 		return sdp_fail(p, -E2BIG, "SDP line too long");
-	if (memchr(s, '\0', n))
-		return sdp_fail(p, -EBADMSG, "NUL byte in SDP");
+	/* RFC 8866 §9: text is UTF-8 without control characters; a bare CR or a NUL would
+	 * otherwise travel into the answer inside a token. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+			return sdp_fail(p, -EBADMSG, "control character in SDP");
 	memcpy(line, s, n);
 	line[n] = '\0';
 	return 1;
@@ -651,10 +653,11 @@ int cg_sdp_negotiate(const struct cg_sdp_offer *offer, const struct cg_sdp_capab
 			continue;
 		codec = sdp_pick_codec(m, ours, &c.answer_profile);
 		if (!codec) {
-			reason = ours == H264_CB ? "offer has no H.264 packetization-mode=1 "
-						   "Constrained Baseline/Baseline payload"
-						 : "offer has no H.264 packetization-mode=1 payload "
-						   "of our stream's profile";
+			reason = ours == H264_CB
+					 ? "offer has no H.264 packetization-mode=1 "
+					   "Constrained Baseline/Baseline payload"
+					 : "offer has no H.264 packetization-mode=1 payload "
+					   "of our stream's profile";
 			continue;
 		}
 		c.video_index = (int)i;
@@ -710,7 +713,7 @@ static void sdp_answer_session(struct sdp_out *o, const struct cg_sdp_offer *off
 	if (l->ice_lite)
 		sdp_out_line(o, "a=ice-lite"); /* RFC 8445 §2.5 */
 	/* RFC 8843 §7.3.1: the answer's group holds only accepted sections. */
-	if (offer->has_bundle)
+	if (offer->has_bundle && c->video_mid[0])
 		sdp_out_line(o, "a=group:BUNDLE %s", c->video_mid);
 	if (offer->extmap_allow_mixed)
 		sdp_out_line(o, "a=extmap-allow-mixed");
@@ -746,8 +749,10 @@ static void sdp_answer_codec(struct sdp_out *o, const struct cg_sdp_choice *c)
 	if (c->remb)
 		sdp_out_line(o, "a=rtcp-fb:%u goog-remb", pt);
 	/* RFC 6184 §8.2.2: level-asymmetry-allowed lets our level differ from the offer's. */
-	sdp_out_line(o, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
-			"profile-level-id=%s", pt, plid);
+	sdp_out_line(o,
+		     "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
+		     "profile-level-id=%s",
+		     pt, plid);
 }
 
 static void sdp_answer_ice(struct sdp_out *o, const struct cg_sdp_local *l)
@@ -766,11 +771,14 @@ static void sdp_answer_video(struct sdp_out *o, const struct cg_sdp_media *m,
 	sdp_out_line(o, "c=IN IP4 0.0.0.0");
 	sdp_out_line(o, "a=rtcp:9 IN IP4 0.0.0.0");
 	sdp_answer_ice(o, l);
-	sdp_out_line(o, "a=mid:%s", m->mid);
+	if (m->mid[0])
+		sdp_out_line(o, "a=mid:%s", m->mid);
 	if (c->playout_delay_id)
-		sdp_out_line(o, "a=extmap:%u %s", c->playout_delay_id, CG_RTP_EXT_URI_PLAYOUT_DELAY);
+		sdp_out_line(o, "a=extmap:%u %s", c->playout_delay_id,
+			     CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	if (c->abs_send_time_id)
-		sdp_out_line(o, "a=extmap:%u %s", c->abs_send_time_id, CG_RTP_EXT_URI_ABS_SEND_TIME);
+		sdp_out_line(o, "a=extmap:%u %s", c->abs_send_time_id,
+			     CG_RTP_EXT_URI_ABS_SEND_TIME);
 	sdp_out_line(o, "a=sendonly");
 	sdp_out_line(o, "a=msid:%s %s", l->stream_id, l->stream_id);
 	sdp_out_line(o, "a=rtcp-mux");

@@ -42,7 +42,8 @@ static void check_plan(const struct cg_h264_plan *plan, size_t max_payload, size
 	for (size_t i = 0; i < plan->n_items; i++) {
 		const struct cg_h264_payload *it = &plan->items[i];
 
-		if (it->len == 0 || it->len > max_payload || it->marker != (i == plan->n_items - 1) ||
+		if (it->len == 0 || it->len > max_payload ||
+		    it->marker != (i == plan->n_items - 1) ||
 		    it->offset + (size_t)it->len > plan->arena_len)
 			abort();
 		r = cg_h264_depacketize(&d, plan->arena + it->offset, it->len, it->marker);

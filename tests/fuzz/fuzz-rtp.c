@@ -16,8 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cg_rtp_parse(data, size, &pkt) < 0)
 		return 0;
 	if (pkt.header_len > size || pkt.payload_len > size - pkt.header_len ||
-	    pkt.payload != data + pkt.header_len ||
-	    pkt.header.n_extensions > CG_RTP_MAX_EXTENSIONS)
+	    pkt.payload != data + pkt.header_len || pkt.header.n_extensions > CG_RTP_MAX_EXTENSIONS)
 		abort();
 	/* What we parsed, we can write again when it fits the one-byte form. */
 	for (unsigned i = 0; i < pkt.header.n_extensions; i++) {

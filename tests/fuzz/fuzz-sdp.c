@@ -36,11 +36,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const cands[] = { "candidate:1 1 udp 2130706431 192.0.2.1 9 typ host" };
 	const struct cg_sdp_capabilities caps = { .video_profile = { 66, 0xe0, 0x1f },
-						  .nack = size & 1, .remb = size & 2 };
+						  .nack = size & 1,
+						  .remb = size & 2 };
 	const struct cg_sdp_local local = {
-		.session_id = 1, .ice_ufrag = "ufrg", .ice_pwd = "passwordpasswordpassword",
-		.fingerprint = "AA:BB", .video_ssrc = 42, .cname = "c", .stream_id = "s",
-		.candidates = cands, .n_candidates = 1, .end_of_candidates = true,
+		.session_id = 1,
+		.ice_ufrag = "ufrg",
+		.ice_pwd = "passwordpasswordpassword",
+		.fingerprint = "AA:BB",
+		.video_ssrc = 42,
+		.cname = "c",
+		.stream_id = "s",
+		.candidates = cands,
+		.n_candidates = 1,
+		.end_of_candidates = true,
 	};
 	struct cg_sdp_choice choice;
 	const char *reason = NULL;

@@ -21,8 +21,9 @@ static void plan_buf_init(struct plan_buf *b, size_t au_len, size_t max_payload)
 
 	b->arena = g_malloc(an);
 	b->items = g_new0(struct cg_h264_payload, in);
-	b->plan = (struct cg_h264_plan){ .arena = b->arena, .arena_cap = an, .items = b->items,
-					 .items_cap = in };
+	b->plan = (struct cg_h264_plan){
+		.arena = b->arena, .arena_cap = an, .items = b->items, .items_cap = in
+	};
 }
 
 static void plan_buf_fini(struct plan_buf *b)
@@ -216,8 +217,9 @@ static void test_plan_errors(void)
 	static const uint8_t aud_only[] = { 0, 0, 0, 1, 0x09, 0xf0 };
 	uint8_t arena[16];
 	struct cg_h264_payload items[1];
-	struct cg_h264_plan plan = { .arena = arena, .arena_cap = sizeof(arena), .items = items,
-				     .items_cap = 1 };
+	struct cg_h264_plan plan = {
+		.arena = arena, .arena_cap = sizeof(arena), .items = items, .items_cap = 1
+	};
 	GByteArray *a = g_byte_array_new();
 
 	g_assert_cmpint(cg_h264_plan_build(&plan, aud_only, sizeof(aud_only), MAXP), ==, -EBADMSG);
@@ -259,8 +261,9 @@ static void test_plan_real_stream(void)
 			GByteArray *norm = normalize(start, (size_t)(end - start));
 
 			plan_buf_init(&b, (size_t)(end - start), mp);
-			g_assert_cmpint(cg_h264_plan_build(&b.plan, start, (size_t)(end - start), mp),
-					==, 0);
+			g_assert_cmpint(
+				cg_h264_plan_build(&b.plan, start, (size_t)(end - start), mp), ==,
+				0);
 			for (size_t k = 0; k < b.plan.n_items; k++)
 				g_assert_cmpuint(b.plan.items[k].len, <=, mp);
 			assert_round_trip(&b.plan, norm->data, norm->len);

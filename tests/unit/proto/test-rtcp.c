@@ -15,6 +15,7 @@ static void test_ntp(void)
 
 static void test_build_sr_golden(void)
 {
+	/* clang-format off */
 	static const uint8_t golden[] = {
 		/* SR: V=2 RC=0, PT=200, length 6 */
 		0x80, 0xc8, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44,
@@ -26,6 +27,7 @@ static void test_build_sr_golden(void)
 		0x81, 0xca, 0x00, 0x03, 0x11, 0x22, 0x33, 0x44,
 		0x01, 0x04, 'a', 'b', 'c', 'd', 0x00, 0x00,
 	};
+	/* clang-format on */
 	struct cg_rtcp_sr sr = { .ssrc = 0x11223344,
 				 .ntp = cg_rtcp_ntp_from_unix_usec(1500000),
 				 .rtp_timestamp = 90000,
@@ -46,7 +48,10 @@ static void test_build_sr_golden(void)
 	/* A CNAME of length ≡ 2 mod 4 still gets a terminating zero: 4 bytes of padding. */
 	sr.cname = "ab";
 	g_assert_cmpint(cg_rtcp_build_sr(buf, sizeof(buf), &sr), ==, 28 + 8 + 8);
-	g_assert_cmpmem(buf + 36, 8, "\x01\x02" "ab\0\0\0\0", 8);
+	g_assert_cmpmem(buf + 36, 8,
+			"\x01\x02"
+			"ab\0\0\0\0",
+			8);
 	sr.cname = NULL;
 	g_assert_cmpint(cg_rtcp_build_sr(buf, sizeof(buf), &sr), ==, 28);
 	memset(longname, 'x', sizeof(longname) - 1);
@@ -71,8 +76,13 @@ static void assert_truncations_rejected(const uint8_t *pkt, size_t len)
 static void test_rr_round_trip(void)
 {
 	struct cg_rtcp_report_block blocks[2] = {
-		{ .ssrc = 0xabcdef01, .fraction_lost = 25, .cumulative_lost = -3,
-		  .highest_seq = 0x00010203, .jitter = 42, .lsr = 0x11112222, .dlsr = 65536 },
+		{ .ssrc = 0xabcdef01,
+		  .fraction_lost = 25,
+		  .cumulative_lost = -3,
+		  .highest_seq = 0x00010203,
+		  .jitter = 42,
+		  .lsr = 0x11112222,
+		  .dlsr = 65536 },
 		{ .ssrc = 2, .cumulative_lost = 0x7fffff },
 	};
 	uint8_t buf[128];
@@ -152,6 +162,7 @@ static void test_nack_overflow(void)
 
 static void test_remb_bye_compound(void)
 {
+	/* clang-format off */
 	static const uint8_t pkt[] = {
 		/* RR with no blocks */
 		0x80, 201, 0, 1, 0, 0, 0, 0x42,
@@ -165,6 +176,7 @@ static void test_remb_bye_compound(void)
 		/* BYE with one SSRC and padding of 4 bytes */
 		0xa1, 203, 0, 2, 0, 0, 0, 0x42, 0, 0, 0, 4,
 	};
+	/* clang-format on */
 	struct cg_rtcp_info info;
 
 	g_assert_cmpint(cg_rtcp_parse(pkt, sizeof(pkt), &info), ==, 0);

@@ -56,10 +56,13 @@ static void test_bytes_writer(void)
 
 static void test_write_parse_plain(void)
 {
-	static const uint8_t golden[] = { 0x80, 0xe6, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef,
-					  0x01, 0x02, 0x03, 0x04 };
-	struct cg_rtp_header h = { .payload_type = 102, .marker = true, .sequence = 0x1234,
-				   .timestamp = 0xdeadbeef, .ssrc = 0x01020304 };
+	static const uint8_t golden[] = { 0x80, 0xe6, 0x12, 0x34, 0xde, 0xad,
+					  0xbe, 0xef, 0x01, 0x02, 0x03, 0x04 };
+	struct cg_rtp_header h = { .payload_type = 102,
+				   .marker = true,
+				   .sequence = 0x1234,
+				   .timestamp = 0xdeadbeef,
+				   .ssrc = 0x01020304 };
 	uint8_t buf[64];
 	struct cg_rtp_packet pkt;
 
@@ -116,10 +119,10 @@ static void test_parse_csrc_two_byte_padding(void)
 {
 	/* V=2 P=1 X=1 CC=1; two-byte extension block 0x1000 with id 7 len 2; 2 pad bytes. */
 	static const uint8_t pkt_bytes[] = {
-		0xb1, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, /* fixed header */
-		0xca, 0xfe, 0xba, 0xbe,			  /* CSRC */
-		0x10, 0x00, 0x00, 0x01, 7, 2, 0xab, 0xcd, /* extension */
-		'x', 'y', 0, 2				  /* payload + padding */
+		0xb1, 0x60, 0,	  1,	0, 0, 0,    2,	  0, 0, 0, 3, /* fixed header */
+		0xca, 0xfe, 0xba, 0xbe,				      /* CSRC */
+		0x10, 0x00, 0x00, 0x01, 7, 2, 0xab, 0xcd,	      /* extension */
+		'x',  'y',  0,	  2				      /* payload + padding */
 	};
 	struct cg_rtp_packet pkt;
 
@@ -139,7 +142,7 @@ static void test_parse_malformed(void)
 
 	g_assert_cmpint(cg_rtp_parse(b, 11, &pkt), ==, -EBADMSG);
 	g_assert_cmpuint(pkt.header_len, ==, 777); /* untouched on failure */
-	b[0] = 0x40; /* version 1 */
+	b[0] = 0x40;				   /* version 1 */
 	g_assert_cmpint(cg_rtp_parse(b, 12, &pkt), ==, -EBADMSG);
 	b[0] = 0x8f; /* 15 CSRCs do not fit */
 	g_assert_cmpint(cg_rtp_parse(b, 32, &pkt), ==, -EBADMSG);

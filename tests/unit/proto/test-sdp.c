@@ -215,10 +215,12 @@ static struct cg_sdp_offer *parse_edited(const char *name, const char *const *ed
 static void test_negotiate_baseline_fallback(void)
 {
 	static const char *const edits[] = {
-		"profile-level-id=42e01f", "profile-level-id=4d001f", NULL,
+		"profile-level-id=42e01f",
+		"profile-level-id=4d001f",
+		NULL,
 	};
-	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
-							  edits);
+	g_autofree struct cg_sdp_offer *o =
+		parse_edited("chromium-recvonly-video-audio.sdp", edits);
 	struct cg_sdp_choice c;
 	char plid[7];
 
@@ -232,11 +234,14 @@ static void test_negotiate_4240(void)
 {
 	/* constraint_set1 alone (4240xx) is Constrained Baseline too. */
 	static const char *const edits[] = {
-		"profile-level-id=42e01f", "profile-level-id=42401f",
-		"profile-level-id=42001f", "profile-level-id=4d0015", NULL,
+		"profile-level-id=42e01f",
+		"profile-level-id=42401f",
+		"profile-level-id=42001f",
+		"profile-level-id=4d0015",
+		NULL,
 	};
-	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
-							  edits);
+	g_autofree struct cg_sdp_offer *o =
+		parse_edited("chromium-recvonly-video-audio.sdp", edits);
 	struct cg_sdp_choice c;
 	char plid[7];
 
@@ -248,8 +253,8 @@ static void test_negotiate_4240(void)
 
 static void expect_reject(const char *const *edits, int err, const char *reason_prefix)
 {
-	g_autofree struct cg_sdp_offer *o = parse_edited("chromium-recvonly-video-audio.sdp",
-							  edits);
+	g_autofree struct cg_sdp_offer *o =
+		parse_edited("chromium-recvonly-video-audio.sdp", edits);
 	struct cg_sdp_choice c;
 	const char *reason = NULL;
 
@@ -275,8 +280,8 @@ static void test_negotiate_rejections(void)
 	expect_reject(sendonly, -ENOTSUP, "the offer's video section does not receive");
 	expect_reject(pm0, -ENOTSUP, "offer has no H.264 packetization-mode=1");
 	{
-		g_autofree struct cg_sdp_offer *o = parse_edited(
-			"chromium-recvonly-video-audio.sdp", active);
+		g_autofree struct cg_sdp_offer *o =
+			parse_edited("chromium-recvonly-video-audio.sdp", active);
 		struct cg_sdp_choice c;
 
 		negotiate_ok(o, &c);
@@ -315,8 +320,9 @@ static void test_answer_golden_chromium(void)
 
 	assert_crlf_only(ans);
 	if (g_getenv("CG_UPDATE_GOLDEN")) {
-		g_autofree char *path = g_test_build_filename(
-			G_TEST_DIST, "data", "sdp", "chromium-recvonly-video-audio.answer.sdp", NULL);
+		g_autofree char *path =
+			g_test_build_filename(G_TEST_DIST, "data", "sdp",
+					      "chromium-recvonly-video-audio.answer.sdp", NULL);
 		g_assert_true(g_file_set_contents(path, ans, -1, NULL));
 		return;
 	}
@@ -400,8 +406,8 @@ static void test_parse_errors(void)
 			   "bad m= line port");
 	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264\r\n", -EBADMSG,
 			   "bad a=rtpmap");
-	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:300 H264/90000\r\n",
-			   -EBADMSG, "bad payload type in a=rtpmap/fmtp/rtcp-fb");
+	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:300 H264/90000\r\n", -EBADMSG,
+			   "bad payload type in a=rtpmap/fmtp/rtcp-fb");
 	expect_parse_error("v=0\r\nm=video 9 RTP/AVP 96\r\na=extmap:x urn:a\r\n", -EBADMSG,
 			   "bad a=extmap");
 
@@ -424,6 +430,10 @@ static void test_parse_errors(void)
 			==, 0);
 	g_assert_cmpstr(o->media[0].mid, ==, "v");
 	g_assert_cmpint(cg_sdp_parse_offer("v=0\r\na=\0\r\n", 10, o, &reason), ==, -EBADMSG);
+	g_assert_cmpstr(reason, ==, "control character in SDP");
+	g_assert_cmpint(
+		cg_sdp_parse_offer("v=0\r\nm=video 9 RTP/AVP 96\r\na=mid:0\rx\r\n", 38, o, &reason),
+		==, -EBADMSG);
 	g_assert_cmpint(cg_sdp_parse_offer("v=0", CG_SDP_MAX_SIZE + 1, o, &reason), ==, -E2BIG);
 }
 

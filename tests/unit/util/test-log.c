@@ -14,11 +14,11 @@ static void test_level_from_string(void)
 		const char *s;
 		int level;
 	} cases[] = {
-		{ "err", CG_LOG_ERR },	     { "warn", CG_LOG_WARN },   { "notice", CG_LOG_NOTICE },
-		{ "info", CG_LOG_INFO },     { "debug", CG_LOG_DEBUG }, { "trace", CG_LOG_TRACE },
-		{ "DEBUG", CG_LOG_DEBUG },   { "Warn", CG_LOG_WARN },	{ "", -EINVAL },
-		{ "warning", -EINVAL },	     { "error", -EINVAL },	{ "7", -EINVAL },
-		{ "info ", -EINVAL },	     { NULL, -EINVAL },
+		{ "err", CG_LOG_ERR },	   { "warn", CG_LOG_WARN },   { "notice", CG_LOG_NOTICE },
+		{ "info", CG_LOG_INFO },   { "debug", CG_LOG_DEBUG }, { "trace", CG_LOG_TRACE },
+		{ "DEBUG", CG_LOG_DEBUG }, { "Warn", CG_LOG_WARN },   { "", -EINVAL },
+		{ "warning", -EINVAL },	   { "error", -EINVAL },      { "7", -EINVAL },
+		{ "info ", -EINVAL },	   { NULL, -EINVAL },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
