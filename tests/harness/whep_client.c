@@ -44,7 +44,7 @@ struct whep_rx {
 
 struct cg_whep_client {
 	struct cg_whep_client_cfg cfg; /* strings point at the copies below */
-	char *host, *path, *profile_level_id;
+	char *host, *path, *profile_level_id, *offer_fingerprint;
 	bool loopback;
 	NiceAgent *agent;
 	guint stream_id;
@@ -340,6 +340,23 @@ int cg_whep_client_send_pli(struct cg_whep_client *c)
 	c->stats.plis_sent++;
 	c->stats.pli_to_idr = 0;
 	c->pli_sent_usec = whep_now(c);
+	return 0;
+}
+
+int cg_whep_client_send_rtcp_raw(struct cg_whep_client *c, const uint8_t *rtcp, size_t len)
+{
+	uint8_t buf[1200 + CG_SRTP_MAX_TRAILER];
+	int r;
+
+	if (!c->srtp || c->failed || c->deleting)
+		return -ENOTCONN;
+	if (len < 8 || len > 1200)
+		return -EINVAL;
+	memcpy(buf, rtcp, len);
+	r = cg_srtp_protect_rtcp(c->srtp, buf, len, sizeof(buf));
+	if (r < 0)
+		return r;
+	whep_send(c, buf, (size_t)r);
 	return 0;
 }
 
@@ -733,7 +750,8 @@ static int whep_post_offer(struct cg_whep_client *c)
 	char **cands = whep_local_candidates(c, &n);
 	char *offer = g_malloc(WHEP_OFFER_MAX);
 	struct cg_whep_offer_params p = {
-		.fingerprint = cg_cert_fingerprint(c->cfg.cert),
+		.fingerprint = c->cfg.offer_fingerprint ? c->cfg.offer_fingerprint
+							: cg_cert_fingerprint(c->cfg.cert),
 		.profile_level_id = c->cfg.profile_level_id,
 		.candidates = (const char *const *)cands,
 		.n_candidates = n,
@@ -835,6 +853,7 @@ int cg_whep_client_new(const struct cg_whep_client_cfg *cfg, struct cg_whep_clie
 	c->cfg = *cfg;
 	c->cfg.host = c->host = g_strdup(cfg->host);
 	c->cfg.path = c->path = g_strdup(cfg->path ? cfg->path : "/whep");
+	c->cfg.offer_fingerprint = c->offer_fingerprint = g_strdup(cfg->offer_fingerprint);
 	c->cfg.profile_level_id = c->profile_level_id =
 		g_strdup(cfg->profile_level_id ? cfg->profile_level_id : "42e01f");
 	if (!c->cfg.max_au_bytes)
@@ -875,6 +894,7 @@ struct cg_whep_client *cg_whep_client_free(struct cg_whep_client *c)
 	g_free(c->host);
 	g_free(c->path);
 	g_free(c->profile_level_id);
+	g_free(c->offer_fingerprint);
 	g_free(c);
 	return NULL;
 }

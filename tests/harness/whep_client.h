@@ -40,12 +40,13 @@ struct cg_whep_client_cfg {
 	const struct cg_cert *cert; /* borrowed, outlives the client; may be shared */
 	const char *host;	    /* the server's numeric address, e.g. "127.0.0.1" */
 	uint16_t port;
-	const char *path;	      /* the WHEP endpoint; NULL means "/whep" */
-	const char *profile_level_id; /* offered H.264 profile; NULL means "42e01f" */
-	size_t max_au_bytes;	      /* reassembly buffer; 0 means 512 KiB */
-	unsigned rr_interval_ms;      /* receiver reports; 0 means 1000 */
-	unsigned http_timeout_ms;     /* per request; 0 means 5000 */
-	cg_whep_event_fn on_event;    /* may be NULL */
+	const char *path;	       /* the WHEP endpoint; NULL means "/whep" */
+	const char *profile_level_id;  /* offered H.264 profile; NULL means "42e01f" */
+	size_t max_au_bytes;	       /* reassembly buffer; 0 means 512 KiB */
+	unsigned rr_interval_ms;       /* receiver reports; 0 means 1000 */
+	unsigned http_timeout_ms;      /* per request; 0 means 5000 */
+	cg_whep_event_fn on_event;     /* may be NULL */
+	const char *offer_fingerprint; /* NULL: the cert's; another forces a DTLS failure */
 	void *userdata;
 };
 
@@ -99,6 +100,13 @@ int cg_whep_client_start(struct cg_whep_client *c);
  * IDR sets. Returns 0, -ENOTCONN before SRTP is keyed and the first RTP packet arrived.
  */
 int cg_whep_client_send_pli(struct cg_whep_client *c);
+
+/*
+ * Protects an arbitrary RTCP packet (hostile-input tests: it need not be valid RTCP beyond
+ * the 8 bytes SRTCP needs) and sends it. Returns 0, -ENOTCONN before SRTP is keyed, -EINVAL
+ * for len < 8 or > 1200, or the SRTP error.
+ */
+int cg_whep_client_send_rtcp_raw(struct cg_whep_client *c, const uint8_t *rtcp, size_t len);
 
 /*
  * Ends the session: sends DELETE to the resource URL and stops receiving. A DELETED event
