@@ -653,6 +653,9 @@ static int whep_apply_answer(struct cg_whep_client *c, const struct cg_sdp_offer
 		if (strcmp(m->extmaps[i].uri, CG_RTP_EXT_URI_PLAYOUT_DELAY) == 0)
 			c->stats.playout_delay_answered = true;
 	setup = PICK(m, a, setup);
+	c->stats.answer_setup_passive = strcmp(setup, "passive") == 0;
+	c->stats.answer_end_of_candidates = m->end_of_candidates;
+	c->stats.answer_candidates = m->n_candidates;
 	c->role = strcmp(setup, "active") == 0 ? CG_DTLS_SERVER : CG_DTLS_CLIENT;
 	if (strcmp(setup, "passive") != 0 && strcmp(setup, "active") != 0) {
 		*ret_reason = "the answer's a=setup is neither active nor passive";

@@ -33,6 +33,7 @@ enum cg_whep_event {
 	CG_WHEP_EVENT_DELETED,	      /* the DELETE finished; see stats.delete_status */
 };
 
+/* Called on the context's thread; it must not free the client (schedule that instead). */
 typedef void (*cg_whep_event_fn)(struct cg_whep_client *c, enum cg_whep_event ev, void *userdata);
 
 struct cg_whep_client_cfg {
@@ -62,6 +63,9 @@ struct cg_whep_stats {
 	uint32_t remote_ssrc;
 	uint8_t video_pt; /* from the answer */
 	bool playout_delay_answered;
+	bool answer_setup_passive; /* a=setup:passive: we are the DTLS client */
+	bool answer_end_of_candidates;
+	unsigned answer_candidates; /* a=candidate lines in the accepted video section */
 	/* Media. */
 	uint64_t packets, bytes;
 	uint64_t packets_lost; /* sequence numbers skipped */

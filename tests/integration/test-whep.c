@@ -462,6 +462,9 @@ static void test_one_viewer(void)
 	g_assert_cmpuint(st->frames, >=, 60);
 	g_assert_cmpuint(st->srs, >=, 1);
 	g_assert_true(st->playout_delay_answered);
+	g_assert_true(st->answer_setup_passive);
+	g_assert_true(st->answer_end_of_candidates);
+	g_assert_cmpuint(st->answer_candidates, >=, 1);
 	g_assert_cmpuint(st->video_pt, ==, 102);
 	viewer_check_clean(c);
 	g_assert_cmpuint(st->keyframes, >=, 1);
