@@ -146,22 +146,35 @@ static void config_args_fini(struct config_args *a)
 	g_free(a->log_level);
 }
 
+/*
+ * GOption overwrites a string option without freeing what was there, so string defaults are
+ * filled in after parsing, only where the command line left them unset.
+ */
 static void config_args_defaults(struct config_args *a)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*a = (struct config_args){
-		.source = g_strdup("test"),
-		.encoder = g_strdup("auto"),
-		.listen = g_strdup("127.0.0.1:8080"),
-		.size = g_strdup("1280x720"),
 		.fps = 30,
 		.bitrate = 2000,
 		.keyframe_interval = 60,
 		.workers = (gint)CG_MAX(1, CG_MIN(ncpu, 4)),
 		.max_viewers = 100,
-		.log_level = g_strdup("info"),
 	};
+}
+
+static void config_args_default_strings(struct config_args *a)
+{
+	if (!a->source)
+		a->source = g_strdup("test");
+	if (!a->encoder)
+		a->encoder = g_strdup("auto");
+	if (!a->listen)
+		a->listen = g_strdup("127.0.0.1:8080");
+	if (!a->size)
+		a->size = g_strdup("1280x720");
+	if (!a->log_level)
+		a->log_level = g_strdup("info");
 }
 
 int cg_config_from_args(int argc, char **argv, struct cg_config **ret)
@@ -185,6 +198,7 @@ int cg_config_from_args(int argc, char **argv, struct cg_config **ret)
 		r = 1;
 		goto out;
 	}
+	config_args_default_strings(&a);
 	if (argc > 1) {
 		fprintf(stderr, "camgate: unexpected argument '%s' (see --help)\n", argv[1]);
 		r = -EINVAL;

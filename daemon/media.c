@@ -35,8 +35,9 @@ struct cg_media {
 	pthread_t thread;
 	bool started;
 	int stop_fd;
-	bool keyframe_wanted;	 /* atomic: set by any thread, cleared by the media thread */
-	uint64_t last_keyframe_request_usec;
+	uint64_t keyframe_wanted_usec;	  /* atomic: time of the latest request, any thread */
+	uint64_t last_keyframe_request_usec; /* when the encoder was last asked for an IDR */
+	uint64_t last_idr_published_usec;
 	uint64_t heartbeat_usec; /* atomic */
 };
 
@@ -86,16 +87,20 @@ static int media_packetize(struct cg_media *m, struct cg_au *au, struct cg_media
 	return 0;
 }
 
-/* The keyframe arbiter: one IDR per min_keyframe_interval_ms however many asked. */
+/*
+ * The keyframe arbiter. A request is satisfied by any IDR published after it was made, so
+ * every join, PLI and FIR that arrives before the next IDR goes out shares that IDR; and
+ * the encoder is asked at most once per min_keyframe_interval_ms however many ask.
+ */
 static void media_arbitrate_keyframe(struct cg_media *m, uint64_t now)
 {
 	uint64_t interval = (uint64_t)m->cfg->min_keyframe_interval_ms * CG_USEC_PER_MSEC;
+	uint64_t wanted = __atomic_load_n(&m->keyframe_wanted_usec, __ATOMIC_ACQUIRE);
 
-	if (!__atomic_load_n(&m->keyframe_wanted, __ATOMIC_ACQUIRE))
+	if (wanted == 0 || wanted <= m->last_idr_published_usec)
 		return;
 	if (m->last_keyframe_request_usec && now - m->last_keyframe_request_usec < interval)
 		return;
-	__atomic_store_n(&m->keyframe_wanted, false, __ATOMIC_RELEASE);
 	m->last_keyframe_request_usec = now;
 	m->encoder_ops->request_keyframe(m->encoder);
 	cg_debug("keyframe requested");
@@ -105,6 +110,7 @@ static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 {
 	struct cg_media_unit *unit;
 	struct cg_au *au = NULL;
+	uint64_t published;
 	int r;
 
 	cg_stats_add(&m->stats->frames_captured, 1);
@@ -128,7 +134,12 @@ static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 		cg_warn("cannot packetize an access unit: %s, dropping it", strerror(-r));
 		return;
 	}
+	/* Taken before the publish: a request made after this instant may have reached its
+	 * worker after the worker sent this IDR, so it is not satisfied by it. */
+	published = cg_mono_usec();
 	cg_hub_publish(m->hub, unit);
+	if (unit->keyframe)
+		m->last_idr_published_usec = published;
 	cg_media_unit_unref(unit);
 }
 
@@ -279,7 +290,7 @@ struct cg_media *cg_media_free(struct cg_media *m)
 void cg_media_request_keyframe(struct cg_media *m)
 {
 	cg_stats_add(&m->stats->keyframe_requests, 1);
-	__atomic_store_n(&m->keyframe_wanted, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->keyframe_wanted_usec, cg_mono_usec(), __ATOMIC_RELEASE);
 }
 
 struct cg_h264_profile cg_media_profile(const struct cg_media *m)

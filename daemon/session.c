@@ -26,6 +26,8 @@
 #define SESSION_SR_INTERVAL_MS 1000
 #define SESSION_MAX_CANDIDATES 16
 #define SESSION_PACKET_MAX 1500
+/* A joining viewer replays at most this much of the past rather than wait for an IDR. */
+#define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
 
 enum session_state {
 	SESSION_NEW,		/* answered, waiting for ICE */
@@ -195,7 +197,9 @@ static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp
 	s->waiting_keyframe = true;
 	s->last_rtcp_usec = cg_mono_usec();
 	s->sr_timer = session_add_timeout(s, SESSION_SR_INTERVAL_MS, session_on_sr_timer);
-	cg_media_request_keyframe(s->setup.media);
+	/* A keyframe of the last few frames starts the picture now; else ask for one. */
+	if (!cg_worker_replay_gop(s->setup.worker, s, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000))
+		cg_media_request_keyframe(s->setup.media);
 	cg_info("[%s] DTLS connected (%s), streaming", s->id,
 		keys->profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
 							  : "AES_CM_128_HMAC_SHA1_80");
@@ -404,8 +408,10 @@ static int session_create_agent(struct cg_session *s)
 					       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!s->agent)
 		return -EIO;
-	/* The browser offers, so it controls (RFC 8445 §6.1.1); we never use TCP. */
-	g_object_set(s->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, NULL);
+	/* The browser offers, so it controls (RFC 8445 §6.1.1). No TCP candidates, and no
+	 * UPnP: a camera must not ask the router to open ports for every viewer. */
+	g_object_set(s->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE,
+		     NULL);
 	if (s->setup.loopback_only) {
 		/* libnice skips loopback when enumerating interfaces. */
 		nice_address_init(&loopback);

@@ -16,6 +16,8 @@
 
 /* Frames queued for a worker; a worker this far behind drops the oldest. */
 #define WORKER_QUEUE 16
+/* Units kept from the newest keyframe on, so a joining viewer can start at once. */
+#define WORKER_GOP_MAX 8
 
 struct cg_worker {
 	unsigned index;
@@ -30,6 +32,8 @@ struct cg_worker {
 	unsigned head;
 	unsigned len;
 	GPtrArray *sessions; /* worker thread only; holds refs */
+	struct cg_media_unit *gop[WORKER_GOP_MAX]; /* worker thread only */
+	unsigned gop_len;
 	unsigned load;	     /* atomic: sessions.len */
 };
 
@@ -47,8 +51,47 @@ static struct cg_media_unit *worker_pop_unit(struct cg_worker *w)
 	return u;
 }
 
+static void worker_clear_gop(struct cg_worker *w)
+{
+	while (w->gop_len > 0) {
+		w->gop_len--;
+		w->gop[w->gop_len] = cg_media_unit_unref(w->gop[w->gop_len]);
+	}
+}
+
+/* Keeps the units since the newest keyframe while they are few and contiguous. */
+static void worker_remember_unit(struct cg_worker *w, struct cg_media_unit *u)
+{
+	const struct cg_media_unit *last = w->gop_len ? w->gop[w->gop_len - 1] : NULL;
+
+	if (u->keyframe) {
+		worker_clear_gop(w);
+		w->gop[w->gop_len++] = cg_media_unit_ref(u);
+		return;
+	}
+	if (!last)
+		return;
+	/* A gap (a dropped frame, or no viewers for a while) makes the chain undecodable. */
+	if (w->gop_len == WORKER_GOP_MAX ||
+	    u->first_seq != (uint16_t)(last->first_seq + last->plan.n_items)) {
+		worker_clear_gop(w);
+		return;
+	}
+	w->gop[w->gop_len++] = cg_media_unit_ref(u);
+}
+
+bool cg_worker_replay_gop(struct cg_worker *w, struct cg_session *s, uint64_t max_age_usec)
+{
+	if (w->gop_len == 0 || cg_mono_usec() - w->gop[0]->capture_mono_usec > max_age_usec)
+		return false;
+	for (unsigned i = 0; i < w->gop_len; i++)
+		cg_session_send_unit(s, w->gop[i]);
+	return true;
+}
+
 static void worker_send_unit(struct cg_worker *w, struct cg_media_unit *u)
 {
+	worker_remember_unit(w, u);
 	for (guint i = 0; i < w->sessions->len; i++)
 		cg_session_send_unit(g_ptr_array_index(w->sessions, i), u);
 	if (w->sessions->len > 0)
@@ -128,6 +171,7 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 	}
 	while ((u = worker_pop_unit(w)))
 		cg_media_unit_unref(u);
+	worker_clear_gop(w);
 	if (w->wake_source) {
 		g_source_destroy(w->wake_source);
 		g_source_unref(w->wake_source);

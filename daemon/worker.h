@@ -7,6 +7,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cg_media_unit;
@@ -29,6 +30,13 @@ void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit);
 
 /* Number of sessions pinned to the worker. Any thread. */
 unsigned cg_worker_load(struct cg_worker *w);
+
+/*
+ * Sends s the units from the newest keyframe on, if that keyframe was captured at most
+ * max_age_usec ago: a joining viewer then starts without waiting for a new IDR. Returns
+ * false when there is no such keyframe (ask the arbiter for one). Worker thread only.
+ */
+bool cg_worker_replay_gop(struct cg_worker *w, struct cg_session *s, uint64_t max_age_usec);
 
 /* Session bookkeeping. Worker thread only. The worker holds a reference while attached. */
 void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s);
