@@ -19,6 +19,9 @@ struct config_args {
 	gchar *size;
 	gint fps;
 	gint bitrate;
+	gint min_bitrate;
+	gint max_bitrate;
+	gboolean list_devices;
 	gint keyframe_interval;
 	gint workers;
 	gint max_viewers;
@@ -76,6 +79,12 @@ static GOptionContext *config_option_context(struct config_args *a)
 		{"fps", 0, 0, G_OPTION_ARG_INT, &a->fps, "Frames per second, 1-120 [30]", "N"},
 		{"bitrate", 0, 0, G_OPTION_ARG_INT, &a->bitrate,
 		 "Video bitrate in kbit/s, 100-50000 [2000]", "KBPS"},
+		{"min-bitrate", 0, 0, G_OPTION_ARG_INT, &a->min_bitrate,
+		 "Lowest bitrate bandwidth adaptation may choose, kbit/s [bitrate/4]", "KBPS"},
+		{"max-bitrate", 0, 0, G_OPTION_ARG_INT, &a->max_bitrate,
+		 "Highest bitrate bandwidth adaptation may choose, kbit/s [bitrate]", "KBPS"},
+		{"list-devices", 0, 0, G_OPTION_ARG_NONE, &a->list_devices,
+		 "Print the cameras and encoders found, then exit", NULL},
 		{"keyframe-interval", 0, 0, G_OPTION_ARG_INT, &a->keyframe_interval,
 		 "Frames between periodic keyframes, 1-600 [60]", "N"},
 		{"workers", 0, 0, G_OPTION_ARG_INT, &a->workers,
@@ -105,6 +114,19 @@ static int config_check_range(const char *name, gint value, gint lo, gint hi)
 	return -EINVAL;
 }
 
+static int config_validate_bitrates(const struct config_args *a)
+{
+	if (a->min_bitrate && config_check_range("min-bitrate", a->min_bitrate, 50, 50000) < 0)
+		return -EINVAL;
+	if (a->max_bitrate && config_check_range("max-bitrate", a->max_bitrate, 100, 50000) < 0)
+		return -EINVAL;
+	if (a->min_bitrate && a->max_bitrate && a->min_bitrate > a->max_bitrate) {
+		fprintf(stderr, "camgate: --min-bitrate is above --max-bitrate\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config_validate(const struct config_args *a, struct cg_config *cfg)
 {
 	int r = 0;
@@ -124,11 +146,14 @@ static int config_validate(const struct config_args *a, struct cg_config *cfg)
 		fprintf(stderr, "camgate: --listen=%s is not HOST:PORT\n", a->listen);
 		return -EINVAL;
 	}
-	if (strcmp(a->source, "test") != 0) {
-		fprintf(stderr, "camgate: --source=%s: only 'test' is supported so far\n",
+	if (strcmp(a->source, "test") != 0 && strcmp(a->source, "auto") != 0 &&
+	    !g_str_has_prefix(a->source, "/dev/")) {
+		fprintf(stderr, "camgate: --source=%s is not auto, test or /dev/videoN\n",
 			a->source);
 		r = -EINVAL;
 	}
+	if (config_validate_bitrates(a) < 0)
+		r = -EINVAL;
 	cfg->log_level = cg_log_level_from_string(a->log_level);
 	if (cfg->log_level < 0) {
 		fprintf(stderr, "camgate: --log-level=%s is not a level\n", a->log_level);
@@ -214,6 +239,12 @@ int cg_config_from_args(int argc, char **argv, struct cg_config **ret)
 	cfg->encoder = cg_strdup(a.encoder);
 	cfg->fps = (uint32_t)a.fps;
 	cfg->bitrate_kbps = (uint32_t)a.bitrate;
+	cfg->max_bitrate_kbps = (uint32_t)(a.max_bitrate ? a.max_bitrate : a.bitrate);
+	cfg->min_bitrate_kbps = (uint32_t)(a.min_bitrate ? a.min_bitrate
+						      : CG_MAX(a.bitrate / 4, 50));
+	cfg->bitrate_kbps = CG_MIN(CG_MAX(cfg->bitrate_kbps, cfg->min_bitrate_kbps),
+				   cfg->max_bitrate_kbps);
+	cfg->list_devices = a.list_devices;
 	cfg->keyframe_interval_frames = (uint32_t)a.keyframe_interval;
 	cfg->min_keyframe_interval_ms = 300;
 	cfg->workers = (unsigned)a.workers;

@@ -17,12 +17,15 @@ struct cg_config {
 	uint32_t width;
 	uint32_t height;
 	uint32_t fps;
-	uint32_t bitrate_kbps;
+	uint32_t bitrate_kbps;	   /* start (and, without adaptation, constant) bitrate */
+	uint32_t min_bitrate_kbps; /* floor and ceiling for bandwidth adaptation */
+	uint32_t max_bitrate_kbps;
 	uint32_t keyframe_interval_frames;
 	uint32_t min_keyframe_interval_ms; /* keyframe arbiter: at most one IDR per interval */
 	unsigned workers;		   /* network worker threads */
 	unsigned max_viewers;
 	int log_level;
+	bool list_devices; /* --list-devices: print cameras and encoders, then exit */
 };
 
 /*

@@ -39,6 +39,8 @@ struct cg_media {
 	uint64_t last_keyframe_request_usec; /* when the encoder was last asked for an IDR */
 	uint64_t last_idr_published_usec;
 	uint64_t heartbeat_usec; /* atomic */
+	uint32_t bitrate_target_kbps;  /* atomic: set by any thread */
+	uint32_t bitrate_applied_kbps; /* media thread */
 };
 
 struct cg_media_unit *cg_media_unit_ref(struct cg_media_unit *u)
@@ -106,6 +108,20 @@ static void media_arbitrate_keyframe(struct cg_media *m, uint64_t now)
 	cg_debug("keyframe requested");
 }
 
+/* Bitrate changes are applied between frames, on the thread that owns the encoder. */
+static void media_apply_bitrate(struct cg_media *m)
+{
+	uint32_t target = __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED);
+	int r;
+
+	if (target == 0 || target == m->bitrate_applied_kbps)
+		return;
+	r = m->encoder_ops->set_bitrate(m->encoder, target);
+	if (r < 0)
+		cg_debug("encoder %s cannot change bitrate: %s", m->encoder_ops->name, strerror(-r));
+	m->bitrate_applied_kbps = target;
+}
+
 static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 {
 	struct cg_media_unit *unit;
@@ -115,6 +131,7 @@ static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 
 	cg_stats_add(&m->stats->frames_captured, 1);
 	media_arbitrate_keyframe(m, cg_mono_usec());
+	media_apply_bitrate(m);
 	r = m->encoder_ops->encode(m->encoder, frame, &au);
 	if (r == -EAGAIN)
 		return;
@@ -246,6 +263,8 @@ int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stat
 	r = media_open_encoder(m);
 	if (r < 0)
 		goto fail;
+	m->bitrate_applied_kbps = cfg->bitrate_kbps;
+	m->bitrate_target_kbps = cfg->bitrate_kbps;
 	*ret = m;
 	return 0;
 fail:
@@ -311,4 +330,14 @@ const char *cg_media_encoder_name(const struct cg_media *m)
 uint64_t cg_media_heartbeat_usec(const struct cg_media *m)
 {
 	return __atomic_load_n(&m->heartbeat_usec, __ATOMIC_RELAXED);
+}
+
+void cg_media_set_bitrate(struct cg_media *m, uint32_t kbps)
+{
+	__atomic_store_n(&m->bitrate_target_kbps, kbps, __ATOMIC_RELAXED);
+}
+
+uint32_t cg_media_bitrate(const struct cg_media *m)
+{
+	return __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED);
 }

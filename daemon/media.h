@@ -57,6 +57,14 @@ struct cg_media *cg_media_free(struct cg_media *m);
 /* Asks for an IDR; coalesced by the arbiter. Any thread. */
 void cg_media_request_keyframe(struct cg_media *m);
 
+/*
+ * Sets the encoder's target bitrate (kbit/s); applied by the media thread before the next
+ * frame. The caller enforces the configured floor and ceiling. Any thread.
+ */
+void cg_media_set_bitrate(struct cg_media *m, uint32_t kbps);
+/* The current target bitrate in kbit/s. Any thread. */
+uint32_t cg_media_bitrate(const struct cg_media *m);
+
 /* The stream's profile (fixed once opened) and SSRC. Any thread. */
 struct cg_h264_profile cg_media_profile(const struct cg_media *m);
 uint32_t cg_media_ssrc(const struct cg_media *m);

@@ -11,6 +11,7 @@
 #include "media.h"
 #include "net/http_mhd.h"
 #include "proto/sdp.h"
+#include "rooms.h"
 #include "session.h"
 #include "signaling.h"
 #include "stats.h"
@@ -24,6 +25,7 @@
 struct cg_signaling {
 	struct cg_signaling_deps deps;
 	struct cg_http *http;
+	struct cg_rooms *rooms;
 	GHashTable *sessions; /* id → struct cg_session * (a reference) */
 };
 
@@ -31,6 +33,7 @@ struct cg_signaling {
 struct request {
 	GByteArray *body;
 	bool too_large;
+	const char *method; /* MHD's string, valid for the request */
 };
 
 typedef enum MHD_Result (*route_fn)(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -305,8 +308,18 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 	return respond(conn, MHD_HTTP_OK, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
 }
 
+static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connection *conn,
+				    const char *url, struct request *req)
+{
+	return cg_rooms_handle(sig->rooms, conn, url, req->method, req->body->data,
+			       req->body->len);
+}
+
 static const struct route routes[] = {
 	{"OPTIONS", "/", true, handle_options},
+	{"GET", "/rooms", true, handle_rooms},
+	{"POST", "/rooms", true, handle_rooms},
+	{"DELETE", "/rooms", true, handle_rooms},
 	{"POST", "/whep", false, whep_post},
 	{"PATCH", WHEP_PREFIX, true, whep_patch},
 	{"DELETE", WHEP_PREFIX, true, whep_delete},
@@ -350,6 +363,7 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 	if (!req) {
 		req = g_new0(struct request, 1);
 		req->body = g_byte_array_new();
+		req->method = method;
 		*con_cls = req;
 		return MHD_YES;
 	}
@@ -403,6 +417,11 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->deps = *deps;
 	sig->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      signaling_unref_session);
+	r = cg_rooms_new(&sig->deps, &sig->rooms);
+	if (r < 0) {
+		cg_signaling_free(sig);
+		return r;
+	}
 	r = cg_http_new(&http_cfg, deps->ctx, &sig->http);
 	if (r < 0) {
 		cg_signaling_free(sig);
@@ -422,6 +441,7 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	if (!sig)
 		return NULL;
 	sig->http = cg_http_free(sig->http);
+	sig->rooms = cg_rooms_free(sig->rooms);
 	g_hash_table_unref(sig->sessions);
 	free(sig);
 	return NULL;

@@ -93,7 +93,8 @@ static int http_parse_address(const char *host, uint16_t port, struct sockaddr_s
 static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 
 	if (http_parse_address(cfg->host, cfg->port, &ss, &flags) < 0)

@@ -74,6 +74,19 @@ static void test_flags(void)
 	g_assert_false(cg_config_listens_on_loopback(cfg));
 	cg_config_free(cfg);
 
+	g_assert_cmpint(parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=4000",
+			      NULL),
+			==, 0);
+	g_assert_cmpuint(cfg->min_bitrate_kbps, ==, 300);
+	g_assert_cmpuint(cfg->max_bitrate_kbps, ==, 4000);
+	g_assert_cmpuint(cfg->bitrate_kbps, ==, 1000);
+	cg_config_free(cfg);
+	g_assert_cmpint(parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=3000",
+			      NULL), ==, 0);
+	cg_config_free(cfg);
+	g_assert_cmpint(parse(&cfg, "--min-bitrate=3000", "--max-bitrate=2000", NULL), ==,
+			-EINVAL);
+
 	g_assert_cmpint(parse(&cfg, "--listen=:8081", NULL), ==, 0);
 	g_assert_cmpstr(cfg->listen_host, ==, "0.0.0.0");
 	cg_config_free(cfg);
@@ -84,7 +97,7 @@ static void test_rejects(void)
 	static const char *const bad[] = {
 		"--size=640", "--size=641x480", "--size=10x10", "--size=640x480x", "--fps=0",
 		"--fps=500", "--bitrate=1", "--listen=nope", "--listen=1.2.3.4:0",
-		"--listen=1.2.3.4:70000", "--listen=1.2.3.4:", "--source=/dev/video9",
+		"--listen=1.2.3.4:70000", "--listen=1.2.3.4:", "--source=video9", "--min-bitrate=10",
 		"--log-level=loud", "--workers=0", "--no-such-flag",
 	};
 	struct cg_config *cfg;
