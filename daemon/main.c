@@ -11,6 +11,7 @@
 #include "crypto/cert.h"
 #include "crypto/srtp.h"
 #include "hub.h"
+#include "hw/registry.h"
 #include "log_journal.h"
 #include "media.h"
 #include "notify.h"
@@ -161,6 +162,11 @@ int main(int argc, char **argv)
 	r = cg_config_from_args(argc, argv, &d.cfg);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
+	if (d.cfg->list_devices) {
+		r = cg_registry_print_devices(stdout);
+		cg_config_free(d.cfg);
+		return r < 0 ? 1 : 0;
+	}
 	cg_log_set_level((enum cg_log_level)d.cfg->log_level);
 	cg_log_journal_install(false);
 	d.notify = cg_notify_new();

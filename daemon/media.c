@@ -41,6 +41,8 @@ struct cg_media {
 	uint64_t heartbeat_usec; /* atomic */
 	uint32_t bitrate_target_kbps;  /* atomic: set by any thread */
 	uint32_t bitrate_applied_kbps; /* media thread */
+	pthread_mutex_t latest_lock;   /* protects latest */
+	struct cg_frame *latest;       /* newest captured frame, for snapshots */
 };
 
 struct cg_media_unit *cg_media_unit_ref(struct cg_media_unit *u)
@@ -122,6 +124,17 @@ static void media_apply_bitrate(struct cg_media *m)
 	m->bitrate_applied_kbps = target;
 }
 
+static void media_keep_latest(struct cg_media *m, struct cg_frame *frame)
+{
+	struct cg_frame *old;
+
+	pthread_mutex_lock(&m->latest_lock);
+	old = m->latest;
+	m->latest = cg_frame_ref(frame);
+	pthread_mutex_unlock(&m->latest_lock);
+	cg_frame_unref(old);
+}
+
 static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 {
 	struct cg_media_unit *unit;
@@ -130,6 +143,7 @@ static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	int r;
 
 	cg_stats_add(&m->stats->frames_captured, 1);
+	media_keep_latest(m, frame);
 	media_arbitrate_keyframe(m, cg_mono_usec());
 	media_apply_bitrate(m);
 	r = m->encoder_ops->encode(m->encoder, frame, &au);
@@ -252,6 +266,7 @@ int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stat
 	m->ssrc = cg_rand_u32();
 	m->rtp_offset = cg_rand_u32();
 	m->next_seq = (uint16_t)cg_rand_u32();
+	pthread_mutex_init(&m->latest_lock, NULL);
 	m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->stop_fd < 0) {
 		r = -errno;
@@ -296,6 +311,8 @@ struct cg_media *cg_media_free(struct cg_media *m)
 		pthread_join(m->thread, NULL);
 		m->capture_ops->stop(m->capture);
 	}
+	m->latest = cg_frame_unref(m->latest);
+	pthread_mutex_destroy(&m->latest_lock);
 	if (m->encoder)
 		m->encoder_ops->close(m->encoder);
 	if (m->capture)
@@ -340,4 +357,14 @@ void cg_media_set_bitrate(struct cg_media *m, uint32_t kbps)
 uint32_t cg_media_bitrate(const struct cg_media *m)
 {
 	return __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED);
+}
+
+struct cg_frame *cg_media_latest_frame(struct cg_media *m)
+{
+	struct cg_frame *f;
+
+	pthread_mutex_lock(&m->latest_lock);
+	f = m->latest ? cg_frame_ref(m->latest) : NULL;
+	pthread_mutex_unlock(&m->latest_lock);
+	return f;
 }

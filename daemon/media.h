@@ -65,6 +65,10 @@ void cg_media_set_bitrate(struct cg_media *m, uint32_t kbps);
 /* The current target bitrate in kbit/s. Any thread. */
 uint32_t cg_media_bitrate(const struct cg_media *m);
 
+/* A new reference to the newest captured frame (for /snapshot.jpg), or NULL before the
+ * first one. Any thread; unref it soon, it holds a capture buffer. */
+struct cg_frame *cg_media_latest_frame(struct cg_media *m);
+
 /* The stream's profile (fixed once opened) and SSRC. Any thread. */
 struct cg_h264_profile cg_media_profile(const struct cg_media *m);
 uint32_t cg_media_ssrc(const struct cg_media *m);

@@ -139,7 +139,9 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 			"\"viewers\":%u,\"frames_captured\":%" G_GUINT64_FORMAT
 			",\"frames_encoded\":%" G_GUINT64_FORMAT
 			",\"frames_dropped\":%" G_GUINT64_FORMAT ",\"keyframes\":%" G_GUINT64_FORMAT
-			",\"keyframe_requests\":%" G_GUINT64_FORMAT ",\"latency_ms\":{"
+			",\"keyframe_requests\":%" G_GUINT64_FORMAT
+			",\"copied_bytes\":%" G_GUINT64_FORMAT ",\"bitrate_target_kbps\":%u"
+			",\"latency_ms\":{"
 			"\"encode_p50\":%.2f,\"encode_p95\":%.2f,"
 			"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
 			CG_VERSION, cfg->source, cg_media_encoder_name(sig->deps.media),
@@ -147,6 +149,7 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 			g_hash_table_size(sig->sessions), cg_stats_get(&st->frames_captured),
 			cg_stats_get(&st->frames_encoded), cg_stats_get(&st->frames_dropped),
 			cg_stats_get(&st->keyframes), cg_stats_get(&st->keyframe_requests),
+			cg_stats_get(&st->copied_bytes), cg_media_bitrate(sig->deps.media),
 			cg_stats_percentile_ms(st, &st->encode, 50),
 			cg_stats_percentile_ms(st, &st->encode, 95),
 			cg_stats_percentile_ms(st, &st->capture_to_send, 50),

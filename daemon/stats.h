@@ -21,6 +21,7 @@ struct cg_stats {
 	uint64_t frames_dropped;
 	uint64_t keyframes;
 	uint64_t keyframe_requests;
+	uint64_t copied_bytes;	  /* pixel bytes the CPU copied on the capture→encoder path */
 	unsigned viewers;
 	void *lock; /* GMutex, behind a pointer to keep GLib out of this header */
 	struct cg_latency_window encode;

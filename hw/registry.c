@@ -44,3 +44,14 @@ const struct cg_encoder_ops *const *cg_registry_encoders(void)
 {
 	return registry_encoders;
 }
+
+int cg_registry_print_devices(FILE *out)
+{
+	const struct cg_encoder_ops *const *enc;
+
+	fprintf(out, "cameras:\n  test: moving test pattern with a time code (any size and rate)\n");
+	fprintf(out, "encoders:\n");
+	for (enc = cg_registry_encoders(); *enc; enc++)
+		fprintf(out, "  %s\n", (*enc)->name);
+	return 0;
+}

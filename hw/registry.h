@@ -4,6 +4,8 @@
  */
 #pragma once
 
+#include <stdio.h>
+
 #include "hw/capture.h"
 #include "hw/encoder.h"
 
@@ -12,6 +14,12 @@ const struct cg_capture_ops *cg_registry_capture(const char *source);
 
 /* Encoder backend by name ("x264", "auto"), or NULL when it is not compiled in. */
 const struct cg_encoder_ops *cg_registry_encoder(const char *name);
+
+/*
+ * Prints every camera (with its formats, sizes and rates) and every encoder found, for
+ * --list-devices. Returns 0 or -errno. Any thread.
+ */
+int cg_registry_print_devices(FILE *out);
 
 /* NULL-terminated list of compiled-in encoder backends, best first. */
 const struct cg_encoder_ops *const *cg_registry_encoders(void);

@@ -14,8 +14,9 @@ fi
 
 build_pkgs=(
   meson ninja-build pkg-config gcc libc6-dev
-  libglib2.0-dev libnice-dev libgnutls28-dev libsrtp2-dev libmicrohttpd-dev
-  libx264-dev libsystemd-dev
+  libglib2.0-dev libjson-glib-dev libnice-dev libgnutls28-dev libsrtp2-dev libmicrohttpd-dev
+  libx264-dev libsystemd-dev libturbojpeg0-dev libopus-dev libasound2-dev
+  libv4l-dev libva-dev libdrm-dev
 )
 test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
