@@ -22,17 +22,17 @@
 #include "worker.h"
 
 #define SESSION_SETUP_TIMEOUT_S 30 /* offer to media flowing */
-#define SESSION_RTCP_TIMEOUT_S 30  /* browsers send RTCP every second or so */
-#define SESSION_SR_INTERVAL_MS 1000
-#define SESSION_MAX_CANDIDATES 16
-#define SESSION_PACKET_MAX 1500
+#define SESSION_RTCP_TIMEOUT_S	30 /* browsers send RTCP every second or so */
+#define SESSION_SR_INTERVAL_MS	1000
+#define SESSION_MAX_CANDIDATES	16
+#define SESSION_PACKET_MAX	1500
 /* A joining viewer replays at most this much of the past rather than wait for an IDR. */
 #define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
 
 enum session_state {
-	SESSION_NEW,		/* answered, waiting for ICE */
-	SESSION_ICE_CONNECTED,	/* waiting for the DTLS handshake */
-	SESSION_STREAMING,	/* keys in place, media flowing */
+	SESSION_NEW,	       /* answered, waiting for ICE */
+	SESSION_ICE_CONNECTED, /* waiting for the DTLS handshake */
+	SESSION_STREAMING,     /* keys in place, media flowing */
 	SESSION_CLOSED,
 };
 
@@ -50,7 +50,7 @@ struct cg_session {
 	uint8_t pt;
 	uint8_t playout_delay_id;
 	uint8_t abs_send_time_id;
-	bool waiting_keyframe;	/* a new viewer starts at an IDR */
+	bool waiting_keyframe; /* a new viewer starts at an IDR */
 	GSource *dtls_timer;
 	GSource *sr_timer;
 	GSource *watchdog_timer;
@@ -242,7 +242,8 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 	}
 	s->last_rtcp_usec = cg_mono_usec();
 	if (info.pli || info.fir) {
-		cg_debug("[%s] %s received, asking for a keyframe", s->id, info.pli ? "PLI" : "FIR");
+		cg_debug("[%s] %s received, asking for a keyframe", s->id,
+			 info.pli ? "PLI" : "FIR");
 		cg_media_request_keyframe(s->setup.media);
 	}
 	if (info.bye) {
@@ -318,14 +319,19 @@ static void session_abs_send_time(struct cg_rtp_ext *ext, uint8_t id, uint64_t n
 {
 	uint32_t v = (uint32_t)(((now_usec << 18) / CG_USEC_PER_SEC) & 0xffffff);
 
-	*ext = (struct cg_rtp_ext){.id = id, .len = 3};
+	*ext = (struct cg_rtp_ext){ .id = id, .len = 3 };
 	ext->data[0] = (uint8_t)(v >> 16);
 	ext->data[1] = (uint8_t)(v >> 8);
 	ext->data[2] = (uint8_t)v;
 }
 
-static void session_write_packet(struct cg_session *s, const struct cg_media_unit *u,
-				 size_t index, uint64_t now_usec)
+/*
+ * Writes RTP packet index of u, SRTP-protected, into out (cap bytes). The payload is the
+ * shared plan's slice: the copy next to the header is the one SRTP needs anyway, since
+ * its output differs per viewer. Returns the length or a negative errno.
+ */
+static int session_build_packet(struct cg_session *s, const struct cg_media_unit *u, size_t index,
+				uint64_t now_usec, uint8_t *out, size_t cap)
 {
 	const struct cg_h264_payload *p = &u->plan.items[index];
 	struct cg_rtp_header h = {
@@ -344,19 +350,64 @@ static void session_write_packet(struct cg_session *s, const struct cg_media_uni
 	if (s->abs_send_time_id)
 		session_abs_send_time(&h.extensions[h.n_extensions++], s->abs_send_time_id,
 				      now_usec);
-	len = cg_rtp_write_header(s->packet, SESSION_PACKET_MAX, &h);
-	if (len < 0 || (size_t)len + p->len > SESSION_PACKET_MAX)
-		return;
-	memcpy(s->packet + len, u->plan.arena + p->offset, p->len);
-	len += p->len;
-	len = cg_srtp_protect(s->srtp, s->packet, (size_t)len, sizeof(s->packet));
-	if (len < 0) {
-		cg_trace("[%s] SRTP protect failed: %s, dropping", s->id, strerror(-len));
-		return;
+	len = cg_rtp_write_header(out, cap - CG_SRTP_MAX_TRAILER, &h);
+	if (len < 0)
+		return len;
+	if ((size_t)len + p->len > cap - CG_SRTP_MAX_TRAILER)
+		return -ENOSPC;
+	memcpy(out + len, u->plan.arena + p->offset, p->len);
+	return cg_srtp_protect(s->srtp, out, (size_t)len + p->len, cap);
+}
+
+/*
+ * Hands n prepared messages of the worker's batch to libnice in one call. Returns the
+ * number libnice took; fewer than n means the socket buffer is full.
+ */
+static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch *b, unsigned n)
+{
+	GError *err = NULL;
+	gint sent;
+
+	if (n == 0)
+		return 0;
+	sent = nice_agent_send_messages_nonblocking(s->agent, s->stream_id, 1, b->msgs, n, NULL,
+						    &err);
+	if (sent < 0) {
+		cg_trace("[%s] batch send failed: %s", s->id, err ? err->message : "?");
+		g_clear_error(&err);
+		return 0;
 	}
-	session_send_raw(s, s->packet, (size_t)len);
-	s->packets_sent++;
-	s->octets_sent += p->len;
+	return (unsigned)sent;
+}
+
+/*
+ * Sends packets [first, end) of u: built into the worker's preallocated slots, then one
+ * libnice call per CG_WORKER_BATCH packets (one call per frame in the common case).
+ * Returns the number of packets the socket did not take.
+ */
+static unsigned session_send_packets(struct cg_session *s, const struct cg_media_unit *u,
+				     size_t first, size_t end, uint64_t now)
+{
+	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	unsigned n = 0, dropped = 0;
+
+	for (size_t i = first; i < end; i++) {
+		int len = session_build_packet(s, u, i, now, b->slots[n], CG_WORKER_SLOT);
+
+		if (len < 0) {
+			cg_trace("[%s] cannot build packet: %s, dropping", s->id, strerror(-len));
+			continue;
+		}
+		b->vecs[n].size = (gsize)len;
+		s->packets_sent++;
+		s->octets_sent += u->plan.items[i].len;
+		if (++n == CG_WORKER_BATCH) {
+			dropped += n - session_flush_batch(s, b, n);
+			n = 0;
+		}
+	}
+	dropped += n - session_flush_batch(s, b, n);
+	return dropped;
 }
 
 void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
@@ -370,10 +421,12 @@ void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
 		cg_debug("[%s] first keyframe, %.1f ms after the offer", s->id,
 			 (cg_mono_usec() - s->created_usec) / 1000.0);
 	}
-	uint64_t now = cg_mono_usec();
-
-	for (size_t i = 0; i < u->plan.n_items; i++)
-		session_write_packet(s, u, i, now);
+	if (session_send_packets(s, u, 0, u->plan.n_items, cg_mono_usec()) > 0) {
+		/* The socket buffer is full: this viewer cannot keep up. Rather than queue, it
+		 * resumes at the next keyframe (STYLE 4.4 hub drop policy). */
+		s->waiting_keyframe = true;
+		cg_media_request_keyframe(s->setup.media);
+	}
 	s->last_rtp_timestamp = u->rtp_timestamp;
 	s->last_capture_wall_usec = u->capture_wall_usec;
 }
@@ -382,7 +435,7 @@ static void session_add_remote_candidate(struct cg_session *s, const char *value
 {
 	gchar *line = g_strconcat("a=", value, NULL);
 	NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(s->agent, s->stream_id, line);
-	GSList list = {.data = c};
+	GSList list = { .data = c };
 
 	if (!c) {
 		/* mDNS ".local" names and TCP candidates land here; the browser's checks still
@@ -402,16 +455,14 @@ static int session_create_agent(struct cg_session *s)
 {
 	NiceAddress loopback;
 
-	s->agent = nice_agent_new_full(cg_worker_context(s->setup.worker),
-				       NICE_COMPATIBILITY_RFC5245,
-				       NICE_AGENT_OPTION_ICE_TRICKLE |
-					       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	s->agent = nice_agent_new_full(
+		cg_worker_context(s->setup.worker), NICE_COMPATIBILITY_RFC5245,
+		NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!s->agent)
 		return -EIO;
 	/* The browser offers, so it controls (RFC 8445 §6.1.1). No TCP candidates, and no
 	 * UPnP: a camera must not ask the router to open ports for every viewer. */
-	g_object_set(s->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE,
-		     NULL);
+	g_object_set(s->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
 	if (s->setup.loopback_only) {
 		/* libnice skips loopback when enumerating interfaces. */
 		nice_address_init(&loopback);
@@ -501,8 +552,7 @@ static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *
 }
 
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
-		   const struct cg_sdp_choice *choice, struct cg_session **ret,
-		   char **ret_answer)
+		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
 {
 	struct cg_session *s = cg_new0(struct cg_session, 1);
 	int r;
@@ -547,8 +597,7 @@ static gboolean session_attach(gpointer userdata)
 void cg_session_start(struct cg_session *s)
 {
 	g_main_context_invoke_full(cg_worker_context(s->setup.worker), G_PRIORITY_DEFAULT,
-				   session_attach, cg_session_ref(s),
-				   session_unref_notify);
+				   session_attach, cg_session_ref(s), session_unref_notify);
 }
 
 struct session_candidates {
@@ -610,8 +659,7 @@ void cg_session_close(struct cg_session *s)
 	/* Always deferred: callers may be inside a libnice or DTLS callback of this session. */
 	GSource *src = g_idle_source_new();
 
-	g_source_set_callback(src, session_close_idle, cg_session_ref(s),
-			      session_unref_notify);
+	g_source_set_callback(src, session_close_idle, cg_session_ref(s), session_unref_notify);
 	g_source_attach(src, cg_worker_context(s->setup.worker));
 	g_source_unref(src);
 }

@@ -31,10 +31,11 @@ struct cg_worker {
 	struct cg_media_unit *queue[WORKER_QUEUE];
 	unsigned head;
 	unsigned len;
-	GPtrArray *sessions; /* worker thread only; holds refs */
+	GPtrArray *sessions;			   /* worker thread only; holds refs */
 	struct cg_media_unit *gop[WORKER_GOP_MAX]; /* worker thread only */
 	unsigned gop_len;
-	unsigned load;	     /* atomic: sessions.len */
+	unsigned load;		       /* atomic: sessions.len */
+	struct cg_worker_batch *batch; /* worker thread only */
 };
 
 static struct cg_media_unit *worker_pop_unit(struct cg_worker *w)
@@ -136,6 +137,12 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats)
 	w->stats = stats;
 	g_mutex_init(&w->lock);
 	w->sessions = g_ptr_array_new();
+	w->batch = cg_new0(struct cg_worker_batch, 1);
+	for (unsigned i = 0; i < CG_WORKER_BATCH; i++) {
+		w->batch->vecs[i].buffer = w->batch->slots[i];
+		w->batch->msgs[i].buffers = &w->batch->vecs[i];
+		w->batch->msgs[i].n_buffers = 1;
+	}
 	w->ctx = g_main_context_new();
 	w->loop = g_main_loop_new(w->ctx, FALSE);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -184,6 +191,7 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 	g_main_loop_unref(w->loop);
 	g_main_context_unref(w->ctx);
 	g_ptr_array_unref(w->sessions);
+	free(w->batch);
 	g_mutex_clear(&w->lock);
 	free(w);
 	return NULL;
@@ -192,6 +200,11 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 GMainContext *cg_worker_context(struct cg_worker *w)
 {
 	return w->ctx;
+}
+
+struct cg_worker_batch *cg_worker_batch(struct cg_worker *w)
+{
+	return w->batch;
 }
 
 void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit)

@@ -7,13 +7,36 @@
 #pragma once
 
 #include <glib.h>
+#include <nice/agent.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "crypto/srtp.h"
 
 struct cg_media_unit;
 struct cg_session;
 struct cg_stats;
 struct cg_worker;
+
+/* Packets a session hands to libnice in one call; a frame with more takes several calls. */
+#define CG_WORKER_BATCH 64
+/* One packet slot: an MTU-sized RTP packet plus the SRTP tag. */
+#define CG_WORKER_SLOT (1500 + CG_SRTP_MAX_TRAILER)
+
+/*
+ * The worker's send scratch: preallocated once per worker and reused by each of its
+ * sessions in turn (they all run on the worker thread, and libnice is done with a UDP
+ * message when the send call returns). msgs[i] points at vecs[i], which points at
+ * slots[i]; a session fills slots and vecs[i].size, then sends msgs[0..n).
+ */
+struct cg_worker_batch {
+	NiceOutputMessage msgs[CG_WORKER_BATCH];
+	GOutputVector vecs[CG_WORKER_BATCH];
+	uint8_t slots[CG_WORKER_BATCH][CG_WORKER_SLOT];
+};
+
+/* The worker's send scratch (owned by the worker). Worker thread only. */
+struct cg_worker_batch *cg_worker_batch(struct cg_worker *w);
 
 /* Starts worker thread number index. stats is borrowed. Returns NULL on failure. Control
  * thread. */
