@@ -11,7 +11,6 @@
  * with --check, exits 1 when they did not return to baseline (the CI test uses a short
  * run; the benchmark runs 2,000 joins).
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <glib.h>
@@ -19,12 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/cert.h"
+#include "daemon.h"
 #include "http_client.h"
 #include "util/macros.h"
 #include "util/time.h"
@@ -38,8 +36,7 @@
 struct churn {
 	GMainContext *ctx;
 	struct cg_cert *cert;
-	uint16_t port;
-	pid_t daemon;
+	struct cg_test_daemon daemon;
 	unsigned joins, concurrency, abrupt_every;
 	unsigned started, finished, active;
 	unsigned failed, clean, abrupt;
@@ -59,12 +56,6 @@ struct sample {
 	unsigned fds, threads;
 	unsigned long rss_kib;
 };
-
-static gboolean wake(gpointer data)
-{
-	*(bool *)data = true;
-	return G_SOURCE_REMOVE;
-}
 
 static unsigned count_fds(pid_t pid)
 {
@@ -87,12 +78,9 @@ static unsigned count_fds(pid_t pid)
 static struct sample sample_daemon(struct churn *c, pid_t pid)
 {
 	struct sample s;
-	bool woke = false;
 
 	/* Let the daemon close the HTTP connection of the last /status probe first. */
-	g_timeout_add(300, wake, &woke);
-	while (!woke)
-		g_main_context_iteration(c->ctx, TRUE);
+	cg_test_loop_wait(c->ctx, 300);
 	s = (struct sample){.fds = count_fds(pid)};
 	char path[64], line[256];
 	FILE *f;
@@ -192,7 +180,7 @@ static void viewer_start(struct churn *c)
 {
 	struct viewer *v = g_new0(struct viewer, 1);
 	struct cg_whep_client_cfg cfg = {
-		.ctx = c->ctx, .cert = c->cert, .host = HOST, .port = c->port,
+		.ctx = c->ctx, .cert = c->cert, .host = HOST, .port = c->daemon.port,
 		.on_event = viewer_on_event, .userdata = v,
 	};
 
@@ -221,95 +209,16 @@ static void churn_run(struct churn *c, unsigned joins)
 	}
 }
 
-struct status_probe {
-	bool done;
-	int viewers;
-};
-
-static void on_status(int err, const struct cg_http_response *resp, void *data)
-{
-	struct status_probe *p = data;
-	const char *v = resp && resp->status == 200 ? strstr(resp->body, "\"viewers\":") : NULL;
-
-	p->viewers = v ? atoi(v + strlen("\"viewers\":")) : -1;
-	p->done = true;
-}
-
-static int daemon_viewers(struct churn *c)
-{
-	struct status_probe p = {0};
-	struct cg_http_request *req;
-	struct cg_http_request_args args = {
-		.host = HOST, .port = c->port, .method = "GET", .path = "/status",
-		.timeout_ms = 2000,
-	};
-
-	if (cg_http_request_start(c->ctx, &args, on_status, &p, &req) < 0)
-		return -1;
-	while (!p.done)
-		g_main_context_iteration(c->ctx, TRUE);
-	return p.viewers;
-}
-
 /* Waits, without sleeping the loop away, until the daemon has let every viewer go. */
 static int churn_wait_drained(struct churn *c)
 {
 	uint64_t deadline = cg_mono_usec() + DRAIN_DEADLINE_S * CG_USEC_PER_SEC;
 	int n;
 
-	while ((n = daemon_viewers(c)) != 0 && cg_mono_usec() < deadline) {
-		bool woke = false;
-
-		g_timeout_add(500, wake, &woke);
-		while (!woke)
-			g_main_context_iteration(c->ctx, TRUE);
-	}
+	while ((n = cg_test_daemon_status(&c->daemon, "viewers")) != 0 &&
+	       cg_mono_usec() < deadline)
+		cg_test_loop_wait(c->ctx, 500);
 	return n;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		return 0;
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static pid_t daemon_spawn(const char *exe, uint16_t port)
-{
-	char listen[64];
-	pid_t pid;
-
-	snprintf(listen, sizeof(listen), "--listen=" HOST ":%u", port);
-	pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(exe, exe, listen, "--size=320x240", "--fps=15", "--bitrate=200",
-		      "--max-viewers=1000", "--log-level=warn", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool daemon_wait_listening(struct churn *c)
-{
-	uint64_t deadline = cg_mono_usec() + 10 * CG_USEC_PER_SEC;
-
-	while (cg_mono_usec() < deadline) {
-		bool woke = false;
-
-		if (daemon_viewers(c) >= 0)
-			return true;
-		g_timeout_add(50, wake, &woke);
-		while (!woke)
-			g_main_context_iteration(c->ctx, TRUE);
-	}
-	return false;
 }
 
 static void parse_args(int argc, char **argv, struct churn *c, bool *check)
@@ -353,6 +262,8 @@ static int churn_report(const struct churn *c, struct sample before, struct samp
 int main(int argc, char **argv)
 {
 	struct churn c = {.joins = 2000, .concurrency = 20, .abrupt_every = 4};
+	static const char *const daemon_args[] = {"--size=320x240", "--fps=15", "--bitrate=200",
+						  "--max-viewers=1000", "--log-level=warn", NULL};
 	struct sample before, after;
 	bool check = false;
 	int status, left, r;
@@ -365,11 +276,9 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &c, &check);
 	signal(SIGPIPE, SIG_IGN);
 	c.ctx = g_main_context_default();
-	c.port = free_port();
-	if (c.port == 0 || cg_cert_new(&c.cert) < 0)
+	if (cg_cert_new(&c.cert) < 0)
 		return 1;
-	c.daemon = daemon_spawn(argv[1], c.port);
-	if (c.daemon < 0 || !daemon_wait_listening(&c)) {
+	if (cg_test_daemon_start(&c.daemon, c.ctx, argv[1], daemon_args) < 0) {
 		fprintf(stderr, "churn: camgate did not start\n");
 		return 1;
 	}
@@ -380,16 +289,15 @@ int main(int argc, char **argv)
 	 */
 	churn_run(&c, c.joins);
 	churn_wait_drained(&c);
-	before = sample_daemon(&c, c.daemon);
+	before = sample_daemon(&c, c.daemon.pid);
 	c.failed = c.clean = c.abrupt = c.finished = c.started = 0;
 	c.join_usec_sum = c.join_usec_max = 0;
 	churn_run(&c, c.joins);
 	left = churn_wait_drained(&c);
-	after = sample_daemon(&c, c.daemon);
+	after = sample_daemon(&c, c.daemon.pid);
 	r = churn_report(&c, before, after, left, check);
-	kill(c.daemon, SIGTERM);
-	waitpid(c.daemon, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	status = cg_test_daemon_stop(&c.daemon);
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "churn: camgate did not exit cleanly (status %d)\n", status);
 		r = 1;
 	}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "http_client.h"
+#include "util/time.h"
+
+static gboolean loop_wake(gpointer data)
+{
+	*(bool *)data = true;
+	return G_SOURCE_REMOVE;
+}
+
+void cg_test_loop_wait(GMainContext *ctx, unsigned ms)
+{
+	GSource *src = g_timeout_source_new(ms);
+	bool woke = false;
+
+	g_source_set_callback(src, loop_wake, &woke, NULL);
+	g_source_attach(src, ctx);
+	while (!woke)
+		g_main_context_iteration(ctx, TRUE);
+	g_source_unref(src);
+}
+
+bool cg_test_loop_until(GMainContext *ctx, bool (*done)(void *data), void *data, unsigned ms)
+{
+	GSource *src = g_timeout_source_new(ms);
+	bool woke = false;
+
+	g_source_set_callback(src, loop_wake, &woke, NULL);
+	g_source_attach(src, ctx);
+	while (!woke && !done(data))
+		g_main_context_iteration(ctx, TRUE);
+	g_source_destroy(src);
+	g_source_unref(src);
+	return done(data);
+}
+
+static uint16_t free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t port = 0;
+
+	if (fd < 0)
+		return 0;
+	/* Only this test runs in its namespace: the port stays free until camgate binds. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+struct status_probe {
+	bool done;
+	const char *key;
+	long value;
+};
+
+static void status_done(int err, const struct cg_http_response *resp, void *data)
+{
+	struct status_probe *p = data;
+	char pattern[80];
+	const char *v;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\":", p->key);
+	v = !err && resp && resp->status == 200 ? strstr(resp->body, pattern) : NULL;
+	p->value = v ? strtol(v + strlen(pattern), NULL, 10) : -1;
+	p->done = true;
+}
+
+static bool status_settled(void *data)
+{
+	return ((struct status_probe *)data)->done;
+}
+
+long cg_test_daemon_status(struct cg_test_daemon *d, const char *key)
+{
+	struct status_probe p = {.key = key, .value = -1};
+	struct cg_http_request *req;
+	struct cg_http_request_args args = {
+		.host = "127.0.0.1", .port = d->port, .method = "GET", .path = "/status",
+		.timeout_ms = 2000,
+	};
+
+	if (cg_http_request_start(d->ctx, &args, status_done, &p, &req) < 0)
+		return -1;
+	if (!cg_test_loop_until(d->ctx, status_settled, &p, 3000)) {
+		cg_http_request_cancel(req);
+		return -1;
+	}
+	return p.value;
+}
+
+static pid_t daemon_spawn(const char *exe, uint16_t port, const char *const *extra)
+{
+	char listen[64];
+	const char *argv[32] = {exe, listen};
+	unsigned n = 2;
+	pid_t pid;
+
+	snprintf(listen, sizeof(listen), "--listen=127.0.0.1:%u", port);
+	for (; extra && *extra && n < G_N_ELEMENTS(argv) - 1; extra++)
+		argv[n++] = *extra;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int cg_test_daemon_start(struct cg_test_daemon *d, GMainContext *ctx, const char *exe,
+			 const char *const *extra_args)
+{
+	uint64_t deadline = cg_mono_usec() + 10 * CG_USEC_PER_SEC;
+
+	*d = (struct cg_test_daemon){.ctx = ctx, .port = free_port()};
+	if (d->port == 0)
+		return -EIO;
+	d->pid = daemon_spawn(exe, d->port, extra_args);
+	if (d->pid < 0)
+		return -errno;
+	while (cg_mono_usec() < deadline) {
+		if (cg_test_daemon_status(d, "viewers") >= 0)
+			return 0;
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return -EIO;
+		}
+		cg_test_loop_wait(ctx, 50);
+	}
+	return -EIO;
+}
+
+int cg_test_daemon_stop(struct cg_test_daemon *d)
+{
+	int status;
+
+	if (d->pid <= 0)
+		return -ESRCH;
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &status, 0) < 0)
+		return -errno;
+	d->pid = 0;
+	return status;
+}
