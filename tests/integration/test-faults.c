@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Faults around a viewer that is watching: another viewer that stops answering, and a flood
+ * of bad HTTP requests (garbage, truncated and oversized requests, slow senders, bad
+ * offers). Each is handled, and the watching viewer loses no packet and no frame.
+ *
+ * usage: test-faults CAMGATE --tap   (inside run-in-netns.sh)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crypto/cert.h"
+#include "daemon.h"
+#include "http_client.h"
+#include "util/macros.h"
+#include "util/time.h"
+#include "whep_client.h"
+
+#define FLOOD_REQUESTS 1500
+#define SLOW_CONNECTIONS 40
+
+static const char *camgate_path;
+
+struct fixture {
+	GMainContext *ctx;
+	struct cg_cert *cert;
+	struct cg_test_daemon daemon;
+};
+
+static struct fixture fx;
+
+static void fixture_start(void)
+{
+	static const char *const args[] = {"--size=320x240", "--fps=30", "--bitrate=300",
+					   "--log-level=notice", NULL};
+
+	fx.ctx = g_main_context_default();
+	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
+	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
+}
+
+static void fixture_stop(void)
+{
+	int status = cg_test_daemon_stop(&fx.daemon);
+
+	/* Whatever happened, the daemon shuts down cleanly. */
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	fx.cert = cg_cert_free(fx.cert);
+}
+
+static struct cg_whep_client *viewer_start(void)
+{
+	struct cg_whep_client_cfg cfg = {
+		.ctx = fx.ctx, .cert = fx.cert, .host = "127.0.0.1", .port = fx.daemon.port,
+	};
+	struct cg_whep_client *c;
+
+	g_assert_cmpint(cg_whep_client_new(&cfg, &c), ==, 0);
+	g_assert_cmpint(cg_whep_client_start(c), ==, 0);
+	return c;
+}
+
+struct frames_wait {
+	struct cg_whep_client *client;
+	uint64_t frames;
+};
+
+static bool has_frames(void *data)
+{
+	struct frames_wait *w = data;
+	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
+
+	return st->frames >= w->frames || st->error;
+}
+
+static void wait_frames(struct cg_whep_client *c, uint64_t n)
+{
+	struct frames_wait w = {c, cg_whep_client_stats(c)->frames + n};
+
+	g_assert_true(cg_test_loop_until(fx.ctx, has_frames, &w, 10000));
+	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+}
+
+/* The watcher saw everything: no sequence gap, no incomplete frame, no bad packet. */
+static void assert_nothing_lost(struct cg_whep_client *c)
+{
+	const struct cg_whep_stats *st = cg_whep_client_stats(c);
+
+	g_test_message("watcher: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
+		       " incomplete", st->frames, st->packets, st->packets_lost, st->aus_lost);
+	g_assert_cmpuint(st->packets_lost, ==, 0);
+	g_assert_cmpuint(st->aus_lost, ==, 0);
+	g_assert_cmpuint(st->packets_bad, ==, 0);
+}
+
+struct viewers_wait {
+	long want;
+};
+
+static bool viewers_are(void *data)
+{
+	return cg_test_daemon_status(&fx.daemon, "viewers") == ((struct viewers_wait *)data)->want;
+}
+
+static void test_silent_peer(void)
+{
+	struct cg_whep_client *watcher, *silent;
+	struct viewers_wait one = {1};
+
+	fixture_start();
+	watcher = viewer_start();
+	wait_frames(watcher, 10);
+	silent = viewer_start();
+	wait_frames(silent, 3);
+	/* The second viewer's machine goes away: no DELETE, no BYE, no more packets. */
+	silent = cg_whep_client_free(silent);
+	g_assert_true(cg_test_loop_until(fx.ctx, viewers_are, &one, 60000));
+	wait_frames(watcher, 30);
+	assert_nothing_lost(watcher);
+	cg_whep_client_free(watcher);
+	fixture_stop();
+}
+
+/* ---- The flood: a thread of blocking sockets, so the watcher's loop keeps running ---- */
+
+struct flood {
+	uint16_t port;
+	unsigned sent;	   /* flood thread only until finished */
+	unsigned answered;
+	gint finished;	   /* atomic */
+};
+
+static int flood_connect(uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 2};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* The i-th bad request: each kind is something a scanner or a broken client sends. */
+static GString *flood_request(unsigned i)
+{
+	GString *r = g_string_new(NULL);
+	uint8_t noise[256];
+
+	switch (i % 8) {
+	case 0: /* binary garbage */
+		for (size_t k = 0; k < sizeof(noise); k++)
+			noise[k] = (uint8_t)g_random_int();
+		g_string_append_len(r, (const char *)noise, sizeof(noise));
+		break;
+	case 1: /* a request line that never ends */
+		g_string_append(r, "GET /");
+		for (int k = 0; k < 4000; k++)
+			g_string_append_c(r, 'A');
+		break;
+	case 2: /* headers far beyond the connection's memory limit */
+		g_string_append(r, "GET /status HTTP/1.1\r\nHost: x\r\n");
+		for (int k = 0; k < 2000; k++)
+			g_string_append_printf(r, "X-Junk-%d: %064d\r\n", k, k);
+		g_string_append(r, "\r\n");
+		break;
+	case 3: /* a garbage offer */
+		g_string_append(r, "POST /whep HTTP/1.1\r\nHost: x\r\nContent-Type: "
+				   "application/sdp\r\nContent-Length: 11\r\n\r\nv=0\r\nm=zz\r\n");
+		break;
+	case 4: /* a body larger than allowed */
+		g_string_append(r, "POST /whep HTTP/1.1\r\nHost: x\r\nContent-Type: "
+				   "application/sdp\r\nContent-Length: 200000\r\n\r\n");
+		for (int k = 0; k < 200000; k++)
+			g_string_append_c(r, 'v');
+		break;
+	case 5: /* trickle for sessions that do not exist */
+		g_string_append_printf(r, "PATCH /whep/%08x HTTP/1.1\r\nHost: x\r\nContent-Type: "
+					  "application/trickle-ice-sdpfrag\r\nContent-Length: 0\r\n\r\n",
+				       g_random_int());
+		break;
+	case 6: /* a lying Content-Length, then the connection closes */
+		g_string_append(r, "POST /whep HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n"
+				   "Content-Type: application/sdp\r\n\r\nv=0");
+		break;
+	default: /* a method and a path that mean nothing */
+		g_string_append(r, "BREW /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
+		break;
+	}
+	return r;
+}
+
+static void flood_one(struct flood *f, unsigned i)
+{
+	GString *req = flood_request(i);
+	char buf[512];
+	int fd = flood_connect(f->port);
+
+	if (fd >= 0) {
+		/* The daemon may close early (413, garbage): that is an answer too. */
+		if (send(fd, req->str, req->len, MSG_NOSIGNAL) >= 0)
+			f->sent++;
+		shutdown(fd, SHUT_WR);
+		if (recv(fd, buf, sizeof(buf), 0) >= 0)
+			f->answered++;
+		close(fd);
+	}
+	g_string_free(req, TRUE);
+}
+
+static gpointer flood_thread(gpointer data)
+{
+	struct flood *f = data;
+	int slow[SLOW_CONNECTIONS];
+
+	/* Slow senders hold connections open with a byte each while the rest floods. */
+	for (unsigned k = 0; k < SLOW_CONNECTIONS; k++) {
+		slow[k] = flood_connect(f->port);
+		if (slow[k] >= 0)
+			send(slow[k], "G", 1, MSG_NOSIGNAL);
+	}
+	for (unsigned i = 0; i < FLOOD_REQUESTS; i++)
+		flood_one(f, i);
+	for (unsigned k = 0; k < SLOW_CONNECTIONS; k++)
+		if (slow[k] >= 0)
+			close(slow[k]);
+	g_atomic_int_set(&f->finished, 1);
+	return NULL;
+}
+
+static bool flood_finished(void *data)
+{
+	return g_atomic_int_get(&((struct flood *)data)->finished);
+}
+
+static void test_http_flood(void)
+{
+	struct flood f = {0};
+	struct cg_whep_client *watcher;
+	GThread *thread;
+	uint64_t started;
+
+	fixture_start();
+	f.port = fx.daemon.port;
+	watcher = viewer_start();
+	wait_frames(watcher, 10);
+	started = cg_mono_usec();
+	thread = g_thread_new("flood", flood_thread, &f);
+	/* The watcher's loop keeps turning while the flood runs; the check of the flag wakes
+	 * with every packet the watcher receives. */
+	g_assert_true(cg_test_loop_until(fx.ctx, flood_finished, &f, 150000));
+	g_thread_join(thread);
+	g_test_message("flood: %u requests sent, %u answered or closed, in %.1f s", f.sent,
+		       f.answered, (cg_mono_usec() - started) / 1e6);
+	g_assert_cmpuint(f.sent, >, FLOOD_REQUESTS / 2);
+	/* Still serving: the viewer keeps receiving and /status answers. */
+	wait_frames(watcher, 30);
+	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "viewers"), ==, 1);
+	assert_nothing_lost(watcher);
+	cg_whep_client_free(watcher);
+	fixture_stop();
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc < 2) {
+		fprintf(stderr, "usage: test-faults CAMGATE [--tap]\n");
+		return 2;
+	}
+	camgate_path = argv[1];
+	g_test_add_func("/faults/silent-peer", test_silent_peer);
+	g_test_add_func("/faults/http-flood", test_http_flood);
+	return g_test_run();
+}
