@@ -26,11 +26,22 @@
 #define WHEP_MAX_NALS		  256
 #define WHEP_DEFAULT_AU_BYTES	  (512 * 1024)
 #define WHEP_RESOURCE_MAX	  256
+#define WHEP_DELAY_SLOTS	  256 /* datagrams held by the emulated delay */
+#define WHEP_LIGHT_SAMPLE	  16  /* light mode authenticates every 16th packet */
+#define WHEP_TWCC_URI		  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+/* A datagram held back by the emulated network delay. */
+struct whep_delayed {
+	uint64_t due_usec;
+	uint16_t len;
+	uint8_t data[WHEP_PACKET_MAX];
+};
 
 /* Receive statistics for receiver reports (RFC 3550 appendix A.1, A.3, A.8). */
 struct whep_rx {
 	bool started;
 	uint16_t max_seq;
+	uint16_t last_seq; /* of the previous in-order packet, for NACK ranges */
 	uint32_t cycles;
 	uint32_t base_seq;
 	uint32_t received;
@@ -65,6 +76,12 @@ struct cg_whep_client {
 	uint64_t au_first_usec;
 	uint64_t pli_sent_usec; /* 0 when no PLI is waiting for its IDR */
 	struct whep_rx rx;
+	bool au_idr, au_sps;	      /* light mode: sniffed from the AU's first packet */
+	uint32_t rng;		      /* impairment: xorshift32 state */
+	struct whep_delayed *delayed; /* ring of WHEP_DELAY_SLOTS when delay_ms > 0 */
+	unsigned delayed_head, delayed_len;
+	GSource *delay_timer;
+	uint8_t twcc_id; /* transport-wide-cc extension id from the answer */
 	struct cg_whep_stats stats;
 	uint8_t pkt[WHEP_PACKET_MAX + CG_SRTP_MAX_TRAILER];
 };
@@ -101,6 +118,7 @@ static void whep_fail(struct cg_whep_client *c, int err, const char *reason)
 	c->stats.reason = reason;
 	whep_destroy_source(&c->dtls_timer);
 	whep_destroy_source(&c->rr_timer);
+	whep_destroy_source(&c->delay_timer);
 	whep_emit(c, CG_WHEP_EVENT_FAILED);
 }
 
@@ -156,10 +174,12 @@ int cg_whep_build_offer(char *buf, size_t cap, const struct cg_whep_offer_params
 		  p->with_audio ? " 1" : "");
 	sb_printf(&b, "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\n");
 	offer_transport(&b, p, 0);
+	sb_printf(&b, "a=extmap:3 %s\r\n", WHEP_TWCC_URI);
 	sb_printf(&b, "a=extmap:6 %s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n",
 		  CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	sb_printf(&b,
 		  "a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 goog-remb\r\na=rtcp-fb:102 ccm fir\r\n"
+		  "a=rtcp-fb:102 transport-cc\r\n"
 		  "a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
 		  "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;"
 		  "profile-level-id=%s\r\n"
@@ -283,6 +303,46 @@ static void whep_report_block(struct cg_whep_client *c, struct cg_rtcp_report_bl
 		b->dlsr = (uint32_t)(((cg_mono_usec() - rx->sr_arrival_usec) << 16) / 1000000);
 }
 
+/* REMB (draft-alvestrand-rmcat-remb §2.2): PSFB FMT 15, "REMB", 6-bit exponent and
+ * 18-bit mantissa, one SSRC. buf has room for 24 bytes. */
+static int whep_build_remb(uint8_t *buf, uint32_t sender, uint32_t media_ssrc, uint64_t bps)
+{
+	unsigned exp = 0;
+
+	while (bps >> exp > 0x3ffff)
+		exp++;
+	uint32_t mantissa = (uint32_t)(bps >> exp);
+	uint8_t p[24] = {
+		0x80 | 15,
+		206,
+		0,
+		5,
+		(uint8_t)(sender >> 24),
+		(uint8_t)(sender >> 16),
+		(uint8_t)(sender >> 8),
+		(uint8_t)sender,
+		0,
+		0,
+		0,
+		0,
+		'R',
+		'E',
+		'M',
+		'B',
+		1,
+		(uint8_t)(exp << 2 | mantissa >> 16),
+		(uint8_t)(mantissa >> 8),
+		(uint8_t)mantissa,
+		(uint8_t)(media_ssrc >> 24),
+		(uint8_t)(media_ssrc >> 16),
+		(uint8_t)(media_ssrc >> 8),
+		(uint8_t)media_ssrc,
+	};
+
+	memcpy(buf, p, sizeof(p));
+	return (int)sizeof(p);
+}
+
 static gboolean whep_on_rr_timer(gpointer userdata)
 {
 	struct cg_whep_client *c = userdata;
@@ -301,6 +361,10 @@ static gboolean whep_on_rr_timer(gpointer userdata)
 			       cg_rtcp_build_rr(buf, WHEP_PACKET_MAX, c->local_ssrc, &block, 1));
 	}
 	c->stats.rrs_sent++;
+	if (c->cfg.remb_bps && c->stats.remote_ssrc)
+		whep_send_rtcp(
+			c, buf,
+			whep_build_remb(buf, c->local_ssrc, c->stats.remote_ssrc, c->cfg.remb_bps));
 	return G_SOURCE_CONTINUE;
 }
 
@@ -402,25 +466,14 @@ static void whep_jitter_update(struct whep_rx *rx, uint32_t rtp_ts)
 	rx->have_transit = true;
 }
 
-static void whep_au_complete(struct cg_whep_client *c)
+/* Updates the stats for a complete AU whose NAL types the caller determined. */
+static void whep_au_complete(struct cg_whep_client *c, bool idr, bool sps_pps)
 {
-	struct cg_h264_nal nals[WHEP_MAX_NALS];
-	bool idr = false, sps = false, pps = false;
 	struct cg_whep_stats *st = &c->stats;
-	int n = cg_h264_split_annexb(c->depack.buf, c->depack.len, nals, WHEP_MAX_NALS);
 
-	if (n < 0) {
-		st->aus_lost++;
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		idr |= nals[i].type == CG_H264_NAL_IDR;
-		sps |= nals[i].type == CG_H264_NAL_SPS;
-		pps |= nals[i].type == CG_H264_NAL_PPS;
-	}
 	if (st->frames == 0) {
 		st->first_is_idr = idr;
-		st->first_has_sps_pps = sps && pps;
+		st->first_has_sps_pps = sps_pps;
 		st->first_rtp_ts = c->au_ts;
 		st->t_first_frame = whep_now(c);
 	} else if ((int32_t)(c->au_ts - st->last_rtp_ts) <= 0) {
@@ -439,28 +492,76 @@ static void whep_au_complete(struct cg_whep_client *c)
 	whep_emit(c, CG_WHEP_EVENT_FRAME);
 }
 
-/* Feeds one payload; an AU counts only when all its packets arrived in order. */
-static void whep_au_packet(struct cg_whep_client *c, const struct cg_rtp_packet *p, bool gap)
+/* Full verification: the reassembled Annex-B AU must split into NAL units. */
+static void whep_au_check(struct cg_whep_client *c)
 {
-	int r = 0;
+	struct cg_h264_nal nals[WHEP_MAX_NALS];
+	bool idr = false, sps = false, pps = false;
+	int n = cg_h264_split_annexb(c->depack.buf, c->depack.len, nals, WHEP_MAX_NALS);
+
+	if (n < 0) {
+		c->stats.aus_lost++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		idr |= nals[i].type == CG_H264_NAL_IDR;
+		sps |= nals[i].type == CG_H264_NAL_SPS;
+		pps |= nals[i].type == CG_H264_NAL_PPS;
+	}
+	whep_au_complete(c, idr, sps && pps);
+}
+
+/* Light mode: what the AU's first (decrypted) payload says (RFC 6184 §5.7.1, §5.8). */
+static void whep_sniff_first(struct cg_whep_client *c, const uint8_t *p, size_t len)
+{
+	uint8_t type = len ? p[0] & 0x1f : 0;
+
+	c->au_idr = type == CG_H264_NAL_IDR ||
+		    (type == CG_H264_NAL_FU_A && len > 1 && (p[1] & 0x1f) == CG_H264_NAL_IDR);
+	c->au_sps = type == CG_H264_NAL_SPS;
+	for (size_t o = 1; type == CG_H264_NAL_STAP_A && o + 3 <= len;) {
+		size_t n = (size_t)p[o] << 8 | p[o + 1];
+		uint8_t t = p[o + 2] & 0x1f;
+
+		c->au_idr |= t == CG_H264_NAL_IDR;
+		c->au_sps |= t == CG_H264_NAL_SPS;
+		o += 2 + n;
+	}
+	/* x264 puts SPS+PPS and the IDR's first slice in the AU's first packets. */
+	c->au_idr |= c->au_sps;
+}
+
+static void whep_au_open(struct cg_whep_client *c, const struct cg_rtp_packet *p, bool clear)
+{
+	c->au_open = true;
+	c->au_broken = false;
+	c->au_ts = p->header.timestamp;
+	c->au_first_usec = whep_now(c);
+	c->depack.len = 0;
+	c->depack.in_fu = false;
+	c->depack.broken = false;
+	c->au_idr = c->au_sps = false;
+	if (c->cfg.light && clear)
+		whep_sniff_first(c, p->payload, p->payload_len);
+}
+
+/* Feeds one payload; an AU counts only when all its packets arrived in order. clear: the
+ * payload was decrypted (always, unless light mode). */
+static void whep_au_packet(struct cg_whep_client *c, const struct cg_rtp_packet *p, bool gap,
+			   bool clear)
+{
+	int r = 1;
 
 	if (c->au_open && p->header.timestamp != c->au_ts) {
 		c->stats.aus_lost++; /* its marker packet never came */
 		c->au_open = false;
 	}
-	if (!c->au_open) {
-		c->au_open = true;
-		c->au_broken = false;
-		c->au_ts = p->header.timestamp;
-		c->au_first_usec = whep_now(c);
-		c->depack.len = 0;
-		c->depack.in_fu = false;
-		c->depack.broken = false;
-	}
+	if (!c->au_open)
+		whep_au_open(c, p, clear);
 	/* After a gap we cannot know whether this AU's first packets were lost. */
 	if (gap)
 		c->au_broken = true;
-	if (!c->au_broken) {
+	if (!c->au_broken && !c->cfg.light) {
 		r = cg_h264_depacketize(&c->depack, p->payload, p->payload_len, p->header.marker);
 		if (r < 0)
 			c->au_broken = true;
@@ -470,18 +571,88 @@ static void whep_au_packet(struct cg_whep_client *c, const struct cg_rtp_packet 
 	c->au_open = false;
 	if (c->au_broken || r != 1)
 		c->stats.aus_lost++;
+	else if (c->cfg.light)
+		whep_au_complete(c, c->au_idr, c->au_sps);
 	else
-		whep_au_complete(c);
+		whep_au_check(c);
+}
+
+/* Asks for the n sequence numbers before seq (RFC 4585 §6.2.1), at most 64 at a time. */
+static void whep_send_nack(struct cg_whep_client *c, uint16_t seq, unsigned n)
+{
+	uint8_t buf[256 + CG_SRTP_MAX_TRAILER];
+	uint16_t seqs[CG_RTCP_MAX_NACKS];
+	unsigned k = CG_MIN(n, CG_RTCP_MAX_NACKS);
+
+	for (unsigned i = 0; i < k; i++)
+		seqs[i] = (uint16_t)(seq - k + i);
+	whep_send_rtcp(c, buf,
+		       cg_rtcp_build_nack(buf, 256, c->local_ssrc, c->stats.remote_ssrc, seqs, k));
+	c->stats.nacks_sent += k;
+}
+
+/* RFC 4588 §4: the RTX payload starts with the original sequence number (OSN). */
+static void whep_on_rtx(struct cg_whep_client *c, const struct cg_rtp_packet *p)
+{
+	uint16_t osn;
+	int16_t age;
+
+	if (p->payload_len < 2) {
+		c->stats.packets_bad++;
+		return;
+	}
+	osn = (uint16_t)(p->payload[0] << 8 | p->payload[1]);
+	age = (int16_t)(c->rx.max_seq - osn);
+	c->stats.rtx_received++;
+	if (!c->stats.rtx_ssrc)
+		c->stats.rtx_ssrc = p->header.ssrc;
+	if (c->rx.started && age >= 0 && age < 1024)
+		c->stats.rtx_recovered++;
+}
+
+/* Light mode decrypts an AU's first packet and a sample; the rest are read in the clear
+ * (SRTP leaves the RTP header unencrypted, RFC 3711 §3.1). */
+static bool whep_must_decrypt(const struct cg_whep_client *c, const struct cg_rtp_packet *p)
+{
+	if (!c->cfg.light || !c->rx.started || p->header.payload_type != c->stats.video_pt)
+		return true;
+	if (!c->au_open || p->header.timestamp != c->au_ts)
+		return true;
+	return p->header.sequence % WHEP_LIGHT_SAMPLE == 0;
+}
+
+static bool whep_has_ext(const struct cg_rtp_packet *p, uint8_t id)
+{
+	for (unsigned i = 0; id && i < p->header.n_extensions; i++)
+		if (p->header.extensions[i].id == id)
+			return true;
+	return false;
 }
 
 static void whep_on_rtp(struct cg_whep_client *c, uint8_t *buf, size_t len)
 {
 	struct cg_rtp_packet p;
 	enum seq_verdict v;
-	int r = cg_srtp_unprotect(c->srtp, buf, len);
+	bool clear;
+	int r;
 
-	if (r < 0 || cg_rtp_parse(buf, (size_t)r, &p) < 0 ||
-	    p.header.payload_type != c->stats.video_pt ||
+	if (cg_rtp_parse(buf, len, &p) < 0) {
+		c->stats.packets_bad++;
+		return;
+	}
+	clear = whep_must_decrypt(c, &p);
+	if (clear) {
+		r = cg_srtp_unprotect(c->srtp, buf, len);
+		if (r < 0 || cg_rtp_parse(buf, (size_t)r, &p) < 0) {
+			c->stats.packets_bad++;
+			return;
+		}
+	}
+	if (c->stats.rtx_pt && p.header.payload_type == c->stats.rtx_pt) {
+		whep_on_rtx(c, &p);
+		return;
+	}
+	if (p.header.payload_type != c->stats.video_pt ||
 	    (c->stats.remote_ssrc && p.header.ssrc != c->stats.remote_ssrc)) {
 		c->stats.packets_bad++;
 		return;
@@ -492,10 +663,109 @@ static void whep_on_rtp(struct cg_whep_client *c, uint8_t *buf, size_t len)
 		c->stats.packets_bad++;
 		return;
 	}
+	if (v == SEQ_GAP && c->cfg.nack)
+		whep_send_nack(c, p.header.sequence,
+			       (uint16_t)(p.header.sequence - (uint16_t)(c->rx.last_seq + 1)));
+	c->rx.last_seq = p.header.sequence;
 	c->stats.packets++;
 	c->stats.bytes += p.payload_len;
+	c->stats.twcc_packets += whep_has_ext(&p, c->twcc_id);
 	whep_jitter_update(&c->rx, p.header.timestamp);
-	whep_au_packet(c, &p, v == SEQ_GAP);
+	whep_au_packet(c, &p, v == SEQ_GAP, clear);
+}
+
+static void whep_process(struct cg_whep_client *c, uint8_t *pkt, size_t len)
+{
+	switch (cg_rtp_demux(pkt, len)) {
+	case CG_DEMUX_DTLS:
+		cg_dtls_handle_datagram(c->dtls, pkt, len);
+		whep_flush_dtls(c);
+		whep_drain_dtls(c);
+		break;
+	case CG_DEMUX_RTP:
+		if (c->srtp)
+			whep_on_rtp(c, pkt, len);
+		break;
+	case CG_DEMUX_RTCP:
+		if (c->srtp)
+			whep_on_rtcp(c, pkt, len);
+		break;
+	default:
+		c->stats.packets_bad++;
+		break;
+	}
+}
+
+/* ---- Emulated impairment (no sch_netem on every kernel) ------------------------------- */
+
+static bool whep_drop(struct cg_whep_client *c)
+{
+	/* xorshift32: deterministic for a given seed, cheap per packet. */
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 17;
+	c->rng ^= c->rng << 5;
+	return c->rng % 1000 < c->cfg.drop_permille;
+}
+
+static gboolean whep_on_delay_timer(gpointer userdata);
+
+static void whep_arm_delay(struct cg_whep_client *c)
+{
+	uint64_t now = cg_mono_usec(), due;
+
+	whep_destroy_source(&c->delay_timer);
+	if (c->delayed_len == 0)
+		return;
+	due = c->delayed[c->delayed_head].due_usec;
+	c->delay_timer = g_timeout_source_new(due > now ? (guint)((due - now + 999) / 1000) : 0);
+	g_source_set_callback(c->delay_timer, whep_on_delay_timer, c, NULL);
+	g_source_attach(c->delay_timer, c->cfg.ctx);
+}
+
+static gboolean whep_on_delay_timer(gpointer userdata)
+{
+	struct cg_whep_client *c = userdata;
+	uint64_t now = cg_mono_usec();
+
+	while (c->delayed_len > 0 && c->delayed[c->delayed_head].due_usec <= now && !c->failed &&
+	       !c->deleting) {
+		struct whep_delayed *d = &c->delayed[c->delayed_head];
+
+		memcpy(c->pkt, d->data, d->len);
+		c->delayed_head = (c->delayed_head + 1) % WHEP_DELAY_SLOTS;
+		c->delayed_len--;
+		whep_process(c, c->pkt, d->len);
+	}
+	g_source_unref(c->delay_timer);
+	c->delay_timer = NULL;
+	whep_arm_delay(c);
+	return G_SOURCE_REMOVE;
+}
+
+/* Returns true when the impairment took the datagram (dropped or held). */
+static bool whep_impair(struct cg_whep_client *c, const uint8_t *data, size_t len)
+{
+	struct whep_delayed *d;
+
+	if (!c->srtp || (c->cfg.drop_permille == 0 && c->cfg.delay_ms == 0))
+		return false;
+	if (c->cfg.drop_permille && whep_drop(c)) {
+		c->stats.dropped++;
+		return true;
+	}
+	if (!c->cfg.delay_ms)
+		return false;
+	if (c->delayed_len == WHEP_DELAY_SLOTS) {
+		c->stats.dropped++; /* the emulated queue is full: tail drop */
+		return true;
+	}
+	d = &c->delayed[(c->delayed_head + c->delayed_len) % WHEP_DELAY_SLOTS];
+	d->due_usec = cg_mono_usec() + c->cfg.delay_ms * CG_USEC_PER_MSEC;
+	d->len = (uint16_t)len;
+	memcpy(d->data, data, len);
+	if (c->delayed_len++ == 0)
+		whep_arm_delay(c);
+	return true;
 }
 
 static void whep_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
@@ -505,26 +775,12 @@ static void whep_on_recv(NiceAgent *agent, guint stream_id, guint component_id, 
 
 	if (c->failed || c->deleting || !c->dtls || len > WHEP_PACKET_MAX)
 		return;
+	if (cg_rtp_demux((const uint8_t *)data, len) != CG_DEMUX_DTLS &&
+	    whep_impair(c, (const uint8_t *)data, len))
+		return;
 	/* A private copy: SRTP works in place and libnice's buffer is not ours. */
 	memcpy(c->pkt, data, len);
-	switch (cg_rtp_demux(c->pkt, len)) {
-	case CG_DEMUX_DTLS:
-		cg_dtls_handle_datagram(c->dtls, c->pkt, len);
-		whep_flush_dtls(c);
-		whep_drain_dtls(c);
-		break;
-	case CG_DEMUX_RTP:
-		if (c->srtp)
-			whep_on_rtp(c, c->pkt, len);
-		break;
-	case CG_DEMUX_RTCP:
-		if (c->srtp)
-			whep_on_rtcp(c, c->pkt, len);
-		break;
-	default:
-		c->stats.packets_bad++;
-		break;
-	}
+	whep_process(c, c->pkt, len);
 }
 
 /* ---- ICE --------------------------------------------------------------------------------- */
@@ -630,6 +886,19 @@ static const struct cg_sdp_media *answer_video(const struct cg_sdp_offer *a)
 	return NULL;
 }
 
+/* The answered rtx payload type whose apt= is pt (RFC 4588 §8.6), or 0. */
+static uint8_t answer_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
+{
+	char apt[16];
+
+	snprintf(apt, sizeof(apt), "apt=%u", pt);
+	for (unsigned i = 0; i < m->n_codecs; i++)
+		if (g_ascii_strcasecmp(m->codecs[i].name, "rtx") == 0 &&
+		    strstr(m->codecs[i].fmtp, apt))
+			return m->codecs[i].pt;
+	return 0;
+}
+
 #define PICK(m, a, field) ((m)->field[0] ? (m)->field : (a)->field)
 
 /* Checks the answer and configures ICE and DTLS from it. */
@@ -649,9 +918,15 @@ static int whep_apply_answer(struct cg_whep_client *c, const struct cg_sdp_offer
 		return -EPROTO;
 	}
 	c->stats.video_pt = m->codecs[0].pt;
-	for (unsigned i = 0; i < m->n_extmaps; i++)
+	for (unsigned i = 0; i < m->n_extmaps; i++) {
 		if (strcmp(m->extmaps[i].uri, CG_RTP_EXT_URI_PLAYOUT_DELAY) == 0)
 			c->stats.playout_delay_answered = true;
+		if (strcmp(m->extmaps[i].uri, WHEP_TWCC_URI) == 0) {
+			c->stats.twcc_answered = true;
+			c->twcc_id = m->extmaps[i].id;
+		}
+	}
+	c->stats.rtx_pt = answer_rtx_pt(m, c->stats.video_pt);
 	setup = PICK(m, a, setup);
 	c->stats.answer_setup_passive = strcmp(setup, "passive") == 0;
 	c->stats.answer_end_of_candidates = m->end_of_candidates;
@@ -828,6 +1103,7 @@ int cg_whep_client_delete(struct cg_whep_client *c)
 	c->deleting = true;
 	whep_destroy_source(&c->rr_timer);
 	whep_destroy_source(&c->dtls_timer);
+	whep_destroy_source(&c->delay_timer);
 	cg_http_request_cancel(c->http);
 	c->http = NULL;
 	return cg_http_request_start(c->cfg.ctx, &args, whep_on_delete_done, c, &c->http);
@@ -865,6 +1141,9 @@ int cg_whep_client_new(const struct cg_whep_client_cfg *cfg, struct cg_whep_clie
 		c->cfg.rr_interval_ms = 1000;
 	c->loopback = host_is_loopback(cfg->host);
 	c->local_ssrc = cg_rand_u32();
+	c->rng = cfg->seed ? cfg->seed : 0x9e3779b9u;
+	if (cfg->delay_ms)
+		c->delayed = g_new(struct whep_delayed, WHEP_DELAY_SLOTS);
 	c->depack.buf = g_malloc(c->cfg.max_au_bytes);
 	c->depack.cap = c->cfg.max_au_bytes;
 	r = cg_srtp_global_init();
@@ -885,6 +1164,8 @@ struct cg_whep_client *cg_whep_client_free(struct cg_whep_client *c)
 	cg_http_request_cancel(c->http);
 	whep_destroy_source(&c->dtls_timer);
 	whep_destroy_source(&c->rr_timer);
+	whep_destroy_source(&c->delay_timer);
+	g_free(c->delayed);
 	if (c->agent) {
 		if (c->stream_id)
 			nice_agent_attach_recv(c->agent, c->stream_id, 1, c->cfg.ctx, NULL, NULL);

@@ -49,6 +49,27 @@ struct cg_whep_client_cfg {
 	cg_whep_event_fn on_event;     /* may be NULL */
 	const char *offer_fingerprint; /* NULL: the cert's; another forces a DTLS failure */
 	void *userdata;
+	/*
+	 * Light verification (the load client): only the first packet of each access unit
+	 * and every 16th packet are SRTP-authenticated and decrypted (the first one tells a
+	 * keyframe); the rest are checked from their clear RTP header only. An AU still
+	 * counts as complete only when every sequence number from its first packet to its
+	 * marker arrived, so completeness is verified exactly; payload bytes are not.
+	 */
+	bool light;
+	/*
+	 * Receive-side impairment, for loss tests on kernels without sch_netem: after SRTP is
+	 * keyed, each arriving RTP/RTCP datagram is dropped with probability
+	 * drop_permille/1000 (deterministic generator seeded by seed) and the rest are held
+	 * for delay_ms before processing.
+	 */
+	unsigned drop_permille;
+	unsigned delay_ms;
+	uint32_t seed;
+	/* Send a generic NACK (RFC 4585 §6.2.1) for every gap; RTX (RFC 4588) is accepted. */
+	bool nack;
+	/* When > 0, send REMB (draft-alvestrand-rmcat-remb) with this bitrate each RR. */
+	uint64_t remb_bps;
 };
 
 /* Times are microseconds since cg_whep_client_start(); 0 means "not yet". */
@@ -82,6 +103,15 @@ struct cg_whep_stats {
 	uint64_t rtcp_other; /* valid RTCP that was not an SR of the media SSRC */
 	uint64_t rrs_sent, plis_sent;
 	uint64_t pli_to_idr; /* last PLI → next complete IDR; 0 until that IDR arrives */
+	/* Loss recovery and impairment. */
+	uint64_t dropped;	/* datagrams the emulated impairment dropped */
+	uint64_t nacks_sent;	/* sequence numbers asked for */
+	uint64_t rtx_received;	/* RTX packets (RFC 4588) that authenticated */
+	uint64_t rtx_recovered; /* of those, carrying a sequence number we asked for */
+	uint8_t rtx_pt;		/* from the answer (apt= our video PT), 0 when not answered */
+	uint32_t rtx_ssrc;	/* of the first RTX packet; differs from remote_ssrc */
+	bool twcc_answered;	/* transport-wide-cc extmap in the answer */
+	uint64_t twcc_packets;	/* media packets carrying a transport-wide sequence number */
 };
 
 /*
