@@ -2,13 +2,18 @@
 #define CG_LOG_TOPIC "main"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "crypto/cert.h"
+#include "https.h"
 #include "crypto/srtp.h"
 #include "hub.h"
 #include "hw/registry.h"
@@ -16,6 +21,7 @@
 #include "media.h"
 #include "notify.h"
 #include "signaling.h"
+#include "state.h"
 #include "stats.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -25,7 +31,10 @@
 #define STATUS_INTERVAL_S 5
 
 struct daemon {
-	struct cg_config *cfg;
+	struct cg_config *cfg;	    /* the current snapshot (swapped on SIGHUP) */
+	struct cg_config *boot_cfg; /* the first one: the media thread reads it until exit */
+	struct cg_auth *auth;
+	char *state_token; /* generated token from the state directory, or NULL */
 	struct cg_stats stats;
 	struct cg_cert *cert;
 	struct cg_worker **workers;
@@ -88,25 +97,144 @@ static gboolean daemon_on_signal(gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
+/*
+ * The token viewers and players use when the configuration names none: made once, kept
+ * in the state directory (0600), and never printed: only its path is.
+ */
+static const char *daemon_token(struct daemon *d, const struct cg_config *cfg)
+{
+	int r;
+
+	if (cfg->token || !cfg->auth_required)
+		return cfg->token;
+	if (d->state_token)
+		return d->state_token;
+	r = cg_state_dir_ensure(cfg->state_dir);
+	if (r == 0)
+		r = cg_state_token(cfg->state_dir, &d->state_token);
+	if (r < 0)
+		cg_err("cannot keep an access token in %s: %s; only password-hash can sign in",
+		       cfg->state_dir, strerror(-r));
+	return d->state_token;
+}
+
+static void daemon_log_change(const char *key, const char *old_value, const char *new_value,
+			      bool applied, void *userdata)
+{
+	if (!old_value && !new_value)
+		cg_notice("%s changed%s", key, applied ? "" : "; restart camgate to apply it");
+	else if (applied)
+		cg_notice("%s: %s -> %s", key, old_value ? old_value : "(none)",
+			  new_value ? new_value : "(none)");
+	else
+		cg_notice("%s: %s -> %s needs a restart, keeping %s", key,
+			  old_value ? old_value : "(none)", new_value ? new_value : "(none)",
+			  old_value ? old_value : "(none)");
+}
+
+/* What SIGHUP can change without dropping a viewer. */
+static void daemon_apply(struct daemon *d, const struct cg_config *old, const struct cg_config *new)
+{
+	cg_log_set_level((enum cg_log_level)new->log_level);
+	if (new->bitrate_kbps != old->bitrate_kbps)
+		cg_media_set_bitrate(d->media, new->bitrate_kbps);
+	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
+	cg_signaling_set_config(d->signaling, new);
+}
+
+/* SIGHUP: a new snapshot, or the running one stays and the reasons are logged. */
+static gboolean daemon_on_reload(gpointer userdata)
+{
+	struct daemon *d = userdata;
+	struct cg_config *new, *old = d->cfg;
+	char *error = NULL;
+	char **lines;
+
+	cg_notify_send(d->notify, "RELOADING=1");
+	if (cg_config_reload(d->cfg, &new, &error) < 0) {
+		lines = g_strsplit(error, "\n", -1);
+		for (char **l = lines; *l; l++)
+			cg_err("%s", *l);
+		cg_err("configuration rejected, still running the previous one");
+		g_strfreev(lines);
+		g_free(error);
+	} else {
+		if (cg_config_report_changes(old, new, daemon_log_change, d) == 0)
+			cg_notice("configuration reloaded, nothing changed");
+		daemon_apply(d, old, new);
+		d->cfg = new;
+		if (old != d->boot_cfg)
+			cg_config_free(old);
+	}
+	cg_notify_send(d->notify, "READY=1");
+	daemon_send_status(d);
+	return G_SOURCE_CONTINUE;
+}
+
 static void daemon_print_url(const struct daemon *d)
 {
 	const char *host = d->cfg->listen_host;
 	bool any = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
 	bool v6 = strchr(host, ':') != NULL;
 
-	printf("camgate: streaming %s %ux%u@%u (%s) — watch at http://%s%s%s:%u/\n",
+	printf("camgate: streaming %s %ux%u@%u (%s) — watch at http%s://%s%s%s:%u/\n",
 	       d->cfg->source, d->cfg->width, d->cfg->height, d->cfg->fps,
-	       cg_media_encoder_name(d->media), v6 && !any ? "[" : "",
+	       cg_media_encoder_name(d->media), d->cfg->tls ? "s" : "", v6 && !any ? "[" : "",
 	       any ? g_get_host_name() : host, v6 && !any ? "]" : "",
 	       cg_signaling_port(d->signaling));
+	/* Where the secret is, never the secret: stdout may be the journal. */
+	if (d->cfg->auth_required && d->state_token)
+		printf("camgate: sign in with the access token in %s/token%s\n", d->cfg->state_dir,
+		       d->cfg->password_hash ? " or the password" : "");
+	else if (d->cfg->auth_required)
+		printf("camgate: sign in with the configured token or password\n");
 	fflush(stdout);
+}
+
+/* HTTPS identity and credentials, before anything listens. */
+static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_key)
+{
+	bool generated;
+	char *fingerprint;
+	int r;
+
+	r = cg_auth_new(d->cfg, daemon_token(d, d->cfg), &d->auth);
+	if (r < 0) {
+		cg_err("the token in %s/token is not valid: fix or delete it", d->cfg->state_dir);
+		return r;
+	}
+	if (d->cfg->auth_required && !d->cfg->token && !d->state_token && !d->cfg->password_hash)
+		return -EACCES;
+	if (!d->cfg->auth_required && !cg_config_listens_on_loopback(d->cfg))
+		cg_warn("listening beyond loopback with auth=off: anyone who can reach %s:%u can "
+			"watch", d->cfg->listen_host, d->cfg->listen_port);
+	if (!d->cfg->tls)
+		return 0;
+	r = cg_https_load(d->cfg, ret_cert, ret_key, &generated);
+	if (r < 0) {
+		cg_err("cannot load the HTTPS certificate (%s): %s",
+		       d->cfg->tls_cert_path ? d->cfg->tls_cert_path : d->cfg->state_dir,
+		       strerror(-r));
+		return r;
+	}
+	fingerprint = cg_https_fingerprint(*ret_cert);
+	cg_notice("HTTPS with %s certificate, SHA-256 %s",
+		  d->cfg->tls_cert_path ? "the configured" : generated ? "a new self-signed"
+								       : "the self-signed",
+		  fingerprint ? fingerprint : "?");
+	g_free(fingerprint);
+	return 0;
 }
 
 static int daemon_start(struct daemon *d)
 {
 	struct cg_signaling_deps deps;
+	char *cert = NULL, *key = NULL;
 	int r;
 
+	r = daemon_start_security(d, &cert, &key);
+	if (r < 0)
+		goto out;
 	r = cg_srtp_global_init();
 	if (r < 0)
 		return r;
@@ -118,24 +246,73 @@ static int daemon_start(struct daemon *d)
 	d->workers = cg_new0(struct cg_worker *, d->cfg->workers);
 	for (unsigned i = 0; i < d->cfg->workers; i++) {
 		d->workers[i] = cg_worker_new(i, &d->stats);
-		if (!d->workers[i])
-			return -EIO;
+		if (!d->workers[i]) {
+			r = -EIO;
+			goto out;
+		}
 		d->hub.n_workers++;
 	}
 	d->hub.workers = d->workers;
 	r = cg_media_new(d->cfg, &d->hub, &d->stats, &d->media);
 	if (r < 0)
-		return r;
+		goto out;
 	deps = (struct cg_signaling_deps){.cfg = d->cfg, .media = d->media, .hub = &d->hub,
 					  .stats = &d->stats, .cert = d->cert,
-					  .ctx = g_main_context_default()};
+					  .ctx = g_main_context_default(), .auth = d->auth,
+					  .tls_cert_pem = cert, .tls_key_pem = key};
 	r = cg_signaling_new(&deps, &d->signaling);
 	if (r < 0) {
 		cg_err("cannot listen on %s:%u: %s", d->cfg->listen_host, d->cfg->listen_port,
 		       strerror(-r));
-		return r;
+		goto out;
 	}
-	return cg_media_start(d->media);
+	r = cg_media_start(d->media);
+out:
+	if (key)
+		explicit_bzero(key, strlen(key));
+	g_free(key);
+	g_free(cert);
+	return r;
+}
+
+/* Teardown order: no new requests, no new frames, sessions closed on their workers, then
+ * the registry learns of it and everything is freed. */
+/*
+ * Test hook (CAMGATE_TEST_STALL=1 in the environment, never set by the unit): SIGUSR2
+ * sent to one thread (tgkill) parks that thread in the handler, the way a hung encoder
+ * ioctl would park the media thread, until shutdown releases it. The watchdog test stalls
+ * the media thread with it. read(2) is async-signal-safe; the pipe's write end closing
+ * makes it return.
+ */
+static int stall_pipe[2] = {-1, -1};
+
+static void daemon_stall_handler(int sig)
+{
+	char c;
+	int saved = errno;
+
+	while (read(stall_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+static void daemon_stall_hook_install(void)
+{
+	struct sigaction sa = {.sa_handler = daemon_stall_handler};
+	const char *env = getenv("CAMGATE_TEST_STALL");
+
+	if (!env || strcmp(env, "1") != 0 || pipe2(stall_pipe, O_CLOEXEC) < 0)
+		return;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	cg_warn("CAMGATE_TEST_STALL=1: SIGUSR2 stalls the thread it is sent to (tests only)");
+}
+
+static void daemon_stall_hook_release(void)
+{
+	if (stall_pipe[1] >= 0)
+		close(stall_pipe[1]);
+	stall_pipe[1] = -1;
 }
 
 /* Teardown order: no new requests, no new frames, sessions closed on their workers, then
@@ -144,6 +321,7 @@ static void daemon_stop(struct daemon *d)
 {
 	if (d->signaling)
 		cg_signaling_stop(d->signaling);
+	daemon_stall_hook_release();
 	d->media = cg_media_free(d->media);
 	for (unsigned i = 0; i < d->hub.n_workers; i++)
 		d->workers[i] = cg_worker_free(d->workers[i]);
@@ -152,6 +330,75 @@ static void daemon_stop(struct daemon *d)
 	d->signaling = cg_signaling_free(d->signaling);
 	free(d->workers);
 	d->cert = cg_cert_free(d->cert);
+	d->auth = cg_auth_free(d->auth);
+	if (d->state_token)
+		explicit_bzero(d->state_token, strlen(d->state_token));
+	g_free(d->state_token);
+}
+
+/* --hash-password: one line from stdin (not echoed on a terminal), its hash on stdout. */
+static int daemon_hash_password(void)
+{
+	struct termios saved, quiet;
+	bool tty = tcgetattr(STDIN_FILENO, &saved) == 0;
+	char line[1024];
+	char *hash = NULL;
+
+	if (tty) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		fprintf(stderr, "Password: ");
+	}
+	if (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0])
+			hash = cg_auth_hash_password(line, 0);
+	}
+	explicit_bzero(line, sizeof(line));
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (!hash) {
+		fprintf(stderr, "camgate: no password on stdin\n");
+		return 1;
+	}
+	printf("%s\n", hash);
+	g_free(hash);
+	return 0;
+}
+
+static int daemon_run(struct daemon *d)
+{
+	int r;
+
+	cg_log_set_level((enum cg_log_level)d->cfg->log_level);
+	cg_log_journal_install(false);
+	d->boot_cfg = d->cfg;
+	d->notify = cg_notify_new();
+	signal(SIGPIPE, SIG_IGN);
+	daemon_stall_hook_install();
+	cg_stats_init(&d->stats);
+	d->loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, daemon_on_signal, d);
+	g_unix_signal_add(SIGTERM, daemon_on_signal, d);
+	g_unix_signal_add(SIGHUP, daemon_on_reload, d);
+	r = daemon_start(d);
+	if (r >= 0) {
+		daemon_print_url(d);
+		daemon_notify_ready(d);
+		g_main_loop_run(d->loop);
+	}
+	cg_notify_send(d->notify, "STOPPING=1");
+	daemon_stop(d);
+	d->notify = cg_notify_free(d->notify);
+	g_main_loop_unref(d->loop);
+	cg_stats_fini(&d->stats);
+	if (d->cfg != d->boot_cfg)
+		cg_config_free(d->boot_cfg);
+	d->cfg = cg_config_free(d->cfg);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -162,30 +409,11 @@ int main(int argc, char **argv)
 	r = cg_config_from_args(argc, argv, &d.cfg);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
-	if (d.cfg->list_devices) {
-		r = cg_registry_print_devices(stdout);
+	if (d.cfg->list_devices || d.cfg->hash_password) {
+		r = d.cfg->list_devices ? (cg_registry_print_devices(stdout) < 0 ? 1 : 0)
+					: daemon_hash_password();
 		cg_config_free(d.cfg);
-		return r < 0 ? 1 : 0;
+		return r;
 	}
-	cg_log_set_level((enum cg_log_level)d.cfg->log_level);
-	cg_log_journal_install(false);
-	d.notify = cg_notify_new();
-	signal(SIGPIPE, SIG_IGN);
-	cg_stats_init(&d.stats);
-	d.loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, daemon_on_signal, &d);
-	g_unix_signal_add(SIGTERM, daemon_on_signal, &d);
-	r = daemon_start(&d);
-	if (r >= 0) {
-		daemon_print_url(&d);
-		daemon_notify_ready(&d);
-		g_main_loop_run(d.loop);
-	}
-	cg_notify_send(d.notify, "STOPPING=1");
-	daemon_stop(&d);
-	d.notify = cg_notify_free(d.notify);
-	g_main_loop_unref(d.loop);
-	cg_stats_fini(&d.stats);
-	d.cfg = cg_config_free(d.cfg);
-	return r < 0 ? 1 : 0;
+	return daemon_run(&d);
 }

@@ -5,45 +5,71 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "build-config.h"
 #include "config.h"
 #include "hub.h"
+#include "hw/frame.h"
+#include "ice_servers.h"
 #include "media.h"
+#include "metrics.h"
 #include "net/http_mhd.h"
 #include "proto/sdp.h"
 #include "rooms.h"
 #include "session.h"
 #include "signaling.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "util/log.h"
 #include "util/macros.h"
+#include "util/time.h"
 #include "web/assets.h"
 
 #define SIGNALING_MAX_BODY (64 * 1024)
 #define WHEP_PREFIX "/whep/"
+#define SNAPSHOT_QUALITY 85
+/* A picture at most this old is served again: a client polling fast costs no encodes. */
+#define SNAPSHOT_REUSE_USEC (100 * CG_USEC_PER_MSEC)
 
 struct cg_signaling {
 	struct cg_signaling_deps deps;
 	struct cg_http *http;
 	struct cg_rooms *rooms;
-	GHashTable *sessions; /* id → struct cg_session * (a reference) */
+	GHashTable *sessions;	/* id → struct cg_session * (a reference) */
+	GHashTable *candidates; /* id → remote candidates trickled so far (GUINT_TO_POINTER) */
+	char **ice_links;	/* WHEP Link headers for the configured STUN/TURN servers */
+	struct cg_ice_servers ice;
+	double start_time_s;
+	struct cg_snapshot *snapshot;
+	uint8_t *snapshot_jpeg; /* the last picture, for SNAPSHOT_REUSE_USEC */
+	size_t snapshot_len;
+	uint64_t snapshot_usec;
 };
+
+struct route;
 
 /* One HTTP request's state across MHD's calls of the handler. */
 struct request {
 	GByteArray *body;
 	bool too_large;
-	const char *method; /* MHD's string, valid for the request */
+	bool authorized;	   /* credentials checked once, with the headers */
+	const struct route *route; /* NULL: no such path or method */
+	bool path_known;	   /* the path exists, for another method */
+	const char *method;	   /* MHD's string, valid for the request */
 };
 
 typedef enum MHD_Result (*route_fn)(struct cg_signaling *sig, struct MHD_Connection *conn,
 				    const char *url, struct request *req);
+
+#define ROUTE_PUBLIC (1u << 0) /* served without a credential */
+#define ROUTE_PAGE   (1u << 1) /* a browser navigates here: send it to /login, not a 401 */
 
 struct route {
 	const char *method;
 	const char *path;
 	bool prefix; /* path is a prefix, the rest is a resource id */
 	route_fn handle;
+	unsigned flags;
 };
 
 static void add_cors_headers(struct MHD_Response *resp)
@@ -94,6 +120,13 @@ static bool content_type_is(struct MHD_Connection *conn, const char *expected)
 	return ct && strncasecmp(ct, expected, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
 }
 
+/* RFC 9725 §4.4: the ICE servers a player should use, one Link header each. */
+static void add_ice_links(struct cg_signaling *sig, struct MHD_Response *resp)
+{
+	for (char **l = sig->ice_links; l && *l; l++)
+		MHD_add_response_header(resp, "Link", *l);
+}
+
 static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Connection *conn,
 				      const char *url, struct request *req)
 {
@@ -109,6 +142,10 @@ static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Conne
 	MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
 	if (g_str_has_prefix(url, "/whep"))
 		MHD_add_response_header(resp, "Accept-Post", "application/sdp");
+	/* A player may ask before its offer (RFC 9725 §4.4); TURN credentials only go to
+	 * those allowed to watch anyway. */
+	if (strcmp(url, "/whep") == 0 && req->authorized)
+		add_ice_links(sig, resp);
 	r = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -165,8 +202,10 @@ static void signaling_on_session_closed(struct cg_session *s, void *userdata)
 	struct cg_signaling *sig = userdata;
 
 	/* Only the registry's own entry: a new session may never reuse an id, but be exact. */
-	if (g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s)
+	if (g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s) {
+		g_hash_table_remove(sig->candidates, cg_session_id(s));
 		g_hash_table_remove(sig->sessions, cg_session_id(s));
+	}
 }
 
 static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -180,6 +219,7 @@ static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_C
 	MHD_add_response_header(resp, "Content-Type", "application/sdp");
 	MHD_add_response_header(resp, "Location", location);
 	MHD_add_response_header(resp, "Accept-Patch", "application/trickle-ice-sdpfrag");
+	add_ice_links(sig, resp);
 	add_cors_headers(resp);
 	r = MHD_queue_response(conn, MHD_HTTP_CREATED, resp);
 	MHD_destroy_response(resp);
@@ -226,6 +266,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	if (g_hash_table_size(sig->sessions) >= cfg->max_viewers) {
 		struct MHD_Response *resp;
 
+		cg_stats_add(&sig->deps.stats->sessions_refused, 1);
 		cg_notice("viewer limit of %u reached, refusing a new one", cfg->max_viewers);
 		resp = MHD_create_response_from_buffer(strlen("too many viewers\n"),
 						       (void *)"too many viewers\n",
@@ -239,6 +280,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	r = whep_negotiate(sig, req, offer, &choice, &status, &reason);
 	if (r < 0) {
+		cg_stats_add(&sig->deps.stats->sessions_refused, 1);
 		cg_info("offer refused (%u): %s", status, reason);
 		free(offer);
 		return respond_error(conn, status, reason);
@@ -261,6 +303,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 				     "cannot create the session");
 	}
 	g_hash_table_insert(sig->sessions, g_strdup(cg_session_id(s)), s);
+	cg_stats_add(&sig->deps.stats->sessions_created, 1);
 	cg_session_start(s);
 	cg_info("[%s] new viewer, %u in all", cg_session_id(s), g_hash_table_size(sig->sessions));
 	return whep_reply_created(sig, conn, s, answer);
@@ -269,6 +312,21 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 static struct cg_session *whep_lookup(struct cg_signaling *sig, const char *url)
 {
 	return g_hash_table_lookup(sig->sessions, url + strlen(WHEP_PREFIX));
+}
+
+/* Bounds what one viewer can make its ICE agent check (STYLE 4.14). */
+static int whep_count_candidates(struct cg_signaling *sig, struct cg_session *s, unsigned n)
+{
+	const char *id = cg_session_id(s);
+	unsigned have = GPOINTER_TO_UINT(g_hash_table_lookup(sig->candidates, id));
+
+	if (have + n > sig->deps.cfg->max_candidates) {
+		cg_notice("[%s] more than %u remote candidates, refusing them", id,
+			  sig->deps.cfg->max_candidates);
+		return -E2BIG;
+	}
+	g_hash_table_insert(sig->candidates, g_strdup(id), GUINT_TO_POINTER(have + n));
+	return 0;
 }
 
 static enum MHD_Result whep_patch(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -289,6 +347,9 @@ static enum MHD_Result whep_patch(struct cg_signaling *sig, struct MHD_Connectio
 	r = cg_sdp_parse_fragment((const char *)req->body->data, req->body->len, frag, &reason);
 	if (r < 0)
 		mr = respond_error(conn, MHD_HTTP_BAD_REQUEST, reason);
+	else if (whep_count_candidates(sig, s, frag->n_candidates) < 0)
+		mr = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+				   "too many ICE candidates for this session");
 	else if (cg_session_add_remote_candidates(s, frag) < 0)
 		mr = respond_error(conn, MHD_HTTP_UNPROCESSABLE_CONTENT,
 				   "ICE credentials differ: ICE restart is not supported");
@@ -307,6 +368,7 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no such session");
 	cg_info("[%s] viewer left (DELETE)", cg_session_id(s));
 	cg_session_close(s);
+	g_hash_table_remove(sig->candidates, cg_session_id(s));
 	g_hash_table_remove(sig->sessions, cg_session_id(s));
 	return respond(conn, MHD_HTTP_OK, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
 }
@@ -318,24 +380,205 @@ static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connect
 			       req->body->len);
 }
 
+static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Connection *conn,
+				      const char *url, struct request *req)
+{
+	const struct cg_config *cfg = sig->deps.cfg;
+	struct cg_media *media = sig->deps.media;
+	struct cg_metrics_input in = {
+		.stats = sig->deps.stats,
+		.version = CG_VERSION,
+		.source = cfg->source,
+		.encoder = cg_media_encoder_name(media),
+		.width = cfg->width,
+		.height = cfg->height,
+		.fps = cfg->fps,
+		.viewers = g_hash_table_size(sig->sessions),
+		.max_viewers = cfg->max_viewers,
+		.bitrate_kbps = cfg->bitrate_kbps,
+		.bitrate_target_kbps = cg_media_bitrate(media),
+		.start_time_s = sig->start_time_s,
+		.media_heartbeat_age_s =
+			(double)(cg_mono_usec() - cg_media_heartbeat_usec(media)) / 1e6,
+	};
+	char *text = cg_metrics_render(&in);
+	enum MHD_Result r = respond(conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text,
+				    strlen(text), MHD_RESPMEM_MUST_COPY);
+
+	g_free(text);
+	return r;
+}
+
+/* Encodes the newest frame unless the last picture is recent enough to serve again. */
+static int snapshot_refresh(struct cg_signaling *sig)
+{
+	uint64_t now = cg_mono_usec();
+	struct cg_frame *frame;
+	uint8_t *jpeg;
+	size_t len;
+	int r;
+
+	if (sig->snapshot_jpeg && now - sig->snapshot_usec < SNAPSHOT_REUSE_USEC)
+		return 0;
+	if (!sig->snapshot)
+		return -ENOTSUP;
+	frame = cg_media_latest_frame(sig->deps.media);
+	if (!frame)
+		return -EAGAIN;
+	r = cg_snapshot_encode(sig->snapshot, frame, SNAPSHOT_QUALITY, &jpeg, &len);
+	cg_frame_unref(frame);
+	if (r < 0)
+		return r;
+	g_free(sig->snapshot_jpeg);
+	sig->snapshot_jpeg = jpeg;
+	sig->snapshot_len = len;
+	sig->snapshot_usec = now;
+	cg_stats_add(&sig->deps.stats->snapshots, 1);
+	return 0;
+}
+
+static enum MHD_Result handle_snapshot(struct cg_signaling *sig, struct MHD_Connection *conn,
+				       const char *url, struct request *req)
+{
+	int r = snapshot_refresh(sig);
+
+	if (r == -EAGAIN)
+		return respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no frame captured yet");
+	if (r == -ENOTSUP)
+		return respond_error(conn, MHD_HTTP_NOT_IMPLEMENTED,
+				     "this source's frames cannot be read by the CPU");
+	if (r < 0) {
+		cg_warn("snapshot failed: %s", strerror(-r));
+		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "snapshot failed");
+	}
+	return respond(conn, MHD_HTTP_OK, "image/jpeg", sig->snapshot_jpeg, sig->snapshot_len,
+		       MHD_RESPMEM_MUST_COPY);
+}
+
+static const char login_head[] =
+	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	"<title>camgate: sign in</title><style>"
+	"body{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;"
+	"margin:0;background:#111;color:#eee}form{display:grid;gap:.7em;min-width:16em}"
+	"input,button{font:inherit;padding:.5em}.e{color:#f77;margin:0}</style></head><body>"
+	"<form method=\"post\" action=\"/login\"><h1>camgate</h1>";
+static const char login_tail[] =
+	"<label>Password or access token<br><input type=\"password\" name=\"secret\" "
+	"autocomplete=\"current-password\" autofocus required></label>"
+	"<button>Sign in</button></form></body></html>\n";
+
+static enum MHD_Result login_page(struct MHD_Connection *conn, unsigned status,
+				  const char *error)
+{
+	char *html = g_strconcat(login_head, error ? "<p class=\"e\">" : "", error ? error : "",
+				 error ? "</p>" : "", login_tail, NULL);
+	enum MHD_Result r = respond(conn, status, "text/html; charset=utf-8", html,
+				    strlen(html), MHD_RESPMEM_MUST_COPY);
+
+	g_free(html);
+	return r;
+}
+
+static enum MHD_Result handle_login_get(struct cg_signaling *sig, struct MHD_Connection *conn,
+					const char *url, struct request *req)
+{
+	return login_page(conn, MHD_HTTP_OK, NULL);
+}
+
+/* The form's one field, from an application/x-www-form-urlencoded body. */
+static char *login_secret(const struct request *req)
+{
+	char *body = g_strndup((const char *)req->body->data, req->body->len);
+	char **pairs = g_strsplit(body, "&", -1);
+	char *secret = NULL;
+
+	for (char **p = pairs; *p && !secret; p++) {
+		if (!g_str_has_prefix(*p, "secret="))
+			continue;
+		g_strdelimit(*p, "+", ' ');
+		secret = g_uri_unescape_string(*p + strlen("secret="), NULL);
+	}
+	explicit_bzero(body, req->body->len);
+	g_free(body);
+	g_strfreev(pairs);
+	return secret;
+}
+
+static enum MHD_Result redirect(struct MHD_Connection *conn, const char *location,
+				const char *cookie)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
+								    MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result r;
+
+	MHD_add_response_header(resp, "Location", location);
+	if (cookie)
+		MHD_add_response_header(resp, "Set-Cookie", cookie);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	r = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result handle_login_post(struct cg_signaling *sig,
+					 struct MHD_Connection *conn, const char *url,
+					 struct request *req)
+{
+	char *secret = login_secret(req);
+	char *cookie = NULL;
+	enum MHD_Result mr;
+	int r;
+
+	r = secret ? cg_auth_login(sig->deps.auth, secret, cg_wall_usec() / CG_USEC_PER_SEC,
+				   cg_mono_usec(), sig->deps.cfg->tls, &cookie)
+		   : -EACCES;
+	if (secret)
+		explicit_bzero(secret, strlen(secret));
+	g_free(secret);
+	if (r == 0) {
+		cg_info("browser signed in");
+		mr = redirect(conn, "/", cookie);
+		g_free(cookie);
+		return mr;
+	}
+	cg_stats_add(&sig->deps.stats->auth_failures, 1);
+	cg_notice("sign-in refused%s", r == -EAGAIN ? " (too many failures, waiting)" : "");
+	if (r == -EAGAIN)
+		return login_page(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+				  "Too many failed attempts: wait a minute and try again.");
+	return login_page(conn, MHD_HTTP_UNAUTHORIZED, "Wrong password or token.");
+}
+
+static enum MHD_Result handle_logout(struct cg_signaling *sig, struct MHD_Connection *conn,
+				     const char *url, struct request *req)
+{
+	return redirect(conn, "/login", CG_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+						       "SameSite=Strict");
+}
+
 static const struct route routes[] = {
-	{"OPTIONS", "/", true, handle_options},
-	{"GET", "/rooms", true, handle_rooms},
-	{"POST", "/rooms", true, handle_rooms},
-	{"DELETE", "/rooms", true, handle_rooms},
-	{"POST", "/whep", false, whep_post},
-	{"PATCH", WHEP_PREFIX, true, whep_patch},
-	{"DELETE", WHEP_PREFIX, true, whep_delete},
-	{"GET", "/status", false, handle_status},
-	{"GET", "/", true, handle_asset},
-	{"HEAD", "/", true, handle_asset},
+	{"OPTIONS", "/", true, handle_options, ROUTE_PUBLIC},
+	{"GET", "/login", false, handle_login_get, ROUTE_PUBLIC},
+	{"POST", "/login", false, handle_login_post, ROUTE_PUBLIC},
+	{"POST", "/logout", false, handle_logout, ROUTE_PUBLIC},
+	{"GET", "/rooms", true, handle_rooms, 0},
+	{"POST", "/rooms", true, handle_rooms, 0},
+	{"DELETE", "/rooms", true, handle_rooms, 0},
+	{"POST", "/whep", false, whep_post, 0},
+	{"PATCH", WHEP_PREFIX, true, whep_patch, 0},
+	{"DELETE", WHEP_PREFIX, true, whep_delete, 0},
+	{"GET", "/status", false, handle_status, 0},
+	{"GET", "/metrics", false, handle_metrics, 0},
+	{"GET", "/snapshot.jpg", false, handle_snapshot, ROUTE_PAGE},
+	{"GET", "/", true, handle_asset, ROUTE_PAGE},
+	{"HEAD", "/", true, handle_asset, ROUTE_PAGE},
 };
 
-static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Connection *conn,
-				       const char *url, const char *method, struct request *req)
+static const struct route *signaling_find_route(const char *url, const char *method,
+						bool *ret_path_known)
 {
-	bool path_known = false;
-
+	*ret_path_known = false;
 	for (size_t i = 0; i < CG_ARRAY_SIZE(routes); i++) {
 		const struct route *rt = &routes[i];
 		bool match = rt->prefix ? g_str_has_prefix(url, rt->path)
@@ -344,14 +587,75 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 		if (!match)
 			continue;
 		if (strcmp(method, rt->method) == 0)
-			return rt->handle(sig, conn, url, req);
+			return rt;
 		/* "/" prefixes everything: a method mismatch there is not a known path. */
 		if (strcmp(rt->path, "/") != 0)
-			path_known = true;
+			*ret_path_known = true;
 	}
-	if (path_known)
+	return NULL;
+}
+
+static bool signaling_authorized(struct cg_signaling *sig, struct MHD_Connection *conn)
+{
+	const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_COOKIE);
+
+	return cg_auth_check(sig->deps.auth, authorization, cookie,
+			     cg_wall_usec() / CG_USEC_PER_SEC);
+}
+
+static enum MHD_Result respond_unauthorized(struct cg_signaling *sig,
+					    struct MHD_Connection *conn, const struct route *rt)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	cg_stats_add(&sig->deps.stats->auth_failures, 1);
+	if (rt->flags & ROUTE_PAGE)
+		return redirect(conn, "/login", NULL);
+	resp = MHD_create_response_from_buffer(strlen("sign in first\n"),
+					       (void *)"sign in first\n", MHD_RESPMEM_PERSISTENT);
+	/* RFC 6750 §3: tell WHEP players and scrapers which credential to send. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"camgate\"");
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	add_cors_headers(resp);
+	r = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Connection *conn,
+				       const char *url, struct request *req)
+{
+	const struct route *rt = req->route;
+
+	cg_stats_add(&sig->deps.stats->http_requests, 1);
+	if (!rt && req->path_known)
 		return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-	return respond_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+	if (!rt)
+		return respond_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+	if (!(rt->flags & ROUTE_PUBLIC) && !req->authorized)
+		return respond_unauthorized(sig, conn, rt);
+	if (req->too_large)
+		return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				     "request body larger than 64 KiB");
+	return rt->handle(sig, conn, url, req);
+}
+
+/* With the headers: where the request goes and whether it may. */
+static struct request *signaling_request_new(struct cg_signaling *sig,
+					     struct MHD_Connection *conn, const char *url,
+					     const char *method)
+{
+	struct request *req = g_new0(struct request, 1);
+
+	req->body = g_byte_array_new();
+	req->method = method;
+	req->route = signaling_find_route(url, method, &req->path_known);
+	req->authorized = signaling_authorized(sig, conn);
+	return req;
 }
 
 /* MHD calls this once with the headers, then per body chunk, then once with no data. */
@@ -364,25 +668,22 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 	struct request *req = *con_cls;
 
 	if (!req) {
-		req = g_new0(struct request, 1);
-		req->body = g_byte_array_new();
-		req->method = method;
-		*con_cls = req;
+		*con_cls = signaling_request_new(sig, conn, url, method);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		/* A body nobody may act on is not kept. */
+		bool wanted = req->route && (req->authorized || (req->route->flags & ROUTE_PUBLIC));
+
 		if (req->body->len + *upload_data_size > SIGNALING_MAX_BODY)
 			req->too_large = true;
-		else
+		else if (wanted)
 			g_byte_array_append(req->body, (const guint8 *)upload_data,
 					    (guint)*upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (req->too_large)
-		return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-				     "request body larger than 64 KiB");
-	return signaling_route(sig, conn, url, method, req);
+	return signaling_route(sig, conn, url, req);
 }
 
 static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -392,6 +693,8 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 
 	if (!req)
 		return;
+	/* Bodies may hold a password (the login form). */
+	explicit_bzero(req->body->data, req->body->len);
 	g_byte_array_unref(req->body);
 	g_free(req);
 	*con_cls = NULL;
@@ -400,6 +703,19 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 static void signaling_unref_session(gpointer s)
 {
 	cg_session_unref(s);
+}
+
+/* STUN/TURN for viewers (Link headers) and for the daemon's agents (numeric addresses). */
+static void signaling_load_ice_servers(struct cg_signaling *sig)
+{
+	const struct cg_config *cfg = sig->deps.cfg;
+
+	g_strfreev(sig->ice_links);
+	sig->ice_links = cg_ice_servers_links(cfg);
+	if (cg_ice_servers_resolve(cfg, &sig->ice) < 0)
+		cg_warn("cannot resolve the STUN/TURN server%s, the daemon will not use it until "
+			"a reload",
+			cfg->stun_host && cfg->turn_host ? "s" : "");
 }
 
 int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling **ret)
@@ -414,12 +730,20 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 		.handler = signaling_on_request,
 		.handler_cls = sig,
 		.completed = signaling_on_completed,
+		.tls_cert_pem = deps->tls_cert_pem,
+		.tls_key_pem = deps->tls_key_pem,
 	};
 	int r;
 
 	sig->deps = *deps;
+	/* The key was copied by MHD's wrapper; this copy of deps outlives the call. */
+	sig->deps.tls_cert_pem = sig->deps.tls_key_pem = NULL;
+	sig->start_time_s = (double)cg_wall_usec() / 1e6;
 	sig->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      signaling_unref_session);
+	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sig->snapshot = cg_snapshot_new();
+	signaling_load_ice_servers(sig);
 	r = cg_rooms_new(&sig->deps, &sig->rooms);
 	if (r < 0) {
 		cg_signaling_free(sig);
@@ -434,6 +758,12 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	return 0;
 }
 
+void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *cfg)
+{
+	sig->deps.cfg = cfg;
+	signaling_load_ice_servers(sig);
+}
+
 void cg_signaling_stop(struct cg_signaling *sig)
 {
 	sig->http = cg_http_free(sig->http);
@@ -446,6 +776,10 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	sig->http = cg_http_free(sig->http);
 	sig->rooms = cg_rooms_free(sig->rooms);
 	g_hash_table_unref(sig->sessions);
+	g_hash_table_unref(sig->candidates);
+	g_strfreev(sig->ice_links);
+	sig->snapshot = cg_snapshot_free(sig->snapshot);
+	g_free(sig->snapshot_jpeg);
 	free(sig);
 	return NULL;
 }
@@ -458,4 +792,9 @@ uint16_t cg_signaling_port(const struct cg_signaling *sig)
 unsigned cg_signaling_viewers(const struct cg_signaling *sig)
 {
 	return g_hash_table_size(sig->sessions);
+}
+
+const struct cg_ice_servers *cg_signaling_ice_servers(const struct cg_signaling *sig)
+{
+	return &sig->ice;
 }

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The HTTP API on libmicrohttpd: the embedded viewer page, WHEP (RFC 9725: POST offer →
- * 201 answer + Location, PATCH trickle, DELETE), CORS, and /status. It owns the session
- * registry. Control thread only.
+ * The HTTP(S) API on libmicrohttpd: the embedded viewer page, WHEP (RFC 9725: POST offer →
+ * 201 answer + Location + ICE server Link headers, PATCH trickle, DELETE), CORS, /status
+ * (JSON), /metrics (Prometheus), /snapshot.jpg, and /login for browsers. Every route but
+ * /login and CORS preflights needs a credential when auth is required (cg_auth). It owns
+ * the session registry. Control thread only.
  */
 #pragma once
 
 #include <glib.h>
 #include <stdint.h>
 
+struct cg_auth;
 struct cg_cert;
 struct cg_config;
+struct cg_ice_servers;
 struct cg_hub;
 struct cg_media;
 struct cg_signaling;
@@ -23,10 +27,26 @@ struct cg_signaling_deps {
 	struct cg_stats *stats;
 	const struct cg_cert *cert;
 	GMainContext *ctx; /* the control context */
+	struct cg_auth *auth;
+	/* HTTPS: PEM certificate chain and key, read during cg_signaling_new only (then
+	 * NULL in the copy it keeps); both NULL for plain HTTP. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 };
 
 /* Starts serving. deps' pointers are borrowed. Returns 0 or -errno (bind failed: -EADDRINUSE). */
 int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling **ret);
+
+/*
+ * Swaps in a new configuration snapshot after SIGHUP (cfg borrowed: keep it alive until
+ * the next swap or cg_signaling_free). The viewer limit, candidate limit and ICE servers
+ * apply to the next request; running sessions are left alone.
+ */
+void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *cfg);
+
+/* The configured STUN/TURN servers resolved for libnice, valid until the next
+ * cg_signaling_set_config(). */
+const struct cg_ice_servers *cg_signaling_ice_servers(const struct cg_signaling *sig);
 
 /* Stops accepting HTTP requests; sessions stay registered until they close. */
 void cg_signaling_stop(struct cg_signaling *sig);

@@ -17,7 +17,12 @@ struct cg_http {
 	GSource *io_source;
 	GSource *timer_source;
 	uint16_t port;
+	char *tls_cert; /* MHD reads these while it runs: kept until it stops */
+	char *tls_key;
 };
+
+/* TLS 1.2 and 1.3 only; GnuTLS' defaults otherwise. */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static gboolean http_on_timer(gpointer userdata);
 
@@ -90,15 +95,41 @@ static int http_parse_address(const char *host, uint16_t port, struct sockaddr_s
 	return -EINVAL;
 }
 
+/* The TLS options, or none: MHD_OPTION_ARRAY lets one call serve both. */
+static int http_tls_options(struct cg_http *http, const struct cg_http_cfg *cfg,
+			    struct MHD_OptionItem *items, unsigned *flags)
+{
+	unsigned n = 0;
+
+	if (cfg->tls_cert_pem) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return -ENOTSUP;
+		http->tls_cert = g_strdup(cfg->tls_cert_pem);
+		http->tls_key = g_strdup(cfg->tls_key_pem);
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, http->tls_cert};
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, http->tls_key};
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						     (void *)HTTP_TLS_PRIORITIES};
+		*flags |= MHD_USE_TLS;
+	}
+	items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return 0;
+}
+
 static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
 {
 	struct sockaddr_storage ss;
+	struct MHD_OptionItem tls[4];
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
+	int r;
 
 	if (http_parse_address(cfg->host, cfg->port, &ss, &flags) < 0)
 		return -EINVAL;
+	r = http_tls_options(http, cfg, tls, &flags);
+	if (r < 0)
+		return r;
 	http->daemon = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, cfg->handler, cfg->handler_cls,
 		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL,
@@ -108,6 +139,7 @@ static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
 		MHD_OPTION_NOTIFY_COMPLETED, cfg->completed, cfg->handler_cls,
+		MHD_OPTION_ARRAY, tls,
 		MHD_OPTION_END);
 	if (!http->daemon)
 		return -EADDRINUSE;
@@ -153,6 +185,10 @@ struct cg_http *cg_http_free(struct cg_http *http)
 	if (http->daemon)
 		MHD_stop_daemon(http->daemon);
 	g_main_context_unref(http->ctx);
+	if (http->tls_key)
+		explicit_bzero(http->tls_key, strlen(http->tls_key));
+	g_free(http->tls_key);
+	g_free(http->tls_cert);
 	free(http);
 	return NULL;
 }

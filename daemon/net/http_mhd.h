@@ -21,11 +21,14 @@ struct cg_http_cfg {
 	MHD_AccessHandlerCallback handler;
 	void *handler_cls;
 	MHD_RequestCompletedCallback completed; /* frees per-request state, may be NULL */
+	const char *tls_cert_pem; /* HTTPS: PEM chain and key (copied), or NULL for HTTP */
+	const char *tls_key_pem;
 };
 
 /*
  * Binds and starts serving on ctx. Returns 0, -EINVAL (host is not a numeric address),
- * -EADDRINUSE or -EIO (MHD could not start: the reason is logged).
+ * -ENOTSUP (HTTPS asked but libmicrohttpd was built without GnuTLS), -EADDRINUSE (bind
+ * failed, or MHD refused the TLS key: the reason is logged at debug level) or -EIO.
  */
 int cg_http_new(const struct cg_http_cfg *cfg, GMainContext *ctx, struct cg_http **ret);
 
