@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "hub.h"
+#include "hw/convert.h"
+#include "hw/fake/passthrough.h"
 #include "hw/registry.h"
 #include "media.h"
 #include "proto/rtp.h"
@@ -20,14 +23,47 @@
 #include "util/rand.h"
 #include "util/time.h"
 
+#define MEDIA_BACKOFF_MIN_MS 1000u
+#define MEDIA_BACKOFF_MAX_MS 30000u
+#define MEDIA_SOURCE_NAME    64
+
+/*
+ * The source's life (STYLE 4.7 rule 10: hardware failures are states). Viewers never see
+ * these: while the source is away they keep their sessions and simply get no frames.
+ */
+enum media_state {
+	MEDIA_IDLE,	 /* not started */
+	MEDIA_OPENING,	 /* opening capture and encoder */
+	MEDIA_STREAMING, /* frames flow */
+	MEDIA_FAILED,	 /* closed; the retry timer reopens after the back-off */
+};
+
+static const char *const media_state_names[] = {
+	[MEDIA_IDLE] = "idle",
+	[MEDIA_OPENING] = "opening",
+	[MEDIA_STREAMING] = "streaming",
+	[MEDIA_FAILED] = "failed",
+};
+
 struct cg_media {
 	const struct cg_config *cfg;
+	struct cg_media_test_opts opts;
 	struct cg_hub *hub;
 	struct cg_stats *stats;
+	enum media_state state;
+	enum media_state shown; /* the last state logged (OPENING never is) */
+	int last_error;	   /* of the last failure, to log only changes */
+	uint32_t backoff_ms;
+	int retry_fd;	   /* timerfd: the back-off */
+	char source[MEDIA_SOURCE_NAME]; /* resolved once: "test" or a /dev/videoN */
 	const struct cg_capture_ops *capture_ops;
 	struct cg_capture *capture;
+	struct cg_capture_format format;
 	const struct cg_encoder_ops *encoder_ops;
 	struct cg_encoder *encoder;
+	struct cg_convert *convert;
+	const char *encoder_name; /* atomic: read by the control thread */
+	bool have_profile;
 	struct cg_h264_profile profile;
 	uint32_t ssrc;
 	uint32_t rtp_offset;
@@ -135,32 +171,22 @@ static void media_keep_latest(struct cg_media *m, struct cg_frame *frame)
 	cg_frame_unref(old);
 }
 
-static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
+
+/* Counts, packetizes once and publishes an AU (borrowed). Media thread. */
+static void media_publish(struct cg_media *m, struct cg_au *au)
 {
 	struct cg_media_unit *unit;
-	struct cg_au *au = NULL;
 	uint64_t published;
 	int r;
 
-	cg_stats_add(&m->stats->frames_captured, 1);
-	media_keep_latest(m, frame);
-	media_arbitrate_keyframe(m, cg_mono_usec());
-	media_apply_bitrate(m);
-	r = m->encoder_ops->encode(m->encoder, frame, &au);
-	if (r == -EAGAIN)
-		return;
-	if (r < 0) {
-		cg_stats_add(&m->stats->frames_dropped, 1);
-		cg_warn("encoder %s failed: %s, dropping the frame", m->encoder_ops->name,
-			strerror(-r));
-		return;
-	}
 	cg_stats_add(&m->stats->frames_encoded, 1);
+	cg_stats_add(&m->stats->copied_bytes, au->copied_bytes);
 	if (au->keyframe)
 		cg_stats_add(&m->stats->keyframes, 1);
 	cg_stats_sample(m->stats, &m->stats->encode, au->encode_usec);
+	if (m->opts.codec) /* a test codec (FWHT): counted, but it is not H.264 to send */
+		return;
 	r = media_packetize(m, au, &unit);
-	cg_au_unref(au);
 	if (r < 0) {
 		cg_warn("cannot packetize an access unit: %s, dropping it", strerror(-r));
 		return;
@@ -174,112 +200,441 @@ static void media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	cg_media_unit_unref(unit);
 }
 
-static void *media_thread(void *userdata)
+/* Returns 0, or the encoder's error when the pipeline must be reopened. */
+static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 {
-	struct cg_media *m = userdata;
-	struct pollfd fds[2] = {
-		{.fd = m->capture_ops->fd(m->capture), .events = POLLIN},
-		{.fd = m->stop_fd, .events = POLLIN},
-	};
-
-	for (;;) {
-		struct cg_frame *frame;
-		int r;
-
-		__atomic_store_n(&m->heartbeat_usec, cg_mono_usec(), __ATOMIC_RELAXED);
-		if (poll(fds, CG_ARRAY_SIZE(fds), 1000) < 0 && errno != EINTR)
-			break;
-		if (fds[1].revents)
-			break;
-		if (!(fds[0].revents & POLLIN))
-			continue;
-		r = m->capture_ops->dequeue(m->capture, &frame);
-		if (r == -EAGAIN)
-			continue;
-		if (r < 0) {
-			cg_err("capture %s failed: %s", m->capture_ops->name, strerror(-r));
-			break;
-		}
-		media_handle_frame(m, frame);
-		cg_frame_unref(frame);
-	}
-	return NULL;
-}
-
-static int media_open_encoder(struct cg_media *m)
-{
-	const struct cg_config *cfg = m->cfg;
-	struct cg_encoder_cfg ecfg = {
-		.width = cfg->width,
-		.height = cfg->height,
-		.fps = cfg->fps,
-		.bitrate_kbps = cfg->bitrate_kbps,
-		.keyframe_interval = cfg->keyframe_interval_frames,
-		.profile = CG_ENCODER_PROFILE_CONSTRAINED_BASELINE,
-	};
+	struct cg_frame *in = frame;
+	struct cg_au *au = NULL;
 	int r;
 
-	m->encoder_ops = cg_registry_encoder(cfg->encoder);
-	if (!m->encoder_ops) {
-		cg_err("no encoder '%s' in this build", cfg->encoder);
-		return -ENODEV;
+	cg_stats_add(&m->stats->frames_captured, 1);
+	if (m->convert) {
+		r = cg_convert_frame(m->convert, frame, &in);
+		if (r < 0) {
+			cg_stats_add(&m->stats->frames_dropped, 1);
+			cg_debug("cannot convert a frame: %s, dropping it", strerror(-r));
+			return 0;
+		}
+		cg_stats_add(&m->stats->copied_bytes, in->copied_bytes);
 	}
-	r = m->encoder_ops->open(&ecfg, &m->encoder);
-	if (r < 0) {
-		cg_err("cannot open encoder %s: %s", m->encoder_ops->name, strerror(-r));
+	media_keep_latest(m, in);
+	media_arbitrate_keyframe(m, cg_mono_usec());
+	media_apply_bitrate(m);
+	r = m->encoder_ops->encode(m->encoder, in, &au);
+	if (in != frame)
+		cg_frame_unref(in);
+	if (r == -EAGAIN)
+		return 0;
+	if (r == -ENODEV || r == -EIO)
 		return r;
+	if (r < 0) {
+		cg_stats_add(&m->stats->frames_dropped, 1);
+		cg_warn("encoder %s failed: %s, dropping the frame", m->encoder_ops->name,
+			strerror(-r));
+		return 0;
 	}
-	m->encoder_ops->get_profile(m->encoder, &m->profile.profile_idc,
-				    &m->profile.constraints, &m->profile.level_idc);
+	media_publish(m, au);
+	cg_au_unref(au);
 	return 0;
+}
+
+/* Asynchronous encoders: every AU that is ready. */
+static int media_receive(struct cg_media *m)
+{
+	struct cg_au *au;
+	int r;
+
+	for (;;) {
+		r = m->encoder_ops->receive(m->encoder, &au);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		media_publish(m, au);
+		cg_au_unref(au);
+	}
+}
+
+/* The formats to ask the camera for, by what the encoder choice allows. */
+static const uint32_t *media_formats(const struct cg_media *m)
+{
+	static const uint32_t h264_only[] = { CG_FOURCC_H264, 0 };
+	static const uint32_t raw_first[] = { CG_FOURCC_NV12, CG_FOURCC_YUYV, CG_FOURCC_I420,
+					      CG_FOURCC_MJPG, CG_FOURCC_JPEG, 0 };
+
+	if (m->opts.formats)
+		return m->opts.formats;
+	if (strcmp(m->cfg->encoder, "passthrough") == 0)
+		return h264_only;
+	if (strcmp(m->cfg->encoder, "auto") == 0)
+		return NULL; /* the backend's default: raw, then MJPEG, then H.264 */
+	return raw_first;
 }
 
 static int media_open_capture(struct cg_media *m)
 {
 	const struct cg_config *cfg = m->cfg;
 	struct cg_capture_cfg ccfg = {
-		.device = cfg->source, .width = cfg->width, .height = cfg->height, .fps = cfg->fps};
+		.device = m->source, .width = cfg->width, .height = cfg->height,
+		.fps = cfg->fps, .formats = media_formats(m),
+	};
 	int r;
 
-	m->capture_ops = cg_registry_capture(cfg->source);
-	if (!m->capture_ops) {
-		cg_err("no capture backend for source '%s'", cfg->source);
+	r = m->capture_ops->open(&ccfg, &m->capture);
+	if (r < 0)
+		return r;
+	m->capture_ops->get_format(m->capture, &m->format);
+	return 0;
+}
+
+static void media_encoder_cfg(const struct cg_media *m, struct cg_encoder_cfg *ecfg)
+{
+	*ecfg = (struct cg_encoder_cfg){
+		.width = m->format.width,
+		.height = m->format.height,
+		.fps = m->format.fps ? m->format.fps : m->cfg->fps,
+		.bitrate_kbps = __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED),
+		.keyframe_interval = m->cfg->keyframe_interval_frames,
+		.profile = CG_ENCODER_PROFILE_CONSTRAINED_BASELINE,
+		.input_fourcc = m->format.fourcc,
+		.input_stride = m->format.stride,
+		.device = m->opts.encoder_device,
+		.codec = m->opts.codec,
+	};
+}
+
+/*
+ * Opens one encoder for the camera's format; if it cannot take that format, for I420
+ * made by a CPU conversion (counted in copied_bytes). H.264 cameras go to passthrough only.
+ */
+static int media_try_encoder(struct cg_media *m, const struct cg_encoder_ops *ops)
+{
+	const struct cg_mjpeg_ops *mjpeg = cg_registry_mjpeg();
+	uint32_t in = m->format.fourcc;
+	struct cg_encoder_cfg ecfg;
+	int r;
+
+	if ((ops == cg_registry_passthrough()) != (in == CG_FOURCC_H264))
+		return -ENOTSUP;
+	media_encoder_cfg(m, &ecfg);
+	r = ops->open(&ecfg, &m->encoder);
+	if (r != -ENOTSUP && r != -EINVAL && r != -ENODEV)
+		return r;
+	if (in == CG_FOURCC_I420 || !cg_convert_supports(in, mjpeg != NULL))
+		return r;
+	ecfg.input_fourcc = CG_FOURCC_I420;
+	ecfg.input_stride = 0;
+	r = ops->open(&ecfg, &m->encoder);
+	if (r < 0)
+		return r;
+	r = cg_convert_new(in, m->format.width, m->format.height, mjpeg, &m->convert);
+	if (r < 0) {
+		ops->close(m->encoder);
+		m->encoder = NULL;
+	}
+	return r;
+}
+
+/* Passthrough: key frame requests go to the camera. */
+static int media_camera_keyframe(void *userdata)
+{
+	struct cg_media *m = userdata;
+
+	return m->capture_ops->request_keyframe(m->capture);
+}
+
+/* cfg->encoder, or for "auto" the best that opens, saying why the better ones did not. */
+static int media_open_encoder(struct cg_media *m)
+{
+	const struct cg_encoder_ops *const *all = cg_registry_encoders();
+	const struct cg_encoder_ops *one[2] = { cg_registry_encoder(m->cfg->encoder), NULL };
+	bool is_auto = strcmp(m->cfg->encoder, "auto") == 0;
+	char why[256] = "";
+	size_t at = 0;
+	int r = -ENODEV;
+
+	for (const struct cg_encoder_ops *const *ops = is_auto ? all : one; *ops; ops++) {
+		r = media_try_encoder(m, *ops);
+		if (r == 0) {
+			m->encoder_ops = *ops;
+			break;
+		}
+		if (at < sizeof(why) - 1)
+			at += (size_t)snprintf(why + at, sizeof(why) - at, "%s%s: %s",
+					       at ? "; " : "", (*ops)->name, strerror(-r));
+	}
+	if (r < 0) {
+		cg_debug("no encoder opens: %s", why);
+		return r;
+	}
+	if (is_auto && at)
+		cg_info("encoder auto: %s (skipped %s)", m->encoder_ops->name, why);
+	if (m->encoder_ops == cg_registry_passthrough() && m->capture_ops->request_keyframe)
+		cg_passthrough_set_keyframe_fn(m->encoder, media_camera_keyframe, m);
+	__atomic_store_n(&m->encoder_name, m->encoder_ops->name, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Closes everything the source uses; frames still out stay valid until released. */
+static void media_close_pipeline(struct cg_media *m)
+{
+	struct cg_frame *old;
+
+	/* The snapshot frame pins a capture buffer and so the device node: let it go. */
+	pthread_mutex_lock(&m->latest_lock);
+	old = m->latest;
+	m->latest = NULL;
+	pthread_mutex_unlock(&m->latest_lock);
+	cg_frame_unref(old);
+	if (m->encoder)
+		m->encoder_ops->close(m->encoder);
+	m->encoder = NULL;
+	m->convert = cg_convert_free(m->convert);
+	if (m->capture) {
+		m->capture_ops->stop(m->capture);
+		m->capture_ops->close(m->capture);
+	}
+	m->capture = NULL;
+}
+
+/* The SDP answer describes the first encoder that opened; later reopens keep it. */
+static void media_note_profile(struct cg_media *m)
+{
+	struct cg_h264_profile p = { 0 };
+
+	m->encoder_ops->get_profile(m->encoder, &p.profile_idc, &p.constraints, &p.level_idc);
+	if (!m->have_profile) {
+		m->profile = p;
+		m->have_profile = true;
+	} else if (memcmp(&p, &m->profile, sizeof(p)) != 0) {
+		cg_debug("the reopened encoder reports another profile/level; the SDP keeps the first");
+	}
+}
+
+static int media_open_pipeline(struct cg_media *m)
+{
+	char fcc[5] = { 0 };
+	int r;
+
+	r = media_open_capture(m);
+	if (r < 0)
+		return r;
+	r = media_open_encoder(m);
+	if (r < 0)
+		goto fail;
+	media_note_profile(m);
+	if (m->started) {
+		r = m->capture_ops->start(m->capture);
+		if (r < 0)
+			goto fail;
+	}
+	memcpy(fcc, &m->format.fourcc, 4);
+	cg_info("%s (%s): %s %ux%u@%u -> %s%s", m->source, m->format.card, fcc, m->format.width,
+		m->format.height, m->format.fps, m->encoder_ops->name,
+		m->convert ? " (converted to I420 on the CPU)" : "");
+	return 0;
+fail:
+	media_close_pipeline(m);
+	return r;
+}
+
+static void media_set_state(struct cg_media *m, enum media_state s, int error)
+{
+	enum media_state old = m->shown;
+
+	m->state = s;
+	if (s == MEDIA_OPENING)
+		return; /* transient: logged by where it ends */
+	if (s == MEDIA_FAILED && old == MEDIA_FAILED && error == m->last_error) {
+		cg_debug("source %s still unavailable: %s, retrying in %u s", m->source,
+			 strerror(-error), m->backoff_ms / 1000);
+		return;
+	}
+	m->last_error = error;
+	m->shown = s;
+	if (s == MEDIA_FAILED)
+		cg_warn("source %s: %s -> failed: %s, retrying in %u s", m->source,
+			media_state_names[old], strerror(-error), m->backoff_ms / 1000);
+	else
+		cg_notice("source %s: %s -> %s", m->source, media_state_names[old],
+			  media_state_names[s]);
+}
+
+static void media_arm_retry(struct cg_media *m, uint32_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L + 1; /* 0 would disarm */
+	timerfd_settime(m->retry_fd, 0, &its, NULL);
+}
+
+/*
+ * The source failed (or did not open): close it and retry after the back-off, which
+ * doubles from 1 s to 30 s while it keeps failing. A source change is no failure of the
+ * camera: it reopens at once to renegotiate.
+ */
+static void media_fail(struct cg_media *m, int error)
+{
+	uint32_t delay;
+
+	media_close_pipeline(m);
+	if (error == -ESTALE) {
+		delay = 1;
+		m->backoff_ms = 0;
+	} else {
+		m->backoff_ms = m->backoff_ms ? CG_MIN(m->backoff_ms * 2, MEDIA_BACKOFF_MAX_MS)
+					      : MEDIA_BACKOFF_MIN_MS;
+		delay = m->backoff_ms;
+	}
+	media_set_state(m, MEDIA_FAILED, error);
+	media_arm_retry(m, delay);
+}
+
+static void media_try_open(struct cg_media *m)
+{
+	int r;
+
+	media_set_state(m, MEDIA_OPENING, 0);
+	r = media_open_pipeline(m);
+	if (r < 0) {
+		media_fail(m, r);
+		return;
+	}
+	m->backoff_ms = 0;
+	media_set_state(m, MEDIA_STREAMING, 0);
+}
+
+enum { MEDIA_FD_CAPTURE, MEDIA_FD_ENCODER, MEDIA_FD_RETRY, MEDIA_FD_STOP, MEDIA_N_FDS };
+
+static void media_poll_set(const struct cg_media *m, struct pollfd *fds)
+{
+	bool on = m->state == MEDIA_STREAMING;
+
+	fds[MEDIA_FD_CAPTURE].fd = on ? m->capture_ops->fd(m->capture) : -1;
+	fds[MEDIA_FD_ENCODER].fd = on && m->encoder_ops->fd ? m->encoder_ops->fd(m->encoder) : -1;
+	fds[MEDIA_FD_RETRY].fd = m->retry_fd;
+	fds[MEDIA_FD_STOP].fd = m->stop_fd;
+	for (unsigned i = 0; i < MEDIA_N_FDS; i++) {
+		fds[i].events = POLLIN;
+		fds[i].revents = 0;
+	}
+}
+
+/* One frame from the camera into the encoder. Returns 0 or the error to fail with. */
+static int media_on_capture(struct cg_media *m)
+{
+	struct cg_frame *frame;
+	int r;
+
+	r = m->capture_ops->dequeue(m->capture, &frame);
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return r;
+	r = media_handle_frame(m, frame);
+	cg_frame_unref(frame);
+	return r;
+}
+
+static void media_on_retry(struct cg_media *m)
+{
+	uint64_t n;
+
+	if (read(m->retry_fd, &n, sizeof(n)) == sizeof(n) && m->state == MEDIA_FAILED)
+		media_try_open(m);
+}
+
+static void *media_thread(void *userdata)
+{
+	struct cg_media *m = userdata;
+	struct pollfd fds[MEDIA_N_FDS];
+
+	for (;;) {
+		int r = 0;
+
+		__atomic_store_n(&m->heartbeat_usec, cg_mono_usec(), __ATOMIC_RELAXED);
+		media_poll_set(m, fds);
+		if (poll(fds, MEDIA_N_FDS, 1000) < 0 && errno != EINTR)
+			break;
+		if (fds[MEDIA_FD_STOP].revents)
+			break;
+		if (fds[MEDIA_FD_RETRY].revents)
+			media_on_retry(m);
+		if (fds[MEDIA_FD_ENCODER].revents & (POLLIN | POLLERR))
+			r = media_receive(m);
+		if (r == 0 && fds[MEDIA_FD_CAPTURE].revents)
+			r = media_on_capture(m);
+		if (r < 0)
+			media_fail(m, r);
+	}
+	return NULL;
+}
+
+/* Only what the configuration names wrongly is fatal; a missing camera is a state. */
+static int media_resolve(struct cg_media *m)
+{
+	const struct cg_config *cfg = m->cfg;
+	char reason[128] = "";
+	int r;
+
+	if (strcmp(cfg->encoder, "auto") != 0 && !cg_registry_encoder(cfg->encoder)) {
+		cg_err("no encoder '%s' in this build", cfg->encoder);
 		return -ENODEV;
 	}
-	r = m->capture_ops->open(&ccfg, &m->capture);
-	if (r < 0) {
-		cg_err("cannot open source %s: %s", cfg->source, strerror(-r));
+	r = cg_registry_resolve_source(cfg->source, m->source, sizeof(m->source), reason,
+				       sizeof(reason));
+	if (r < 0)
 		return r;
+	if (strcmp(cfg->source, "auto") == 0)
+		cg_info("source auto: %s%s%s", m->source, reason[0] ? ", " : "", reason);
+	m->capture_ops = cg_registry_capture(m->source);
+	if (!m->capture_ops) {
+		cg_err("no capture backend for source '%s' in this build", m->source);
+		return -ENODEV;
 	}
 	return 0;
 }
 
-int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
-		 struct cg_media **ret)
+/* Before any encoder opened: what every backend makes by default, for the SDP. */
+static void media_default_profile(struct cg_media *m)
+{
+	m->profile = (struct cg_h264_profile){ .profile_idc = 66, .constraints = 0xc0,
+					       .level_idc = 31 };
+}
+
+int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_opts *opts,
+		      struct cg_hub *hub, struct cg_stats *stats, struct cg_media **ret)
 {
 	struct cg_media *m = cg_new0(struct cg_media, 1);
 	int r;
 
 	m->cfg = cfg;
+	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };
 	m->hub = hub;
 	m->stats = stats;
 	m->ssrc = cg_rand_u32();
 	m->rtp_offset = cg_rand_u32();
 	m->next_seq = (uint16_t)cg_rand_u32();
+	m->bitrate_applied_kbps = m->bitrate_target_kbps = cfg->bitrate_kbps;
+	m->encoder_name = cfg->encoder;
 	pthread_mutex_init(&m->latest_lock, NULL);
 	m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->stop_fd < 0) {
+	m->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->stop_fd < 0 || m->retry_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
-	r = media_open_capture(m);
+	r = media_resolve(m);
 	if (r < 0)
 		goto fail;
-	r = media_open_encoder(m);
-	if (r < 0)
+	media_default_profile(m);
+	media_try_open(m);
+	/* The test pattern cannot come back later: its failure is a configuration error. */
+	if (m->state != MEDIA_STREAMING && strcmp(m->source, "test") == 0) {
+		r = m->last_error;
 		goto fail;
-	m->bitrate_applied_kbps = cfg->bitrate_kbps;
-	m->bitrate_target_kbps = cfg->bitrate_kbps;
+	}
 	*ret = m;
 	return 0;
 fail:
@@ -287,12 +642,21 @@ fail:
 	return r;
 }
 
+int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
+		 struct cg_media **ret)
+{
+	return cg_media_new_test(cfg, NULL, hub, stats, ret);
+}
+
 int cg_media_start(struct cg_media *m)
 {
-	int r = m->capture_ops->start(m->capture);
+	int r;
 
-	if (r < 0)
-		return r;
+	if (m->state == MEDIA_STREAMING) {
+		r = m->capture_ops->start(m->capture);
+		if (r < 0)
+			media_fail(m, r);
+	}
 	r = pthread_create(&m->thread, NULL, media_thread, m);
 	if (r > 0)
 		return -r;
@@ -309,16 +673,13 @@ struct cg_media *cg_media_free(struct cg_media *m)
 		uint64_t one = 1;
 		ssize_t CG_UNUSED n = write(m->stop_fd, &one, sizeof(one));
 		pthread_join(m->thread, NULL);
-		m->capture_ops->stop(m->capture);
 	}
-	m->latest = cg_frame_unref(m->latest);
+	media_close_pipeline(m);
 	pthread_mutex_destroy(&m->latest_lock);
-	if (m->encoder)
-		m->encoder_ops->close(m->encoder);
-	if (m->capture)
-		m->capture_ops->close(m->capture);
 	if (m->stop_fd >= 0)
 		close(m->stop_fd);
+	if (m->retry_fd >= 0)
+		close(m->retry_fd);
 	free(m);
 	return NULL;
 }
@@ -341,7 +702,7 @@ uint32_t cg_media_ssrc(const struct cg_media *m)
 
 const char *cg_media_encoder_name(const struct cg_media *m)
 {
-	return m->encoder_ops->name;
+	return __atomic_load_n(&m->encoder_name, __ATOMIC_ACQUIRE);
 }
 
 uint64_t cg_media_heartbeat_usec(const struct cg_media *m)

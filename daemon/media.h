@@ -42,11 +42,31 @@ struct cg_media_unit *cg_media_unit_unref(struct cg_media_unit *u);
 
 /*
  * Opens the source and the encoder named in cfg (borrowed; must outlive the media). hub and
- * stats are borrowed. Returns 0, -ENODEV (no such source/encoder) or the backend's error.
- * Control thread, before cg_media_start().
+ * stats are borrowed. cfg->source "auto" is the first V4L2 camera, else the test pattern;
+ * cfg->encoder "auto" is the best encoder that opens for the camera's format (the log
+ * says which and why). A camera that is missing or fails is not an error: the media
+ * thread reopens it with back-off (1 s doubling to 30 s) while viewers stay connected.
+ * Returns 0, -ENODEV (an encoder or source kind not in this build), or the test
+ * pattern's error. Control thread, before cg_media_start().
  */
 int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
 		 struct cg_media **ret);
+
+/*
+ * Options the daemon's configuration does not carry, for tests/vdev: a coded format
+ * other than H.264 (vicodec's FWHT; its AUs are counted in stats but not packetized or
+ * published), the encoder node, and the camera formats to accept (0-terminated, best
+ * first). Zeroes and NULLs mean the defaults.
+ */
+struct cg_media_test_opts {
+	uint32_t codec;
+	const char *encoder_device;
+	const uint32_t *formats;
+};
+
+/* cg_media_new() with test options (opts borrowed, may be NULL). Control thread. */
+int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_opts *opts,
+		      struct cg_hub *hub, struct cg_stats *stats, struct cg_media **ret);
 
 /* Starts the media thread. Returns 0 or -errno. Control thread. */
 int cg_media_start(struct cg_media *m);

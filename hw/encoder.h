@@ -24,6 +24,7 @@ struct cg_au {
 	uint64_t capture_wall_usec;
 	uint64_t encode_usec;	    /* time spent encoding, for the latency breakdown */
 	uint32_t frame_sequence;
+	uint32_t copied_bytes;	    /* pixel bytes the encoder's CPU side copied for this AU */
 };
 
 /* Allocates an AU with room for cap bytes, refcount 1. Aborts on OOM. Any thread. */
@@ -45,6 +46,13 @@ struct cg_encoder_cfg {
 	uint32_t keyframe_interval; /* frames between IDRs */
 	enum cg_h264_profile_choice profile;
 	unsigned threads;	    /* 0: backend default */
+	/* The frames it will get: fourcc (0: I420) and bytes per line of plane 0 (0: any). */
+	uint32_t input_fourcc;
+	uint32_t input_stride;
+	/* Hardware backends: the node to use (NULL: the first suitable one found). */
+	const char *device;
+	/* Coded format (0: H.264). Only codec-agnostic backends accept others (tests). */
+	uint32_t codec;
 };
 
 struct cg_encoder;
@@ -57,7 +65,8 @@ struct cg_encoder_ops {
 	/*
 	 * Encodes one frame (borrowed for the call; a backend that keeps it takes a ref) and
 	 * returns its access unit in *ret (new reference). Zero-latency backends return one AU
-	 * per frame. Returns 0, -EAGAIN (no AU yet), -EINVAL (frame format), -EIO.
+	 * per frame. Returns 0, -EAGAIN (no AU yet: asynchronous backends deliver it through
+	 * fd() and receive()), -EINVAL (frame format), -EIO, -ENODEV (the device vanished).
 	 */
 	int (*encode)(struct cg_encoder *enc, struct cg_frame *frame, struct cg_au **ret);
 	/* The next encoded frame is an IDR with SPS/PPS. */
@@ -68,4 +77,11 @@ struct cg_encoder_ops {
 	void (*get_profile)(struct cg_encoder *enc, uint8_t *profile_idc, uint8_t *constraints,
 			    uint8_t *level_idc);
 	void (*close)(struct cg_encoder *enc);
+	/*
+	 * Asynchronous backends only (NULL otherwise): a pollable fd that becomes readable
+	 * (POLLIN) when receive() may have an AU, and receive() itself, which returns 0 with a
+	 * new AU, -EAGAIN, -EIO or -ENODEV.
+	 */
+	int (*fd)(struct cg_encoder *enc);
+	int (*receive)(struct cg_encoder *enc, struct cg_au **ret);
 };

@@ -20,6 +20,11 @@
 	((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define CG_FOURCC_I420 CG_FOURCC('Y', 'U', '1', '2')
 #define CG_FOURCC_NV12 CG_FOURCC('N', 'V', '1', '2')
+#define CG_FOURCC_YUYV CG_FOURCC('Y', 'U', 'Y', 'V')
+#define CG_FOURCC_MJPG CG_FOURCC('M', 'J', 'P', 'G')
+#define CG_FOURCC_JPEG CG_FOURCC('J', 'P', 'E', 'G')
+#define CG_FOURCC_H264 CG_FOURCC('H', '2', '6', '4')
+#define CG_FOURCC_FWHT CG_FOURCC('F', 'W', 'H', 'T')
 
 struct cg_frame_plane {
 	int dma_fd;	 /* -1 when the plane is only in CPU memory */
@@ -41,6 +46,15 @@ struct cg_frame {
 	uint64_t capture_mono_usec; /* CLOCK_MONOTONIC at capture (the kernel's timestamp) */
 	uint64_t capture_wall_usec; /* CLOCK_REALTIME at capture */
 	uint32_t sequence;	    /* capture counter */
+	/*
+	 * The whole picture is one buffer: planes[0].dma_fd (when >= 0) is its DMA-BUF, of
+	 * buf_size bytes, of which bytesused carry data (all of a raw picture, the bitstream
+	 * of an MJPEG or H.264 frame). Planes 1.. share that buffer at their offsets.
+	 */
+	uint32_t buf_size;
+	uint32_t bytesused;
+	bool keyframe;		    /* compressed sources: the frame starts a GOP */
+	uint32_t copied_bytes;	    /* pixel bytes the CPU wrote to make this frame (0: DMA) */
 	cg_frame_release_fn release;
 	void *release_userdata;
 };

@@ -4,22 +4,42 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "hw/capture.h"
+#include "hw/convert.h"
 #include "hw/encoder.h"
 
-/* Capture backend for a source name ("test"), or NULL. */
+/* Capture backend for a source name ("test", "/dev/videoN"), or NULL. */
 const struct cg_capture_ops *cg_registry_capture(const char *source);
 
-/* Encoder backend by name ("x264", "auto"), or NULL when it is not compiled in. */
+/*
+ * Resolves a source name: "auto" becomes the first V4L2 camera node that offers a format
+ * camgate can take, or "test" when there is none (reason, if not NULL, says why, for the
+ * log); other names are copied as they are. Returns 0 or -ENAMETOOLONG.
+ */
+int cg_registry_resolve_source(const char *source, char *buf, size_t size, char *reason,
+			       size_t reason_size);
+
+/*
+ * Encoder backend by name ("x264", "v4l2-m2m", "vaapi", "passthrough"; "auto" is the first
+ * of cg_registry_encoders()), or NULL when it is not compiled in.
+ */
 const struct cg_encoder_ops *cg_registry_encoder(const char *name);
+
+/* NULL-terminated list of compiled-in encoder backends, best first. */
+const struct cg_encoder_ops *const *cg_registry_encoders(void);
+
+/* The passthrough encoder (always compiled in), for cameras that send H.264. */
+const struct cg_encoder_ops *cg_registry_passthrough(void);
+
+/* The MJPEG decoder, or NULL when libjpeg-turbo is not compiled in. */
+const struct cg_mjpeg_ops *cg_registry_mjpeg(void);
 
 /*
  * Prints every camera (with its formats, sizes and rates) and every encoder found, for
  * --list-devices. Returns 0 or -errno. Any thread.
  */
 int cg_registry_print_devices(FILE *out);
-
-/* NULL-terminated list of compiled-in encoder backends, best first. */
-const struct cg_encoder_ops *const *cg_registry_encoders(void);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -100,6 +101,8 @@ static void testsrc_buf_init(struct cg_capture *src, struct testsrc_buf *buf)
 	f->planes[0].data = buf->mem;
 	f->planes[1].data = buf->mem + ysize;
 	f->planes[2].data = buf->mem + ysize + csize;
+	f->buf_size = (uint32_t)(ysize + 2 * csize);
+	f->bytesused = f->buf_size;
 	f->release = testsrc_release;
 	f->release_userdata = buf;
 }
@@ -296,6 +299,21 @@ static void testsrc_close(struct cg_capture *src)
 	testsrc_unref(src);
 }
 
+static void testsrc_get_format(struct cg_capture *src, struct cg_capture_format *ret)
+{
+	const struct cg_frame *f = &src->bufs[0].frame;
+
+	*ret = (struct cg_capture_format){
+		.fourcc = CG_FOURCC_I420,
+		.width = src->width,
+		.height = src->height,
+		.fps = src->fps,
+		.stride = f->planes[0].stride,
+		.size = f->buf_size,
+	};
+	snprintf(ret->card, sizeof(ret->card), "test pattern");
+}
+
 const struct cg_capture_ops cg_testsrc_capture_ops = {
 	.version = 1,
 	.name = "test",
@@ -305,4 +323,5 @@ const struct cg_capture_ops cg_testsrc_capture_ops = {
 	.stop = testsrc_stop,
 	.dequeue = testsrc_dequeue,
 	.close = testsrc_close,
+	.get_format = testsrc_get_format,
 };

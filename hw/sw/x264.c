@@ -104,6 +104,10 @@ static int x264enc_validate(const struct cg_encoder_cfg *cfg)
 	if (cfg->profile != CG_ENCODER_PROFILE_CONSTRAINED_BASELINE &&
 	    cfg->profile != CG_ENCODER_PROFILE_MAIN)
 		return -EINVAL;
+	/* I420 in CPU memory only: other formats go through hw/convert.h first. */
+	if ((cfg->input_fourcc && cfg->input_fourcc != CG_FOURCC_I420) ||
+	    (cfg->codec && cfg->codec != CG_FOURCC_H264))
+		return -ENOTSUP;
 	return 0;
 }
 
@@ -296,7 +300,7 @@ static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct
 	in.img.i_csp = X264_CSP_I420;
 	in.img.i_plane = 3;
 	for (int i = 0; i < 3; i++) {
-		/* x264 copies the planes into its own frame inside the call: no copy here. */
+		/* x264 copies the planes into its own frame inside the call (counted below). */
 		in.img.plane[i] = frame->planes[i].data;
 		in.img.i_stride[i] = (int)frame->planes[i].stride;
 	}
@@ -318,6 +322,7 @@ static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct
 	au->capture_wall_usec = frame->capture_wall_usec;
 	au->frame_sequence = frame->sequence;
 	au->encode_usec = t1 - t0;
+	au->copied_bytes = frame->width * frame->height * 3 / 2;
 	*ret = au;
 	return 0;
 }

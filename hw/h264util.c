@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "hw/h264util.h"
+
+struct h264_level {
+	int idc;
+	uint32_t max_fs;   /* macroblocks per frame */
+	uint32_t max_mbps; /* macroblocks per second */
+	uint32_t max_kbps; /* Baseline/Main MaxBR, kbit/s */
+};
+
+/* H.264 (08/2021) Table A-1; 1b is left out (browsers parse it poorly). */
+static const struct h264_level h264_levels[] = {
+	{ 10, 99, 1485, 64 },	     { 11, 396, 3000, 192 },	   { 12, 396, 6000, 384 },
+	{ 13, 396, 11880, 768 },     { 20, 396, 11880, 2000 },	   { 21, 792, 19800, 4000 },
+	{ 22, 1620, 20250, 4000 },   { 30, 1620, 40500, 10000 },   { 31, 3600, 108000, 14000 },
+	{ 32, 5120, 216000, 20000 }, { 40, 8192, 245760, 20000 },  { 41, 8192, 245760, 50000 },
+	{ 42, 8704, 522240, 50000 }, { 50, 22080, 589824, 135000 }, { 51, 36864, 983040, 240000 },
+	{ 52, 36864, 2073600, 240000 },
+};
+
+int cg_h264util_level(uint32_t width, uint32_t height, uint32_t fps, uint32_t kbps)
+{
+	uint64_t mbw = (width + 15) / 16, mbh = (height + 15) / 16, fs = mbw * mbh;
+
+	for (size_t i = 0; i < sizeof(h264_levels) / sizeof(h264_levels[0]); i++) {
+		const struct h264_level *l = &h264_levels[i];
+
+		/* A.3.1: neither dimension may exceed sqrt(8 * MaxFS) macroblocks. */
+		if (fs > l->max_fs || mbw * mbw > 8ull * l->max_fs || mbh * mbh > 8ull * l->max_fs)
+			continue;
+		if (fs * fps > l->max_mbps || kbps > l->max_kbps)
+			continue;
+		return l->idc;
+	}
+	return -ENOTSUP;
+}
+
+/* Offset of the next start code at or after i, and its length in *sc; len if none. */
+static size_t h264_next_sc(const uint8_t *p, size_t len, size_t i, size_t *sc)
+{
+	for (; i + 3 <= len; i++) {
+		if (p[i] || p[i + 1])
+			continue;
+		if (p[i + 2] == 1) {
+			*sc = 3;
+			return i;
+		}
+		if (i + 4 <= len && !p[i + 2] && p[i + 3] == 1) {
+			*sc = 4;
+			return i;
+		}
+	}
+	*sc = 0;
+	return len;
+}
+
+static void h264_note(struct cg_h264util_info *info, const uint8_t *nal, size_t n)
+{
+	switch (nal[0] & 0x1f) {
+	case CG_H264_NAL_SPS:
+		info->sps = true;
+		info->sps_nal = nal;
+		info->sps_len = n;
+		break;
+	case CG_H264_NAL_PPS:
+		info->pps = true;
+		info->pps_nal = nal;
+		info->pps_len = n;
+		break;
+	case CG_H264_NAL_IDR:
+		info->idr = true;
+		info->slice = true;
+		break;
+	case CG_H264_NAL_SLICE:
+		info->slice = true;
+		break;
+	}
+}
+
+long cg_h264util_annexb(const uint8_t *src, size_t len, uint8_t *dst, size_t dst_cap,
+			struct cg_h264util_info *info)
+{
+	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
+	size_t sc, at = h264_next_sc(src, len, 0, &sc), out = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (at != 0 || !sc)
+		return -EINVAL;
+	while (at < len) {
+		size_t start = at + sc, next = h264_next_sc(src, len, start, &sc), n = next - start;
+
+		/* Trailing zero bytes belong to the stream, not the NAL (H.264 B.1.1). */
+		while (n > 1 && src[start + n - 1] == 0)
+			n--;
+		if (n) {
+			h264_note(info, src + start, n);
+			if (dst && out + 4 + n <= dst_cap) {
+				memcpy(dst + out, sc4, 4);
+				memcpy(dst + out + 4, src + start, n);
+			}
+			out += 4 + n;
+		}
+		at = next;
+	}
+	return (long)out;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Shared V4L2 plumbing for the capture and mem2mem backends: every device is opened and
+ * driven through libv4l2 (v4l2_fd_open/v4l2_ioctl/v4l2_mmap) so vendor plugins such as
+ * Jetson's encoder work, with libv4lconvert's format emulation disabled (it would copy
+ * pixels on the CPU behind our back). Also the format table (plane layout of the formats
+ * we handle), single- versus multi-planar buffer helpers and device discovery.
+ *
+ * No state; every function may be called from any thread on fds the caller owns.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/videodev2.h>
+
+#define CG_V4L2_MAX_DEVICES 64
+
+/* Layout of one picture in a single buffer (STYLE 4.4: one buffer, planes at offsets). */
+struct cg_v4l2_layout {
+	unsigned n_planes;
+	uint32_t offset[3];
+	uint32_t stride[3];
+	uint32_t size; /* bytes of the whole picture; 0 for compressed formats */
+};
+
+/*
+ * Plane layout of fourcc at width x height with bytesperline bpl (of plane 0), as the
+ * V4L2 pixel format documents it (Documentation/userspace-api/media/v4l/pixfmt-yuv-planar.rst:
+ * NV12 chroma follows luma with the same bpl; YU12 Cb then Cr at bpl / 2). Compressed
+ * formats have one plane and size 0. Returns 0 or -ENOTSUP (a format we do not handle).
+ */
+int cg_v4l2_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,
+		   struct cg_v4l2_layout *ret);
+
+/* True for MJPEG, JPEG, H.264 and FWHT: formats whose buffers carry a bitstream. */
+bool cg_v4l2_is_compressed(uint32_t fourcc);
+
+/* "NV12"; buf must hold 5 bytes. Returns buf. */
+const char *cg_v4l2_fourcc_str(uint32_t fourcc, char buf[5]);
+
+/*
+ * Opens path read-write, non-blocking and close-on-exec, and hands it to libv4l2 with
+ * conversion disabled. Returns the fd or -errno (-ENODEV/-ENOENT when it is gone).
+ * Close it with cg_v4l2_close().
+ */
+int cg_v4l2_open(const char *path);
+void cg_v4l2_close(int fd);
+
+/* v4l2_ioctl() retried on EINTR. Returns 0 or -errno (saved at the call). */
+int cg_v4l2_ioctl(int fd, unsigned long req, void *arg);
+
+/* The device's own caps (device_caps when the driver reports them). Returns 0 or -errno. */
+int cg_v4l2_querycap(int fd, struct v4l2_capability *cap, uint32_t *device_caps);
+
+/*
+ * A buffer of queue type/memory at index, with one plane for the multi-planar API
+ * (we only use single-buffer formats, so one v4l2_plane is all it ever needs).
+ */
+struct cg_v4l2_buf {
+	struct v4l2_buffer b;
+	struct v4l2_plane plane;
+};
+
+void cg_v4l2_buf_init(struct cg_v4l2_buf *buf, uint32_t type, uint32_t memory, uint32_t index);
+uint32_t cg_v4l2_buf_bytesused(const struct cg_v4l2_buf *buf);
+uint32_t cg_v4l2_buf_length(const struct cg_v4l2_buf *buf);
+uint32_t cg_v4l2_buf_mem_offset(const struct cg_v4l2_buf *buf);
+void cg_v4l2_buf_set_dmabuf(struct cg_v4l2_buf *buf, int fd, uint32_t length, uint32_t used);
+
+/* The pix or pix_mp fields of a format, whichever API type uses. */
+struct cg_v4l2_pix {
+	uint32_t fourcc, width, height, bpl, sizeimage;
+};
+
+void cg_v4l2_fmt_get(const struct v4l2_format *f, struct cg_v4l2_pix *ret);
+void cg_v4l2_fmt_set(struct v4l2_format *f, uint32_t type, const struct cg_v4l2_pix *pix);
+
+/* True when fd's queue of this type lists fourcc in VIDIOC_ENUM_FMT. */
+bool cg_v4l2_has_format(int fd, uint32_t type, uint32_t fourcc);
+
+enum cg_v4l2_kind {
+	CG_V4L2_KIND_OTHER = 0,
+	CG_V4L2_KIND_CAPTURE,
+	CG_V4L2_KIND_M2M,
+};
+
+/* What a node is from its device_caps, and its CAPTURE queue type (0 for OTHER). */
+enum cg_v4l2_kind cg_v4l2_kind(uint32_t device_caps, uint32_t *capture_type);
+
+/*
+ * /dev/videoN paths in N order, up to max. Returns how many, or -errno when /dev cannot be
+ * read. The caller frees each path.
+ */
+int cg_v4l2_list_nodes(char **paths, size_t max);

@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# tests/vdev/setup.sh - fetch Debian's kernel and build the V4L2 test drivers it leaves out.
+#
+# Follows shared/notes/hil-recipe: Debian's linux-image (vivid is in it), and vim2m, vicodec
+# and the v4l2-mem2mem helper built out of tree from Debian's linux-source of the *same*
+# version against the matching linux-headers. Nothing is installed into /boot or
+# /lib/modules; everything lands in $CG_VDEV_DIR and can be rebuilt from the mirror.
+#
+# Exit: 0 ready; 77 when the host tools or the kernel packages cannot be obtained (the
+# suite then skips); 1 on a real failure (version skew, build error).
+# Env:  CG_VDEV_DIR  work dir (default /var/tmp/camgate-vdev)
+#       KV           kernel ABI to pin, e.g. 6.1.0-56-amd64 (default: linux-image-amd64's)
+#       CG_VDEV_NO_APT=1  do not apt-get install the host tools
+set -euo pipefail
+W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
+mkdir -p "$W/pkgs"
+cd "$W"
+t0=$(date +%s)
+skip() { echo "vdev setup: $*, skipping" >&2; exit 77; }
+
+TOOLS="qemu-system-x86 busybox-static v4l-utils kmod cpio xz-utils gcc make libc6-dev"
+need_tools() {
+	for b in qemu-system-x86_64 /bin/busybox v4l2-ctl modprobe depmod cpio xz make gcc; do
+		command -v "$b" >/dev/null || return 0
+	done
+	return 1
+}
+if need_tools && [ -z "${CG_VDEV_NO_APT:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then skip "host tools missing and not root ($TOOLS)"; fi
+	apt-get update -qq || skip "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $TOOLS \
+		>/dev/null || skip "cannot install $TOOLS"
+fi
+need_tools && skip "host tools missing ($TOOLS)"
+
+if [ -z "${KV:-}" ]; then
+	KV=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)
+fi
+[ -n "$KV" ] || skip "cannot resolve Debian's kernel ABI (apt-cache depends linux-image-amd64)"
+ABI=${KV%-amd64}
+SER=$(echo "$KV" | cut -d. -f1,2)
+
+# Already set up for this ABI: nothing to do (the stamp is written last).
+if [ -f "$W/stamp-$KV" ] && [ -f "$W/kernel/vmlinux" ]; then
+	echo "$KV" >"$W/KV"
+	echo "vdev setup: kernel $KV ready in $W"
+	exit 0
+fi
+echo "vdev setup: kernel $KV (source $SER) into $W"
+
+rm -rf "$W"/pkgs/*
+(cd pkgs && apt-get download -qq "linux-image-$KV" "linux-headers-$KV" \
+	"linux-headers-$ABI-common" "linux-kbuild-$SER" "linux-source-$SER") ||
+	skip "cannot download the kernel packages for $KV"
+VER=$(dpkg-deb -f pkgs/linux-image-"$KV"_*.deb Version)
+for p in "linux-headers-$KV" "linux-headers-$ABI-common" "linux-kbuild-$SER" "linux-source-$SER"; do
+	v=$(dpkg-deb -f pkgs/"$p"_*.deb Version)
+	[ "$v" = "$VER" ] || { echo "version skew: $p $v != $VER" >&2; exit 1; }
+done
+
+# Only what the guest needs: the image and drivers/media (vivid and its dependencies).
+rm -rf kernel hdr src extmod modroot
+mkdir -p kernel hdr src extmod modroot/lib/modules
+dpkg-deb --fsys-tarfile pkgs/linux-image-"$KV"_*.deb |
+	tar -x -C kernel --wildcards "./boot/vmlinuz-$KV" "./lib/modules/$KV/kernel/drivers/media/*" \
+		"./lib/modules/$KV/modules.builtin*" "./lib/modules/$KV/modules.order"
+for p in "linux-headers-$KV" "linux-headers-$ABI-common" "linux-kbuild-$SER"; do
+	dpkg -x pkgs/"$p"_*.deb hdr
+done
+# The arch headers' Makefile includes the -common one by absolute /usr/src path.
+sed -i "s#^include /usr/src/#include $W/hdr/usr/src/#" "hdr/usr/src/linux-headers-$KV/Makefile"
+T=linux-source-$SER
+dpkg-deb --fsys-tarfile pkgs/"$T"_*.deb | tar -x -O "./usr/src/$T.tar.xz" |
+	tar -xJ -C src "$T/drivers/media/test-drivers/vim2m.c" "$T/drivers/media/test-drivers/vicodec" \
+		"$T/drivers/media/v4l2-core/v4l2-mem2mem.c"
+rm -rf pkgs/*
+
+# vmlinux through PVH skips SeaBIOS and the xz decompression (seconds under TCG).
+off=$(grep -abo $'\xfd7zXZ\x00' "kernel/boot/vmlinuz-$KV" | head -1 | cut -d: -f1)
+tail -c +$((off + 1)) "kernel/boot/vmlinuz-$KV" | xz -dc --single-stream >kernel/vmlinux 2>/dev/null || true
+if ! head -c4 kernel/vmlinux | grep -q ELF; then
+	echo "vdev setup: no PVH vmlinux, using the bzImage"
+	cp "kernel/boot/vmlinuz-$KV" kernel/vmlinux
+fi
+
+S=src/$T/drivers/media
+cp $S/v4l2-core/v4l2-mem2mem.c $S/test-drivers/vim2m.c $S/test-drivers/vicodec/*.[ch] extmod/
+cat >extmod/Kbuild <<'KB'
+obj-m += v4l2-mem2mem.o vim2m.o vicodec.o
+vicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o
+KB
+make -s -C "$W/hdr/usr/src/linux-headers-$KV" M="$W/extmod" -j"$(nproc)" modules 2>&1 |
+	grep -v 'Skipping BTF' || true
+ls extmod/vim2m.ko extmod/vicodec.ko extmod/v4l2-mem2mem.ko >/dev/null
+
+cp -a "kernel/lib/modules/$KV" modroot/lib/modules/
+mkdir -p "modroot/lib/modules/$KV/extra"
+cp extmod/*.ko "modroot/lib/modules/$KV/extra/"
+depmod -b "$W/modroot" "$KV"
+rm -rf hdr src kernel/lib
+echo "$KV" >"$W/KV"
+touch "$W/stamp-$KV"
+echo "vdev setup: done in $(($(date +%s) - t0)) s"
