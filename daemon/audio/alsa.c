@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "audio/alsa.h"
+#include "audio/audio.h"
+
+static int alsa_set_params(snd_pcm_t *pcm, unsigned periods)
+{
+	snd_pcm_hw_params_t *hw;
+	snd_pcm_uframes_t period = CG_AUDIO_FRAME_SAMPLES;
+	snd_pcm_uframes_t buffer = (snd_pcm_uframes_t)CG_AUDIO_FRAME_SAMPLES * periods;
+	unsigned rate = CG_AUDIO_RATE;
+	int r;
+
+	snd_pcm_hw_params_alloca(&hw);
+	r = snd_pcm_hw_params_any(pcm, hw);
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED);
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE);
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_channels(pcm, hw, CG_AUDIO_CHANNELS);
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_rate_near(pcm, hw, &rate, NULL);
+	if (r >= 0 && rate != CG_AUDIO_RATE)
+		r = -EINVAL; /* plughw: or default convert; a raw hw: device without 48 kHz can't */
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_period_size_near(pcm, hw, &period, NULL);
+	if (r >= 0)
+		r = snd_pcm_hw_params_set_buffer_size_near(pcm, hw, &buffer);
+	if (r >= 0)
+		r = snd_pcm_hw_params(pcm, hw);
+	return r;
+}
+
+int cg_alsa_open(const char *device, bool capture, unsigned periods, snd_pcm_t **ret)
+{
+	snd_pcm_t *pcm;
+	int r;
+
+	r = snd_pcm_open(&pcm, device, capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
+			 0);
+	if (r < 0)
+		return r;
+	r = alsa_set_params(pcm, periods);
+	if (r >= 0)
+		r = snd_pcm_prepare(pcm);
+	if (r < 0) {
+		snd_pcm_close(pcm);
+		return r;
+	}
+	*ret = pcm;
+	return 0;
+}
+
+unsigned cg_alsa_next_backoff_ms(unsigned current_ms)
+{
+	if (current_ms == 0)
+		return 1000;
+	return current_ms >= 15000 ? 30000 : current_ms * 2;
+}
