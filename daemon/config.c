@@ -90,20 +90,26 @@ static int parse_size(const char *s, uint32_t *w, uint32_t *h)
 	return 0;
 }
 
+/* True when s names a host without a port: "name", "1.2.3.4", "[v6]" or a bare v6. */
+static bool host_without_port(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (s[0] == '[')
+		return s[strlen(s) - 1] == ']';
+	return !colon || strchr(colon + 1, ':');
+}
+
 /* "host:port", "[v6]:port" or ":port"; with default_port, the port may be left out. */
 static int parse_host_port(const char *s, uint16_t default_port, char **host, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
-	const char *bracket = strrchr(s, ']');
 	char *end;
 	unsigned long p;
 
-	if (default_port && (!colon || (bracket && colon < bracket) || strchr(s, ':') != colon)) {
-		/* No port: a bare name, IPv4 address, [v6] or v6 address. */
-		if (s[0] == '\0')
-			return -EINVAL;
-		if (s[0] == '[' && bracket && bracket[1] == '\0')
-			*host = g_strndup(s + 1, (gsize)(bracket - s - 1));
+	if (default_port && s[0] && host_without_port(s)) {
+		if (s[0] == '[')
+			*host = g_strndup(s + 1, strlen(s) - 2);
 		else
 			*host = g_strdup(s);
 		*port = default_port;
@@ -412,7 +418,7 @@ static void config_args_free(struct cg_config_args *a)
 static void config_error(GString *errs, const struct cg_config_args *a, enum opt_id id,
 			 const char *reason)
 {
-	const char *value = opts[id].flags & OPT_SECRET ? "…" : a->v[id];
+	const char *value = opts[id].flags & OPT_SECRET ? "(secret)" : a->v[id];
 
 	if (a->line[id] > 0)
 		g_string_append_printf(errs, "%s:%d: %s=%s %s\n", a->path, a->line[id],
@@ -719,33 +725,61 @@ int cg_config_from_args(int argc, char **argv, struct cg_config **ret)
 	return r;
 }
 
+static struct cg_config_args *config_args_copy(const struct cg_config_args *a)
+{
+	struct cg_config_args *c = config_args_new(0, NULL);
+
+	g_strfreev(c->argv);
+	c->argv = g_strdupv(a->argv);
+	c->path = g_strdup(a->path);
+	for (unsigned i = 0; i < _OPT_MAX; i++) {
+		c->v[i] = g_strdup(a->v[i]);
+		c->line[i] = a->line[i];
+		c->from_cli[i] = a->from_cli[i];
+	}
+	return c;
+}
+
+/* The file as it is now, validated whole (restart-only settings too), then merged. */
+static int config_reload_args(const struct cg_config_args *old, struct cg_config **ret,
+			      GString *errs)
+{
+	struct cg_config_args *a = config_args_new((int)g_strv_length(old->argv), old->argv);
+	struct cg_config_args *merged;
+	struct cg_config *fresh;
+	struct config_flags f = {0};
+
+	if (config_gather(a, &f, errs) < 0) {
+		config_args_free(a);
+		return -EINVAL;
+	}
+	merged = config_args_copy(a);
+	if (config_build(a, &fresh, errs) < 0) {
+		config_args_free(merged);
+		return -EINVAL;
+	}
+	cg_config_free(fresh);
+	/* What cannot change under running viewers keeps its running value. */
+	for (unsigned i = 0; i < _OPT_MAX; i++) {
+		if (opts[i].flags & OPT_RELOAD)
+			continue;
+		g_free(merged->v[i]);
+		merged->v[i] = g_strdup(old->v[i]);
+		merged->line[i] = old->line[i];
+	}
+	return config_build(merged, ret, errs);
+}
+
 int cg_config_reload(const struct cg_config *running, struct cg_config **ret, char **ret_error)
 {
-	const struct cg_config_args *old = running->args;
-	struct cg_config_args *a = config_args_new((int)g_strv_length(old->argv), old->argv);
-	struct config_flags f = {0};
 	GString *errs = g_string_new(NULL);
-	int r;
+	int r = config_reload_args(running->args, ret, errs);
 
-	r = config_gather(a, &f, errs);
-	if (r == 0) {
-		/* What cannot change under running viewers keeps its running value. */
-		for (unsigned i = 0; i < _OPT_MAX; i++) {
-			if (opts[i].flags & OPT_RELOAD)
-				continue;
-			g_free(a->v[i]);
-			a->v[i] = g_strdup(old->v[i]);
-			a->line[i] = old->line[i];
-		}
-		r = config_build(a, ret, errs);
-	} else {
-		config_args_free(a);
-	}
 	if (r < 0)
 		*ret_error = g_strchomp(g_string_free(errs, FALSE));
 	else
 		g_string_free(errs, TRUE);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /*

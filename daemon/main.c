@@ -42,6 +42,7 @@ struct daemon {
 	struct cg_media *media;
 	struct cg_signaling *signaling;
 	struct cg_notify *notify;
+	bool watchdog_starved;
 	GMainLoop *loop;
 };
 
@@ -70,10 +71,16 @@ static gboolean daemon_feed_watchdog(gpointer userdata)
 	uint64_t limit = CG_MAX(cg_notify_watchdog_usec(d->notify) / 2, 2 * CG_USEC_PER_SEC);
 	uint64_t age = cg_mono_usec() - cg_media_heartbeat_usec(d->media);
 
-	if (age < limit)
+	if (age < limit) {
+		if (d->watchdog_starved)
+			cg_notice("media thread alive again, feeding the watchdog");
+		d->watchdog_starved = false;
 		cg_notify_send(d->notify, "WATCHDOG=1");
-	else
+	} else if (!d->watchdog_starved) {
+		/* Once per stall: systemd restarts us within WatchdogSec anyway. */
 		cg_err("media thread silent for %.1f s, not feeding the watchdog", age / 1e6);
+		d->watchdog_starved = true;
+	}
 	return G_SOURCE_CONTINUE;
 }
 

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Command-line parsing into the immutable configuration, and the latency percentiles. */
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
+#include "ice_servers.h"
+#include "metrics.h"
 #include "stats.h"
 
 static int parse(struct cg_config **cfg, ...)
@@ -130,9 +134,268 @@ static void test_percentiles(void)
 	cg_stats_fini(&st);
 }
 
+/* A key file in a fresh temporary directory; returns its path (g_free it). */
+static char *write_conf(const char *text)
+{
+	static char *dir;
+	char *path;
+
+	if (!dir)
+		dir = g_dir_make_tmp("camgate-test-XXXXXX", NULL);
+	path = g_build_filename(dir, "camgate.conf", NULL);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	return path;
+}
+
+static int parse_conf(struct cg_config **cfg, char **error, const char *text, ...)
+{
+	char *argv[32] = {"camgate"};
+	char *path = write_conf(text);
+	char *config_arg = g_strconcat("--config=", path, NULL);
+	int argc = 1, r;
+	va_list ap;
+	const char *a;
+
+	argv[argc++] = config_arg;
+	va_start(ap, text);
+	while ((a = va_arg(ap, const char *)) && argc < 31)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	*cfg = NULL;
+	*error = NULL;
+	r = cg_config_parse(argc, argv, cfg, error);
+	g_free(config_arg);
+	g_free(path);
+	return r;
+}
+
+static void test_file_good(void)
+{
+	struct cg_config *cfg;
+	char *error;
+
+	g_assert_cmpint(parse_conf(&cfg, &error,
+				   "# camgate\n[camgate]\nlisten = 0.0.0.0:8443\nfps=15\n"
+				   "bitrate = 900\n\nstun = stun:stun.example.net\n"
+				   "turn = turn.example.net:3479\nturn-user = u\n"
+				   "turn-password = p\nmax-candidates = 8\nauth = on\n"
+				   "token = abcdefghijklmnopqrstuvwxyz012345\n",
+				   "--fps=20", NULL),
+			==, 0);
+	g_assert_null(error);
+	g_assert_cmpstr(cfg->listen_host, ==, "0.0.0.0");
+	g_assert_cmpuint(cfg->listen_port, ==, 8443);
+	g_assert_cmpuint(cfg->fps, ==, 20); /* the command line wins */
+	g_assert_cmpuint(cfg->bitrate_kbps, ==, 900);
+	g_assert_cmpstr(cfg->stun_host, ==, "stun.example.net");
+	g_assert_cmpuint(cfg->stun_port, ==, 3478);
+	g_assert_cmpstr(cfg->turn_host, ==, "turn.example.net");
+	g_assert_cmpuint(cfg->turn_port, ==, 3479);
+	g_assert_cmpuint(cfg->max_candidates, ==, 8);
+	g_assert_true(cfg->tls);
+	g_assert_true(cfg->auth_required);
+	g_assert_cmpstr(cfg->token, ==, "abcdefghijklmnopqrstuvwxyz012345");
+	cg_config_free(cfg);
+}
+
+static void test_file_bad(void)
+{
+	static const struct {
+		const char *text;
+		const char *error;
+	} bad[] = {
+		{"[camgate]\nfps = 500\n", ":2: fps=500 is out of range 1-120"},
+		{"[camgate]\n\nfps = x\n", ":3: fps=x is not a number"},
+		{"[camgate]\nnope = 1\n", ":2: unknown key 'nope'"},
+		{"fps = 10\n", ":1: 'fps' is outside [camgate]"},
+		{"[other]\n", ":1: unknown group [other]"},
+		{"[camgate]\nfps\n", ":2: not a key = value line"},
+		{"[camgate]\nfps=10\nfps=12\n", ":3: 'fps' is already set on line 2"},
+		{"[camgate]\nsize = 10x10\n", ":2: size=10x10 is not WxH"},
+		{"[camgate]\ntoken = short\n", ":2: token=(secret) is not"},
+		{"[camgate]\ntls-cert = /a.pem\n", "needs both tls-cert and tls-key"},
+		{"[camgate]\nturn = t.example\n", "turn=t.example needs turn-user"},
+		{"[camgate]\npassword-hash = x\n", ":2: password-hash=(secret) is not a hash"},
+	};
+	struct cg_config *cfg;
+	char *error;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_assert_cmpint(parse_conf(&cfg, &error, bad[i].text, NULL), ==, -EINVAL);
+		g_assert_null(cfg);
+		g_test_message("%s", error);
+		g_assert_nonnull(strstr(error, bad[i].error));
+		/* Secrets are never quoted back. */
+		g_assert_null(strstr(error, "short"));
+		g_free(error);
+	}
+	g_assert_cmpint(parse(&cfg, "--config=/nonexistent/camgate.conf", NULL), ==, -EINVAL);
+}
+
+struct changes {
+	GString *log;
+};
+
+static void on_change(const char *key, const char *old_value, const char *new_value,
+		      bool applied, void *userdata)
+{
+	struct changes *c = userdata;
+
+	g_string_append_printf(c->log, "%s:%s:%s:%d;", key, old_value ? old_value : "-",
+			       new_value ? new_value : "-", applied);
+}
+
+static void test_reload(void)
+{
+	struct cg_config *cfg, *next;
+	struct changes c = {g_string_new(NULL)};
+	char *error, *path;
+
+	g_assert_cmpint(parse_conf(&cfg, &error,
+				   "[camgate]\nbitrate = 1000\nmax-viewers = 5\n"
+				   "listen = 127.0.0.1:9000\n",
+				   "--log-level=debug", NULL),
+			==, 0);
+	/* Same path: parse_conf reuses its directory. */
+	path = write_conf("[camgate]\nbitrate = 1500\nmax-viewers = 6\nlisten = 127.0.0.1:9001\n"
+			  "log-level = err\ntoken = abcdefghijklmnopqrstuvwxyz\n");
+	g_assert_cmpint(cg_config_reload(cfg, &next, &error), ==, 0);
+	g_assert_cmpuint(next->bitrate_kbps, ==, 1500);
+	g_assert_cmpuint(next->max_viewers, ==, 6);
+	g_assert_cmpuint(next->listen_port, ==, 9000); /* needs a restart: kept */
+	g_assert_cmpint(next->log_level, ==, 7);       /* the command line still wins */
+	g_assert_cmpuint(cg_config_report_changes(cfg, next, on_change, &c), ==, 4);
+	g_assert_cmpstr(c.log->str, ==,
+			"listen:127.0.0.1:9000:127.0.0.1:9001:0;bitrate:1000:1500:1;"
+			"max-viewers:5:6:1;token:-:-:1;");
+
+	/* A bad file: an error with the line, and the running snapshot is untouched. */
+	g_free(write_conf("[camgate]\nbitrate = 1500\nmax-viewers = 0\n"));
+	g_assert_cmpint(cg_config_reload(next, &cfg, &error), ==, -EINVAL);
+	g_assert_nonnull(strstr(error, "camgate.conf:3: max-viewers=0 is out of range"));
+	g_assert_cmpuint(next->max_viewers, ==, 6);
+	g_free(error);
+	/* Restart-only settings are validated too, though they would not apply yet. */
+	g_free(write_conf("[camgate]\nworkers = 0\n"));
+	g_assert_cmpint(cg_config_reload(next, &cfg, &error), ==, -EINVAL);
+	g_assert_nonnull(strstr(error, "camgate.conf:2: workers=0 is out of range"));
+	g_free(error);
+	cg_config_free(next);
+	g_string_free(c.log, TRUE);
+	g_free(path);
+}
+
+static void test_auth(void)
+{
+	const char *token = "0123456789abcdefghij";
+	struct cg_config *cfg;
+	struct cg_auth *auth;
+	char *hash = cg_auth_hash_password("correct horse", 1000);
+	char *cookie, *pair, *bearer;
+
+	g_assert_nonnull(hash);
+	g_assert_cmpint(cg_auth_hash_check(hash), ==, 0);
+	g_assert_cmpint(cg_auth_verify_password(hash, "correct horse"), ==, 0);
+	g_assert_cmpint(cg_auth_verify_password(hash, "correct horsE"), ==, -EACCES);
+	g_assert_cmpint(cg_auth_token_check("short"), ==, -EINVAL);
+	g_assert_cmpint(cg_auth_token_check("has space in the middle"), ==, -EINVAL);
+
+	g_assert_cmpint(parse(&cfg, "--listen=0.0.0.0:8080", NULL), ==, 0);
+	g_assert_true(cfg->auth_required);
+	g_assert_cmpint(cg_auth_new(cfg, token, &auth), ==, 0);
+	g_assert_false(cg_auth_check(auth, NULL, NULL, 1000));
+	g_assert_false(cg_auth_check(auth, "Bearer 0123456789abcdefghiX", NULL, 1000));
+	bearer = g_strconcat("bearer  ", token, NULL);
+	g_assert_true(cg_auth_check(auth, bearer, NULL, 1000));
+	g_assert_cmpint(cg_auth_login(auth, "wrong", 1000, 1, false, &cookie), ==, -EACCES);
+	g_assert_cmpint(cg_auth_login(auth, token, 1000, 2, true, &cookie), ==, 0);
+	g_assert_nonnull(strstr(cookie, "; Secure"));
+	pair = g_strndup(cookie, strcspn(cookie, ";"));
+	g_assert_true(cg_auth_check(auth, NULL, pair, 1000));
+	g_assert_false(cg_auth_check(auth, NULL, pair, 1000 + CG_AUTH_COOKIE_MAX_AGE_S));
+	/* New credentials revoke the cookies made for the old ones. */
+	cg_auth_set_credentials(auth, cfg, "abcdefghijklmnopqrstuvwxyz");
+	g_assert_false(cg_auth_check(auth, NULL, pair, 1000));
+	g_assert_false(cg_auth_check(auth, bearer, NULL, 1000));
+	/* Guessing is rate-limited: after the burst, even the right secret waits. */
+	for (unsigned i = 0; i < 20; i++)
+		cg_auth_login(auth, "guess", 1000, 10, false, &cookie);
+	g_assert_cmpint(cg_auth_login(auth, "abcdefghijklmnopqrstuvwxyz", 1000, 10, false,
+				      &cookie), ==, -EAGAIN);
+	g_free(pair);
+	g_free(cookie);
+	g_free(bearer);
+	g_free(hash);
+	cg_auth_free(auth);
+	cg_config_free(cfg);
+}
+
+static void test_loopback_needs_no_auth(void)
+{
+	struct cg_config *cfg;
+	struct cg_auth *auth;
+
+	g_assert_cmpint(parse(&cfg, NULL), ==, 0);
+	g_assert_false(cfg->auth_required);
+	g_assert_false(cfg->tls);
+	g_assert_cmpint(cg_auth_new(cfg, NULL, &auth), ==, 0);
+	g_assert_true(cg_auth_check(auth, NULL, NULL, 1));
+	cg_auth_free(auth);
+	cg_config_free(cfg);
+}
+
+static void test_ice_links(void)
+{
+	struct cg_config *cfg;
+	char **links;
+
+	g_assert_cmpint(parse(&cfg, NULL), ==, 0);
+	links = cg_ice_servers_links(cfg);
+	g_assert_cmpuint(g_strv_length(links), ==, 0); /* nothing outside by default */
+	g_strfreev(links);
+	cg_config_free(cfg);
+	g_assert_cmpint(parse(&cfg, "--stun=[2001:db8::1]:3478", "--turn=turn.example.net",
+			      "--turn-transport=tls", "--turn-user=u", "--turn-password=p w",
+			      NULL),
+			==, 0);
+	links = cg_ice_servers_links(cfg);
+	g_assert_cmpuint(g_strv_length(links), ==, 2);
+	g_assert_cmpstr(links[0], ==, "<stun:[2001:db8::1]:3478>; rel=\"ice-server\"");
+	g_assert_cmpstr(links[1], ==,
+			"<turns:turn.example.net:5349?transport=tcp>; rel=\"ice-server\"; "
+			"username=\"u\"; credential=\"p w\"; credential-type=\"password\"");
+	g_strfreev(links);
+	cg_config_free(cfg);
+}
+
+static void test_metrics(void)
+{
+	struct cg_stats st;
+	struct cg_metrics_input in = {.stats = &st, .version = "1", .source = "te\"st",
+				      .encoder = "x264", .viewers = 3};
+	char *text;
+
+	cg_stats_init(&st);
+	cg_stats_add(&st.plis_received, 7);
+	text = cg_metrics_render(&in);
+	g_assert_nonnull(strstr(text, "\ncamgate_plis_received_total 7\n"));
+	g_assert_nonnull(strstr(text, "# TYPE camgate_viewers gauge\ncamgate_viewers 3\n"));
+	g_assert_nonnull(strstr(text, "source=\"te\\\"st\""));
+	g_assert_nonnull(strstr(text, "camgate_encode_latency_seconds{quantile=\"0.50\"} NaN"));
+	g_free(text);
+	cg_stats_fini(&st);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/config/file-good", test_file_good);
+	g_test_add_func("/config/file-bad", test_file_bad);
+	g_test_add_func("/config/reload", test_reload);
+	g_test_add_func("/auth/credentials", test_auth);
+	g_test_add_func("/auth/loopback", test_loopback_needs_no_auth);
+	g_test_add_func("/ice-servers/links", test_ice_links);
+	g_test_add_func("/metrics/render", test_metrics);
 	g_test_add_func("/config/defaults", test_defaults);
 	g_test_add_func("/config/flags", test_flags);
 	g_test_add_func("/config/rejects", test_rejects);
