@@ -104,8 +104,13 @@ static void ws_close_later(struct ws_peer *wp, uint16_t code, const char *reason
 	ws_schedule_destroy(wp);
 }
 
+static void ws_drop_source(GSource **src);
+
 static void ws_schedule_destroy(struct ws_peer *wp)
 {
+	/* Stop reading now: a socket at EOF stays readable, and polling it would starve
+	 * the idle callback (lower priority) that finishes the close. */
+	ws_drop_source(&wp->in_source);
 	if (wp->close_source)
 		return;
 	wp->close_source = g_idle_source_new();
@@ -253,8 +258,6 @@ static gboolean ws_on_readable(gint fd, GIOCondition cond, gpointer userdata)
 		ws_destroy(wp, false);
 		return G_SOURCE_REMOVE;
 	}
-	if (wp->closing)
-		return G_SOURCE_CONTINUE;
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return G_SOURCE_CONTINUE;
