@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -198,6 +199,18 @@ static void daemon_print_url(const struct daemon *d)
 	fflush(stdout);
 }
 
+/* Secrets in a file anyone can read are no secrets: say so, once, at start. */
+static void daemon_check_config_mode(const struct cg_config *cfg)
+{
+	struct stat st;
+
+	if (!cfg->config_path || !(cfg->token || cfg->password_hash || cfg->turn_password))
+		return;
+	if (stat(cfg->config_path, &st) == 0 && (st.st_mode & S_IROTH))
+		cg_warn("%s holds credentials and is readable by every user: chmod o-r it",
+			cfg->config_path);
+}
+
 /* HTTPS identity and credentials, before anything listens. */
 static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_key)
 {
@@ -205,6 +218,7 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 	char *fingerprint;
 	int r;
 
+	daemon_check_config_mode(d->cfg);
 	r = cg_auth_new(d->cfg, daemon_token(d, d->cfg), &d->auth);
 	if (r < 0) {
 		cg_err("the token in %s/token is not valid: fix or delete it", d->cfg->state_dir);
