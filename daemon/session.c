@@ -5,13 +5,17 @@
 #include <nice/agent.h>
 #include <string.h>
 
+#include "config.h"
 #include "crypto/cert.h"
 #include "crypto/dtls.h"
 #include "crypto/srtp.h"
 #include "media.h"
 #include "proto/rtcp.h"
+#include "proto/bwe.h"
 #include "proto/rtp.h"
+#include "proto/rtx.h"
 #include "proto/sdp.h"
+#include "proto/twcc.h"
 #include "session.h"
 #include "stats.h"
 #include "util/log.h"
@@ -28,6 +32,14 @@
 #define SESSION_PACKET_MAX	1500
 /* A joining viewer replays at most this much of the past rather than wait for an IDR. */
 #define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
+/* NACK service per viewer: a hostile or hopeless receiver cannot make us resend the
+ * stream (2 Mbit/s is about 250 packets/s; a 5 % loss needs ~13/s). */
+#define SESSION_RTX_RATE  200
+#define SESSION_RTX_BURST 100
+/* A slow viewer asks the arbiter for a keyframe at most this often. */
+#define SESSION_SKIP_ASK_MS 2000
+/* A viewer whose estimate is below this share of the stream's bitrate gets a send budget. */
+#define SESSION_BUDGET_PCT 90
 
 enum session_state {
 	SESSION_NEW,	       /* answered, waiting for ICE */
@@ -50,6 +62,16 @@ struct cg_session {
 	uint8_t pt;
 	uint8_t playout_delay_id;
 	uint8_t abs_send_time_id;
+	uint8_t rtx_pt; /* 0: retransmit in the original stream */
+	uint8_t twcc_id;
+	uint32_t rtx_ssrc; /* RFC 4588: own SSRC and sequence space */
+	uint16_t rtx_seq;
+	struct cg_twcc *twcc; /* only when negotiated (8 KiB) */
+	struct cg_bwe_viewer bwe;
+	struct cg_bwe_budget budget;
+	struct cg_rtx_budget rtx_budget;
+	struct cg_session_stats st;
+	uint64_t last_skip_ask_usec;
 	bool waiting_keyframe; /* a new viewer starts at an IDR */
 	GSource *dtls_timer;
 	GSource *sr_timer;
@@ -75,6 +97,7 @@ struct cg_session *cg_session_unref(struct cg_session *s)
 		/* close_now already released everything thread-bound. */
 		g_free(s->local_ufrag);
 		g_free(s->remote_ufrag);
+		free(s->twcc);
 		free(s);
 	}
 	return NULL;
@@ -224,9 +247,51 @@ static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_eve
 	}
 }
 
+/* Receiver report blocks about our stream: loss and jitter (RFC 3550 §6.4.1). */
+static void session_on_report_blocks(struct cg_session *s, const struct cg_rtcp_info *info,
+				     uint64_t now)
+{
+	uint32_t ssrc = cg_media_ssrc(s->setup.media);
+
+	for (unsigned i = 0; i < info->n_report_blocks; i++) {
+		const struct cg_rtcp_report_block *b = &info->report_blocks[i];
+
+		if (b->ssrc != ssrc)
+			continue;
+		s->st.fraction_lost = b->fraction_lost;
+		s->st.cumulative_lost = b->cumulative_lost;
+		s->st.jitter = b->jitter;
+		cg_bwe_on_rr(&s->bwe, b->fraction_lost, now);
+	}
+}
+
+static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info,
+				uint64_t now);
+
+/* Feedback that is not about keyframes: reports, REMB, TWCC, NACK. */
+static void session_on_feedback(struct cg_session *s, const uint8_t *buf, size_t len,
+				const struct cg_rtcp_info *info, uint64_t now)
+{
+	struct cg_twcc_report tr;
+
+	session_on_report_blocks(s, info, now);
+	if (info->remb) {
+		s->st.rembs++;
+		cg_bwe_on_remb(&s->bwe, info->remb_bitrate_bps, now);
+	}
+	/* cg_rtcp_parse skips RTPFB FMT 15; the TWCC module reads it from the same bytes. */
+	if (s->twcc && cg_twcc_read_compound(s->twcc, buf, len, &tr) > 0) {
+		s->st.twcc_feedbacks++;
+		cg_bwe_on_twcc(&s->bwe, &tr, now);
+	}
+	if (info->n_nacks > 0 && info->nack_media_ssrc == cg_media_ssrc(s->setup.media))
+		session_serve_nacks(s, info, now);
+}
+
 static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 {
 	struct cg_rtcp_info info;
+	uint64_t now = cg_mono_usec();
 	int r;
 
 	if (!s->srtp)
@@ -240,12 +305,14 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 		cg_trace("[%s] malformed RTCP, dropping", s->id);
 		return;
 	}
-	s->last_rtcp_usec = cg_mono_usec();
+	s->last_rtcp_usec = now;
 	if (info.pli || info.fir) {
 		cg_debug("[%s] %s received, asking for a keyframe", s->id,
 			 info.pli ? "PLI" : "FIR");
 		cg_media_request_keyframe(s->setup.media);
 	}
+	if (s->state == SESSION_STREAMING)
+		session_on_feedback(s, buf, (size_t)r, &info, now);
 	if (info.bye) {
 		cg_info("[%s] viewer sent BYE, closing", s->id);
 		cg_session_close(s);
@@ -325,38 +392,64 @@ static void session_abs_send_time(struct cg_rtp_ext *ext, uint8_t id, uint64_t n
 	ext->data[2] = (uint8_t)v;
 }
 
-/*
- * Writes RTP packet index of u, SRTP-protected, into out (cap bytes). The payload is the
- * shared plan's slice: the copy next to the header is the one SRTP needs anyway, since
- * its output differs per viewer. Returns the length or a negative errno.
- */
-static int session_build_packet(struct cg_session *s, const struct cg_media_unit *u, size_t index,
-				uint64_t now_usec, uint8_t *out, size_t cap)
+/* The header every packet of ours carries: payload type, marker, and the extensions the
+ * viewer negotiated (playout-delay min = max = 0 asks the browser not to buffer). */
+static void session_header(struct cg_session *s, struct cg_rtp_header *h, uint64_t now_usec,
+			   size_t wire_size)
 {
-	const struct cg_h264_payload *p = &u->plan.items[index];
-	struct cg_rtp_header h = {
-		.payload_type = s->pt,
-		.marker = p->marker,
-		.sequence = (uint16_t)(u->first_seq + index),
-		.timestamp = u->rtp_timestamp,
-		.ssrc = cg_media_ssrc(s->setup.media),
-	};
-	int len;
-
-	/* Ask the browser not to buffer: min = max = 0 (playout-delay extension). */
 	if (s->playout_delay_id)
-		cg_rtp_ext_playout_delay(&h.extensions[h.n_extensions++], s->playout_delay_id, 0,
+		cg_rtp_ext_playout_delay(&h->extensions[h->n_extensions++], s->playout_delay_id, 0,
 					 0);
 	if (s->abs_send_time_id)
-		session_abs_send_time(&h.extensions[h.n_extensions++], s->abs_send_time_id,
+		session_abs_send_time(&h->extensions[h->n_extensions++], s->abs_send_time_id,
 				      now_usec);
-	len = cg_rtp_write_header(out, cap - CG_SRTP_MAX_TRAILER, &h);
+	if (s->twcc) {
+		/* draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: 16-bit, per session. */
+		uint16_t seq = cg_twcc_on_send(s->twcc, now_usec / 1000, wire_size);
+		struct cg_rtp_ext *e = &h->extensions[h->n_extensions++];
+
+		*e = (struct cg_rtp_ext){ .id = s->twcc_id, .len = 2 };
+		e->data[0] = (uint8_t)(seq >> 8);
+		e->data[1] = (uint8_t)seq;
+	}
+}
+
+/*
+ * Writes RTP packet index of u, SRTP-protected, into out (cap bytes): as sent the first
+ * time, or (rtx) as an RFC 4588 retransmission in the session's RTX stream. The payload
+ * is the shared plan's slice: the copy next to the header is the one SRTP needs anyway,
+ * since its output differs per viewer. Returns the length or a negative errno.
+ */
+static int session_build_packet(struct cg_session *s, const struct cg_media_unit *u, size_t index,
+				bool rtx, uint64_t now_usec, uint8_t *out, size_t cap)
+{
+	const struct cg_h264_payload *p = &u->plan.items[index];
+	uint16_t seq = (uint16_t)(u->first_seq + index);
+	struct cg_rtp_header h = {
+		.payload_type = rtx ? s->rtx_pt : s->pt,
+		.marker = p->marker,
+		.sequence = rtx ? s->rtx_seq++ : seq,
+		.timestamp = u->rtp_timestamp,
+		.ssrc = rtx ? s->rtx_ssrc : cg_media_ssrc(s->setup.media),
+	};
+	const uint8_t *payload = u->plan.arena + p->offset;
+	int len;
+
+	session_header(s, &h, now_usec, p->len + 48u);
+	if (rtx) {
+		len = cg_rtx_build(out, cap - CG_SRTP_MAX_TRAILER, &h, seq, payload, p->len);
+	} else {
+		len = cg_rtp_write_header(out, cap - CG_SRTP_MAX_TRAILER, &h);
+		if (len >= 0 && (size_t)len + p->len > cap - CG_SRTP_MAX_TRAILER)
+			len = -ENOSPC;
+		if (len >= 0) {
+			memcpy(out + len, payload, p->len);
+			len += p->len;
+		}
+	}
 	if (len < 0)
 		return len;
-	if ((size_t)len + p->len > cap - CG_SRTP_MAX_TRAILER)
-		return -ENOSPC;
-	memcpy(out + len, u->plan.arena + p->offset, p->len);
-	return cg_srtp_protect(s->srtp, out, (size_t)len + p->len, cap);
+	return cg_srtp_protect(s->srtp, out, (size_t)len, cap);
 }
 
 /*
@@ -380,55 +473,159 @@ static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch
 	return (unsigned)sent;
 }
 
+/* Adds packet index of u to the batch (flushing it when full); returns packets the
+ * socket refused. */
+static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *b, unsigned *n,
+				  const struct cg_media_unit *u, size_t index, bool rtx,
+				  uint64_t now)
+{
+	int len = session_build_packet(s, u, index, rtx, now, b->slots[*n], CG_WORKER_SLOT);
+	unsigned dropped = 0;
+
+	if (len < 0) {
+		cg_trace("[%s] cannot build packet: %s, dropping", s->id, strerror(-len));
+		return 0;
+	}
+	b->vecs[*n].size = (gsize)len;
+	if (++*n == CG_WORKER_BATCH) {
+		dropped = *n - session_flush_batch(s, b, *n);
+		*n = 0;
+	}
+	return dropped;
+}
+
 /*
- * Sends packets [first, end) of u: built into the worker's preallocated slots, then one
- * libnice call per CG_WORKER_BATCH packets (one call per frame in the common case).
- * Returns the number of packets the socket did not take.
+ * Sends all packets of u: built into the worker's preallocated slots, then one libnice
+ * call per CG_WORKER_BATCH packets (one call per frame in the common case). Returns the
+ * number of packets the socket did not take.
  */
 static unsigned session_send_packets(struct cg_session *s, const struct cg_media_unit *u,
-				     size_t first, size_t end, uint64_t now)
+				     uint64_t now)
 {
 	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
 	unsigned n = 0, dropped = 0;
 
-	for (size_t i = first; i < end; i++) {
-		int len = session_build_packet(s, u, i, now, b->slots[n], CG_WORKER_SLOT);
-
-		if (len < 0) {
-			cg_trace("[%s] cannot build packet: %s, dropping", s->id, strerror(-len));
-			continue;
-		}
-		b->vecs[n].size = (gsize)len;
+	for (size_t i = 0; i < u->plan.n_items; i++) {
+		dropped += session_batch_add(s, b, &n, u, i, false, now);
 		s->packets_sent++;
 		s->octets_sent += u->plan.items[i].len;
-		if (++n == CG_WORKER_BATCH) {
-			dropped += n - session_flush_batch(s, b, n);
-			n = 0;
-		}
 	}
 	dropped += n - session_flush_batch(s, b, n);
+	s->st.packets_sent = s->packets_sent;
 	return dropped;
+}
+
+/*
+ * Answers a generic NACK (RFC 4585 §6.2.1) from the worker's shared history: each lost
+ * packet is rebuilt from its unit, as RTX when negotiated (RFC 4588), else in the
+ * original stream (libsrtp allows re-protecting a sequence number on the send side).
+ * Everything goes out as one batch; a token bucket bounds what one viewer can ask for.
+ */
+static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info, uint64_t now)
+{
+	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < info->n_nacks; i++) {
+		unsigned index;
+		struct cg_media_unit *u =
+			cg_worker_find_packet(s->setup.worker, info->nacks[i], &index);
+
+		s->st.nacks_received++;
+		if (!u || !cg_rtx_budget_take(&s->rtx_budget, now)) {
+			s->st.nacks_unserved++;
+			continue;
+		}
+		session_batch_add(s, b, &n, u, index, s->rtx_pt != 0, now);
+		s->st.retransmitted++;
+	}
+	session_flush_batch(s, b, n);
+}
+
+/* Skips to the next keyframe, asking the arbiter for one at most every
+ * SESSION_SKIP_ASK_MS for this viewer. */
+static void session_skip_to_keyframe(struct cg_session *s, uint64_t now)
+{
+	s->waiting_keyframe = true;
+	s->st.frames_skipped++;
+	if (now - s->last_skip_ask_usec >= SESSION_SKIP_ASK_MS * CG_USEC_PER_MSEC) {
+		s->last_skip_ask_usec = now;
+		cg_media_request_keyframe(s->setup.media);
+	}
+}
+
+/*
+ * The send budget: a viewer whose estimate is clearly below the stream's bitrate is
+ * served what fits in a token bucket at its estimate; a frame that does not fit is
+ * skipped with the rest of its GOP (a partial GOP is undecodable) rather than queued.
+ */
+static bool session_within_budget(struct cg_session *s, const struct cg_media_unit *u, uint64_t now)
+{
+	uint32_t est = cg_bwe_estimate_kbps(&s->bwe, now);
+	uint64_t stream = cg_media_bitrate(s->setup.media);
+
+	if (est && (uint64_t)est * 100 < stream * SESSION_BUDGET_PCT)
+		cg_bwe_budget_set_rate(&s->budget, (uint64_t)est * 1000);
+	else
+		cg_bwe_budget_set_rate(&s->budget, 0);
+	return cg_bwe_budget_take(&s->budget, u->plan.arena_len + 40 * u->plan.n_items, u->keyframe,
+				  now);
 }
 
 void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
 {
+	uint64_t now;
+
 	if (s->state != SESSION_STREAMING)
 		return;
+	if (s->waiting_keyframe && !u->keyframe)
+		return;
+	now = cg_mono_usec();
+	if (!session_within_budget(s, u, now)) {
+		session_skip_to_keyframe(s, now);
+		return;
+	}
 	if (s->waiting_keyframe) {
-		if (!u->keyframe)
-			return;
 		s->waiting_keyframe = false;
-		cg_debug("[%s] first keyframe, %.1f ms after the offer", s->id,
-			 (cg_mono_usec() - s->created_usec) / 1000.0);
+		cg_debug("[%s] keyframe, %.1f ms after the offer", s->id,
+			 (now - s->created_usec) / 1000.0);
 	}
-	if (session_send_packets(s, u, 0, u->plan.n_items, cg_mono_usec()) > 0) {
-		/* The socket buffer is full: this viewer cannot keep up. Rather than queue, it
-		 * resumes at the next keyframe (STYLE 4.4 hub drop policy). */
-		s->waiting_keyframe = true;
-		cg_media_request_keyframe(s->setup.media);
-	}
+	/* A full socket buffer: this viewer cannot keep up. Rather than queue, it resumes at
+	 * the next keyframe (STYLE 4.4 hub drop policy). */
+	if (session_send_packets(s, u, now) > 0)
+		session_skip_to_keyframe(s, now);
 	s->last_rtp_timestamp = u->rtp_timestamp;
 	s->last_capture_wall_usec = u->capture_wall_usec;
+}
+
+void cg_session_resync(struct cg_session *s)
+{
+	if (s->state == SESSION_STREAMING && !s->waiting_keyframe)
+		session_skip_to_keyframe(s, cg_mono_usec());
+}
+
+void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret)
+{
+	*ret = s->st;
+	ret->estimate_kbps = cg_bwe_estimate_kbps(&s->bwe, cg_mono_usec());
+	ret->loss = s->bwe.loss;
+}
+
+struct cg_media *cg_session_media(const struct cg_session *s)
+{
+	return s->setup.media;
+}
+
+void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
+			       uint32_t *ret_max_kbps)
+{
+	if (s->setup.cfg && s->setup.cfg->min_bitrate_kbps && s->setup.cfg->max_bitrate_kbps) {
+		*ret_min_kbps = s->setup.cfg->min_bitrate_kbps;
+		*ret_max_kbps = s->setup.cfg->max_bitrate_kbps;
+		return;
+	}
+	*ret_max_kbps = cg_media_bitrate(s->setup.media);
+	*ret_min_kbps = CG_MAX(*ret_max_kbps / 4, 50u);
 }
 
 static void session_add_remote_candidate(struct cg_session *s, const char *value)
@@ -516,6 +713,7 @@ static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer 
 		.ice_pwd = pwd,
 		.fingerprint = cg_cert_fingerprint(s->setup.cert),
 		.video_ssrc = cg_media_ssrc(s->setup.media),
+		.rtx_ssrc = s->rtx_ssrc,
 		.cname = "camgate",
 		.stream_id = "camgate",
 		.candidates = (const char *const *)candidates,
@@ -551,26 +749,65 @@ static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *
 			   choice->remote_fingerprint, &s->dtls);
 }
 
+/*
+ * What the session can do beyond what the caller negotiated: NACK with RTX, REMB and
+ * transport-wide CC are implemented here, so the session re-runs the (pure, cheap)
+ * negotiation with them on. The chosen section and payload type are the same as the
+ * caller's, since the caller's capabilities are a subset. Falls back to the caller's
+ * choice if that ever fails.
+ */
+static void session_negotiate(struct cg_session *s, const struct cg_sdp_offer *offer,
+			      const struct cg_sdp_choice *choice, struct cg_sdp_choice *ret)
+{
+	struct cg_sdp_capabilities caps = { .video_profile = cg_media_profile(s->setup.media),
+					    .nack = true,
+					    .remb = true,
+					    .rtx = true,
+					    .twcc = true };
+	const char *reason;
+
+	if (cg_sdp_negotiate(offer, &caps, ret, &reason) < 0 ||
+	    ret->video_index != choice->video_index || ret->video_pt != choice->video_pt)
+		*ret = *choice;
+}
+
+static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choice *c)
+{
+	s->pt = c->video_pt;
+	s->playout_delay_id = c->playout_delay_id;
+	s->abs_send_time_id = c->abs_send_time_id;
+	s->rtx_pt = c->rtx_pt;
+	s->rtx_ssrc = cg_rand_u32();
+	s->rtx_seq = (uint16_t)cg_rand_u32();
+	s->twcc_id = c->twcc_id;
+	if (c->twcc_id && c->twcc) {
+		s->twcc = cg_new0(struct cg_twcc, 1);
+		cg_twcc_init(s->twcc);
+	}
+	cg_rtx_budget_init(&s->rtx_budget, SESSION_RTX_RATE, SESSION_RTX_BURST);
+}
+
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
 {
 	struct cg_session *s = cg_new0(struct cg_session, 1);
+	struct cg_sdp_choice *mine = g_new(struct cg_sdp_choice, 1); /* ~2 KiB */
 	int r;
 
 	cg_refcount_init(&s->ref);
 	cg_rand_token(s->id, CG_SESSION_ID_LEN);
 	s->setup = *setup;
-	s->pt = choice->video_pt;
-	s->playout_delay_id = choice->playout_delay_id;
-	s->abs_send_time_id = choice->abs_send_time_id;
 	s->created_usec = cg_mono_usec();
+	session_negotiate(s, offer, choice, mine);
+	session_apply_choice(s, mine);
 	r = session_create_agent(s);
 	if (r >= 0)
-		r = session_apply_offer(s, offer, choice);
+		r = session_apply_offer(s, offer, mine);
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
 	if (r >= 0)
-		r = session_build_answer(s, offer, choice, ret_answer);
+		r = session_build_answer(s, offer, mine, ret_answer);
+	g_free(mine);
 	if (r < 0) {
 		cg_session_close_now(s);
 		cg_session_unref(s);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 struct cg_cert;
+struct cg_config;
 struct cg_media;
 struct cg_media_unit;
 struct cg_sdp_choice;
@@ -34,8 +35,11 @@ struct cg_session_setup {
 	struct cg_media *media;
 	struct cg_stats *stats;
 	const struct cg_cert *cert;
-	bool loopback_only;	     /* gather 127.0.0.1 only (the daemon listens on loopback) */
-	GMainContext *control_ctx;   /* where on_closed runs */
+	bool loopback_only; /* gather 127.0.0.1 only (the daemon listens on loopback) */
+	/* Bitrate floor and ceiling (min/max_bitrate_kbps); NULL: derived from the media's
+	 * starting bitrate as config.c derives its defaults (ceiling = start, floor = 1/4). */
+	const struct cg_config *cfg;
+	GMainContext *control_ctx; /* where on_closed runs */
 	cg_session_closed_fn on_closed;
 	void *on_closed_userdata;
 };
@@ -49,8 +53,7 @@ struct cg_session_setup {
  * Control thread.
  */
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
-		   const struct cg_sdp_choice *choice, struct cg_session **ret,
-		   char **ret_answer);
+		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer);
 
 /* Attaches the session to its worker (on the worker thread). Control thread. */
 void cg_session_start(struct cg_session *s);
@@ -73,6 +76,33 @@ void cg_session_close_now(struct cg_session *s);
 
 /* Sends one media unit to the viewer if it is streaming. Worker thread only. */
 void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *unit);
+
+/*
+ * The worker's stream had a gap (its queue overflowed): the session resumes at the next
+ * keyframe instead of sending undecodable frames, and asks the arbiter for one. Worker
+ * thread only.
+ */
+void cg_session_resync(struct cg_session *s);
+
+/* What the viewer's feedback says, for the bitrate policy and /status. */
+struct cg_session_stats {
+	uint32_t estimate_kbps; /* REMB or TWCC estimate, 0 when unknown */
+	uint8_t fraction_lost;	/* last receiver report, /256 */
+	int32_t cumulative_lost;
+	uint32_t jitter; /* RTP timestamp units (90 kHz) */
+	uint64_t packets_sent, nacks_received, retransmitted, nacks_unserved;
+	uint64_t frames_skipped; /* frames dropped by the send budget or a full socket */
+	uint64_t rembs, twcc_feedbacks;
+	double loss; /* smoothed loss fraction (TWCC, else RR) */
+};
+
+/* Fills *ret. Worker thread only. */
+void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret);
+
+/* The media the session sends, and its bitrate floor and ceiling. Any thread. */
+struct cg_media *cg_session_media(const struct cg_session *s);
+void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
+			       uint32_t *ret_max_kbps);
 
 struct cg_session *cg_session_ref(struct cg_session *s);
 /* Any thread. Returns NULL. */

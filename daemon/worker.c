@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "media.h"
+#include "proto/bwe.h"
+#include "proto/rtx.h"
 #include "session.h"
 #include "stats.h"
 #include "util/log.h"
@@ -18,6 +20,9 @@
 #define WORKER_QUEUE 16
 /* Units kept from the newest keyframe on, so a joining viewer can start at once. */
 #define WORKER_GOP_MAX 8
+/* How often viewers' estimates are folded into the encoder bitrate. */
+#define WORKER_BITRATE_TICK_MS 500
+#define WORKER_MAX	       64 /* config.c allows 1..64 workers */
 
 struct cg_worker {
 	unsigned index;
@@ -36,13 +41,34 @@ struct cg_worker {
 	unsigned gop_len;
 	unsigned load;		       /* atomic: sessions.len */
 	struct cg_worker_batch *batch; /* worker thread only */
+	bool gap;		       /* under lock: the queue dropped a unit */
+	struct cg_rtx_history history; /* worker thread only; holds refs */
+	GSource *bitrate_tick;
 };
 
-static struct cg_media_unit *worker_pop_unit(struct cg_worker *w)
+/*
+ * The one encoder's bitrate follows every viewer on every worker, so the workers share
+ * one policy (proto/bwe.h): each worker folds its own sessions' estimates into its slot
+ * (the lowest at or above the floor) and whichever worker ticks runs the policy over all
+ * slots. Low rate (two per second per worker), so a mutex is fine.
+ */
+static struct {
+	GMutex lock;
+	bool ready;
+	struct cg_bwe_policy policy;
+	uint32_t slot_kbps[WORKER_MAX]; /* 0: no estimate from that worker */
+	unsigned below_floor[WORKER_MAX];
+} worker_board;
+
+static struct cg_media_unit *worker_pop_unit(struct cg_worker *w, bool *ret_gap)
 {
 	struct cg_media_unit *u = NULL;
 
 	g_mutex_lock(&w->lock);
+	if (ret_gap) {
+		*ret_gap = w->gap;
+		w->gap = false;
+	}
 	if (w->len > 0) {
 		u = w->queue[w->head];
 		w->head = (w->head + 1) % WORKER_QUEUE;
@@ -90,8 +116,17 @@ bool cg_worker_replay_gop(struct cg_worker *w, struct cg_session *s, uint64_t ma
 	return true;
 }
 
+struct cg_media_unit *cg_worker_find_packet(struct cg_worker *w, uint16_t seq, unsigned *ret_index)
+{
+	return cg_rtx_history_find(&w->history, seq, ret_index);
+}
+
 static void worker_send_unit(struct cg_worker *w, struct cg_media_unit *u)
 {
+	/* The NACK history holds every unit sent for about 2 s; units are immutable and
+	 * refcounted, so remembering one costs a pointer. */
+	cg_media_unit_unref(cg_rtx_history_push(&w->history, cg_media_unit_ref(u), u->first_seq,
+						(uint16_t)u->plan.n_items));
 	worker_remember_unit(w, u);
 	for (guint i = 0; i < w->sessions->len; i++)
 		cg_session_send_unit(g_ptr_array_index(w->sessions, i), u);
@@ -105,12 +140,78 @@ static gboolean worker_on_wake(gint fd, GIOCondition cond, gpointer userdata)
 	struct cg_worker *w = userdata;
 	struct cg_media_unit *u;
 	uint64_t count;
+	bool gap;
 
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		cg_warn("worker %u: eventfd read failed: %m, ignoring", w->index);
-	while ((u = worker_pop_unit(w))) {
+	while ((u = worker_pop_unit(w, &gap))) {
+		/* The queue overflowed: every viewer here missed a frame, and P-frames after
+		 * a gap are undecodable. They skip to the next keyframe instead. */
+		for (guint i = 0; gap && i < w->sessions->len; i++)
+			cg_session_resync(g_ptr_array_index(w->sessions, i));
 		worker_send_unit(w, u);
 		cg_media_unit_unref(u);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* The lowest estimate of this worker's viewers at or above the floor (0: none), and how
+ * many are below it: viewers under the floor do not set the encoder's rate (proto/bwe.h
+ * policy). Worker thread. */
+static uint32_t worker_lowest_estimate(struct cg_worker *w, uint32_t floor_kbps,
+				       unsigned *ret_below)
+{
+	uint32_t lowest = 0;
+	unsigned below = 0;
+
+	for (guint i = 0; i < w->sessions->len; i++) {
+		struct cg_session_stats st;
+
+		cg_session_get_stats(g_ptr_array_index(w->sessions, i), &st);
+		if (st.estimate_kbps == 0)
+			continue;
+		if (st.estimate_kbps < floor_kbps)
+			below++;
+		else if (lowest == 0 || st.estimate_kbps < lowest)
+			lowest = st.estimate_kbps;
+	}
+	*ret_below = below;
+	return lowest;
+}
+
+static gboolean worker_on_bitrate_tick(gpointer userdata)
+{
+	struct cg_worker *w = userdata;
+	struct cg_media *media;
+	uint32_t min, max, before, after;
+	unsigned below;
+
+	if (w->index >= WORKER_MAX)
+		return G_SOURCE_CONTINUE;
+	if (w->sessions->len == 0) {
+		g_mutex_lock(&worker_board.lock);
+		worker_board.slot_kbps[w->index] = 0;
+		worker_board.below_floor[w->index] = 0;
+		g_mutex_unlock(&worker_board.lock);
+		return G_SOURCE_CONTINUE;
+	}
+	media = cg_session_media(g_ptr_array_index(w->sessions, 0));
+	g_mutex_lock(&worker_board.lock);
+	if (!worker_board.ready) {
+		cg_session_bitrate_limits(g_ptr_array_index(w->sessions, 0), &min, &max);
+		cg_bwe_policy_init(&worker_board.policy, min, max, cg_media_bitrate(media));
+		worker_board.ready = true;
+	}
+	worker_board.slot_kbps[w->index] =
+		worker_lowest_estimate(w, worker_board.policy.min_kbps, &below);
+	worker_board.below_floor[w->index] = below;
+	before = worker_board.policy.current_kbps;
+	after = cg_bwe_policy_decide(&worker_board.policy, worker_board.slot_kbps, WORKER_MAX,
+				     cg_mono_usec(), NULL);
+	g_mutex_unlock(&worker_board.lock);
+	if (after != before) {
+		cg_info("encoder bitrate %u -> %u kbit/s (lowest viewer estimate)", before, after);
+		cg_media_set_bitrate(media, after);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -153,6 +254,10 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats)
 	w->wake_source = g_unix_fd_source_new(w->wake_fd, G_IO_IN);
 	g_source_set_callback(w->wake_source, G_SOURCE_FUNC(worker_on_wake), w, NULL);
 	g_source_attach(w->wake_source, w->ctx);
+	cg_rtx_history_init(&w->history);
+	w->bitrate_tick = g_timeout_source_new(WORKER_BITRATE_TICK_MS);
+	g_source_set_callback(w->bitrate_tick, worker_on_bitrate_tick, w, NULL);
+	g_source_attach(w->bitrate_tick, w->ctx);
 	snprintf(name, sizeof(name), "cg-net%u", index);
 	w->thread = g_thread_new(name, worker_thread, w);
 	return w;
@@ -176,9 +281,15 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 		g_main_context_invoke(w->ctx, worker_quit, w);
 		g_thread_join(w->thread);
 	}
-	while ((u = worker_pop_unit(w)))
+	while ((u = worker_pop_unit(w, NULL)))
 		cg_media_unit_unref(u);
 	worker_clear_gop(w);
+	while ((u = cg_rtx_history_pop(&w->history)))
+		cg_media_unit_unref(u);
+	if (w->bitrate_tick) {
+		g_source_destroy(w->bitrate_tick);
+		g_source_unref(w->bitrate_tick);
+	}
 	if (w->wake_source) {
 		g_source_destroy(w->wake_source);
 		g_source_unref(w->wake_source);
@@ -219,6 +330,7 @@ void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit)
 		dropped = w->queue[w->head];
 		w->head = (w->head + 1) % WORKER_QUEUE;
 		w->len--;
+		w->gap = true;
 	}
 	w->queue[(w->head + w->len) % WORKER_QUEUE] = cg_media_unit_ref(unit);
 	w->len++;

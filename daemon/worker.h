@@ -61,6 +61,13 @@ unsigned cg_worker_load(struct cg_worker *w);
  */
 bool cg_worker_replay_gop(struct cg_worker *w, struct cg_session *s, uint64_t max_age_usec);
 
+/*
+ * The unit holding RTP sequence number seq among the worker's recent units (about 2 s),
+ * with the packet's index in it; NULL when not remembered. The unit is borrowed: valid
+ * until the worker handles its next unit. Worker thread only.
+ */
+struct cg_media_unit *cg_worker_find_packet(struct cg_worker *w, uint16_t seq, unsigned *ret_index);
+
 /* Session bookkeeping. Worker thread only. The worker holds a reference while attached. */
 void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s);
 void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s);

@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "proto/h264.h"
 #include "proto/rtp.h"
 #include "proto/sdp.h"
+#include "proto/twcc.h"
 #include "util/macros.h"
 
 /* ---- small text helpers ---- */
@@ -620,6 +622,22 @@ static int sdp_transport(const struct cg_sdp_offer *o, const struct cg_sdp_media
 	return 0;
 }
 
+/* The offered rtx payload type retransmitting pt (RFC 4588 §8.6: a=fmtp:<rtx> apt=<pt>). */
+static uint8_t sdp_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
+{
+	char v[16];
+
+	for (unsigned i = 0; i < m->n_codecs; i++) {
+		const struct cg_sdp_codec *c = &m->codecs[i];
+
+		if (strcasecmp(c->name, "rtx") == 0 && c->clock_rate == 90000 &&
+		    sdp_fmtp_get(c->fmtp, "apt", v, sizeof(v)) && strtoul(v, NULL, 10) == pt &&
+		    c->pt != pt)
+			return c->pt;
+	}
+	return 0;
+}
+
 static void sdp_choose(const struct cg_sdp_media *m, const struct cg_sdp_codec *codec,
 		       const struct cg_sdp_capabilities *caps, struct cg_sdp_choice *c)
 {
@@ -631,6 +649,12 @@ static void sdp_choose(const struct cg_sdp_media *m, const struct cg_sdp_codec *
 	c->remb = codec->fb_remb && caps->remb;
 	c->playout_delay_id = sdp_extmap_id(m, CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	c->abs_send_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_SEND_TIME);
+	/* Retransmissions are answered to NACKs: without nack feedback rtx is useless. */
+	c->rtx_pt = caps->rtx && c->nack ? sdp_rtx_pt(m, codec->pt) : 0;
+	if (caps->twcc) {
+		c->twcc_id = sdp_extmap_id(m, CG_RTP_EXT_URI_TWCC);
+		c->twcc = c->twcc_id && codec->fb_twcc;
+	}
 	strcpy(c->video_mid, m->mid);
 }
 
@@ -748,11 +772,17 @@ static void sdp_answer_codec(struct sdp_out *o, const struct cg_sdp_choice *c)
 		sdp_out_line(o, "a=rtcp-fb:%u ccm fir", pt);
 	if (c->remb)
 		sdp_out_line(o, "a=rtcp-fb:%u goog-remb", pt);
+	if (c->twcc)
+		sdp_out_line(o, "a=rtcp-fb:%u transport-cc", pt);
 	/* RFC 6184 §8.2.2: level-asymmetry-allowed lets our level differ from the offer's. */
 	sdp_out_line(o,
 		     "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
 		     "profile-level-id=%s",
 		     pt, plid);
+	if (c->rtx_pt) {
+		sdp_out_line(o, "a=rtpmap:%u rtx/90000", c->rtx_pt);
+		sdp_out_line(o, "a=fmtp:%u apt=%u", c->rtx_pt, pt);
+	}
 }
 
 static void sdp_answer_ice(struct sdp_out *o, const struct cg_sdp_local *l)
@@ -767,7 +797,10 @@ static void sdp_answer_ice(struct sdp_out *o, const struct cg_sdp_local *l)
 static void sdp_answer_video(struct sdp_out *o, const struct cg_sdp_media *m,
 			     const struct cg_sdp_choice *c, const struct cg_sdp_local *l)
 {
-	sdp_out_line(o, "m=video 9 UDP/TLS/RTP/SAVPF %u", c->video_pt);
+	if (c->rtx_pt)
+		sdp_out_line(o, "m=video 9 UDP/TLS/RTP/SAVPF %u %u", c->video_pt, c->rtx_pt);
+	else
+		sdp_out_line(o, "m=video 9 UDP/TLS/RTP/SAVPF %u", c->video_pt);
 	sdp_out_line(o, "c=IN IP4 0.0.0.0");
 	sdp_out_line(o, "a=rtcp:9 IN IP4 0.0.0.0");
 	sdp_answer_ice(o, l);
@@ -779,14 +812,23 @@ static void sdp_answer_video(struct sdp_out *o, const struct cg_sdp_media *m,
 	if (c->abs_send_time_id)
 		sdp_out_line(o, "a=extmap:%u %s", c->abs_send_time_id,
 			     CG_RTP_EXT_URI_ABS_SEND_TIME);
+	if (c->twcc_id)
+		sdp_out_line(o, "a=extmap:%u %s", c->twcc_id, CG_RTP_EXT_URI_TWCC);
 	sdp_out_line(o, "a=sendonly");
 	sdp_out_line(o, "a=msid:%s %s", l->stream_id, l->stream_id);
 	sdp_out_line(o, "a=rtcp-mux");
 	if (m->rtcp_rsize)
 		sdp_out_line(o, "a=rtcp-rsize"); /* RFC 5506 §5 */
 	sdp_answer_codec(o, c);
+	/* RFC 4588 §8.7 / RFC 5576 §4.2: FID pairs the media SSRC with its retransmissions. */
+	if (c->rtx_pt)
+		sdp_out_line(o, "a=ssrc-group:FID %u %u", l->video_ssrc, l->rtx_ssrc);
 	sdp_out_line(o, "a=ssrc:%u cname:%s", l->video_ssrc, l->cname);
 	sdp_out_line(o, "a=ssrc:%u msid:%s %s", l->video_ssrc, l->stream_id, l->stream_id);
+	if (c->rtx_pt) {
+		sdp_out_line(o, "a=ssrc:%u cname:%s", l->rtx_ssrc, l->cname);
+		sdp_out_line(o, "a=ssrc:%u msid:%s %s", l->rtx_ssrc, l->stream_id, l->stream_id);
+	}
 	for (unsigned i = 0; l->candidates && i < l->n_candidates; i++)
 		sdp_out_line(o, "a=%s", l->candidates[i]);
 	if (l->end_of_candidates)

@@ -103,6 +103,11 @@ struct cg_sdp_capabilities {
 	 * chosen nor answered. PLI and FIR are always supported. */
 	bool nack;
 	bool remb;
+	/* (added) When true, an offered rtx payload type whose apt= is the chosen H.264 PT
+	 * is answered (RFC 4588 §8.6), and the transport-wide-cc extension and feedback are
+	 * answered when offered (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
+	bool rtx;
+	bool twcc;
 };
 
 /* The result of negotiation: what the answer says and what the session must do. */
@@ -113,6 +118,9 @@ struct cg_sdp_choice {
 	uint8_t playout_delay_id; /* 0 when not offered */
 	uint8_t abs_send_time_id; /* 0 when not offered */
 	bool nack, pli, fir, remb;
+	uint8_t rtx_pt;	 /* 0 when not offered, or caps.rtx or nack is off */
+	uint8_t twcc_id; /* transport-wide-cc extension id; 0 when not answered */
+	bool twcc;	 /* rtcp-fb transport-cc answered for the chosen PT */
 	/* Effective remote transport parameters (media level, falling back to session level). */
 	char remote_ufrag[CG_SDP_ICE_CRED];
 	char remote_pwd[CG_SDP_ICE_CRED];
@@ -141,6 +149,7 @@ struct cg_sdp_local {
 	bool ice_lite;
 	const char *fingerprint; /* sha-256, uppercase hex with colons */
 	uint32_t video_ssrc;
+	uint32_t rtx_ssrc; /* written with a=ssrc-group:FID when choice->rtx_pt */
 	const char *cname;
 	const char *stream_id;	 /* msid stream and track id */
 	const char *const *candidates; /* "candidate:…" values, may be NULL */
@@ -150,7 +159,9 @@ struct cg_sdp_local {
 
 /*
  * Writes the answer: every offered section answered in order; the chosen video section
- * as a=sendonly with the chosen payload type (its rtx is not answered yet), rtcp-mux,
+ * as a=sendonly with the chosen payload type (and its rtx PT with apt= and an
+ * a=ssrc-group:FID when choice->rtx_pt; the transport-wide-cc extmap and feedback when
+ * choice->twcc_id), rtcp-mux,
  * rtcp-rsize if offered, a=setup:passive, ICE credentials, fingerprint, candidates and the
  * playout-delay/abs-send-time extmaps when offered; every other section rejected with
  * port 0 (audio until we send audio, data channels), and a BUNDLE group of the accepted
