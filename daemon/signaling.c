@@ -499,7 +499,7 @@ static char *login_secret(const struct request *req)
 		g_strdelimit(*p, "+", ' ');
 		secret = g_uri_unescape_string(*p + strlen("secret="), NULL);
 	}
-	explicit_bzero(body, req->body->len);
+	explicit_bzero(body, strlen(body));
 	g_free(body);
 	g_strfreev(pairs);
 	return secret;
@@ -694,7 +694,8 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 	if (!req)
 		return;
 	/* Bodies may hold a password (the login form). */
-	explicit_bzero(req->body->data, req->body->len);
+	if (req->body->len)
+		explicit_bzero(req->body->data, req->body->len);
 	g_byte_array_unref(req->body);
 	g_free(req);
 	*con_cls = NULL;

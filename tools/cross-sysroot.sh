@@ -11,7 +11,8 @@ set -euo pipefail
 arch=${1:?usage: $0 arm64|armhf}
 root=${CG_SYSROOT_BASE:-/var/cache/camgate-cross}/$arch
 pkgs=libc6-dev,libglib2.0-dev,libjson-glib-dev,libnice-dev,libgnutls28-dev,libsrtp2-dev
-pkgs=$pkgs,libmicrohttpd-dev,libturbojpeg0-dev,libsystemd-dev,libx264-dev
+pkgs=$pkgs,libmicrohttpd-dev,libturbojpeg0-dev,libsystemd-dev,libx264-dev,libv4l-dev,libasound2-dev
+pkgs=$pkgs,libopus-dev
 
 if [ -f "$root/.camgate-pkgs" ] && [ "$(cat "$root/.camgate-pkgs")" = "$pkgs" ]; then
   echo "cross-sysroot: $root is up to date"

@@ -2,10 +2,18 @@
 # Installs what camgate needs on Debian 12 / Raspberry Pi OS (bookworm), as root.
 #   tools/install-deps.sh          build and run
 #   tools/install-deps.sh --test   also what the test suites need (Chromium, clang, ffmpeg, npm)
+#   tools/install-deps.sh --cross  also Debian's arm64/armhf cross compilers, qemu-user and
+#                                  the target sysroots (tools/cross-sysroot.sh)
 set -euo pipefail
 
-want_tests=0
-[ "${1:-}" = "--test" ] && want_tests=1
+want_tests=0 want_cross=0
+for arg in "$@"; do
+  case $arg in
+  --test) want_tests=1 ;;
+  --cross) want_cross=1 ;;
+  *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "install-deps: run as root" >&2; exit 1; }
@@ -20,11 +28,15 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
-  util-linux curl python3
+  util-linux curl python3 openssl systemd
+)
+cross_pkgs=(
+  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user mmdebstrap
 )
 
 pkgs=("${build_pkgs[@]}")
 [ $want_tests -eq 1 ] && pkgs+=("${test_pkgs[@]}")
+[ $want_cross -eq 1 ] && pkgs+=("${cross_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -47,5 +59,11 @@ if [ $want_tests -eq 1 ]; then
   if [ -f "$here/tests/browser/package-lock.json" ]; then
     (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+fi
+if [ $want_cross -eq 1 ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  for arch in ${CG_CROSS:-arm64 armhf}; do
+    "$here/tools/cross-sysroot.sh" "$arch"
+  done
 fi
 echo "install-deps: done"

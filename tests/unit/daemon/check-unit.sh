@@ -32,7 +32,9 @@ else
   sed 's/^/# /' "$dir/security"
 fi
 src=$(dirname "$0")/../../../systemd/camgate.conf
-if "$camgate" --config="$src" --list-devices >/dev/null 2>"$dir/conf"; then
+if ! "$camgate" --version >/dev/null 2>&1; then
+  echo "ok 3 # SKIP $camgate does not run here (a cross build)"
+elif "$camgate" --config="$src" --list-devices >/dev/null 2>"$dir/conf"; then
   echo "ok 3 - the example configuration ($conf) parses"
 else
   echo "not ok 3 - the example configuration ($conf) parses"; sed 's/^/# /' "$dir/conf"

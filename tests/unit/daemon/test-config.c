@@ -268,6 +268,7 @@ static void test_reload(void)
 	g_assert_cmpstr(c.log->str, ==,
 			"listen:127.0.0.1:9000:127.0.0.1:9001:0;bitrate:1000:1500:1;"
 			"max-viewers:5:6:1;token:-:-:1;");
+	cg_config_free(cfg);
 
 	/* A bad file: an error with the line, and the running snapshot is untouched. */
 	g_free(write_conf("[camgate]\nbitrate = 1500\nmax-viewers = 0\n"));
