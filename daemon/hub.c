@@ -10,10 +10,10 @@ void cg_hub_publish(struct cg_hub *hub, struct cg_media_unit *unit)
 
 struct cg_worker *cg_hub_least_loaded(struct cg_hub *hub)
 {
-	struct cg_worker *best = hub->workers[0];
+	unsigned loads[64];
+	size_t n = hub->n_workers < 64 ? hub->n_workers : 64; /* config.c allows 1..64 */
 
-	for (unsigned i = 1; i < hub->n_workers; i++)
-		if (cg_worker_load(hub->workers[i]) < cg_worker_load(best))
-			best = hub->workers[i];
-	return best;
+	for (size_t i = 0; i < n; i++)
+		loads[i] = cg_worker_load(hub->workers[i]);
+	return hub->workers[cg_hub_pick(loads, n)];
 }

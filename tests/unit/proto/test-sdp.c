@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/rtp.h"
 #include "proto/sdp.h"
+#include "proto/twcc.h"
 
 /* Our stream: x264 baseline, 42c01f would also do; level 4.0 to show level independence. */
 static const struct cg_sdp_capabilities caps_cb = {
@@ -482,6 +484,47 @@ static void test_fragment(void)
 	g_string_free(s, TRUE);
 }
 
+/* (added) RTX (RFC 4588) and transport-wide CC are answered only when the session asks. */
+static void test_answer_rtx_twcc(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_local l = test_local;
+	struct cg_sdp_choice c;
+	const char *reason;
+	g_autofree char *buf = g_malloc(8192);
+	char line[128];
+
+	caps.nack = caps.rtx = caps.twcc = true;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpuint(c.video_pt, ==, 106);
+	g_assert_cmpuint(c.rtx_pt, ==, 107); /* a=fmtp:107 apt=106 */
+	g_assert_cmpuint(c.twcc_id, ==, 4);
+	g_assert_true(c.twcc);
+	l.rtx_ssrc = 0xabcdef01;
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &l), >, 0);
+	g_assert_nonnull(strstr(buf, "m=video 9 UDP/TLS/RTP/SAVPF 106 107\r\n"));
+	g_assert_nonnull(strstr(buf, "a=rtpmap:107 rtx/90000\r\na=fmtp:107 apt=106\r\n"));
+	snprintf(line, sizeof(line), "a=ssrc-group:FID %u %u\r\n", l.video_ssrc, l.rtx_ssrc);
+	g_assert_nonnull(strstr(buf, line));
+	snprintf(line, sizeof(line), "a=ssrc:%u cname:camgate\r\n", l.rtx_ssrc);
+	g_assert_nonnull(strstr(buf, line));
+	g_assert_nonnull(strstr(buf, "a=extmap:4 " CG_RTP_EXT_URI_TWCC "\r\n"));
+	g_assert_nonnull(strstr(buf, "a=rtcp-fb:106 transport-cc\r\n"));
+
+	/* Without nack, RTX would never be used: not answered. Without the caps: neither. */
+	caps.nack = false;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpuint(c.rtx_pt, ==, 0);
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps_cb, &c, &reason), ==, 0);
+	g_assert_cmpuint(c.rtx_pt, ==, 0);
+	g_assert_cmpuint(c.twcc_id, ==, 0);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &l), >, 0);
+	g_assert_null(strstr(buf, "rtx"));
+	g_assert_null(strstr(buf, "FID"));
+	g_assert_null(strstr(buf, "transport-cc"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -498,5 +541,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/contents", test_answer_contents);
 	g_test_add_func("/sdp/answer/nospace", test_answer_nospace);
 	g_test_add_func("/sdp/fragment", test_fragment);
+	g_test_add_func("/sdp/answer/rtx-twcc", test_answer_rtx_twcc);
 	return g_test_run();
 }
