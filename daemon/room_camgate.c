@@ -83,7 +83,7 @@ void cg_room_camgate_hang_up(struct cg_room_camgate *cam, struct cg_roomreg_peer
 static void camgate_on_session_closed(struct cg_session *s, void *userdata)
 {
 	struct cg_room_camgate *cam = userdata;
-	struct cg_room_msg bye = {.type = CG_ROOM_MSG_BYE, .label = -1};
+	struct cg_room_msg bye = { .type = CG_ROOM_MSG_BYE, .label = -1 };
 	GHashTableIter it;
 	gpointer value;
 
@@ -104,7 +104,7 @@ static void camgate_on_session_closed(struct cg_session *s, void *userdata)
 static void camgate_send(struct cg_room_camgate *cam, struct cg_roomreg_peer *to,
 			 enum cg_room_msg_type type)
 {
-	struct cg_room_msg m = {.type = type, .label = -1};
+	struct cg_room_msg m = { .type = type, .label = -1 };
 
 	cg_roomreg_send_from_camgate(cam->reg, to, &m);
 }
@@ -139,7 +139,7 @@ static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer
 			     const char *sdp, struct cg_sdp_offer *offer,
 			     struct cg_sdp_choice *choice)
 {
-	struct cg_sdp_capabilities caps = {.video_profile = cg_media_profile(cam->deps->media)};
+	struct cg_sdp_capabilities caps = { .video_profile = cg_media_profile(cam->deps->media) };
 	const char *reason = "";
 	int r;
 
@@ -160,15 +160,15 @@ static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer
 static void camgate_send_candidates(struct cg_room_camgate *cam, struct cg_roomreg_peer *to,
 				    const char *answer, const struct cg_sdp_choice *choice)
 {
-	struct cg_room_msg m = {.type = CG_ROOM_MSG_CANDIDATE, .label = choice->video_index,
-				.has_mid = choice->video_mid[0] != '\0'};
+	struct cg_room_msg m = { .type = CG_ROOM_MSG_CANDIDATE,
+				 .label = choice->video_index,
+				 .has_mid = choice->video_mid[0] != '\0' };
 	char **lines = g_strsplit(answer, "\n", -1);
 
 	g_strlcpy(m.mid, choice->video_mid, sizeof(m.mid));
 	for (char **l = lines; *l; l++) {
 		g_strchomp(*l);
-		if (!g_str_has_prefix(*l, "a=candidate:") ||
-		    strlen(*l + 2) >= sizeof(m.candidate))
+		if (!g_str_has_prefix(*l, "a=candidate:") || strlen(*l + 2) >= sizeof(m.candidate))
 			continue;
 		g_strlcpy(m.candidate, *l + 2, sizeof(m.candidate));
 		cg_roomreg_send_from_camgate(cam->reg, to, &m);
@@ -192,7 +192,7 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		.on_closed = camgate_on_session_closed,
 		.on_closed_userdata = cam,
 	};
-	struct cg_room_msg reply = {.type = CG_ROOM_MSG_ANSWER, .label = -1};
+	struct cg_room_msg reply = { .type = CG_ROOM_MSG_ANSWER, .label = -1 };
 	struct room_call *call;
 	struct cg_session *s;
 	int r;
@@ -286,8 +286,8 @@ static const camgate_handler_fn camgate_handlers[_CG_ROOM_MSG_MAX] = {
 void cg_room_camgate_receive(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 			     const struct cg_room_msg *msg)
 {
-	camgate_handler_fn fn = cg_room_msg_is_relayed(msg->type) ? camgate_handlers[msg->type]
-								 : NULL;
+	camgate_handler_fn fn =
+		cg_room_msg_is_relayed(msg->type) ? camgate_handlers[msg->type] : NULL;
 
 	cg_assert(fn);
 	fn(cam, from, msg);

@@ -17,21 +17,20 @@ struct msg_spec {
 static int parse_join(JsonObject *o, struct cg_room_msg *m, const char **ret_reason);
 static int parse_sdp(JsonObject *o, struct cg_room_msg *m, const char **ret_reason);
 static int parse_candidate(JsonObject *o, struct cg_room_msg *m, const char **ret_reason);
-static int parse_end_of_candidates(JsonObject *o, struct cg_room_msg *m,
-				   const char **ret_reason);
+static int parse_end_of_candidates(JsonObject *o, struct cg_room_msg *m, const char **ret_reason);
 
 /* Indexed by enum cg_room_msg_type. */
 static const struct msg_spec msg_specs[_CG_ROOM_MSG_MAX] = {
-	[CG_ROOM_MSG_JOIN] = {"join", parse_join, false},
-	[CG_ROOM_MSG_LEAVE] = {"leave", NULL, false},
-	[CG_ROOM_MSG_PING] = {"ping", NULL, false},
-	[CG_ROOM_MSG_STREAM_OK] = {"stream ok", NULL, true},
-	[CG_ROOM_MSG_CALL] = {"call", NULL, true},
-	[CG_ROOM_MSG_OFFER] = {"offer", parse_sdp, true},
-	[CG_ROOM_MSG_ANSWER] = {"answer", parse_sdp, true},
-	[CG_ROOM_MSG_CANDIDATE] = {"candidate", parse_candidate, true},
-	[CG_ROOM_MSG_END_OF_CANDIDATES] = {"end of candidates", parse_end_of_candidates, true},
-	[CG_ROOM_MSG_BYE] = {"bye", NULL, true},
+	[CG_ROOM_MSG_JOIN] = { "join", parse_join, false },
+	[CG_ROOM_MSG_LEAVE] = { "leave", NULL, false },
+	[CG_ROOM_MSG_PING] = { "ping", NULL, false },
+	[CG_ROOM_MSG_STREAM_OK] = { "stream ok", NULL, true },
+	[CG_ROOM_MSG_CALL] = { "call", NULL, true },
+	[CG_ROOM_MSG_OFFER] = { "offer", parse_sdp, true },
+	[CG_ROOM_MSG_ANSWER] = { "answer", parse_sdp, true },
+	[CG_ROOM_MSG_CANDIDATE] = { "candidate", parse_candidate, true },
+	[CG_ROOM_MSG_END_OF_CANDIDATES] = { "end of candidates", parse_end_of_candidates, true },
+	[CG_ROOM_MSG_BYE] = { "bye", NULL, true },
 };
 
 const char *cg_room_msg_type_name(enum cg_room_msg_type type)
@@ -77,8 +76,8 @@ static bool msg_line_char(char c)
 
 /* A string field: absent (returns 0 and leaves out alone), or a string of min..max chars
  * each accepted by ok(). Returns 1 when present and valid, 0 when absent, -EBADMSG. */
-static int msg_get_string(JsonObject *o, const char *name, size_t min, size_t max,
-			  bool (*ok)(char), char *out)
+static int msg_get_string(JsonObject *o, const char *name, size_t min, size_t max, bool (*ok)(char),
+			  char *out)
 {
 	JsonNode *n = json_object_get_member(o, name);
 	const char *s;
@@ -136,8 +135,8 @@ static int parse_sdp(JsonObject *o, struct cg_room_msg *m, const char **ret_reas
 /* label (sdpMLineIndex) and id (sdpMid), both optional here. */
 static int parse_mline(JsonObject *o, struct cg_room_msg *m, const char **ret_reason)
 {
-	static const char *const label_names[] = {"label", "sdpMLineIndex"};
-	static const char *const mid_names[] = {"id", "sdpMid"};
+	static const char *const label_names[] = { "label", "sdpMLineIndex" };
+	static const char *const mid_names[] = { "id", "sdpMid" };
 
 	for (size_t i = 0; i < CG_ARRAY_SIZE(label_names) && m->label < 0; i++) {
 		JsonNode *n = json_object_get_member(o, label_names[i]);
@@ -159,7 +158,8 @@ static int parse_mline(JsonObject *o, struct cg_room_msg *m, const char **ret_re
 			continue;
 		r = msg_get_string(o, mid_names[i], 1, CG_ROOM_MID_MAX, msg_token_char, m->mid);
 		if (r < 0) {
-			*ret_reason = "candidate: 'id' (sdpMid) must be 1 to 63 printable characters";
+			*ret_reason =
+				"candidate: 'id' (sdpMid) must be 1 to 63 printable characters";
 			return r;
 		}
 		m->has_mid = r > 0;
@@ -185,16 +185,15 @@ static int parse_candidate(JsonObject *o, struct cg_room_msg *m, const char **re
 			      "255 printable characters";
 		return -EBADMSG;
 	}
-	if (msg_get_string(o, "usernameFragment", 1, CG_ROOM_UFRAG_MAX, msg_token_char,
-			   m->ufrag) < 0) {
+	if (msg_get_string(o, "usernameFragment", 1, CG_ROOM_UFRAG_MAX, msg_token_char, m->ufrag) <
+	    0) {
 		*ret_reason = "candidate: 'usernameFragment' must be an ICE ufrag";
 		return -EBADMSG;
 	}
 	return 0;
 }
 
-static int parse_end_of_candidates(JsonObject *o, struct cg_room_msg *m,
-				   const char **ret_reason)
+static int parse_end_of_candidates(JsonObject *o, struct cg_room_msg *m, const char **ret_reason)
 {
 	return parse_mline(o, m, ret_reason);
 }

@@ -23,16 +23,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CG_ROOM_MSG_MAX (64 * 1024)   /* one message, bytes */
-#define CG_ROOM_MSG_MAX_DEPTH 8	      /* JSON nesting; json-glib's parser recurses */
-#define CG_ROOM_NAME_MAX 64
-#define CG_ROOM_PEER_ID_MAX 31
-#define CG_ROOM_SDP_MAX (60 * 1024)
-#define CG_ROOM_LABEL_MAX 63
-#define CG_ROOM_MID_MAX 63	     /* fits proto/sdp.h's CG_SDP_TOKEN */
-#define CG_ROOM_CANDIDATE_MAX 255    /* fits CG_SDP_CANDIDATE */
-#define CG_ROOM_UFRAG_MAX 256
-#define CG_ROOM_CAMGATE_ID "camgate" /* the peer id of camgate's own camera in every room */
+#define CG_ROOM_MSG_MAX	      (64 * 1024) /* one message, bytes */
+#define CG_ROOM_MSG_MAX_DEPTH 8		  /* JSON nesting; json-glib's parser recurses */
+#define CG_ROOM_NAME_MAX      64
+#define CG_ROOM_PEER_ID_MAX   31
+#define CG_ROOM_SDP_MAX	      (60 * 1024)
+#define CG_ROOM_LABEL_MAX     63
+#define CG_ROOM_MID_MAX	      63  /* fits proto/sdp.h's CG_SDP_TOKEN */
+#define CG_ROOM_CANDIDATE_MAX 255 /* fits CG_SDP_CANDIDATE */
+#define CG_ROOM_UFRAG_MAX     256
+#define CG_ROOM_CAMGATE_ID    "camgate" /* the peer id of camgate's own camera in every room */
 
 enum cg_room_msg_type {
 	CG_ROOM_MSG_JOIN,

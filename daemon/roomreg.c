@@ -74,8 +74,8 @@ static void reg_send(struct cg_roomreg *reg, struct cg_roomreg_peer *peer, char 
 	g_free(json);
 }
 
-void cg_roomreg_send_error(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
-			   const char *about, const char *message)
+void cg_roomreg_send_error(struct cg_roomreg *reg, struct cg_roomreg_peer *peer, const char *about,
+			   const char *message)
 {
 	reg_send(reg, peer, cg_room_msg_build_error(about, message));
 }

@@ -27,7 +27,7 @@ struct cg_roomreg;
 struct cg_roomreg_peer;
 
 struct cg_roomreg_limits {
-	unsigned max_peers;	     /* connected peers, in a room or not */
+	unsigned max_peers; /* connected peers, in a room or not */
 	unsigned max_rooms;
 	unsigned max_peers_per_room; /* browser peers; camgate is not counted */
 	uint64_t idle_timeout_usec;  /* nothing received for this long: closed */
@@ -82,8 +82,8 @@ unsigned cg_roomreg_expire(struct cg_roomreg *reg, uint64_t now);
 void cg_roomreg_send_from_camgate(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
 				  const struct cg_room_msg *msg);
 /* Sends an error message to peer. about is the type it concerns, or NULL. */
-void cg_roomreg_send_error(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
-			   const char *about, const char *message);
+void cg_roomreg_send_error(struct cg_roomreg *reg, struct cg_roomreg_peer *peer, const char *about,
+			   const char *message);
 
 /* The peer's id ("p1", …), its room ("" when in none), its transport's userdata. */
 const char *cg_roomreg_peer_id(const struct cg_roomreg_peer *peer);

@@ -28,14 +28,14 @@
 #include "util/time.h"
 #include "ws.h"
 
-#define ROOMS_MAX_PEERS 256
-#define ROOMS_MAX_ROOMS 64
+#define ROOMS_MAX_PEERS		 256
+#define ROOMS_MAX_ROOMS		 64
 #define ROOMS_MAX_PEERS_PER_ROOM 8
-#define ROOMS_IDLE_USEC (60 * CG_USEC_PER_SEC)
-#define ROOMS_JOIN_USEC (30 * CG_USEC_PER_SEC)
+#define ROOMS_IDLE_USEC		 (60 * CG_USEC_PER_SEC)
+#define ROOMS_JOIN_USEC		 (30 * CG_USEC_PER_SEC)
 /* Browsers answer pings by themselves: a page needs no keep-alive of its own. */
 #define ROOMS_PING_USEC (20 * CG_USEC_PER_SEC)
-#define ROOMS_TICK_MS 5000
+#define ROOMS_TICK_MS	5000
 /* A peer that does not read what we send (a stuck tab) is dropped past this. */
 #define ROOMS_MAX_QUEUED (1024 * 1024)
 #define ROOMS_READ_CHUNK 16384
@@ -64,8 +64,7 @@ struct cg_rooms {
 };
 
 static void ws_destroy(struct ws_peer *wp, bool tell_mhd);
-static void ws_queue_frame(struct ws_peer *wp, enum cg_ws_opcode op, const void *data,
-			   size_t len);
+static void ws_queue_frame(struct ws_peer *wp, enum cg_ws_opcode op, const void *data, size_t len);
 
 /* ---- output ---- */
 
@@ -158,8 +157,7 @@ static gboolean ws_on_writable(gint fd, GIOCondition cond, gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
-static void ws_queue_frame(struct ws_peer *wp, enum cg_ws_opcode op, const void *data,
-			   size_t len)
+static void ws_queue_frame(struct ws_peer *wp, enum cg_ws_opcode op, const void *data, size_t len)
 {
 	uint8_t header[CG_WS_MAX_HEADER];
 	size_t hlen;
@@ -418,8 +416,8 @@ static const struct cg_roomreg_ops rooms_reg_ops = {
 static enum MHD_Result rooms_respond(struct MHD_Connection *conn, unsigned status,
 				     const char *content_type, const char *text)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result r;
 
 	if (!resp)
@@ -433,8 +431,7 @@ static enum MHD_Result rooms_respond(struct MHD_Connection *conn, unsigned statu
 	return r;
 }
 
-static enum MHD_Result rooms_error(struct MHD_Connection *conn, unsigned status,
-				   const char *reason)
+static enum MHD_Result rooms_error(struct MHD_Connection *conn, unsigned status, const char *reason)
 {
 	char *text = g_strdup_printf("%s\n", reason);
 	enum MHD_Result r = rooms_respond(conn, status, "text/plain; charset=utf-8", text);
@@ -462,10 +459,9 @@ static bool rooms_header_has(struct MHD_Connection *conn, const char *name, cons
 /* RFC 6455 §4.2.1-§4.2.2: the client's opening handshake, and our 101. */
 static enum MHD_Result rooms_upgrade(struct cg_rooms *rooms, struct MHD_Connection *conn)
 {
-	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      "Sec-WebSocket-Key");
-	const char *version = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							  "Sec-WebSocket-Version");
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+	const char *version =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
 	char accept[CG_WS_ACCEPT_LEN + 1];
 	struct MHD_Response *resp;
 	enum MHD_Result r;
@@ -510,7 +506,8 @@ enum MHD_Result cg_rooms_handle(struct cg_rooms *rooms, struct MHD_Connection *c
 	if (strcmp(url, "/rooms/ws") != 0)
 		return rooms_error(conn, MHD_HTTP_NOT_FOUND, "not found");
 	if (!get)
-		return rooms_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET with Upgrade: websocket");
+		return rooms_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "GET with Upgrade: websocket");
 	return rooms_upgrade(rooms, conn);
 }
 

@@ -210,8 +210,8 @@ static int ws_fail(struct cg_ws_reader *r, int err, uint16_t *ret_close_code)
 	return err;
 }
 
-int cg_ws_reader_feed(struct cg_ws_reader *r, const uint8_t *data, size_t len,
-		      size_t *ret_used, struct cg_ws_event *ret_event, uint16_t *ret_close_code)
+int cg_ws_reader_feed(struct cg_ws_reader *r, const uint8_t *data, size_t len, size_t *ret_used,
+		      struct cg_ws_event *ret_event, uint16_t *ret_close_code)
 {
 	size_t used = 0;
 	int res = 0;
@@ -271,7 +271,8 @@ int cg_ws_accept_key(const char *client_key, char ret[CG_WS_ACCEPT_LEN + 1])
 
 	/* §4.1: the key is base64 of exactly 16 bytes, so 24 characters. */
 	if (!client_key || strlen(client_key) != 24 ||
-	    strspn(client_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
+	    strspn(client_key,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
 		return -EINVAL;
 	raw = g_base64_decode(client_key, &raw_len);
 	g_free(raw);

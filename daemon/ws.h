@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_WS_ACCEPT_LEN 28	     /* base64 of a SHA-1 digest */
-#define CG_WS_MAX_HEADER 10	     /* a server (unmasked) frame header */
-#define CG_WS_MAX_CONTROL 125	     /* RFC 6455 §5.5 */
+#define CG_WS_ACCEPT_LEN  28  /* base64 of a SHA-1 digest */
+#define CG_WS_MAX_HEADER  10  /* a server (unmasked) frame header */
+#define CG_WS_MAX_CONTROL 125 /* RFC 6455 §5.5 */
 
 enum cg_ws_opcode {
 	CG_WS_OP_CONTINUATION = 0x0,
@@ -40,12 +40,12 @@ enum cg_ws_close_code {
 };
 
 enum cg_ws_event_type {
-	CG_WS_EVENT_TEXT,     /* a whole text message, valid UTF-8 */
-	CG_WS_EVENT_BINARY,   /* a whole binary message (its payload is not kept) */
-	CG_WS_EVENT_TOO_BIG,  /* a message over the limit, skipped to its end */
-	CG_WS_EVENT_PING,     /* answer with a pong carrying the same payload */
+	CG_WS_EVENT_TEXT,    /* a whole text message, valid UTF-8 */
+	CG_WS_EVENT_BINARY,  /* a whole binary message (its payload is not kept) */
+	CG_WS_EVENT_TOO_BIG, /* a message over the limit, skipped to its end */
+	CG_WS_EVENT_PING,    /* answer with a pong carrying the same payload */
 	CG_WS_EVENT_PONG,
-	CG_WS_EVENT_CLOSE,    /* the client's close: answer it, then close the connection */
+	CG_WS_EVENT_CLOSE, /* the client's close: answer it, then close the connection */
 };
 
 struct cg_ws_event {
@@ -92,8 +92,8 @@ void cg_ws_reader_fini(struct cg_ws_reader *r);
  * frame, continuation without a start, a new message inside a fragmented one) or -EILSEQ
  * (a text message that is not UTF-8).
  */
-int cg_ws_reader_feed(struct cg_ws_reader *r, const uint8_t *data, size_t len,
-		      size_t *ret_used, struct cg_ws_event *ret_event, uint16_t *ret_close_code);
+int cg_ws_reader_feed(struct cg_ws_reader *r, const uint8_t *data, size_t len, size_t *ret_used,
+		      struct cg_ws_event *ret_event, uint16_t *ret_close_code);
 
 /*
  * Writes the header of one unfragmented, unmasked server frame of len payload bytes into

@@ -18,21 +18,21 @@ static void test_each_type(void)
 		const char *json;
 		enum cg_room_msg_type type;
 	} cases[] = {
-		{"{\"type\":\"join\",\"room\":\"lobby-1.a_b\"}", CG_ROOM_MSG_JOIN},
-		{"{\"type\":\"leave\"}", CG_ROOM_MSG_LEAVE},
-		{"{\"type\":\"ping\"}", CG_ROOM_MSG_PING},
-		{"{\"type\":\"stream ok\"}", CG_ROOM_MSG_STREAM_OK},
-		{"{\"type\":\"call\",\"to\":\"camgate\"}", CG_ROOM_MSG_CALL},
-		{"{\"type\":\"offer\",\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 0.0.0.0\\r\\n\"}",
-		 CG_ROOM_MSG_OFFER},
-		{"{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\",\"to\":\"p2\"}", CG_ROOM_MSG_ANSWER},
-		{"{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":"
-		 "\"candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host\"}",
-		 CG_ROOM_MSG_CANDIDATE},
-		{"{\"type\":\"end of candidates\"}", CG_ROOM_MSG_END_OF_CANDIDATES},
-		{"{\"type\":\"bye\"}", CG_ROOM_MSG_BYE},
+		{ "{\"type\":\"join\",\"room\":\"lobby-1.a_b\"}", CG_ROOM_MSG_JOIN },
+		{ "{\"type\":\"leave\"}", CG_ROOM_MSG_LEAVE },
+		{ "{\"type\":\"ping\"}", CG_ROOM_MSG_PING },
+		{ "{\"type\":\"stream ok\"}", CG_ROOM_MSG_STREAM_OK },
+		{ "{\"type\":\"call\",\"to\":\"camgate\"}", CG_ROOM_MSG_CALL },
+		{ "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 0.0.0.0\\r\\n\"}",
+		  CG_ROOM_MSG_OFFER },
+		{ "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\",\"to\":\"p2\"}", CG_ROOM_MSG_ANSWER },
+		{ "{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":"
+		  "\"candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host\"}",
+		  CG_ROOM_MSG_CANDIDATE },
+		{ "{\"type\":\"end of candidates\"}", CG_ROOM_MSG_END_OF_CANDIDATES },
+		{ "{\"type\":\"bye\"}", CG_ROOM_MSG_BYE },
 		/* unknown fields are ignored, whitespace anywhere */
-		{" { \"extra\" : [1, {\"a\": null}], \"type\" : \"bye\" } ", CG_ROOM_MSG_BYE},
+		{ " { \"extra\" : [1, {\"a\": null}], \"type\" : \"bye\" } ", CG_ROOM_MSG_BYE },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -90,44 +90,48 @@ static void test_rejections(void)
 		const char *json;
 		int err;
 	} cases[] = {
-		{"", -EBADMSG},
-		{"not json", -EBADMSG},
-		{"{\"type\":\"join\"", -EBADMSG},
-		{"[\"join\"]", -EBADMSG},
-		{"\"join\"", -EBADMSG},
-		{"{}", -EBADMSG},
-		{"{\"type\":7}", -EBADMSG},
-		{"{\"type\":\"hello\"}", -ENOTSUP},
-		{"{\"type\":\"joined\"}", -ENOTSUP}, /* camgate's, not a client's */
-		{"{\"type\":\"join\"}", -EBADMSG},
-		{"{\"type\":\"join\",\"room\":\"\"}", -EBADMSG},
-		{"{\"type\":\"join\",\"room\":\"a b\"}", -EBADMSG},
-		{"{\"type\":\"join\",\"room\":\"a/b\"}", -EBADMSG},
-		{"{\"type\":\"join\",\"room\":\"\\u00e9t\\u00e9\"}", -EBADMSG},
-		{"{\"type\":\"join\",\"room\":42}", -EBADMSG},
-		{"{\"type\":\"offer\"}", -EBADMSG},
-		{"{\"type\":\"offer\",\"sdp\":\"hello\"}", -EBADMSG},
-		{"{\"type\":\"offer\",\"sdp\":{\"sdp\":\"v=0\"}}", -EBADMSG},
-		{"{\"type\":\"bye\",\"to\":\"\"}", -EBADMSG},
-		{"{\"type\":\"bye\",\"to\":\"a b\"}", -EBADMSG},
-		{"{\"type\":\"bye\",\"to\":1}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":0}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":-1,\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":64,\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":0.5,\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":\"0\",\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":0,\"candidate\":\"a=candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"label\":0,\"candidate\":\"candidate:x\\r\\nb=1\"}",
-		 -EBADMSG},
-		{"{\"type\":\"candidate\",\"id\":\"\",\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"candidate\",\"id\":0,\"candidate\":\"candidate:x\"}", -EBADMSG},
-		{"{\"type\":\"end of candidates\",\"label\":true}", -EBADMSG},
-		{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-		 -EBADMSG},
-		{"{\"type\":\"bye\",\"x\":[[[[[[[[[[]]]]]]]]]]}", -EBADMSG},
-		{"{\"type\":\"bye\"} {\"type\":\"bye\"}", -EBADMSG},
-		{"{\"type\":\"b\xff\"}", -EBADMSG},
+		{ "", -EBADMSG },
+		{ "not json", -EBADMSG },
+		{ "{\"type\":\"join\"", -EBADMSG },
+		{ "[\"join\"]", -EBADMSG },
+		{ "\"join\"", -EBADMSG },
+		{ "{}", -EBADMSG },
+		{ "{\"type\":7}", -EBADMSG },
+		{ "{\"type\":\"hello\"}", -ENOTSUP },
+		{ "{\"type\":\"joined\"}", -ENOTSUP }, /* camgate's, not a client's */
+		{ "{\"type\":\"join\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"a b\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"a/b\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"\\u00e9t\\u00e9\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":42}", -EBADMSG },
+		{ "{\"type\":\"offer\"}", -EBADMSG },
+		{ "{\"type\":\"offer\",\"sdp\":\"hello\"}", -EBADMSG },
+		{ "{\"type\":\"offer\",\"sdp\":{\"sdp\":\"v=0\"}}", -EBADMSG },
+		{ "{\"type\":\"bye\",\"to\":\"\"}", -EBADMSG },
+		{ "{\"type\":\"bye\",\"to\":\"a b\"}", -EBADMSG },
+		{ "{\"type\":\"bye\",\"to\":1}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"candidate\":\"candidate:x\"}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":0}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":-1,\"candidate\":\"candidate:x\"}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":64,\"candidate\":\"candidate:x\"}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":0.5,\"candidate\":\"candidate:x\"}",
+		  -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":\"0\",\"candidate\":\"candidate:x\"}",
+		  -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":0,\"candidate\":\"a=candidate:x\"}",
+		  -EBADMSG },
+		{ "{\"type\":\"candidate\",\"label\":0,\"candidate\":\"candidate:x\\r\\nb=1\"}",
+		  -EBADMSG },
+		{ "{\"type\":\"candidate\",\"id\":\"\",\"candidate\":\"candidate:x\"}", -EBADMSG },
+		{ "{\"type\":\"candidate\",\"id\":0,\"candidate\":\"candidate:x\"}", -EBADMSG },
+		{ "{\"type\":\"end of candidates\",\"label\":true}", -EBADMSG },
+		{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		  "]",
+		  -EBADMSG },
+		{ "{\"type\":\"bye\",\"x\":[[[[[[[[[[]]]]]]]]]]}", -EBADMSG },
+		{ "{\"type\":\"bye\"} {\"type\":\"bye\"}", -EBADMSG },
+		{ "{\"type\":\"b\xff\"}", -EBADMSG },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -217,7 +221,7 @@ static void test_roundtrip(void)
 
 static void test_built_messages(void)
 {
-	const char *const peers[] = {"p1", "p2"};
+	const char *const peers[] = { "p1", "p2" };
 	char *s;
 
 	s = cg_room_msg_build_joined("r", "p3", peers, 2, false);

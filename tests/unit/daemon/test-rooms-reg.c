@@ -153,8 +153,10 @@ static void test_join_relay_leave(void)
 	say(&f, a, "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\",\"junk\":[1]}", 2);
 	expect(b, "{\"type\":\"offer\",\"from\":\"p1\",\"sdp\":\"v=0\\r\\n\"}");
 	g_assert_cmpuint(a->inbox->len, ==, 0);
-	say(&f, b, "{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":"
-		   "\"candidate:1 1 udp 9 192.0.2.1 9 typ host\",\"to\":\"p1\"}", 2);
+	say(&f, b,
+	    "{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":"
+	    "\"candidate:1 1 udp 9 192.0.2.1 9 typ host\",\"to\":\"p1\"}",
+	    2);
 	expect(a, "{\"type\":\"candidate\",\"from\":\"p2\",\"label\":0,\"id\":\"0\","
 		  "\"candidate\":\"candidate:1 1 udp 9 192.0.2.1 9 typ host\"}");
 	/* a third peer elsewhere hears nothing; a peer out of the room cannot relay */
@@ -249,11 +251,13 @@ static void test_limits(void)
 	say(&f, &f.peers[0], "{\"type\":\"join\",\"room\":\"a\"}", 1);
 	say(&f, &f.peers[1], "{\"type\":\"join\",\"room\":\"a\"}", 1);
 	say(&f, &f.peers[2], "{\"type\":\"join\",\"room\":\"a\"}", 1);
-	expect(&f.peers[2], "{\"type\":\"error\",\"about\":\"join\",\"message\":\"the room is full\"}");
+	expect(&f.peers[2],
+	       "{\"type\":\"error\",\"about\":\"join\",\"message\":\"the room is full\"}");
 	say(&f, &f.peers[2], "{\"type\":\"join\",\"room\":\"b\"}", 1);
 	g_free(pop(&f.peers[2]));
 	say(&f, &f.peers[3], "{\"type\":\"join\",\"room\":\"c\"}", 1);
-	expect_prefix(&f.peers[3], "{\"type\":\"error\",\"about\":\"join\",\"message\":\"too many rooms");
+	expect_prefix(&f.peers[3],
+		      "{\"type\":\"error\",\"about\":\"join\",\"message\":\"too many rooms");
 	list = cg_roomreg_list_json(f.reg);
 	g_assert_nonnull(strstr(list, "{\"name\":\"a\",\"peers\":2}"));
 	g_assert_nonnull(strstr(list, "{\"name\":\"b\",\"peers\":1}"));

@@ -9,7 +9,7 @@
 /* Masks payload into a client frame (RFC 6455 §5.3) with the given first byte. */
 static GByteArray *client_frame(uint8_t b0, const void *payload, size_t len)
 {
-	static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
 	GByteArray *f = g_byte_array_new();
 	uint8_t h[14];
 	size_t n = 0;
@@ -42,7 +42,7 @@ struct events {
 	uint16_t close_code;
 };
 
-static const char *const names[] = {"TEXT", "BINARY", "TOO_BIG", "PING", "PONG", "CLOSE"};
+static const char *const names[] = { "TEXT", "BINARY", "TOO_BIG", "PING", "PONG", "CLOSE" };
 
 /* Feeds data in chunks of step bytes, collecting every event. */
 static void feed(struct cg_ws_reader *r, const uint8_t *data, size_t len, size_t step,
@@ -76,7 +76,7 @@ static void feed(struct cg_ws_reader *r, const uint8_t *data, size_t len, size_t
 static struct events run(const GByteArray *stream, size_t step, size_t max)
 {
 	struct cg_ws_reader r;
-	struct events ev = {.list = g_ptr_array_new_with_free_func(g_free)};
+	struct events ev = { .list = g_ptr_array_new_with_free_func(g_free) };
 
 	cg_ws_reader_init(&r, max);
 	feed(&r, stream->data, stream->len, step, &ev);
@@ -107,8 +107,8 @@ static void test_accept_key(void)
 static void test_rfc_example(void)
 {
 	/* RFC 6455 §5.7: a single-frame masked text message "Hello". */
-	static const uint8_t hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-					0x7f, 0x9f, 0x4d, 0x51, 0x58};
+	static const uint8_t hello[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+					 0x7f, 0x9f, 0x4d, 0x51, 0x58 };
 	GByteArray *s = g_byte_array_new();
 
 	g_byte_array_append(s, hello, sizeof(hello));
@@ -128,14 +128,17 @@ static void test_fragments_and_control(void)
 	GByteArray *s = g_byte_array_new();
 	struct events ev;
 
-	append(s, client_frame(0x01, "Hel", 3));	 /* text, not FIN */
-	append(s, client_frame(0x89, "p", 1));		 /* ping in the middle */
-	append(s, client_frame(0x00, "lo ", 3));	 /* continuation */
+	append(s, client_frame(0x01, "Hel", 3));	  /* text, not FIN */
+	append(s, client_frame(0x89, "p", 1));		  /* ping in the middle */
+	append(s, client_frame(0x00, "lo ", 3));	  /* continuation */
 	append(s, client_frame(0x80, "w\xc3\xb6rld", 6)); /* FIN continuation, UTF-8 */
-	append(s, client_frame(0x81, "", 0));		 /* empty text */
-	append(s, client_frame(0x8a, "", 0));		 /* pong */
-	append(s, client_frame(0x82, "\x00\x01", 2));	 /* binary */
-	append(s, client_frame(0x88, "\x03\xe8" "bye", 5)); /* close 1000 */
+	append(s, client_frame(0x81, "", 0));		  /* empty text */
+	append(s, client_frame(0x8a, "", 0));		  /* pong */
+	append(s, client_frame(0x82, "\x00\x01", 2));	  /* binary */
+	append(s, client_frame(0x88,
+			       "\x03\xe8"
+			       "bye",
+			       5)); /* close 1000 */
 	for (size_t step = 1; step < 64; step += 7) {
 		ev = run(s, step, 1024);
 		g_assert_cmpint(ev.err, ==, 0);
@@ -190,16 +193,16 @@ struct bad_case {
 static void test_protocol_errors(void)
 {
 	static const struct bad_case cases[] = {
-		{"reserved bit", 0xc1, "x", 1, -EPROTO, 1002},
-		{"reserved opcode", 0x83, "x", 1, -EPROTO, 1002},
-		{"reserved control opcode", 0x8b, "", 0, -EPROTO, 1002},
-		{"fragmented ping", 0x09, "", 0, -EPROTO, 1002},
-		{"continuation first", 0x80, "x", 1, -EPROTO, 1002},
-		{"close with 1 byte", 0x88, "x", 1, -EPROTO, 1002},
-		{"bad UTF-8", 0x81, "\xc3\x28", 2, -EILSEQ, 1007},
-		{"overlong UTF-8", 0x81, "\xc0\xaf", 2, -EILSEQ, 1007},
-		{"surrogate", 0x81, "\xed\xa0\x80", 3, -EILSEQ, 1007},
-		{"truncated UTF-8", 0x81, "\xe2\x82", 2, -EILSEQ, 1007},
+		{ "reserved bit", 0xc1, "x", 1, -EPROTO, 1002 },
+		{ "reserved opcode", 0x83, "x", 1, -EPROTO, 1002 },
+		{ "reserved control opcode", 0x8b, "", 0, -EPROTO, 1002 },
+		{ "fragmented ping", 0x09, "", 0, -EPROTO, 1002 },
+		{ "continuation first", 0x80, "x", 1, -EPROTO, 1002 },
+		{ "close with 1 byte", 0x88, "x", 1, -EPROTO, 1002 },
+		{ "bad UTF-8", 0x81, "\xc3\x28", 2, -EILSEQ, 1007 },
+		{ "overlong UTF-8", 0x81, "\xc0\xaf", 2, -EILSEQ, 1007 },
+		{ "surrogate", 0x81, "\xed\xa0\x80", 3, -EILSEQ, 1007 },
+		{ "truncated UTF-8", 0x81, "\xe2\x82", 2, -EILSEQ, 1007 },
 	};
 	char big[200];
 
@@ -219,7 +222,7 @@ static void test_protocol_errors(void)
 	{
 		/* unmasked client frame (§5.1), a ping over 125 bytes, a new message inside a
 		 * fragmented one */
-		static const uint8_t unmasked[] = {0x81, 0x01, 'x'};
+		static const uint8_t unmasked[] = { 0x81, 0x01, 'x' };
 		GByteArray *s = g_byte_array_new();
 		struct events ev;
 
@@ -244,7 +247,7 @@ static void test_protocol_errors(void)
 
 static void test_dead_reader_stays_dead(void)
 {
-	static const uint8_t unmasked[] = {0x81, 0x01, 'x'};
+	static const uint8_t unmasked[] = { 0x81, 0x01, 'x' };
 	struct cg_ws_reader r;
 	struct cg_ws_event e;
 	uint16_t code = 0;
