@@ -22,5 +22,10 @@ if ! kill -0 "$CG_DAEMON_PID" 2>/dev/null; then
 fi
 cg_stop_daemon
 cg_daemon_log
+# Sanitizer builds: a leak or memory error in the daemon, even at exit, fails the test.
+if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)' "$CG_DAEMON_LOG"; then
+	echo "FAIL: camgate reported a sanitizer error (see its log above)"
+	rc=1
+fi
 [ "$rc" = 0 ] && echo "browser-call: PASS" || echo "browser-call: FAIL (exit $rc)"
 exit "$rc"
