@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Many viewers and bad networks, whole daemon: RTX and transport-wide CC negotiated with a
+ * browser-like offer; NACKs served (as RFC 4588 RTX) to viewers behind 5 % loss and 50 ms
+ * delay; the encoder bitrate following the lowest REMB at or above the floor, and not a
+ * viewer below the floor. The kernel here has no sch_netem, so loss and delay are
+ * emulated inside the C viewer, on what it receives (tests/harness/whep_client.h).
+ *
+ * usage: test-viewers CAMGATE --tap   (inside run-in-netns.sh)
+ */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "crypto/cert.h"
+#include "daemon.h"
+#include "util/macros.h"
+#include "whep_client.h"
+
+static const char *camgate_path;
+
+struct fixture {
+	GMainContext *ctx;
+	struct cg_cert *cert;
+	struct cg_test_daemon daemon;
+};
+
+static struct fixture fx;
+
+static void fixture_start(void)
+{
+	/* Floor 250, ceiling 1000 kbit/s (config.c's defaults from --bitrate=1000). */
+	static const char *const args[] = {"--size=640x480", "--fps=30", "--bitrate=1000",
+					   "--log-level=info", NULL};
+
+	fx.ctx = g_main_context_default();
+	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
+	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
+}
+
+static void fixture_stop(void)
+{
+	int status = cg_test_daemon_stop(&fx.daemon);
+
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	fx.cert = cg_cert_free(fx.cert);
+}
+
+static struct cg_whep_client *viewer_start(const struct cg_whep_client_cfg *extra)
+{
+	struct cg_whep_client_cfg cfg = *extra;
+	struct cg_whep_client *c;
+
+	cfg.ctx = fx.ctx;
+	cfg.cert = fx.cert;
+	cfg.host = "127.0.0.1";
+	cfg.port = fx.daemon.port;
+	g_assert_cmpint(cg_whep_client_new(&cfg, &c), ==, 0);
+	g_assert_cmpint(cg_whep_client_start(c), ==, 0);
+	return c;
+}
+
+struct frames_wait {
+	struct cg_whep_client *client;
+	uint64_t frames;
+};
+
+static bool has_frames(void *data)
+{
+	struct frames_wait *w = data;
+	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
+
+	return st->frames >= w->frames || st->error;
+}
+
+static void wait_frames(struct cg_whep_client *c, uint64_t n, unsigned ms)
+{
+	struct frames_wait w = {c, cg_whep_client_stats(c)->frames + n};
+
+	g_assert_true(cg_test_loop_until(fx.ctx, has_frames, &w, ms));
+	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+}
+
+/* A browser-like offer gets RTX (apt=, own SSRC) and transport-wide sequence numbers. */
+static void test_negotiated(void)
+{
+	struct cg_whep_client_cfg cfg = {0};
+	struct cg_whep_client *c;
+	const struct cg_whep_stats *st;
+
+	fixture_start();
+	c = viewer_start(&cfg);
+	wait_frames(c, 30, 10000);
+	st = cg_whep_client_stats(c);
+	g_assert_cmpuint(st->rtx_pt, ==, 103);
+	g_assert_true(st->twcc_answered);
+	g_assert_cmpuint(st->twcc_packets, ==, st->packets); /* on every media packet */
+	g_assert_cmpuint(st->aus_lost, ==, 0);
+	cg_whep_client_free(c);
+	fixture_stop();
+}
+
+/* 5 % loss, 50 ms delay: NACKs are answered with RTX carrying the lost sequence numbers;
+ * the stream goes on (frames keep arriving), and incomplete frames are counted. */
+static void test_loss_recovery(void)
+{
+	struct cg_whep_client_cfg cfg = {.drop_permille = 50, .delay_ms = 50, .nack = true,
+					 .seed = 42};
+	struct cg_whep_client *c[2];
+
+	fixture_start();
+	for (unsigned i = 0; i < 2; i++) {
+		cfg.seed = 42 + i;
+		c[i] = viewer_start(&cfg);
+	}
+	for (unsigned i = 0; i < 2; i++)
+		wait_frames(c[i], 150, 20000);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct cg_whep_stats *st = cg_whep_client_stats(c[i]);
+
+		g_test_message("viewer %u: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+			       " incomplete (freezes), %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
+			       " NACKed, %" G_GUINT64_FORMAT " RTX, %" G_GUINT64_FORMAT " recovered",
+			       i, st->frames, st->aus_lost, st->dropped, st->nacks_sent,
+			       st->rtx_received, st->rtx_recovered);
+		g_assert_cmpuint(st->dropped, >, 0);
+		g_assert_cmpuint(st->nacks_sent, >, 0);
+		/* Every NACKed packet is retransmitted once; the emulation drops 5 % of the
+		 * retransmissions too, and a few NACKs may still be in flight. */
+		g_assert_cmpuint(st->rtx_recovered * 100, >=, st->nacks_sent * 80);
+		g_assert_cmpuint(st->rtx_ssrc, !=, st->remote_ssrc);
+	}
+	for (unsigned i = 0; i < 2; i++)
+		cg_whep_client_free(c[i]);
+	fixture_stop();
+}
+
+struct bitrate_wait {
+	long want;
+};
+
+static bool bitrate_is(void *data)
+{
+	return cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps") ==
+	       ((struct bitrate_wait *)data)->want;
+}
+
+/* The policy: follow the lowest REMB at or above the floor; one below it is ignored. */
+static void test_remb_policy(void)
+{
+	struct cg_whep_client_cfg fast = {.remb_bps = 400000}, slow = {.remb_bps = 100000};
+	struct bitrate_wait want400 = {400};
+	struct cg_whep_client *a, *b;
+
+	fixture_start();
+	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps"), ==, 1000);
+	a = viewer_start(&fast);
+	wait_frames(a, 10, 10000);
+	g_assert_true(cg_test_loop_until(fx.ctx, bitrate_is, &want400, 10000));
+	b = viewer_start(&slow);
+	wait_frames(b, 1, 10000);
+	/* Three policy ticks later the viewer under the floor has not dragged it down. */
+	cg_test_loop_wait(fx.ctx, 1600);
+	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps"), ==, 400);
+	cg_whep_client_free(b);
+	cg_whep_client_free(a);
+	fixture_stop();
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s CAMGATE [--tap]\n", argv[0]);
+		return 2;
+	}
+	camgate_path = argv[1];
+	g_test_add_func("/viewers/negotiated", test_negotiated);
+	g_test_add_func("/viewers/loss-recovery", test_loss_recovery);
+	g_test_add_func("/viewers/remb-policy", test_remb_policy);
+	return g_test_run();
+}
