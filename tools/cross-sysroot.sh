@@ -28,10 +28,16 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
   [ -s "$f" ] && sources+=("$f")
 done
 [ ${#sources[@]} -gt 0 ] || { echo "cross-sysroot: no apt sources on this machine" >&2; exit 1; }
-rm -rf "$root.tmp"
 mkdir -p "$(dirname "$root")"
-mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$pkgs" \
-  bookworm "$root.tmp" "${sources[@]}"
+# A mirror in the middle of a sync serves index files of the wrong size for a while.
+for attempt in 1 2 3; do
+  rm -rf "$root.tmp"
+  mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$pkgs" \
+    bookworm "$root.tmp" "${sources[@]}" && break
+  [ $attempt -lt 3 ] || { rm -rf "$root.tmp"; exit 1; }
+  echo "cross-sysroot: attempt $attempt failed, retrying in $((attempt * 30)) s" >&2
+  sleep $((attempt * 30))
+done
 # Absolute symlinks inside the tree would point at the build machine's own files.
 find "$root.tmp" -xtype l -lname '/*' | while read -r l; do
   ln -sfn "$root$(readlink "$l")" "$l"
