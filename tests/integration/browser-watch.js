@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: GPL-3.0-or-later
+//
+// Headless Chromium watches camgate's viewer page for N seconds (next to other viewers):
+// it must decode every second, lose no packet, and its getStats figures (frames, NACKs,
+// PLIs, packets lost, freezes) are reported. Simpler than tests/browser/e2e.js on purpose:
+// it makes no assumption about other viewers (e2e.js expects to be the only one).
+//
+// usage: node browser-watch.js --url http://127.0.0.1:PORT/ [--seconds N]
+//        (inside the network namespace the caller made)
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+function parseArgs(argv) {
+  const a = { url: null, seconds: 20 };
+  for (let i = 2; i < argv.length; i++) {
+    const [k, v0] = argv[i].split('=', 2);
+    const v = v0 !== undefined ? v0 : argv[++i];
+    if (k === '--url') a.url = v;
+    else if (k === '--seconds') a.seconds = Number(v);
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (!a.url) throw new Error('--url is required');
+  return a;
+}
+
+async function main() {
+  const args = parseArgs(process.argv);
+  const exe = [process.env.CHROMIUM, '/usr/lib/chromium/chromium', '/usr/bin/chromium']
+    .filter(Boolean).find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
+  if (!exe) { console.log('SKIP: no Chromium'); return 77; }
+  const { chromium } = require(path.join(__dirname, '../browser/node_modules/playwright-core'));
+  const origin = new URL(args.url).origin;
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-watch-'));
+  const context = await chromium.launchPersistentContext(userDir, {
+    executablePath: exe,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+    ],
+  });
+  let rc = 0;
+  try {
+    await context.grantPermissions(['camera', 'microphone'], { origin });
+    const page = context.pages()[0] || await context.newPage();
+    await page.goto(args.url, { waitUntil: 'load', timeout: 15000 });
+    const stats = () => page.evaluate(() => JSON.parse(JSON.stringify(
+      { state: window.camgate.state, framesDecoded: window.camgate.framesDecoded, st: window.camgate.stats })));
+    // Wait for the first frames, then watch for args.seconds.
+    const t0 = Date.now();
+    let s = await stats();
+    while (!(s.framesDecoded > 0) && Date.now() - t0 < 20000) {
+      await new Promise((r) => setTimeout(r, 250));
+      s = await stats();
+    }
+    if (!(s.framesDecoded > 0)) throw new Error(`no frame within 20 s: ${JSON.stringify(s)}`);
+    const start = s;
+    const decodedEach = [];
+    for (let i = 0; i < args.seconds; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const n = await stats();
+      decodedEach.push(n.framesDecoded);
+      s = n;
+    }
+    const st = s.st;
+    const decoded = s.framesDecoded - start.framesDecoded;
+    const received = st.packetsReceived || 0;
+    const lostPct = received ? (100 * (st.packetsLost || 0)) / (received + (st.packetsLost || 0)) : 0;
+    // A second without any new decoded frame is a stall the viewer sees.
+    let stalls = 0;
+    for (let i = 1; i < decodedEach.length; i++) if (decodedEach[i] === decodedEach[i - 1]) stalls++;
+    console.log(`browser-watch: decoded ${decoded} frames in ${args.seconds} s ` +
+      `(${(decoded / args.seconds).toFixed(1)}/s), NACKs ${st.nackCount}, PLIs ${st.pliCount}, ` +
+      `packets received ${received}, lost ${st.packetsLost} (${lostPct.toFixed(2)} %), ` +
+      `freezes ${st.freezeCount}, frames dropped ${st.framesDropped}, stalled seconds ${stalls}`);
+    if (!(decoded >= args.seconds * 30 * 0.9)) { console.log('FAIL: fewer than 90 % of the frames decoded'); rc = 1; }
+    if (st.packetsLost > 0) { console.log('FAIL: packets lost'); rc = 1; }
+    if (stalls > 0) { console.log(`FAIL: ${stalls} seconds without a decoded frame`); rc = 1; }
+  } catch (e) {
+    console.log(`FAIL: ${e.message}`);
+    rc = 1;
+  } finally {
+    await context.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+  return rc;
+}
+
+main().then((rc) => process.exit(rc), (e) => { console.log(`FAIL: ${e.stack}`); process.exit(1); });
