@@ -739,6 +739,7 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->deps = *deps;
 	/* The key was copied by MHD's wrapper; this copy of deps outlives the call. */
 	sig->deps.tls_cert_pem = sig->deps.tls_key_pem = NULL;
+	sig->deps.ice = &sig->ice;
 	sig->start_time_s = (double)cg_wall_usec() / 1e6;
 	sig->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      signaling_unref_session);

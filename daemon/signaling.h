@@ -32,6 +32,11 @@ struct cg_signaling_deps {
 	 * NULL in the copy it keeps); both NULL for plain HTTP. */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/* Filled in by cg_signaling_new (callers leave it NULL): the configured STUN/TURN
+	 * servers resolved for libnice, for whoever creates sessions (WHEP, rooms). The
+	 * pointer stays valid while signaling lives; the contents change on reload, so
+	 * read them only while creating an agent, on the control thread. */
+	const struct cg_ice_servers *ice;
 };
 
 /* Starts serving. deps' pointers are borrowed. Returns 0 or -errno (bind failed: -EADDRINUSE). */
