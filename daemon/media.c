@@ -184,8 +184,13 @@ static void media_publish(struct cg_media *m, struct cg_au *au)
 	if (au->keyframe)
 		cg_stats_add(&m->stats->keyframes, 1);
 	cg_stats_sample(m->stats, &m->stats->encode, au->encode_usec);
-	if (m->opts.codec) /* a test codec (FWHT): counted, but it is not H.264 to send */
+	if (m->opts.codec) { /* a test codec (FWHT): counted, but it is not H.264 to send */
+		if (au->keyframe)
+			m->last_idr_published_usec = cg_mono_usec();
+		if (m->opts.on_au)
+			m->opts.on_au(au, m->opts.userdata);
 		return;
+	}
 	r = media_packetize(m, au, &unit);
 	if (r < 0) {
 		cg_warn("cannot packetize an access unit: %s, dropping it", strerror(-r));

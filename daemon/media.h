@@ -56,12 +56,16 @@ int cg_media_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stat
  * Options the daemon's configuration does not carry, for tests/vdev: a coded format
  * other than H.264 (vicodec's FWHT; its AUs are counted in stats but not packetized or
  * published), the encoder node, and the camera formats to accept (0-terminated, best
- * first). Zeroes and NULLs mean the defaults.
+ * first), and a hook that sees every AU of the test codec. Zeroes and NULLs mean the
+ * defaults.
  */
 struct cg_media_test_opts {
 	uint32_t codec;
 	const char *encoder_device;
 	const uint32_t *formats;
+	/* With codec set: called on the media thread with every AU (borrowed). */
+	void (*on_au)(const struct cg_au *au, void *userdata);
+	void *userdata;
 };
 
 /* cg_media_new() with test options (opts borrowed, may be NULL). Control thread. */

@@ -103,11 +103,13 @@ static int v4l2cap_set_mode(struct cg_capture *cap, const struct cg_capture_cfg 
 	uint32_t fps = cfg->fps ? cfg->fps : 30;
 	struct cg_v4l2_pix pix = { 0 };
 	struct v4l2_format f;
+	char fcc[2][5];
 	int n, i, r;
 
-	n = cg_v4l2_mode_list(cap->fd, cap->type, w, h, fps, modes, CG_V4L2_MAX_MODES);
+	n = cg_v4l2_mode_list(cap->fd, cap->type, w, h, fps, formats, modes, CG_V4L2_MAX_MODES);
 	i = n < 0 ? n : cg_v4l2_mode_pick(modes, (size_t)n, w, h, fps, formats);
 	if (i < 0) {
+		cg_debug("%s: no acceptable mode among %d: %s", cap->path, n, strerror(-i));
 		r = i;
 		goto out;
 	}
@@ -118,6 +120,8 @@ static int v4l2cap_set_mode(struct cg_capture *cap, const struct cg_capture_cfg 
 		goto out;
 	cg_v4l2_fmt_get(&f, &pix);
 	if (pix.fourcc != modes[i].fourcc) {
+		cg_debug("%s: asked for %s, the driver set %s", cap->path,
+			 cg_v4l2_fourcc_str(modes[i].fourcc, fcc[0]), cg_v4l2_fourcc_str(pix.fourcc, fcc[1]));
 		r = -ENOTSUP;
 		goto out;
 	}

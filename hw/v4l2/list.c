@@ -66,7 +66,7 @@ static int list_camera(int fd, const char *path, const struct v4l2_capability *v
 	if (kind != CG_V4L2_KIND_CAPTURE)
 		return 0;
 	modes = cg_new0(struct cg_v4l2_mode, CG_V4L2_MAX_MODES);
-	n = cg_v4l2_mode_list(fd, type, 1280, 720, 30, modes, CG_V4L2_MAX_MODES);
+	n = cg_v4l2_mode_list(fd, type, 1280, 720, 30, NULL, modes, CG_V4L2_MAX_MODES);
 	fprintf(out, "  %s: %s (%s, %s)\n", path, (const char *)vc->card, (const char *)vc->driver,
 		(const char *)vc->bus_info);
 	list_print_modes(out, modes, n);

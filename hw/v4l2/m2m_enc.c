@@ -569,6 +569,20 @@ static struct cg_au *m2m_h264_au(struct cg_encoder *enc, const uint8_t *p, size_
 	return au;
 }
 
+/*
+ * vicodec's encoder flags key frames only in the FWHT header (struct fwht_cframe_hdr:
+ * big-endian flags at byte 20, V4L2_FWHT_FL_I_FRAME), not with V4L2_BUF_FLAG_KEYFRAME.
+ */
+static bool m2m_fwht_key(const struct cg_encoder *enc, const uint8_t *p, size_t n)
+{
+	uint32_t flags;
+
+	if (enc->codec != V4L2_PIX_FMT_FWHT || n < 24)
+		return false;
+	flags = (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+	return flags & V4L2_FWHT_FL_I_FRAME;
+}
+
 static struct cg_au *m2m_make_au(struct cg_encoder *enc, const struct cg_v4l2_buf *vb)
 {
 	const uint8_t *p = enc->cap[vb->b.index].map;
@@ -587,7 +601,7 @@ static struct cg_au *m2m_make_au(struct cg_encoder *enc, const struct cg_v4l2_bu
 		au = cg_au_new(n);
 		memcpy(au->data, p, n);
 		au->len = n;
-		au->keyframe = vb->b.flags & V4L2_BUF_FLAG_KEYFRAME;
+		au->keyframe = (vb->b.flags & V4L2_BUF_FLAG_KEYFRAME) || m2m_fwht_key(enc, p, n);
 	}
 	m2m_stamp(enc, au, &vb->b);
 	au->encode_usec = cg_mono_usec() - au->capture_mono_usec;

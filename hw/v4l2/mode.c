@@ -80,15 +80,18 @@ static void mode_list_sizes(int fd, struct mode_list *l, uint32_t fourcc)
 		mode_list_intervals(fd, l, fourcc, l->want_w, l->want_h);
 }
 
+static int mode_rank(const uint32_t *formats, uint32_t fourcc);
+
 int cg_v4l2_mode_list(int fd, uint32_t type, uint32_t want_w, uint32_t want_h, uint32_t want_fps,
-		      struct cg_v4l2_mode *modes, size_t max)
+		      const uint32_t *formats, struct cg_v4l2_mode *modes, size_t max)
 {
 	struct mode_list l = { modes, 0, max, want_w, want_h, want_fps };
 	struct v4l2_fmtdesc d = { .type = type };
 	int r;
 
 	for (d.index = 0; (r = cg_v4l2_ioctl(fd, VIDIOC_ENUM_FMT, &d)) == 0; d.index++)
-		mode_list_sizes(fd, &l, d.pixelformat);
+		if (!formats || mode_rank(formats, d.pixelformat) >= 0)
+			mode_list_sizes(fd, &l, d.pixelformat);
 	if (r != -EINVAL)
 		return r;
 	return (int)l.n;

@@ -30,10 +30,11 @@ extern const uint32_t cg_v4l2_default_formats[];
 /*
  * Lists fd's modes (queue type) into modes (up to max). Stepwise and continuous sizes and
  * intervals contribute the requested width/height/fps clamped to their range, since every
- * point of a range is a mode. Returns how many, or -errno.
+ * point of a range is a mode. Only formats in the 0-terminated list formats count (NULL:
+ * all). Returns how many, or -errno.
  */
 int cg_v4l2_mode_list(int fd, uint32_t type, uint32_t want_w, uint32_t want_h, uint32_t want_fps,
-		      struct cg_v4l2_mode *modes, size_t max);
+		      const uint32_t *formats, struct cg_v4l2_mode *modes, size_t max);
 
 /*
  * Picks the best of n modes for want_w x want_h at want_fps among the formats (0-terminated,
