@@ -499,6 +499,29 @@
     tick();
   }
 
+  // RFC 9725 §4.4: the daemon names its STUN/TURN servers in Link headers of OPTIONS /whep.
+  // `<turn:host:3478?transport=udp>; rel="ice-server"; username="u"; credential="p"`
+  function parseIceLinks(header) {
+    const servers = [];
+    for (const part of (header || '').split(/,(?=\s*<)/)) {
+      const m = part.match(/<([^>]+)>(.*)/);
+      if (!m || !/rel="?ice-server"?/.test(m[2])) continue;
+      const server = { urls: m[1] };
+      const user = m[2].match(/username="([^"]*)"/);
+      const cred = m[2].match(/credential="([^"]*)"/);
+      if (user) server.username = user[1];
+      if (cred) server.credential = cred[1];
+      servers.push(server);
+    }
+    return servers;
+  }
+
+  async function fetchIceServers() {
+    const r = await fetch(new URL(WHEP_PATH, baseUrl), { method: 'OPTIONS' });
+    if (r.status === 401) throw Object.assign(new Error('unauthorized'), { status: 401 });
+    return parseIceLinks(r.headers.get('Link'));
+  }
+
   async function connect() {
     clearTimeout(retryTimer);
     retryTimer = null;
@@ -514,7 +537,16 @@
     lastFrameAt = 0;
     setState('connecting', 'connecting…');
 
-    const p = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    let iceServers = [];
+    try {
+      iceServers = await fetchIceServers();
+    } catch (err) {
+      if (err && err.status === 401) { window.location.assign('/login'); return; }
+      log('ICE servers', String(err)); // none: a LAN needs none
+    }
+    if (my !== gen) return;
+    const p = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+                                      iceServers });
     pc = p;
     const vt = p.addTransceiver('video', { direction: 'recvonly' });
     p.addTransceiver('audio', { direction: 'recvonly' });
@@ -588,6 +620,7 @@
         body: sdp,
       });
       if (my !== gen) return;
+      if (r.status === 401) { window.location.assign('/login'); return; }
       if (r.status !== 201 && r.status !== 200) {
         const reason = (await r.text().catch(() => '')).trim();
         cg.whep.lastError = `${r.status} ${reason}`;
