@@ -10,6 +10,7 @@
  * usage: load --port P [--host 127.0.0.1] [--viewers N] [--threads T] [--ramp PER_S]
  *             [--duration S] [--settle S] [--pid PID] [--full] [--drop PERMILLE]
  *             [--delay MS] [--nack] [--remb BPS] [--check] [--per-viewer] [--fps N]
+ *             [--idle S]   (with --pid: measure the daemon's idle CPU for S s first)
  *
  * By default viewers verify "light" (tests/harness/whep_client.h): exact completeness
  * from sequence numbers, SRTP authentication of each AU's first packet and every 16th
@@ -37,7 +38,7 @@
 
 struct load_opts {
 	const char *host;
-	unsigned port, viewers, threads, ramp, duration_s, settle_s, fps;
+	unsigned port, viewers, threads, ramp, duration_s, settle_s, fps, idle_s;
 	int pid;
 	bool full, nack, check, per_viewer;
 	unsigned drop_permille, delay_ms;
@@ -68,6 +69,7 @@ struct load {
 	struct load_thread threads[LOAD_MAX_THREADS];
 	int first_frames; /* atomic: viewers with a first frame */
 	int failures;	  /* atomic */
+	double idle_cpu_percent; /* the daemon before any viewer; < 0 when not measured */
 };
 
 static struct load L;
@@ -309,6 +311,14 @@ static void report_daemon(const struct daemon_sample *b, const struct daemon_sam
 		return;
 	printf("daemon_cpu_s=%.2f\ndaemon_cpu_percent=%.1f\n", cpu, 100.0 * cpu / secs);
 	printf("daemon_cpu_s_per_viewer_minute=%.3f\n", cpu / (L.o.viewers * secs / 60.0));
+	/* What one more viewer costs: the daemon's CPU over its idle CPU (encoder, timers). */
+	if (L.idle_cpu_percent >= 0) {
+		double extra = cpu - L.idle_cpu_percent / 100.0 * secs;
+
+		printf("daemon_idle_cpu_percent=%.1f\n", L.idle_cpu_percent);
+		printf("daemon_cpu_s_per_viewer_minute_marginal=%.3f\n",
+		       extra / (L.o.viewers * secs / 60.0));
+	}
 	printf("daemon_rss_kib_idle=%" PRIu64 "\ndaemon_rss_kib=%" PRIu64 "\n", b->rss_kib,
 	       m->rss_kib);
 	printf("daemon_rss_kib_per_viewer=%.1f\n",
@@ -392,6 +402,8 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 			o->duration_s = (unsigned)n;
 		else if (OPT("--settle"))
 			o->settle_s = (unsigned)n;
+		else if (OPT("--idle"))
+			o->idle_s = (unsigned)n;
 		else if (OPT("--fps"))
 			o->fps = (unsigned)CG_MAX(n, 1ul);
 		else if (OPT("--pid"))
@@ -498,7 +510,7 @@ int main(int argc, char **argv)
 			"usage: %s --port=P [--host=H] [--viewers=N] [--threads=T] "
 			"[--ramp=PER_S] [--duration=S] [--settle=S] [--pid=PID] [--full] "
 			"[--drop=PERMILLE] [--delay=MS] [--nack] [--remb=BPS] [--check] "
-			"[--per-viewer] [--fps=N]\n",
+			"[--per-viewer] [--fps=N] [--idle=S]\n",
 			argv[0]);
 		return 2;
 	}
@@ -510,6 +522,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	daemon_sample(L.o.pid, &before_join);
+	L.idle_cpu_percent = -1;
+	if (L.o.pid > 0 && L.o.idle_s > 0) {
+		struct daemon_sample idle_end;
+
+		wait_ms(L.o.idle_s * 1000);
+		daemon_sample(L.o.pid, &idle_end);
+		if (before_join.ok && idle_end.ok)
+			L.idle_cpu_percent =
+				100.0 * (double)(idle_end.cpu_ticks - before_join.cpu_ticks) /
+				(double)sysconf(_SC_CLK_TCK) /
+				((idle_end.mono_usec - before_join.mono_usec) / 1e6);
+		before_join = idle_end;
+	}
 	threads_start();
 	joined = wait_joined();
 	wait_ms(L.o.settle_s * 1000);

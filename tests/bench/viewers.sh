@@ -54,7 +54,7 @@ start_daemon() {
 val() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
 echo "camgate $(basename "$EXE"), load client, ${DURATION} s steady state per row, $(nproc) cores"
-printf '| viewers | daemon CPU s / viewer-min | daemon CPU %% of a core | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
+printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 rc=0
 for n in "${COUNTS[@]}"; do
@@ -63,12 +63,14 @@ for n in "${COUNTS[@]}"; do
 	threads=$(( n >= 4 ? 2 : 1 ))
 	# shellcheck disable=SC2086
 	"$LOAD" --port="$PORT" --viewers="$n" --threads="$threads" --ramp=50 \
-		--duration="$DURATION" --settle=3 --pid="$DAEMON_PID" --check \
+		--duration="$DURATION" --settle=3 --idle=3 --pid="$DAEMON_PID" --check \
 		${CG_BENCH_LOAD_ARGS:-} >"$out" 2>>"$LOG" || rc=1
 	stop_daemon
 	lostw=$(val aus_lost_total "$out")
-	printf '| %s | %s | %s | %s | %s | %s / %s | %s | %s |\n' "$n" \
-		"$(val daemon_cpu_s_per_viewer_minute "$out")" "$(val daemon_cpu_percent "$out")" \
+	printf '| %s | %s / %s | %s (%s) | %s | %s | %s / %s | %s | %s |\n' "$n" \
+		"$(val daemon_cpu_s_per_viewer_minute "$out")" \
+		"$(val daemon_cpu_s_per_viewer_minute_marginal "$out")" \
+		"$(val daemon_cpu_percent "$out")" "$(val daemon_idle_cpu_percent "$out")" \
 		"$(val daemon_rss_kib_per_viewer "$out")" "$(val packets_per_s "$out")" \
 		"$(val join_ms_p50 "$out")" "$(val join_ms_p95 "$out")" \
 		"$( [ "${lostw:-1}" = 0 ] && echo all || echo "$lostw incomplete")" \
