@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* hw/h264util (levels, Annex-B normalisation), hw/convert and the passthrough encoder. */
+#include <errno.h>
+#include <glib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hw/convert.h"
+#include "hw/fake/passthrough.h"
+#include "hw/h264util.h"
+#include "hw/registry.h"
+
+static void test_level(void)
+{
+	g_assert_cmpint(cg_h264util_level(640, 480, 30, 2000), ==, 30);
+	g_assert_cmpint(cg_h264util_level(1280, 720, 30, 2000), ==, 31);
+	g_assert_cmpint(cg_h264util_level(1280, 720, 60, 2000), ==, 32);
+	g_assert_cmpint(cg_h264util_level(1920, 1080, 30, 8000), ==, 40);
+	g_assert_cmpint(cg_h264util_level(1920, 1080, 30, 30000), ==, 41);
+	g_assert_cmpint(cg_h264util_level(16384, 16384, 30, 2000), ==, -ENOTSUP);
+}
+
+/* SPS (3-byte start code), PPS, IDR with trailing zero bytes. */
+static const uint8_t stream[] = {
+	0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68, 0xce,
+	0, 0, 1, 0x65, 0x88, 0x84, 0, 0,
+};
+
+static void test_annexb(void)
+{
+	static const uint8_t want[] = {
+		0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68, 0xce,
+		0, 0, 0, 1, 0x65, 0x88, 0x84,
+	};
+	struct cg_h264util_info info;
+	uint8_t out[64];
+	long n = cg_h264util_annexb(stream, sizeof(stream), out, sizeof(out), &info);
+
+	g_assert_cmpint(n, ==, sizeof(want));
+	g_assert_cmpmem(out, (size_t)n, want, sizeof(want));
+	g_assert_true(info.sps && info.pps && info.idr && info.slice);
+	g_assert_cmpuint(info.sps_len, ==, 5);
+	g_assert_cmpuint(info.sps_nal[1], ==, 0x42);
+	g_assert_cmpint(cg_h264util_annexb((const uint8_t *)"\x65\x88", 2, NULL, 0, &info), ==,
+			-EINVAL);
+}
+
+static struct cg_frame *frame_of(const uint8_t *data, size_t len, uint32_t fourcc)
+{
+	static struct cg_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.fourcc = fourcc;
+	f.width = 640;
+	f.height = 480;
+	f.n_planes = 1;
+	f.planes[0].data = (uint8_t *)data;
+	f.planes[0].dma_fd = -1;
+	f.bytesused = (uint32_t)len;
+	f.sequence = 7;
+	return &f;
+}
+
+static int kf_calls;
+static int count_kf(void *userdata)
+{
+	kf_calls++;
+	return 0;
+}
+
+static void test_passthrough(void)
+{
+	const struct cg_encoder_ops *ops = cg_registry_passthrough();
+	struct cg_encoder_cfg cfg = { .width = 640, .height = 480, .fps = 30, .bitrate_kbps = 1000,
+				      .input_fourcc = CG_FOURCC_I420 };
+	static const uint8_t idr_only[] = { 0, 0, 0, 1, 0x65, 0x11 };
+	struct cg_encoder *enc = NULL;
+	struct cg_au *au = NULL;
+	uint8_t p, c, l;
+
+	g_assert_cmpint(ops->open(&cfg, &enc), ==, -ENOTSUP);
+	cfg.input_fourcc = CG_FOURCC_H264;
+	g_assert_cmpint(ops->open(&cfg, &enc), ==, 0);
+	g_assert_cmpint(ops->encode(enc, frame_of(stream, sizeof(stream), CG_FOURCC_H264), &au), ==, 0);
+	g_assert_true(au->keyframe);
+	g_assert_cmpuint(au->frame_sequence, ==, 7);
+	g_assert_cmpuint(au->copied_bytes, ==, 0);
+	au = cg_au_unref(au);
+	ops->get_profile(enc, &p, &c, &l);
+	g_assert_cmpuint(p, ==, 0x42);
+	g_assert_cmpuint(l, ==, 0x1f);
+	/* An IDR without headers gets the last SPS/PPS in front. */
+	g_assert_cmpint(ops->encode(enc, frame_of(idr_only, sizeof(idr_only), CG_FOURCC_H264), &au),
+			==, 0);
+	g_assert_cmpuint(au->len, ==, 15 + 6);
+	g_assert_cmpuint(au->data[4], ==, 0x67);
+	au = cg_au_unref(au);
+	cg_passthrough_set_keyframe_fn(enc, count_kf, NULL);
+	ops->request_keyframe(enc);
+	g_assert_cmpint(kf_calls, ==, 1);
+	g_assert_cmpint(ops->set_bitrate(enc, 500), ==, -ENOTSUP);
+	ops->close(enc);
+}
+
+static void test_convert_yuyv(void)
+{
+	uint8_t *yuyv = g_malloc(640 * 2 * 480);
+	struct cg_convert *c = NULL;
+	struct cg_frame *in, *out = NULL, *more[CG_CONVERT_BUFFERS];
+
+	for (size_t i = 0; i < 640 * 480; i++) {
+		yuyv[2 * i] = (uint8_t)i;			 /* Y */
+		yuyv[2 * i + 1] = (i & 1) ? 200 : 50;		 /* V : U */
+	}
+	g_assert_cmpint(cg_convert_new(CG_FOURCC_H264, 640, 480, NULL, &c), ==, -ENOTSUP);
+	g_assert_cmpint(cg_convert_new(CG_FOURCC_MJPG, 640, 480, NULL, &c), ==, -ENOTSUP);
+	g_assert_cmpint(cg_convert_new(CG_FOURCC_YUYV, 640, 480, NULL, &c), ==, 0);
+	in = frame_of(yuyv, 640 * 2 * 480, CG_FOURCC_YUYV);
+	in->planes[0].stride = 1280;
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, 0);
+	g_assert_cmpuint(out->fourcc, ==, CG_FOURCC_I420);
+	g_assert_cmpuint(out->copied_bytes, ==, 640 * 480 * 3 / 2);
+	g_assert_cmpuint(out->sequence, ==, 7);
+	g_assert_cmpuint(out->planes[0].data[5], ==, 5);
+	g_assert_cmpuint(out->planes[1].data[3], ==, 50);
+	g_assert_cmpuint(out->planes[2].data[3], ==, 200);
+	/* The pool runs dry while frames are held, and the converter outlives its frames. */
+	for (unsigned i = 0; i < CG_CONVERT_BUFFERS - 1; i++)
+		g_assert_cmpint(cg_convert_frame(c, in, &more[i]), ==, 0);
+	g_assert_cmpint(cg_convert_frame(c, in, &more[2]), ==, -EAGAIN);
+	cg_convert_free(c);
+	for (unsigned i = 0; i < CG_CONVERT_BUFFERS - 1; i++)
+		cg_frame_unref(more[i]);
+	g_assert_cmpuint(out->planes[0].data[5], ==, 5);
+	cg_frame_unref(out);
+	g_free(yuyv);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/h264util/level", test_level);
+	g_test_add_func("/h264util/annexb", test_annexb);
+	g_test_add_func("/hw/passthrough", test_passthrough);
+	g_test_add_func("/hw/convert-yuyv", test_convert_yuyv);
+	return g_test_run();
+}
