@@ -52,9 +52,9 @@ struct cg_media {
 	struct cg_stats *stats;
 	enum media_state state;
 	enum media_state shown; /* the last state logged (OPENING never is) */
-	int last_error;	   /* of the last failure, to log only changes */
+	int last_error;		/* of the last failure, to log only changes */
 	uint32_t backoff_ms;
-	int retry_fd;	   /* timerfd: the back-off */
+	int retry_fd;			/* timerfd: the back-off */
 	char source[MEDIA_SOURCE_NAME]; /* resolved once: "test" or a /dev/videoN */
 	const struct cg_capture_ops *capture_ops;
 	struct cg_capture *capture;
@@ -71,10 +71,10 @@ struct cg_media {
 	pthread_t thread;
 	bool started;
 	int stop_fd;
-	uint64_t keyframe_wanted_usec;	  /* atomic: time of the latest request, any thread */
+	uint64_t keyframe_wanted_usec;	     /* atomic: time of the latest request, any thread */
 	uint64_t last_keyframe_request_usec; /* when the encoder was last asked for an IDR */
 	uint64_t last_idr_published_usec;
-	uint64_t heartbeat_usec; /* atomic */
+	uint64_t heartbeat_usec;       /* atomic */
 	uint32_t bitrate_target_kbps;  /* atomic: set by any thread */
 	uint32_t bitrate_applied_kbps; /* media thread */
 	pthread_mutex_t latest_lock;   /* protects latest */
@@ -156,7 +156,8 @@ static void media_apply_bitrate(struct cg_media *m)
 		return;
 	r = m->encoder_ops->set_bitrate(m->encoder, target);
 	if (r < 0)
-		cg_debug("encoder %s cannot change bitrate: %s", m->encoder_ops->name, strerror(-r));
+		cg_debug("encoder %s cannot change bitrate: %s", m->encoder_ops->name,
+			 strerror(-r));
 	m->bitrate_applied_kbps = target;
 }
 
@@ -170,7 +171,6 @@ static void media_keep_latest(struct cg_media *m, struct cg_frame *frame)
 	pthread_mutex_unlock(&m->latest_lock);
 	cg_frame_unref(old);
 }
-
 
 /* Counts, packetizes once and publishes an AU (borrowed). Media thread. */
 static void media_publish(struct cg_media *m, struct cg_au *au)
@@ -280,8 +280,11 @@ static int media_open_capture(struct cg_media *m)
 {
 	const struct cg_config *cfg = m->cfg;
 	struct cg_capture_cfg ccfg = {
-		.device = m->source, .width = cfg->width, .height = cfg->height,
-		.fps = cfg->fps, .formats = media_formats(m),
+		.device = m->source,
+		.width = cfg->width,
+		.height = cfg->height,
+		.fps = cfg->fps,
+		.formats = media_formats(m),
 	};
 	int r;
 
@@ -412,7 +415,8 @@ static void media_note_profile(struct cg_media *m)
 		m->profile = p;
 		m->have_profile = true;
 	} else if (memcmp(&p, &m->profile, sizeof(p)) != 0) {
-		cg_debug("the reopened encoder reports another profile/level; the SDP keeps the first");
+		cg_debug("the reopened encoder reports another profile/level; the SDP keeps the "
+			 "first");
 	}
 }
 
@@ -604,8 +608,8 @@ static int media_resolve(struct cg_media *m)
 /* Before any encoder opened: what every backend makes by default, for the SDP. */
 static void media_default_profile(struct cg_media *m)
 {
-	m->profile = (struct cg_h264_profile){ .profile_idc = 66, .constraints = 0xc0,
-					       .level_idc = 31 };
+	m->profile =
+		(struct cg_h264_profile){ .profile_idc = 66, .constraints = 0xc0, .level_idc = 31 };
 }
 
 int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_opts *opts,

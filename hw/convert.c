@@ -91,7 +91,7 @@ int cg_convert_new(uint32_t fourcc, uint32_t width, uint32_t height,
 	c->height = height;
 	if (fourcc == CG_FOURCC_MJPG || fourcc == CG_FOURCC_JPEG) {
 		c->mjpeg = mjpeg;
-		c->dec = mjpeg->new();
+		c->dec = mjpeg->new ();
 		if (!c->dec) {
 			free(c);
 			return -ENOMEM;

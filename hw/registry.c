@@ -38,8 +38,7 @@ static const struct cg_encoder_ops *const registry_encoders[] = {
 #if HAVE_X264
 	&cg_x264_encoder_ops,
 #endif
-	&cg_passthrough_encoder_ops,
-	NULL,
+	&cg_passthrough_encoder_ops, NULL,
 };
 
 const struct cg_capture_ops *cg_registry_capture(const char *source)
@@ -107,7 +106,8 @@ const struct cg_mjpeg_ops *cg_registry_mjpeg(void)
 
 int cg_registry_print_devices(FILE *out)
 {
-	fprintf(out, "cameras:\n  test: moving test pattern with a time code (any size and rate)\n");
+	fprintf(out,
+		"cameras:\n  test: moving test pattern with a time code (any size and rate)\n");
 #if HAVE_V4L2
 	cg_v4l2_print_cameras(out);
 #else

@@ -121,7 +121,8 @@ static int v4l2cap_set_mode(struct cg_capture *cap, const struct cg_capture_cfg 
 	cg_v4l2_fmt_get(&f, &pix);
 	if (pix.fourcc != modes[i].fourcc) {
 		cg_debug("%s: asked for %s, the driver set %s", cap->path,
-			 cg_v4l2_fourcc_str(modes[i].fourcc, fcc[0]), cg_v4l2_fourcc_str(pix.fourcc, fcc[1]));
+			 cg_v4l2_fourcc_str(modes[i].fourcc, fcc[0]),
+			 cg_v4l2_fourcc_str(pix.fourcc, fcc[1]));
 		r = -ENOTSUP;
 		goto out;
 	}
@@ -189,7 +190,9 @@ static void v4l2cap_frame_init(struct cg_capture *cap, struct v4l2cap_buf *buf)
 static int v4l2cap_map_buf(struct cg_capture *cap, unsigned i)
 {
 	struct v4l2cap_buf *buf = &cap->bufs[i];
-	struct v4l2_exportbuffer eb = { .type = cap->type, .index = i, .flags = O_RDWR | O_CLOEXEC };
+	struct v4l2_exportbuffer eb = { .type = cap->type,
+					.index = i,
+					.flags = O_RDWR | O_CLOEXEC };
 	struct cg_v4l2_buf vb;
 	int r;
 
@@ -216,9 +219,9 @@ static int v4l2cap_map_buf(struct cg_capture *cap, unsigned i)
 
 static int v4l2cap_alloc(struct cg_capture *cap)
 {
-	struct v4l2_requestbuffers rb = {
-		.count = CG_V4L2_CAPTURE_BUFFERS, .type = cap->type, .memory = V4L2_MEMORY_MMAP
-	};
+	struct v4l2_requestbuffers rb = { .count = CG_V4L2_CAPTURE_BUFFERS,
+					  .type = cap->type,
+					  .memory = V4L2_MEMORY_MMAP };
 	int r;
 
 	r = cg_v4l2_ioctl(cap->fd, VIDIOC_REQBUFS, &rb);

@@ -103,8 +103,8 @@ int cg_v4l2_querycap(int fd, struct v4l2_capability *cap, uint32_t *device_caps)
 	r = cg_v4l2_ioctl(fd, VIDIOC_QUERYCAP, cap);
 	if (r < 0)
 		return r;
-	*device_caps = cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps
-								 : cap->capabilities;
+	*device_caps =
+		cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps : cap->capabilities;
 	return 0;
 }
 
@@ -205,8 +205,9 @@ enum cg_v4l2_kind cg_v4l2_kind(uint32_t caps, uint32_t *capture_type)
 	if (!(caps & V4L2_CAP_STREAMING))
 		return CG_V4L2_KIND_OTHER;
 	if (caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) {
-		*capture_type = caps & V4L2_CAP_VIDEO_M2M_MPLANE ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
-								 : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+		*capture_type = caps & V4L2_CAP_VIDEO_M2M_MPLANE
+					? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+					: V4L2_BUF_TYPE_VIDEO_CAPTURE;
 		return CG_V4L2_KIND_M2M;
 	}
 	if (caps & V4L2_CAP_VIDEO_CAPTURE) {

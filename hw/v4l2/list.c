@@ -42,11 +42,12 @@ static void list_print_modes(FILE *out, const struct cg_v4l2_mode *m, int n)
 
 	for (int i = 0; i < n; i++) {
 		bool new_fmt = i == 0 || m[i].fourcc != m[i - 1].fourcc;
-		bool new_size = new_fmt || m[i].width != m[i - 1].width ||
-				m[i].height != m[i - 1].height;
+		bool new_size =
+			new_fmt || m[i].width != m[i - 1].width || m[i].height != m[i - 1].height;
 
 		if (new_fmt)
-			fprintf(out, "%s    %s", i ? "\n" : "", cg_v4l2_fourcc_str(m[i].fourcc, fcc));
+			fprintf(out, "%s    %s", i ? "\n" : "",
+				cg_v4l2_fourcc_str(m[i].fourcc, fcc));
 		if (new_size)
 			fprintf(out, " %ux%u@%u", m[i].width, m[i].height, cg_v4l2_mode_fps(&m[i]));
 		else

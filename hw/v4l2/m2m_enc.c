@@ -17,14 +17,14 @@
 #include "util/macros.h"
 #include "util/time.h"
 
-#define M2M_OUT_BUFS   2u /* one in the encoder, one spare for the MMAP copy path */
-#define M2M_CAP_BUFS   4u
-#define M2M_META       8u
-#define M2M_DRAIN_MS   1000
-#define M2M_PS_MAX     256u /* cached SPS + PPS bytes */
+#define M2M_OUT_BUFS 2u /* one in the encoder, one spare for the MMAP copy path */
+#define M2M_CAP_BUFS 4u
+#define M2M_META     8u
+#define M2M_DRAIN_MS 1000
+#define M2M_PS_MAX   256u /* cached SPS + PPS bytes */
 
 enum m2m_state {
-	M2M_IDLE,     /* formats set, no buffers yet: they are made for the first frame */
+	M2M_IDLE, /* formats set, no buffers yet: they are made for the first frame */
 	M2M_ENCODING,
 	M2M_DRAINING, /* V4L2_ENC_CMD_STOP sent, waiting for the LAST buffer */
 };
@@ -63,7 +63,7 @@ struct cg_encoder {
 	struct cg_frame *pending; /* the newest frame not yet queued */
 	struct m2m_meta meta[M2M_META];
 	unsigned meta_next;
-	uint32_t copied;	  /* bytes copied into MMAP buffers since the last AU */
+	uint32_t copied;	/* bytes copied into MMAP buffers since the last AU */
 	uint8_t ps[M2M_PS_MAX]; /* the latest SPS + PPS, Annex-B */
 	size_t ps_len;
 };
@@ -152,7 +152,8 @@ static void m2m_h264_controls(struct cg_encoder *enc)
 			     V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE, "profile") < 0)
 		m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE,
 			 main ? V4L2_MPEG_VIDEO_H264_PROFILE_MAIN
-			      : V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE, "profile");
+			      : V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
+			 "profile");
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_LEVEL, m2m_v4l2_level(enc->level_idc), "level");
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_I_PERIOD, (int32_t)cfg->keyframe_interval,
 		 "IDR period");
@@ -172,8 +173,7 @@ static void m2m_controls(struct cg_encoder *enc)
 
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_BITRATE_MODE, V4L2_MPEG_VIDEO_BITRATE_MODE_CBR,
 		 "bitrate mode");
-	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_BITRATE, (int32_t)(cfg->bitrate_kbps * 1000),
-		 "bitrate");
+	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_BITRATE, (int32_t)(cfg->bitrate_kbps * 1000), "bitrate");
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_GOP_SIZE, (int32_t)cfg->keyframe_interval, "GOP size");
 	if (enc->codec == V4L2_PIX_FMT_H264)
 		m2m_h264_controls(enc);
@@ -302,7 +302,8 @@ static int m2m_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	cg_debug("%s: %s %ux%u (bpl %u) -> %s, %u kb/s, GOP %u, %s", enc->path,
 		 cg_v4l2_fourcc_str(enc->out_pix.fourcc, fcc), cfg->width, cfg->height,
 		 enc->out_pix.bpl, cg_v4l2_fourcc_str(enc->codec, fcc2), cfg->bitrate_kbps,
-		 enc->cfg.keyframe_interval, enc->kf_ctrl ? "FORCE_KEY_FRAME" : "keyframes by reset");
+		 enc->cfg.keyframe_interval,
+		 enc->kf_ctrl ? "FORCE_KEY_FRAME" : "keyframes by reset");
 	*ret = enc;
 	return 0;
 }
@@ -365,8 +366,8 @@ static int m2m_start_capture(struct cg_encoder *enc)
 /* Buffers are made for the first frame, whose kind (DMA-BUF or CPU) picks the memory. */
 static int m2m_start(struct cg_encoder *enc, const struct cg_frame *f)
 {
-	bool dmabuf = f->planes[0].dma_fd >= 0 && enc->stride_ok &&
-		      f->buf_size >= enc->out_pix.sizeimage;
+	bool dmabuf =
+		f->planes[0].dma_fd >= 0 && enc->stride_ok && f->buf_size >= enc->out_pix.sizeimage;
 	int r;
 
 	enc->out_memory = dmabuf ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
@@ -408,9 +409,8 @@ static uint32_t m2m_copy_in(struct cg_encoder *enc, const struct cg_frame *f, ui
 
 static void m2m_meta_add(struct cg_encoder *enc, const struct cg_frame *f)
 {
-	enc->meta[enc->meta_next++ % M2M_META] = (struct m2m_meta){
-		f->capture_mono_usec, f->capture_wall_usec, f->sequence
-	};
+	enc->meta[enc->meta_next++ % M2M_META] =
+		(struct m2m_meta){ f->capture_mono_usec, f->capture_wall_usec, f->sequence };
 }
 
 static int m2m_queue_out(struct cg_encoder *enc, struct cg_frame *f)
@@ -524,7 +524,8 @@ static int m2m_reclaim_out(struct cg_encoder *enc)
 
 static void m2m_stamp(struct cg_encoder *enc, struct cg_au *au, const struct v4l2_buffer *b)
 {
-	uint64_t ts = (uint64_t)b->timestamp.tv_sec * CG_USEC_PER_SEC + (uint64_t)b->timestamp.tv_usec;
+	uint64_t ts =
+		(uint64_t)b->timestamp.tv_sec * CG_USEC_PER_SEC + (uint64_t)b->timestamp.tv_usec;
 
 	for (unsigned i = 0; i < M2M_META; i++) {
 		const struct m2m_meta *m = &enc->meta[i];

@@ -8,8 +8,12 @@
 #include "util/macros.h"
 
 const uint32_t cg_v4l2_default_formats[] = {
-	V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_YUV420,
-	V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_H264,
+	V4L2_PIX_FMT_NV12,
+	V4L2_PIX_FMT_YUYV,
+	V4L2_PIX_FMT_YUV420,
+	V4L2_PIX_FMT_MJPEG,
+	V4L2_PIX_FMT_JPEG,
+	V4L2_PIX_FMT_H264,
 	0,
 };
 
@@ -50,7 +54,8 @@ static void mode_list_intervals(int fd, struct mode_list *l, uint32_t fourcc, ui
 		struct v4l2_fract lo = iv.stepwise.min, hi = iv.stepwise.max;
 		uint64_t want = l->want_fps ? l->want_fps : 30;
 		uint64_t fmax = lo.numerator ? lo.denominator / lo.numerator : want;
-		uint64_t fmin = hi.numerator ? (hi.denominator + hi.numerator - 1) / hi.numerator : 1;
+		uint64_t fmin =
+			hi.numerator ? (hi.denominator + hi.numerator - 1) / hi.numerator : 1;
 
 		mode_add(l, fourcc, w, h, (uint32_t)CG_MAX(fmin, CG_MIN(want, fmax)), 1);
 		return;
@@ -70,8 +75,8 @@ static void mode_list_sizes(int fd, struct mode_list *l, uint32_t fourcc)
 		}
 		const struct v4l2_frmsize_stepwise *s = &fs.stepwise;
 		uint32_t w = mode_clamp_step(l->want_w, s->min_width, s->max_width, s->step_width);
-		uint32_t h = mode_clamp_step(l->want_h, s->min_height, s->max_height,
-					     s->step_height);
+		uint32_t h =
+			mode_clamp_step(l->want_h, s->min_height, s->max_height, s->step_height);
 
 		mode_list_intervals(fd, l, fourcc, w, h);
 		return;
@@ -130,8 +135,8 @@ static uint64_t mode_fps_cost(const struct cg_v4l2_mode *m, uint32_t fps)
 	return (UINT64_C(1) << 40) + want - mf;
 }
 
-int cg_v4l2_mode_pick(const struct cg_v4l2_mode *modes, size_t n, uint32_t want_w,
-		      uint32_t want_h, uint32_t want_fps, const uint32_t *formats)
+int cg_v4l2_mode_pick(const struct cg_v4l2_mode *modes, size_t n, uint32_t want_w, uint32_t want_h,
+		      uint32_t want_fps, const uint32_t *formats)
 {
 	uint64_t best_size = UINT64_MAX, best_fps = UINT64_MAX;
 	int best = -ENOTSUP, best_rank = 0;

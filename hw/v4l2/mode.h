@@ -42,8 +42,8 @@ int cg_v4l2_mode_list(int fd, uint32_t type, uint32_t want_w, uint32_t want_h, u
  * else the largest), the rate (at least want_fps and the lowest such; else the highest),
  * then the format's rank. Returns the index, or -ENOTSUP when no mode has a listed format.
  */
-int cg_v4l2_mode_pick(const struct cg_v4l2_mode *modes, size_t n, uint32_t want_w,
-		      uint32_t want_h, uint32_t want_fps, const uint32_t *formats);
+int cg_v4l2_mode_pick(const struct cg_v4l2_mode *modes, size_t n, uint32_t want_w, uint32_t want_h,
+		      uint32_t want_fps, const uint32_t *formats);
 
 /* Frames per second of a mode, rounded. */
 uint32_t cg_v4l2_mode_fps(const struct cg_v4l2_mode *m);

@@ -142,8 +142,8 @@ static int vaapi_create_context(struct cg_encoder *enc)
 	uint32_t w = cg_vaapi_mbs(enc->cfg.width) * 16, h = cg_vaapi_mbs(enc->cfg.height) * 16;
 	int r;
 
-	r = vaapi_err(vaCreateSurfaces(enc->dpy, VA_RT_FORMAT_YUV420, w, h, enc->surfaces, 3,
-				       NULL, 0));
+	r = vaapi_err(
+		vaCreateSurfaces(enc->dpy, VA_RT_FORMAT_YUV420, w, h, enc->surfaces, 3, NULL, 0));
 	if (r < 0)
 		return r;
 	enc->have_surfaces = true;
@@ -161,11 +161,15 @@ static int vaapi_import(void *userdata, const struct cg_frame *f, VASurfaceID *r
 {
 	struct cg_encoder *enc = userdata;
 	VADRMPRIMESurfaceDescriptor d = {
-		.fourcc = VA_FOURCC_NV12, .width = f->width, .height = f->height,
-		.num_objects = 1, .num_layers = 1,
+		.fourcc = VA_FOURCC_NV12,
+		.width = f->width,
+		.height = f->height,
+		.num_objects = 1,
+		.num_layers = 1,
 	};
 	VASurfaceAttrib attrs[2] = {
-		{ .type = VASurfaceAttribMemoryType, .flags = VA_SURFACE_ATTRIB_SETTABLE,
+		{ .type = VASurfaceAttribMemoryType,
+		  .flags = VA_SURFACE_ATTRIB_SETTABLE,
 		  .value = { .type = VAGenericValueTypeInteger,
 			     .value.i = VA_SURFACE_ATTRIB_MEM_TYPE_DRM_PRIME_2 } },
 		{ .type = VASurfaceAttribExternalBufferDescriptor,
@@ -253,8 +257,8 @@ static int vaapi_find(struct cg_encoder *enc, const char *device)
 
 static int vaapi_validate(const struct cg_encoder_cfg *cfg)
 {
-	if (!cfg || !cfg->width || !cfg->height || cfg->width % 2 || cfg->height % 2 ||
-	    !cfg->fps || !cfg->bitrate_kbps)
+	if (!cfg || !cfg->width || !cfg->height || cfg->width % 2 || cfg->height % 2 || !cfg->fps ||
+	    !cfg->bitrate_kbps)
 		return -EINVAL;
 	if (cfg->codec && cfg->codec != CG_FOURCC_H264)
 		return -ENOTSUP;
@@ -386,8 +390,8 @@ static int vaapi_misc(struct cg_encoder *enc, VAEncMiscParameterType type, const
 }
 
 /* Sequence (on IDRs), rate control (on IDRs and bitrate changes), picture and slice. */
-static int vaapi_params(struct cg_encoder *enc, const struct cg_vaapi_pic_info *pi,
-			VABufferID *ids, unsigned *n)
+static int vaapi_params(struct cg_encoder *enc, const struct cg_vaapi_pic_info *pi, VABufferID *ids,
+			unsigned *n)
 {
 	VASurfaceID recon = enc->surfaces[enc->cur], ref = enc->surfaces[enc->cur ^ 1];
 	VAEncSequenceParameterBufferH264 seq;
@@ -401,7 +405,8 @@ static int vaapi_params(struct cg_encoder *enc, const struct cg_vaapi_pic_info *
 		cg_vaapi_fill_seq(&seq, &enc->cfg, enc->level_idc);
 		r = vaapi_buffer(enc, VAEncSequenceParameterBufferType, &seq, sizeof(seq), ids, n);
 		if (r == 0)
-			r = vaapi_misc(enc, VAEncMiscParameterTypeFrameRate, &fr, sizeof(fr), ids, n);
+			r = vaapi_misc(enc, VAEncMiscParameterTypeFrameRate, &fr, sizeof(fr), ids,
+				       n);
 	}
 	if (r == 0 && (pi->idr || enc->rc_dirty)) {
 		cg_vaapi_fill_rc(&rc, enc->cfg.bitrate_kbps);
@@ -446,8 +451,8 @@ static int vaapi_read_coded(struct cg_encoder *enc, struct cg_au **ret)
 		total += s->size;
 	au = cg_au_new(total * 2 + enc->ps_len + 16); /* start codes may grow by one byte */
 	for (s = seg; s; s = s->next) {
-		long n = cg_h264util_annexb(s->buf, s->size, au->data + au->len,
-					    au->cap - au->len, &info);
+		long n = cg_h264util_annexb(s->buf, s->size, au->data + au->len, au->cap - au->len,
+					    &info);
 
 		if (n < 0)
 			continue;
@@ -537,8 +542,9 @@ static void vaapi_get_profile(struct cg_encoder *enc, uint8_t *profile_idc, uint
 
 int cg_vaapi_print_devices(FILE *out)
 {
-	struct cg_encoder_cfg cfg = { .width = 1280, .height = 720, .fps = 30,
-				      .bitrate_kbps = 2000 };
+	struct cg_encoder_cfg cfg = {
+		.width = 1280, .height = 720, .fps = 30, .bitrate_kbps = 2000
+	};
 	int found = 0;
 
 	for (unsigned i = 0; i < VAAPI_MAX_NODES; i++) {

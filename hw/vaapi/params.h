@@ -51,9 +51,9 @@ void cg_vaapi_fill_slice(VAEncSliceParameterBufferH264 *s, const struct cg_encod
 void cg_vaapi_fill_rc(VAEncMiscParameterRateControl *rc, uint32_t kbps);
 
 struct cg_vaapi_cache_entry {
-	uint64_t key;	/* dma-buf inode; 0: free */
+	uint64_t key; /* dma-buf inode; 0: free */
 	VASurfaceID surface;
-	uint64_t used;	/* LRU clock */
+	uint64_t used; /* LRU clock */
 };
 
 struct cg_vaapi_cache {

@@ -207,14 +207,21 @@ static int vdev_run(struct vdev *v)
 {
 	uint32_t formats[2] = { v->format, 0 };
 	struct cg_config cfg = {
-		.source = (char *)v->source, .encoder = (char *)v->encoder,
-		.width = v->width, .height = v->height, .fps = v->fps,
-		.bitrate_kbps = 1000, .keyframe_interval_frames = 300,
+		.source = (char *)v->source,
+		.encoder = (char *)v->encoder,
+		.width = v->width,
+		.height = v->height,
+		.fps = v->fps,
+		.bitrate_kbps = 1000,
+		.keyframe_interval_frames = 300,
 		.min_keyframe_interval_ms = 0,
 	};
 	struct cg_media_test_opts opts = {
-		.codec = v->codec, .encoder_device = v->encoder_device,
-		.formats = v->format ? formats : NULL, .on_au = vdev_on_au, .userdata = v,
+		.codec = v->codec,
+		.encoder_device = v->encoder_device,
+		.formats = v->format ? formats : NULL,
+		.on_au = vdev_on_au,
+		.userdata = v,
 	};
 	struct cg_hub hub = { 0 };
 	uint64_t t0;
@@ -239,35 +246,82 @@ static int vdev_run(struct vdev *v)
 static int vdev_parse(struct vdev *v, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "source", 1, 0, 's' },	{ "encoder", 1, 0, 'e' },   { "encoder-device", 1, 0, 'd' },
-		{ "codec", 1, 0, 'c' },		{ "format", 1, 0, 'f' },    { "size", 1, 0, 'z' },
-		{ "fps", 1, 0, 'r' },		{ "seconds", 1, 0, 't' },   { "force-keyframe", 0, 0, 'k' },
-		{ "unbind-at", 1, 0, 'u' },	{ "rmmod-at", 1, 0, 'm' },  { "insmod-at", 1, 0, 'i' },
-		{ "insmod", 1, 0, 'I' },	{ "modparams", 1, 0, 'p' }, { "copies", 1, 0, 'C' },
-		{ "bench", 0, 0, 'b' },		{ "verbose", 0, 0, 'v' },   { 0 },
+		{ "source", 1, 0, 's' },
+		{ "encoder", 1, 0, 'e' },
+		{ "encoder-device", 1, 0, 'd' },
+		{ "codec", 1, 0, 'c' },
+		{ "format", 1, 0, 'f' },
+		{ "size", 1, 0, 'z' },
+		{ "fps", 1, 0, 'r' },
+		{ "seconds", 1, 0, 't' },
+		{ "force-keyframe", 0, 0, 'k' },
+		{ "unbind-at", 1, 0, 'u' },
+		{ "rmmod-at", 1, 0, 'm' },
+		{ "insmod-at", 1, 0, 'i' },
+		{ "insmod", 1, 0, 'I' },
+		{ "modparams", 1, 0, 'p' },
+		{ "copies", 1, 0, 'C' },
+		{ "bench", 0, 0, 'b' },
+		{ "verbose", 0, 0, 'v' },
+		{ 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': v->source = optarg; break;
-		case 'e': v->encoder = optarg; break;
-		case 'd': v->encoder_device = optarg; break;
-		case 'c': v->codec = vdev_fourcc(optarg); break;
-		case 'f': v->format = vdev_fourcc(optarg); break;
-		case 'z': sscanf(optarg, "%ux%u", &v->width, &v->height); break;
-		case 'r': v->fps = (uint32_t)atoi(optarg); break;
-		case 't': v->seconds = atof(optarg); break;
-		case 'k': v->force_keyframe = true; break;
-		case 'u': v->unbind_at = atof(optarg); break;
-		case 'm': v->rmmod_at = atof(optarg); break;
-		case 'i': v->insmod_at = atof(optarg); break;
-		case 'I': v->insmod = optarg; break;
-		case 'p': v->modparams = optarg; break;
-		case 'C': v->copies = optarg; break;
-		case 'b': v->bench = true; break;
-		case 'v': cg_log_set_level(CG_LOG_DEBUG); break;
-		default: return -EINVAL;
+		case 's':
+			v->source = optarg;
+			break;
+		case 'e':
+			v->encoder = optarg;
+			break;
+		case 'd':
+			v->encoder_device = optarg;
+			break;
+		case 'c':
+			v->codec = vdev_fourcc(optarg);
+			break;
+		case 'f':
+			v->format = vdev_fourcc(optarg);
+			break;
+		case 'z':
+			sscanf(optarg, "%ux%u", &v->width, &v->height);
+			break;
+		case 'r':
+			v->fps = (uint32_t)atoi(optarg);
+			break;
+		case 't':
+			v->seconds = atof(optarg);
+			break;
+		case 'k':
+			v->force_keyframe = true;
+			break;
+		case 'u':
+			v->unbind_at = atof(optarg);
+			break;
+		case 'm':
+			v->rmmod_at = atof(optarg);
+			break;
+		case 'i':
+			v->insmod_at = atof(optarg);
+			break;
+		case 'I':
+			v->insmod = optarg;
+			break;
+		case 'p':
+			v->modparams = optarg;
+			break;
+		case 'C':
+			v->copies = optarg;
+			break;
+		case 'b':
+			v->bench = true;
+			break;
+		case 'v':
+			cg_log_set_level(CG_LOG_DEBUG);
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	return v->source ? 0 : -EINVAL;
@@ -276,7 +330,11 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct vdev v = {
-		.encoder = "v4l2-m2m", .width = 640, .height = 480, .fps = 25, .seconds = 4,
+		.encoder = "v4l2-m2m",
+		.width = 640,
+		.height = 480,
+		.fps = 25,
+		.seconds = 4,
 		.forced_distance = -1,
 	};
 

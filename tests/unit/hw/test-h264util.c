@@ -22,15 +22,15 @@ static void test_level(void)
 
 /* SPS (3-byte start code), PPS, IDR with trailing zero bytes. */
 static const uint8_t stream[] = {
-	0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68, 0xce,
-	0, 0, 1, 0x65, 0x88, 0x84, 0, 0,
+	0, 0,	 1,    0x67, 0x42, 0xc0, 0x1f, 0xaa, 0,	   0, 0,
+	1, 0x68, 0xce, 0,    0,	   1,	 0x65, 0x88, 0x84, 0, 0,
 };
 
 static void test_annexb(void)
 {
 	static const uint8_t want[] = {
-		0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68, 0xce,
-		0, 0, 0, 1, 0x65, 0x88, 0x84,
+		0, 0, 0,    1,	  0x67, 0x42, 0xc0, 0x1f, 0xaa, 0,    0,
+		0, 1, 0x68, 0xce, 0,	0,    0,    1,	  0x65, 0x88, 0x84,
 	};
 	struct cg_h264util_info info;
 	uint8_t out[64];
@@ -71,7 +71,10 @@ static int count_kf(void *userdata)
 static void test_passthrough(void)
 {
 	const struct cg_encoder_ops *ops = cg_registry_passthrough();
-	struct cg_encoder_cfg cfg = { .width = 640, .height = 480, .fps = 30, .bitrate_kbps = 1000,
+	struct cg_encoder_cfg cfg = { .width = 640,
+				      .height = 480,
+				      .fps = 30,
+				      .bitrate_kbps = 1000,
 				      .input_fourcc = CG_FOURCC_I420 };
 	static const uint8_t idr_only[] = { 0, 0, 0, 1, 0x65, 0x11 };
 	struct cg_encoder *enc = NULL;
@@ -81,7 +84,8 @@ static void test_passthrough(void)
 	g_assert_cmpint(ops->open(&cfg, &enc), ==, -ENOTSUP);
 	cfg.input_fourcc = CG_FOURCC_H264;
 	g_assert_cmpint(ops->open(&cfg, &enc), ==, 0);
-	g_assert_cmpint(ops->encode(enc, frame_of(stream, sizeof(stream), CG_FOURCC_H264), &au), ==, 0);
+	g_assert_cmpint(ops->encode(enc, frame_of(stream, sizeof(stream), CG_FOURCC_H264), &au), ==,
+			0);
 	g_assert_true(au->keyframe);
 	g_assert_cmpuint(au->frame_sequence, ==, 7);
 	g_assert_cmpuint(au->copied_bytes, ==, 0);
@@ -109,8 +113,8 @@ static void test_convert_yuyv(void)
 	struct cg_frame *in, *out = NULL, *more[CG_CONVERT_BUFFERS];
 
 	for (size_t i = 0; i < 640 * 480; i++) {
-		yuyv[2 * i] = (uint8_t)i;			 /* Y */
-		yuyv[2 * i + 1] = (i & 1) ? 200 : 50;		 /* V : U */
+		yuyv[2 * i] = (uint8_t)i;	      /* Y */
+		yuyv[2 * i + 1] = (i & 1) ? 200 : 50; /* V : U */
 	}
 	g_assert_cmpint(cg_convert_new(CG_FOURCC_H264, 640, 480, NULL, &c), ==, -ENOTSUP);
 	g_assert_cmpint(cg_convert_new(CG_FOURCC_MJPG, 640, 480, NULL, &c), ==, -ENOTSUP);

@@ -30,11 +30,14 @@ static void test_layout(void)
 	g_assert_cmpint(cg_v4l2_layout(V4L2_PIX_FMT_SBGGR8, 640, 480, 640, &l), ==, -ENOTSUP);
 }
 
-#define M(f, w, h, fps) { V4L2_PIX_FMT_##f, w, h, fps, 1 }
+#define M(f, w, h, fps)                                                                            \
+	{                                                                                          \
+		V4L2_PIX_FMT_##f, w, h, fps, 1                                                     \
+	}
 
 /* A typical UVC webcam: YUYV is slow at 720p, MJPEG is not. */
 static const struct cg_v4l2_mode webcam[] = {
-	M(YUYV, 640, 480, 30),	M(YUYV, 1280, 720, 10), M(YUYV, 1920, 1080, 5),
+	M(YUYV, 640, 480, 30),	M(YUYV, 1280, 720, 10),	 M(YUYV, 1920, 1080, 5),
 	M(MJPEG, 640, 480, 30), M(MJPEG, 1280, 720, 30), M(MJPEG, 1920, 1080, 30),
 	M(H264, 1280, 720, 30),
 };
@@ -62,8 +65,9 @@ static void test_pick(void)
 	/* Passthrough wants H.264 only. */
 	i = cg_v4l2_mode_pick(m, n, 1280, 720, 30, (const uint32_t[]){ V4L2_PIX_FMT_H264, 0 });
 	g_assert_cmpuint(m[i].fourcc, ==, V4L2_PIX_FMT_H264);
-	g_assert_cmpint(cg_v4l2_mode_pick(m, n, 640, 480, 30,
-					  (const uint32_t[]){ V4L2_PIX_FMT_NV12, 0 }), ==, -ENOTSUP);
+	g_assert_cmpint(
+		cg_v4l2_mode_pick(m, n, 640, 480, 30, (const uint32_t[]){ V4L2_PIX_FMT_NV12, 0 }),
+		==, -ENOTSUP);
 	/* 29.97 counts as 30. */
 	const struct cg_v4l2_mode ntsc[] = { { V4L2_PIX_FMT_NV12, 640, 480, 30000, 1001 },
 					     { V4L2_PIX_FMT_NV12, 640, 480, 15, 1 } };
@@ -105,8 +109,9 @@ static void test_kind(void)
 
 static void test_no_device(void)
 {
-	struct cg_capture_cfg cfg = { .device = "/dev/video-camgate-none", .width = 640,
-				      .height = 480, .fps = 30 };
+	struct cg_capture_cfg cfg = {
+		.device = "/dev/video-camgate-none", .width = 640, .height = 480, .fps = 30
+	};
 	struct cg_capture *cap = NULL;
 
 	g_assert_true(cg_registry_capture("/dev/video0") == &cg_v4l2_capture_ops);

@@ -14,8 +14,9 @@
 #include "hw/vaapi/enc.h"
 #include "hw/vaapi/params.h"
 
-static const struct cg_encoder_cfg cfg720 = { .width = 1280, .height = 720, .fps = 30,
-					      .bitrate_kbps = 2000, .keyframe_interval = 4 };
+static const struct cg_encoder_cfg cfg720 = {
+	.width = 1280, .height = 720, .fps = 30, .bitrate_kbps = 2000, .keyframe_interval = 4
+};
 
 static void test_gop(void)
 {
@@ -108,7 +109,9 @@ static void fake_destroy(void *userdata, VASurfaceID s)
 static void test_cache(void)
 {
 	struct fake fk = { .next = 100 };
-	struct cg_vaapi_cache c = { .import = fake_import, .destroy = fake_destroy, .userdata = &fk };
+	struct cg_vaapi_cache c = { .import = fake_import,
+				    .destroy = fake_destroy,
+				    .userdata = &fk };
 	struct cg_frame f[CG_VAAPI_CACHE + 1] = { 0 };
 	VASurfaceID s, first;
 
