@@ -10,7 +10,9 @@
  * vdev-media --source=/dev/videoN --encoder-device=/dev/videoM --codec=FWHT --format=YUYV
  *            [--encoder=v4l2-m2m|x264] [--size=640x480] [--fps=25] [--seconds=S]
  *            [--force-keyframe] [--unbind-at=S --rmmod-at=S --insmod-at=S --insmod=KO]
- *            [--modparams="..."] [--copies=zero|nonzero] [--bench]
+ *            [--modparams="..."] [--copies=zero|nonzero] [--bench] [--report]
+ *
+ * tests/hw/run.sh uses it on real boards too (--report: one table row per run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -37,7 +40,7 @@ struct vdev {
 	const char *source, *encoder, *encoder_device, *insmod, *modparams, *copies;
 	uint32_t codec, format, width, height, fps;
 	double seconds, unbind_at, rmmod_at, insmod_at;
-	bool force_keyframe, bench;
+	bool force_keyframe, bench, report;
 	struct cg_media *media;
 	struct cg_stats stats;
 	/* Written by the AU hook on the media thread. */
@@ -171,6 +174,22 @@ static int vdev_loop(struct vdev *v)
 	return 0;
 }
 
+/* tests/hw: one table row; latency is capture to encoded AU (the encoder's share). */
+static void vdev_row(struct vdev *v, double elapsed, uint64_t enc)
+{
+	struct rusage ru;
+	double cpu;
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("ROW\t%s\t%s\t%ux%u@%u\t%.1f\t%.1f/%.1f ms\t%.0f%%\t%.0f B/frame\n", v->source,
+	       v->encoder, v->width, v->height, v->fps, (double)enc / elapsed,
+	       cg_stats_percentile_ms(&v->stats, &v->stats.encode, 50),
+	       cg_stats_percentile_ms(&v->stats, &v->stats.encode, 95), 100.0 * cpu / elapsed,
+	       enc ? (double)cg_stats_get(&v->stats.copied_bytes) / (double)enc : 0.0);
+}
+
 static void vdev_report(struct vdev *v, double elapsed)
 {
 	uint64_t cap = cg_stats_get(&v->stats.frames_captured);
@@ -196,6 +215,8 @@ static void vdev_report(struct vdev *v, double elapsed)
 		       (unsigned long)(cap - v->frames_at_insmod));
 		vdev_check(v, cap - v->frames_at_insmod >= 10, "the stream resumes");
 	}
+	if (v->report)
+		vdev_row(v, elapsed, enc);
 	if (v->bench)
 		printf("BENCH %s %ux%u %s -> %s: %.1f fps, %.0f bytes copied per frame\n",
 		       v->source, v->width, v->height, v->encoder,
@@ -262,6 +283,7 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 		{ "modparams", 1, 0, 'p' },
 		{ "copies", 1, 0, 'C' },
 		{ "bench", 0, 0, 'b' },
+		{ "report", 0, 0, 'R' },
 		{ "verbose", 0, 0, 'v' },
 		{ 0 },
 	};
@@ -316,6 +338,9 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 			break;
 		case 'b':
 			v->bench = true;
+			break;
+		case 'R':
+			v->report = true;
 			break;
 		case 'v':
 			cg_log_set_level(CG_LOG_DEBUG);
