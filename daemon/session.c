@@ -2,6 +2,7 @@
 #define CG_LOG_TOPIC "session"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <nice/agent.h>
 #include <string.h>
 
@@ -928,8 +929,11 @@ void cg_session_close_now(struct cg_session *s)
 	}
 	s->dtls = cg_dtls_free(s->dtls);
 	s->srtp = cg_srtp_free(s->srtp);
-	cg_info("[%s] closed after %.1f s, %u packets sent", s->id,
-		(cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent);
+	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
+		" retransmitted, %" PRIu64 " frames skipped, loss %.1f %%",
+		s->id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,
+		s->st.nacks_received, s->st.retransmitted, s->st.frames_skipped,
+		100.0 * s->bwe.loss);
 	if (was_started) {
 		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
 					   session_notify_closed, cg_session_ref(s),
