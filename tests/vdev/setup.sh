@@ -16,6 +16,9 @@ set -euo pipefail
 W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
 mkdir -p "$W/pkgs"
 cd "$W"
+# One setup at a time: the plain and the sanitizer builds may run the suite together.
+exec 9>"$W/.lock"
+flock 9
 t0=$(date +%s)
 skip() { echo "vdev setup: $*, skipping" >&2; exit 77; }
 
@@ -34,9 +37,16 @@ if need_tools && [ -z "${CG_VDEV_NO_APT:-}" ]; then
 fi
 need_tools && skip "host tools missing ($TOOLS)"
 
+resolve_kv() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1
+}
 if [ -z "${KV:-}" ]; then
-	KV=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)
+	KV=$(resolve_kv)
+	# No or stale package lists on a fresh machine: refresh them once.
+	if [ -z "$KV" ] && [ "$(id -u)" = 0 ] && [ -z "${CG_VDEV_NO_APT:-}" ]; then
+		apt-get update -qq && KV=$(resolve_kv)
+	fi
 fi
 [ -n "$KV" ] || skip "cannot resolve Debian's kernel ABI (apt-cache depends linux-image-amd64)"
 ABI=${KV%-amd64}
