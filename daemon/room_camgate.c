@@ -139,10 +139,11 @@ static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer
 			     const char *sdp, struct cg_sdp_offer *offer,
 			     struct cg_sdp_choice *choice)
 {
-	struct cg_sdp_capabilities caps = { .video_profile = cg_media_profile(cam->deps->media) };
+	struct cg_sdp_capabilities caps;
 	const char *reason = "";
 	int r;
 
+	cg_session_capabilities(cam->deps->media, &caps);
 	r = cg_sdp_parse_offer(sdp, strlen(sdp), offer, &reason);
 	if (r >= 0)
 		r = cg_sdp_negotiate(offer, &caps, choice, &reason);
@@ -188,6 +189,8 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		.stats = deps->stats,
 		.cert = deps->cert,
 		.loopback_only = cg_config_listens_on_loopback(deps->cfg),
+		.cfg = deps->cfg,
+		.ice = deps->ice,
 		.control_ctx = deps->ctx,
 		.on_closed = camgate_on_session_closed,
 		.on_closed_userdata = cam,

@@ -10,6 +10,7 @@
 #include "crypto/cert.h"
 #include "crypto/dtls.h"
 #include "crypto/srtp.h"
+#include "ice_servers.h"
 #include "media.h"
 #include "proto/rtcp.h"
 #include "proto/bwe.h"
@@ -236,6 +237,7 @@ static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_eve
 		session_on_dtls_connected(s, &ev->keys);
 		break;
 	case CG_DTLS_EVENT_FAILED:
+		cg_stats_add(&s->setup.stats->dtls_failures, 1);
 		cg_warn("[%s] DTLS failed: %s, closing", s->id, ev->reason ? ev->reason : "?");
 		cg_session_close(s);
 		break;
@@ -303,10 +305,15 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 		return;
 	}
 	if (cg_rtcp_parse(buf, (size_t)r, &info) < 0) {
+		cg_stats_add(&s->setup.stats->rtcp_malformed, 1);
 		cg_trace("[%s] malformed RTCP, dropping", s->id);
 		return;
 	}
 	s->last_rtcp_usec = now;
+	if (info.pli)
+		cg_stats_add(&s->setup.stats->plis_received, 1);
+	if (info.fir)
+		cg_stats_add(&s->setup.stats->firs_received, 1);
 	if (info.pli || info.fir) {
 		cg_debug("[%s] %s received, asking for a keyframe", s->id,
 			 info.pli ? "PLI" : "FIR");
@@ -358,6 +365,7 @@ static void session_on_component_state(NiceAgent *agent, guint stream_id, guint 
 			(cg_mono_usec() - s->created_usec) / 1000.0);
 		session_flush_dtls(s);
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
+		cg_stats_add(&s->setup.stats->ice_failures, 1);
 		cg_info("[%s] ICE failed or consent lost, closing", s->id);
 		cg_session_close(s);
 	}
@@ -513,6 +521,9 @@ static unsigned session_send_packets(struct cg_session *s, const struct cg_media
 	}
 	dropped += n - session_flush_batch(s, b, n);
 	s->st.packets_sent = s->packets_sent;
+	/* Once per frame, not per packet: the counters are shared atomics. */
+	cg_stats_add(&s->setup.stats->rtp_packets_sent, u->plan.n_items - dropped);
+	cg_stats_add(&s->setup.stats->rtp_bytes_sent, u->au->len);
 	return dropped;
 }
 
@@ -525,6 +536,7 @@ static unsigned session_send_packets(struct cg_session *s, const struct cg_media
 static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info, uint64_t now)
 {
 	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	uint64_t retransmitted = s->st.retransmitted;
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < info->n_nacks; i++) {
@@ -541,6 +553,8 @@ static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info 
 		s->st.retransmitted++;
 	}
 	session_flush_batch(s, b, n);
+	cg_stats_add(&s->setup.stats->nacks_received, info->n_nacks);
+	cg_stats_add(&s->setup.stats->retransmissions, s->st.retransmitted - retransmitted);
 }
 
 /* Skips to the next keyframe, asking the arbiter for one at most every
@@ -649,6 +663,31 @@ static void session_add_remote_candidate(struct cg_session *s, const char *value
 	g_free(line);
 }
 
+/* STUN for a server-reflexive candidate, TURN for a relayed one: only when configured,
+ * so that on a LAN without them no packet leaves for an outside server. */
+static void session_use_ice_servers(struct cg_session *s)
+{
+	static const NiceRelayType relay_types[] = {
+		[CG_CONFIG_TURN_UDP] = NICE_RELAY_TYPE_TURN_UDP,
+		[CG_CONFIG_TURN_TCP] = NICE_RELAY_TYPE_TURN_TCP,
+		[CG_CONFIG_TURN_TLS] = NICE_RELAY_TYPE_TURN_TLS,
+	};
+	const struct cg_ice_servers *ice = s->setup.ice;
+
+	if (!ice)
+		return;
+	if (ice->stun_ip[0])
+		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
+			     (guint)ice->stun_port, NULL);
+	if (ice->turn_ip[0] &&
+	    !nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
+				       ice->turn_user ? ice->turn_user : "",
+				       ice->turn_password ? ice->turn_password : "",
+				       relay_types[ice->turn_transport]))
+		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->id,
+			ice->turn_ip, ice->turn_port);
+}
+
 static int session_create_agent(struct cg_session *s)
 {
 	NiceAddress loopback;
@@ -670,6 +709,7 @@ static int session_create_agent(struct cg_session *s)
 	s->stream_id = nice_agent_add_stream(s->agent, 1);
 	if (s->stream_id == 0)
 		return -EIO;
+	session_use_ice_servers(s);
 	g_signal_connect(s->agent, "component-state-changed",
 			 G_CALLBACK(session_on_component_state), s);
 	if (!nice_agent_gather_candidates(s->agent, s->stream_id))
@@ -750,26 +790,14 @@ static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *
 			   choice->remote_fingerprint, &s->dtls);
 }
 
-/*
- * What the session can do beyond what the caller negotiated: NACK with RTX, REMB and
- * transport-wide CC are implemented here, so the session re-runs the (pure, cheap)
- * negotiation with them on. The chosen section and payload type are the same as the
- * caller's, since the caller's capabilities are a subset. Falls back to the caller's
- * choice if that ever fails.
- */
-static void session_negotiate(struct cg_session *s, const struct cg_sdp_offer *offer,
-			      const struct cg_sdp_choice *choice, struct cg_sdp_choice *ret)
+void cg_session_capabilities(struct cg_media *media, struct cg_sdp_capabilities *ret)
 {
-	struct cg_sdp_capabilities caps = { .video_profile = cg_media_profile(s->setup.media),
-					    .nack = true,
-					    .remb = true,
-					    .rtx = true,
-					    .twcc = true };
-	const char *reason;
-
-	if (cg_sdp_negotiate(offer, &caps, ret, &reason) < 0 ||
-	    ret->video_index != choice->video_index || ret->video_pt != choice->video_pt)
-		*ret = *choice;
+	/* NACK with RTX, REMB and transport-wide CC are all implemented by sessions. */
+	*ret = (struct cg_sdp_capabilities){ .video_profile = cg_media_profile(media),
+					     .nack = true,
+					     .remb = true,
+					     .rtx = true,
+					     .twcc = true };
 }
 
 static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choice *c)
@@ -792,23 +820,20 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
 {
 	struct cg_session *s = cg_new0(struct cg_session, 1);
-	struct cg_sdp_choice *mine = g_new(struct cg_sdp_choice, 1); /* ~2 KiB */
 	int r;
 
 	cg_refcount_init(&s->ref);
 	cg_rand_token(s->id, CG_SESSION_ID_LEN);
 	s->setup = *setup;
 	s->created_usec = cg_mono_usec();
-	session_negotiate(s, offer, choice, mine);
-	session_apply_choice(s, mine);
+	session_apply_choice(s, choice);
 	r = session_create_agent(s);
 	if (r >= 0)
-		r = session_apply_offer(s, offer, mine);
+		r = session_apply_offer(s, offer, choice);
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
 	if (r >= 0)
-		r = session_build_answer(s, offer, mine, ret_answer);
-	g_free(mine);
+		r = session_build_answer(s, offer, choice, ret_answer);
 	if (r < 0) {
 		cg_session_close_now(s);
 		cg_session_unref(s);

@@ -17,8 +17,10 @@
 
 struct cg_cert;
 struct cg_config;
+struct cg_ice_servers;
 struct cg_media;
 struct cg_media_unit;
+struct cg_sdp_capabilities;
 struct cg_sdp_choice;
 struct cg_sdp_fragment;
 struct cg_sdp_offer;
@@ -39,10 +41,16 @@ struct cg_session_setup {
 	/* Bitrate floor and ceiling (min/max_bitrate_kbps); NULL: derived from the media's
 	 * starting bitrate as config.c derives its defaults (ceiling = start, floor = 1/4). */
 	const struct cg_config *cfg;
+	/* STUN/TURN servers for the agent (read while it is created); NULL or empty: none. */
+	const struct cg_ice_servers *ice;
 	GMainContext *control_ctx; /* where on_closed runs */
 	cg_session_closed_fn on_closed;
 	void *on_closed_userdata;
 };
+
+/* What sessions can send and handle, for cg_sdp_negotiate(): the media's H.264 profile,
+ * NACK with RTX, REMB and transport-wide CC. Any thread. */
+void cg_session_capabilities(struct cg_media *media, struct cg_sdp_capabilities *ret);
 
 /*
  * Creates the session for a negotiated offer: an ICE agent on the worker's context with

@@ -233,9 +233,10 @@ static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 			  struct cg_sdp_offer *offer, struct cg_sdp_choice *choice,
 			  unsigned *ret_status, const char **ret_reason)
 {
-	struct cg_sdp_capabilities caps = {.video_profile = cg_media_profile(sig->deps.media)};
+	struct cg_sdp_capabilities caps;
 	int r;
 
+	cg_session_capabilities(sig->deps.media, &caps);
 	r = cg_sdp_parse_offer((const char *)req->body->data, req->body->len, offer, ret_reason);
 	if (r < 0) {
 		*ret_status = r == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST;
@@ -291,6 +292,8 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		.stats = sig->deps.stats,
 		.cert = sig->deps.cert,
 		.loopback_only = cg_config_listens_on_loopback(cfg),
+		.cfg = cfg,
+		.ice = &sig->ice,
 		.control_ctx = sig->deps.ctx,
 		.on_closed = signaling_on_session_closed,
 		.on_closed_userdata = sig,
@@ -768,6 +771,9 @@ void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *c
 
 void cg_signaling_stop(struct cg_signaling *sig)
 {
+	/* Open WebSockets get a close frame and go back to libmicrohttpd before it stops. */
+	if (sig->rooms)
+		cg_rooms_stop(sig->rooms);
 	sig->http = cg_http_free(sig->http);
 }
 
