@@ -117,6 +117,8 @@ static pid_t daemon_spawn(const char *exe, uint16_t port, const char *const *ext
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Its stdout would corrupt a TAP stream: both of its outputs go to stderr. */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}

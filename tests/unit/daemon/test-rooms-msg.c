@@ -39,7 +39,7 @@ static void test_each_type(void)
 		struct cg_room_msg m;
 		const char *reason;
 
-		g_test_message("%s", cases[i].json);
+		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json : "(not UTF-8)");
 		g_assert_cmpint(parse(cases[i].json, &m, &reason), ==, 0);
 		g_assert_cmpint(m.type, ==, cases[i].type);
 		cg_room_msg_clear(&m);
@@ -138,7 +138,7 @@ static void test_rejections(void)
 		struct cg_room_msg m;
 		const char *reason;
 
-		g_test_message("%s", cases[i].json);
+		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json : "(not UTF-8)");
 		g_assert_cmpint(parse(cases[i].json, &m, &reason), ==, cases[i].err);
 		g_assert_nonnull(reason);
 		g_assert_cmpint(m.type, ==, CG_ROOM_MSG_INVALID);
