@@ -45,6 +45,8 @@ enum opt_id {
 	OPT_TURN_TRANSPORT,
 	OPT_TURN_USER,
 	OPT_TURN_PASSWORD,
+	OPT_AUDIO,
+	OPT_SPEAKER,
 	_OPT_MAX,
 };
 
@@ -137,6 +139,35 @@ static int apply_source(struct cg_config *cfg, const char *v, const char **reaso
 		return -EINVAL;
 	}
 	cfg->source = cg_strdup(v);
+	return 0;
+}
+
+/* An ALSA PCM name: "default", "hw:1,0", "plughw:CARD=Mic,DEV=0", a name from asound.conf. */
+static bool alsa_name_ok(const char *v)
+{
+	if (!v[0] || strlen(v) > 128)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr(":,=_.-", *p))
+			return false;
+	return true;
+}
+
+static int apply_audio(struct cg_config *cfg, const char *v, const char **reason)
+{
+	*reason = "is not auto, test, none or an ALSA device such as hw:1,0";
+	if (!alsa_name_ok(v))
+		return -EINVAL;
+	cfg->audio = cg_strdup(v);
+	return 0;
+}
+
+static int apply_speaker(struct cg_config *cfg, const char *v, const char **reason)
+{
+	*reason = "is not none or an ALSA device such as default or hw:0,0";
+	if (!alsa_name_ok(v))
+		return -EINVAL;
+	cfg->speaker = cg_strdup(v);
 	return 0;
 }
 
@@ -307,10 +338,11 @@ static int apply_turn_password(struct cg_config *cfg, const char *v, const char 
 
 static const struct opt opts[_OPT_MAX] = {
 	[OPT_SOURCE] = STR_OPT("source", apply_source, 0, "test",
-			       "Video source: 'test' (moving test pattern with a time code) [test]",
+			       "Video source: auto (the best camera, else the test pattern), test "
+			       "(moving pattern with a time code) or /dev/videoN [test]",
 			       "SRC"),
 	[OPT_ENCODER] = STR_OPT("encoder", apply_encoder, 0, "auto",
-				"H.264 encoder: auto|x264 [auto]", "ENC"),
+				"H.264 encoder: auto|v4l2-m2m|vaapi|x264 [auto]", "ENC"),
 	[OPT_LISTEN] = STR_OPT("listen", apply_listen, 0, "127.0.0.1:8080",
 			       "HTTP(S) address and port: HOST:PORT, [V6]:PORT or :PORT "
 			       "[127.0.0.1:8080]",
@@ -369,6 +401,15 @@ static const struct opt opts[_OPT_MAX] = {
 				       "udp", "TURN transport: udp|tcp|tls [udp]", "PROTO"),
 	[OPT_TURN_USER] = STR_OPT("turn-user", apply_turn_user, OPT_RELOAD, NULL,
 				  "TURN user name", "USER"),
+	[OPT_AUDIO] = STR_OPT("audio", apply_audio, 0, "auto",
+			      "Sound to send: auto (the default ALSA capture device if there is "
+			      "one), test (a tone that beeps each second), none, or an ALSA "
+			      "device such as hw:1,0 [auto]",
+			      "DEV"),
+	[OPT_SPEAKER] = STR_OPT("speaker", apply_speaker, 0, "none",
+				"Where the browsers' talkback plays: none, or an ALSA device such "
+				"as default or hw:0,0 [none]",
+				"DEV"),
 	[OPT_TURN_PASSWORD] = STR_OPT("turn-password", apply_turn_password,
 				      OPT_RELOAD | OPT_SECRET, NULL, "TURN password", "PASSWORD"),
 };
@@ -830,6 +871,8 @@ struct cg_config *cg_config_free(struct cg_config *cfg)
 	g_free(cfg->turn_host);
 	free(cfg->turn_user);
 	free(cfg->turn_password);
+	free(cfg->audio);
+	free(cfg->speaker);
 	config_args_free(cfg->args);
 	free(cfg);
 	return NULL;

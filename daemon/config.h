@@ -33,6 +33,8 @@ struct cg_config_args; /* the raw values the snapshot was built from (config.c) 
 struct cg_config {
 	char *source;	     /* "test" */
 	char *encoder;	     /* "auto", "x264" */
+	char *audio;	     /* "auto", "test", "none" or an ALSA capture device */
+	char *speaker;	     /* "none" or an ALSA playback device (talkback) */
 	char *listen_host;   /* "127.0.0.1", "0.0.0.0", "::" */
 	uint16_t listen_port;
 	uint32_t width;

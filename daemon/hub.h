@@ -15,7 +15,8 @@ struct cg_hub {
 	unsigned n_workers;
 };
 
-/* Hands unit (borrowed; each worker takes its own ref) to every worker. Media thread. */
+/* Hands unit (borrowed; each worker takes its own ref) to every worker. The media thread
+ * (video) and the audio thread call it; the worker queues are locked. */
 void cg_hub_publish(struct cg_hub *hub, struct cg_media_unit *unit);
 
 /*

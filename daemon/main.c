@@ -16,6 +16,7 @@
 #include "crypto/cert.h"
 #include "https.h"
 #include "crypto/srtp.h"
+#include "audio_track.h"
 #include "hub.h"
 #include "hw/registry.h"
 #include "log_journal.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct cg_worker **workers;
 	struct cg_hub hub;
 	struct cg_media *media;
+	struct cg_audio_track *audio;
 	struct cg_signaling *signaling;
 	struct cg_notify *notify;
 	bool watchdog_starved;
@@ -277,7 +279,13 @@ static int daemon_start(struct daemon *d)
 	r = cg_media_new(d->cfg, &d->hub, &d->stats, &d->media);
 	if (r < 0)
 		goto out;
+	r = cg_audio_track_new(d->cfg, &d->hub, &d->audio);
+	if (r < 0) {
+		cg_err("cannot start sound: %s", strerror(-r));
+		goto out;
+	}
 	deps = (struct cg_signaling_deps){.cfg = d->cfg, .media = d->media, .hub = &d->hub,
+					  .audio = d->audio,
 					  .stats = &d->stats, .cert = d->cert,
 					  .ctx = g_main_context_default(), .auth = d->auth,
 					  .tls_cert_pem = cert, .tls_key_pem = key};
@@ -344,8 +352,11 @@ static void daemon_stop(struct daemon *d)
 		cg_signaling_stop(d->signaling);
 	daemon_stall_hook_release();
 	d->media = cg_media_free(d->media);
+	cg_audio_track_stop_capture(d->audio);
 	for (unsigned i = 0; i < d->hub.n_workers; i++)
 		d->workers[i] = cg_worker_free(d->workers[i]);
+	/* Talkback outlives the sessions that fed it. */
+	d->audio = cg_audio_track_free(d->audio);
 	while (g_main_context_iteration(NULL, FALSE))
 		;
 	d->signaling = cg_signaling_free(d->signaling);

@@ -25,8 +25,14 @@ struct cg_hub;
 struct cg_stats;
 struct cg_media;
 
+enum cg_media_kind {
+	CG_MEDIA_VIDEO = 0,
+	CG_MEDIA_AUDIO, /* one Opus packet: au is NULL, plan has one payload */
+};
+
 struct cg_media_unit {
 	struct cg_refcount ref;
+	enum cg_media_kind kind;
 	struct cg_au *au;
 	struct cg_h264_plan plan; /* arena and items owned by the unit */
 	uint16_t first_seq;	  /* RTP sequence number of plan.items[0] */

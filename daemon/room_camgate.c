@@ -143,7 +143,7 @@ static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer
 	const char *reason = "";
 	int r;
 
-	cg_session_capabilities(cam->deps->media, &caps);
+	cg_session_capabilities(cam->deps->media, cam->deps->audio, &caps);
 	r = cg_sdp_parse_offer(sdp, strlen(sdp), offer, &reason);
 	if (r >= 0)
 		r = cg_sdp_negotiate(offer, &caps, choice, &reason);
@@ -191,6 +191,7 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		.loopback_only = cg_config_listens_on_loopback(deps->cfg),
 		.cfg = deps->cfg,
 		.ice = deps->ice,
+		.audio = deps->audio,
 		.control_ctx = deps->ctx,
 		.on_closed = camgate_on_session_closed,
 		.on_closed_userdata = cam,

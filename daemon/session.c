@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "audio_track.h"
 #include "crypto/cert.h"
 #include "crypto/dtls.h"
 #include "crypto/srtp.h"
@@ -62,6 +63,14 @@ struct cg_session {
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
 	uint8_t pt;
+	/* Sound (issue 4): what the answer said about the audio section. */
+	uint8_t audio_pt;
+	bool audio_sending;
+	bool audio_receiving;
+	uint32_t audio_packets_sent;
+	uint32_t audio_octets_sent;
+	uint32_t last_audio_rtp_timestamp;
+	uint64_t last_audio_wall_usec;
 	uint8_t playout_delay_id;
 	uint8_t abs_send_time_id;
 	uint8_t rtx_pt; /* 0: retransmit in the original stream */
@@ -199,6 +208,29 @@ static void session_send_sr(struct cg_session *s)
 		session_send_raw(s, s->packet, (size_t)len);
 }
 
+/*
+ * The audio SR maps its RTP time to the same capture wall clock as the video SR does, so
+ * the browser can line the two up (RFC 3550 §6.4.1: lip sync through NTP timestamps).
+ */
+static void session_send_audio_sr(struct cg_session *s)
+{
+	struct cg_rtcp_sr sr = {
+		.ssrc = cg_audio_track_ssrc(s->setup.audio),
+		.ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
+		.rtp_timestamp = s->last_audio_rtp_timestamp,
+		.packet_count = s->audio_packets_sent,
+		.octet_count = s->audio_octets_sent,
+		.cname = "camgate",
+	};
+	int len = cg_rtcp_build_sr(s->packet, SESSION_PACKET_MAX, &sr);
+
+	if (len < 0)
+		return;
+	len = cg_srtp_protect_rtcp(s->srtp, s->packet, (size_t)len, sizeof(s->packet));
+	if (len > 0)
+		session_send_raw(s, s->packet, (size_t)len);
+}
+
 static gboolean session_on_sr_timer(gpointer userdata)
 {
 	struct cg_session *s = userdata;
@@ -206,6 +238,8 @@ static gboolean session_on_sr_timer(gpointer userdata)
 	/* An SR maps RTP time to the capture wall clock: only once something was sent. */
 	if (s->state == SESSION_STREAMING && s->packets_sent > 0)
 		session_send_sr(s);
+	if (s->state == SESSION_STREAMING && s->audio_packets_sent > 0)
+		session_send_audio_sr(s);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -327,6 +361,27 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 	}
 }
 
+/* RTP from the browser: its microphone, for talkback. Anything else is dropped. */
+static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
+{
+	struct cg_rtp_packet pkt;
+	int r;
+
+	if (!s->audio_receiving || !s->srtp)
+		return;
+	r = cg_srtp_unprotect(s->srtp, buf, len);
+	if (r < 0) {
+		cg_trace("[%s] SRTP unprotect failed: %s, dropping", s->id, strerror(-r));
+		return;
+	}
+	if (cg_rtp_parse(buf, (size_t)r, &pkt) < 0 || pkt.header.payload_type != s->audio_pt)
+		return;
+	r = cg_audio_track_talkback(s->setup.audio, pkt.header.ssrc, pkt.header.sequence,
+				    pkt.header.timestamp, pkt.payload, pkt.payload_len);
+	if (r < 0 && r != -EBUSY)
+		cg_trace("[%s] talkback packet dropped: %s", s->id, strerror(-r));
+}
+
 static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
 			    gchar *buf, gpointer userdata)
 {
@@ -344,9 +399,11 @@ static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_i
 	case CG_DEMUX_RTCP:
 		session_on_rtcp(s, data, len);
 		break;
-	default:
-		/* RTP from a send-only viewer, or noise: nothing to do with it yet. */
+	case CG_DEMUX_RTP:
+		session_on_rtp(s, data, len);
 		break;
+	default:
+		break; /* noise */
 	}
 }
 
@@ -755,6 +812,7 @@ static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer 
 		.fingerprint = cg_cert_fingerprint(s->setup.cert),
 		.video_ssrc = cg_media_ssrc(s->setup.media),
 		.rtx_ssrc = s->rtx_ssrc,
+		.audio_ssrc = s->setup.audio ? cg_audio_track_ssrc(s->setup.audio) : 0,
 		.cname = "camgate",
 		.stream_id = "camgate",
 		.candidates = (const char *const *)candidates,
@@ -790,19 +848,29 @@ static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *
 			   choice->remote_fingerprint, &s->dtls);
 }
 
-void cg_session_capabilities(struct cg_media *media, struct cg_sdp_capabilities *ret)
+void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track *audio,
+			     struct cg_sdp_capabilities *ret)
 {
 	/* NACK with RTX, REMB and transport-wide CC are all implemented by sessions. */
 	*ret = (struct cg_sdp_capabilities){ .video_profile = cg_media_profile(media),
 					     .nack = true,
 					     .remb = true,
 					     .rtx = true,
-					     .twcc = true };
+					     .twcc = true,
+					     .audio_send = cg_audio_track_sends(audio),
+					     .audio_receive = cg_audio_track_receives(audio) };
 }
 
 static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choice *c)
 {
 	s->pt = c->video_pt;
+	if (c->audio_index >= 0) {
+		s->audio_pt = c->audio_pt;
+		s->audio_sending = c->audio_direction == CG_SDP_SENDRECV ||
+				   c->audio_direction == CG_SDP_SENDONLY;
+		s->audio_receiving = c->audio_direction == CG_SDP_SENDRECV ||
+				     c->audio_direction == CG_SDP_RECVONLY;
+	}
 	s->playout_delay_id = c->playout_delay_id;
 	s->abs_send_time_id = c->abs_send_time_id;
 	s->rtx_pt = c->rtx_pt;
@@ -965,4 +1033,31 @@ void cg_session_close_now(struct cg_session *s)
 					   session_unref_notify);
 		cg_worker_detach_session(s->setup.worker, s);
 	}
+}
+
+void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *u)
+{
+	const struct cg_h264_payload *p = &u->plan.items[0];
+	struct cg_rtp_header h = {
+		.payload_type = s->audio_pt,
+		.sequence = u->first_seq,
+		.timestamp = u->rtp_timestamp,
+		.ssrc = cg_audio_track_ssrc(s->setup.audio),
+	};
+	int len;
+
+	if (s->state != SESSION_STREAMING || !s->audio_sending)
+		return;
+	len = cg_rtp_write_header(s->packet, SESSION_PACKET_MAX, &h);
+	if (len < 0 || (size_t)len + p->len > SESSION_PACKET_MAX)
+		return;
+	memcpy(s->packet + len, u->plan.arena + p->offset, p->len);
+	len = cg_srtp_protect(s->srtp, s->packet, (size_t)len + p->len, sizeof(s->packet));
+	if (len < 0)
+		return;
+	session_send_raw(s, s->packet, (size_t)len);
+	s->audio_packets_sent++;
+	s->audio_octets_sent += p->len;
+	s->last_audio_rtp_timestamp = u->rtp_timestamp;
+	s->last_audio_wall_usec = u->capture_wall_usec;
 }

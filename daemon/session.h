@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
+struct cg_audio_track;
 struct cg_cert;
 struct cg_config;
 struct cg_ice_servers;
@@ -43,6 +44,8 @@ struct cg_session_setup {
 	const struct cg_config *cfg;
 	/* STUN/TURN servers for the agent (read while it is created); NULL or empty: none. */
 	const struct cg_ice_servers *ice;
+	/* The board's sound and the talkback speaker; NULL: no audio. */
+	struct cg_audio_track *audio;
 	GMainContext *control_ctx; /* where on_closed runs */
 	cg_session_closed_fn on_closed;
 	void *on_closed_userdata;
@@ -50,7 +53,8 @@ struct cg_session_setup {
 
 /* What sessions can send and handle, for cg_sdp_negotiate(): the media's H.264 profile,
  * NACK with RTX, REMB and transport-wide CC. Any thread. */
-void cg_session_capabilities(struct cg_media *media, struct cg_sdp_capabilities *ret);
+void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track *audio,
+			     struct cg_sdp_capabilities *ret);
 
 /*
  * Creates the session for a negotiated offer: an ICE agent on the worker's context with
@@ -81,6 +85,9 @@ void cg_session_close(struct cg_session *s);
 
 /* Closes now. Worker thread only. */
 void cg_session_close_now(struct cg_session *s);
+
+/* Sends one audio unit (an Opus packet) if the viewer takes sound. Worker thread only. */
+void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *unit);
 
 /* Sends one media unit to the viewer if it is streaming. Worker thread only. */
 void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *unit);

@@ -236,7 +236,7 @@ static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 	struct cg_sdp_capabilities caps;
 	int r;
 
-	cg_session_capabilities(sig->deps.media, &caps);
+	cg_session_capabilities(sig->deps.media, sig->deps.audio, &caps);
 	r = cg_sdp_parse_offer((const char *)req->body->data, req->body->len, offer, ret_reason);
 	if (r < 0) {
 		*ret_status = r == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST;
@@ -294,6 +294,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		.loopback_only = cg_config_listens_on_loopback(cfg),
 		.cfg = cfg,
 		.ice = &sig->ice,
+		.audio = sig->deps.audio,
 		.control_ctx = sig->deps.ctx,
 		.on_closed = signaling_on_session_closed,
 		.on_closed_userdata = sig,

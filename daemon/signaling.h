@@ -14,6 +14,7 @@
 struct cg_auth;
 struct cg_cert;
 struct cg_config;
+struct cg_audio_track;
 struct cg_ice_servers;
 struct cg_hub;
 struct cg_media;
@@ -37,6 +38,8 @@ struct cg_signaling_deps {
 	 * pointer stays valid while signaling lives; the contents change on reload, so
 	 * read them only while creating an agent, on the control thread. */
 	const struct cg_ice_servers *ice;
+	/* The board's sound and talkback speaker, or NULL (video only). */
+	struct cg_audio_track *audio;
 };
 
 /* Starts serving. deps' pointers are borrowed. Returns 0 or -errno (bind failed: -EADDRINUSE). */

@@ -123,6 +123,13 @@ struct cg_media_unit *cg_worker_find_packet(struct cg_worker *w, uint16_t seq, u
 
 static void worker_send_unit(struct cg_worker *w, struct cg_media_unit *u)
 {
+	/* Sound is sent as it comes: no keyframes to wait for, no retransmissions (Opus
+	 * carries its own FEC), so it stays out of the GOP cache and the NACK history. */
+	if (u->kind == CG_MEDIA_AUDIO) {
+		for (guint i = 0; i < w->sessions->len; i++)
+			cg_session_send_audio(g_ptr_array_index(w->sessions, i), u);
+		return;
+	}
 	/* The NACK history holds every unit sent for about 2 s; units are immutable and
 	 * refcounted, so remembering one costs a pointer. */
 	cg_media_unit_unref(cg_rtx_history_push(&w->history, cg_media_unit_ref(u), u->first_seq,
@@ -330,7 +337,9 @@ void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit)
 		dropped = w->queue[w->head];
 		w->head = (w->head + 1) % WORKER_QUEUE;
 		w->len--;
-		w->gap = true;
+		/* A lost video frame breaks decoding until the next keyframe; lost sound does not. */
+		if (dropped->kind == CG_MEDIA_VIDEO)
+			w->gap = true;
 	}
 	w->queue[(w->head + w->len) % WORKER_QUEUE] = cg_media_unit_ref(unit);
 	w->len++;

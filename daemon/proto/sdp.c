@@ -658,6 +658,60 @@ static void sdp_choose(const struct cg_sdp_media *m, const struct cg_sdp_codec *
 	strcpy(c->video_mid, m->mid);
 }
 
+/* The Opus payload type of an audio section (RFC 7587 §7: opus/48000/2), or -1. */
+static int sdp_opus_pt(const struct cg_sdp_media *m)
+{
+	for (unsigned i = 0; i < m->n_codecs; i++)
+		if (strcasecmp(m->codecs[i].name, "opus") == 0 &&
+		    m->codecs[i].clock_rate == 48000 && m->codecs[i].channels == 2)
+			return m->codecs[i].pt;
+	return -1;
+}
+
+/* Our direction for an offered audio section, or INACTIVE when it cannot be used. */
+static enum cg_sdp_direction sdp_audio_direction(const struct cg_sdp_media *m,
+						 const struct cg_sdp_capabilities *caps)
+{
+	bool they_receive = m->direction == CG_SDP_SENDRECV || m->direction == CG_SDP_RECVONLY;
+	bool they_send = m->direction == CG_SDP_SENDRECV || m->direction == CG_SDP_SENDONLY;
+	bool send = they_receive && caps->audio_send;
+	bool receive = they_send && caps->audio_receive;
+
+	if (send && receive)
+		return CG_SDP_SENDRECV;
+	if (send)
+		return CG_SDP_SENDONLY;
+	return receive ? CG_SDP_RECVONLY : CG_SDP_INACTIVE;
+}
+
+/*
+ * Accepts the first audio section we can serve, bundled with the video: same transport,
+ * so it must be in the offer's BUNDLE group when there is one (RFC 8843).
+ */
+static void sdp_choose_audio(const struct cg_sdp_offer *offer,
+			     const struct cg_sdp_capabilities *caps, struct cg_sdp_choice *c)
+{
+	c->audio_index = -1;
+	for (unsigned i = 0; i < offer->n_media && c->audio_index < 0; i++) {
+		const struct cg_sdp_media *m = &offer->media[i];
+		enum cg_sdp_direction dir;
+		int pt;
+
+		if (m->kind != CG_SDP_KIND_AUDIO || m->port == 0 || !m->rtcp_mux ||
+		    strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 ||
+		    (offer->n_media > 1 && !offer->has_bundle) || (offer->has_bundle && !m->mid[0]))
+			continue;
+		pt = sdp_opus_pt(m);
+		dir = sdp_audio_direction(m, caps);
+		if (pt < 0 || dir == CG_SDP_INACTIVE)
+			continue;
+		c->audio_index = (int)i;
+		c->audio_pt = (uint8_t)pt;
+		c->audio_direction = dir;
+		strcpy(c->audio_mid, m->mid);
+	}
+}
+
 int cg_sdp_negotiate(const struct cg_sdp_offer *offer, const struct cg_sdp_capabilities *caps,
 		     struct cg_sdp_choice *ret, const char **ret_reason)
 {
@@ -694,6 +748,7 @@ int cg_sdp_negotiate(const struct cg_sdp_offer *offer, const struct cg_sdp_capab
 	r = sdp_transport(offer, &offer->media[c.video_index], &c, ret_reason);
 	if (r < 0)
 		return r;
+	sdp_choose_audio(offer, caps, &c);
 	*ret = c;
 	return 0;
 }
@@ -736,9 +791,13 @@ static void sdp_answer_session(struct sdp_out *o, const struct cg_sdp_offer *off
 	sdp_out_line(o, "t=0 0");
 	if (l->ice_lite)
 		sdp_out_line(o, "a=ice-lite"); /* RFC 8445 §2.5 */
-	/* RFC 8843 §7.3.1: the answer's group holds only accepted sections. */
-	if (offer->has_bundle && c->video_mid[0])
+	/* RFC 8843 §7.3.1: the answer's group holds only accepted sections, in offer order. */
+	if (offer->has_bundle && c->video_mid[0] && c->audio_index < 0)
 		sdp_out_line(o, "a=group:BUNDLE %s", c->video_mid);
+	else if (offer->has_bundle && c->video_mid[0])
+		sdp_out_line(o, "a=group:BUNDLE %s %s",
+			     c->audio_index < c->video_index ? c->audio_mid : c->video_mid,
+			     c->audio_index < c->video_index ? c->video_mid : c->audio_mid);
 	if (offer->extmap_allow_mixed)
 		sdp_out_line(o, "a=extmap-allow-mixed");
 	sdp_out_line(o, "a=msid-semantic: WMS %s", l->stream_id);
@@ -829,10 +888,49 @@ static void sdp_answer_video(struct sdp_out *o, const struct cg_sdp_media *m,
 		sdp_out_line(o, "a=ssrc:%u cname:%s", l->rtx_ssrc, l->cname);
 		sdp_out_line(o, "a=ssrc:%u msid:%s %s", l->rtx_ssrc, l->stream_id, l->stream_id);
 	}
+}
+
+/* Candidates go in the first accepted section, the BUNDLE-tag (RFC 8843 §7.1.1). */
+static void sdp_answer_candidates(struct sdp_out *o, const struct cg_sdp_local *l)
+{
 	for (unsigned i = 0; l->candidates && i < l->n_candidates; i++)
 		sdp_out_line(o, "a=%s", l->candidates[i]);
 	if (l->end_of_candidates)
 		sdp_out_line(o, "a=end-of-candidates"); /* RFC 8840 §8.2 */
+}
+
+static const char *const sdp_direction_names[] = {
+	[CG_SDP_SENDRECV] = "sendrecv",
+	[CG_SDP_SENDONLY] = "sendonly",
+	[CG_SDP_RECVONLY] = "recvonly",
+	[CG_SDP_INACTIVE] = "inactive",
+};
+
+static void sdp_answer_audio(struct sdp_out *o, const struct cg_sdp_media *m,
+			     const struct cg_sdp_choice *c, const struct cg_sdp_local *l)
+{
+	bool sending = c->audio_direction == CG_SDP_SENDRECV ||
+		       c->audio_direction == CG_SDP_SENDONLY;
+
+	sdp_out_line(o, "m=audio 9 UDP/TLS/RTP/SAVPF %u", c->audio_pt);
+	sdp_out_line(o, "c=IN IP4 0.0.0.0");
+	sdp_out_line(o, "a=rtcp:9 IN IP4 0.0.0.0");
+	sdp_answer_ice(o, l);
+	sdp_out_line(o, "a=mid:%s", m->mid);
+	sdp_out_line(o, "a=%s", sdp_direction_names[c->audio_direction]);
+	if (sending)
+		sdp_out_line(o, "a=msid:%s %s-audio", l->stream_id, l->stream_id);
+	sdp_out_line(o, "a=rtcp-mux");
+	if (m->rtcp_rsize)
+		sdp_out_line(o, "a=rtcp-rsize");
+	sdp_out_line(o, "a=rtpmap:%u opus/48000/2", c->audio_pt);
+	/* RFC 7587 §7: 20 ms packets, in-band FEC both ways. */
+	sdp_out_line(o, "a=fmtp:%u minptime=10;useinbandfec=1", c->audio_pt);
+	if (sending) {
+		sdp_out_line(o, "a=ssrc:%u cname:%s", l->audio_ssrc, l->cname);
+		sdp_out_line(o, "a=ssrc:%u msid:%s %s-audio", l->audio_ssrc, l->stream_id,
+			     l->stream_id);
+	}
 }
 
 int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
@@ -848,10 +946,18 @@ int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 	buf[0] = '\0';
 	sdp_answer_session(&o, offer, choice, local);
 	for (unsigned i = 0; i < offer->n_media; i++) {
+		bool first = (int)i == CG_MIN(choice->video_index,
+					      choice->audio_index < 0 ? choice->video_index
+								      : choice->audio_index);
+
 		if ((int)i == choice->video_index)
 			sdp_answer_video(&o, &offer->media[i], choice, local);
+		else if ((int)i == choice->audio_index)
+			sdp_answer_audio(&o, &offer->media[i], choice, local);
 		else
 			sdp_answer_rejected(&o, &offer->media[i]);
+		if (first)
+			sdp_answer_candidates(&o, local);
 	}
 	if (o.overflow || o.len > INT32_MAX) {
 		buf[0] = '\0';

@@ -108,6 +108,11 @@ struct cg_sdp_capabilities {
 	 * answered when offered (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
 	bool rtx;
 	bool twcc;
+	/* Audio (RFC 7587 Opus 48000/2): send the board's microphone, receive talkback. An
+	 * offered audio section is accepted when either applies, in the direction that fits
+	 * both sides, and rejected (port 0) otherwise. */
+	bool audio_send;
+	bool audio_receive;
 };
 
 /* The result of negotiation: what the answer says and what the session must do. */
@@ -128,6 +133,11 @@ struct cg_sdp_choice {
 	char remote_fingerprint[CG_SDP_FINGERPRINT]; /* as written, e.g. "AB:CD:…" */
 	char remote_setup[CG_SDP_TOKEN];
 	char video_mid[CG_SDP_TOKEN];
+	/* Audio: index in offer->media or -1 when none is accepted. */
+	int audio_index;
+	uint8_t audio_pt;
+	enum cg_sdp_direction audio_direction; /* as answered, from our side */
+	char audio_mid[CG_SDP_TOKEN];
 };
 
 /*
@@ -150,6 +160,7 @@ struct cg_sdp_local {
 	const char *fingerprint; /* sha-256, uppercase hex with colons */
 	uint32_t video_ssrc;
 	uint32_t rtx_ssrc; /* written with a=ssrc-group:FID when choice->rtx_pt */
+	uint32_t audio_ssrc; /* when the answer sends audio */
 	const char *cname;
 	const char *stream_id;	 /* msid stream and track id */
 	const char *const *candidates; /* "candidate:…" values, may be NULL */
