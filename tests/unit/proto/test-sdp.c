@@ -525,9 +525,94 @@ static void test_answer_rtx_twcc(void)
 	g_assert_null(strstr(buf, "transport-cc"));
 }
 
+/* Replaces every occurrence of from with to (for variants of a stored offer). */
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+	g_auto(GStrv) parts = g_strsplit(text, from, -1);
+
+	return g_strjoinv(to, parts);
+}
+
+/* RFC 7587: the board's sound goes in the same BUNDLE, sendonly to a recvonly offer. */
+static void test_answer_audio_send(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_local l = test_local;
+	struct cg_sdp_choice c;
+	const char *reason;
+	g_autofree char *buf = g_malloc(8192);
+	char line[128];
+	const char *audio;
+
+	caps.audio_send = true;
+	l.audio_ssrc = 0x5eed5eed;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpint(c.audio_index, ==, 1);
+	g_assert_cmpuint(c.audio_pt, ==, 111);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_SENDONLY);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &l), >, 0);
+	g_assert_nonnull(strstr(buf, "a=group:BUNDLE 0 1\r\n"));
+	audio = strstr(buf, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+	g_assert_nonnull(audio);
+	g_assert_nonnull(strstr(audio, "a=sendonly\r\n"));
+	g_assert_nonnull(strstr(audio, "a=rtpmap:111 opus/48000/2\r\n"));
+	g_assert_nonnull(strstr(audio, "a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+	snprintf(line, sizeof(line), "a=ssrc:%u cname:camgate\r\n", l.audio_ssrc);
+	g_assert_nonnull(strstr(audio, line));
+	/* Candidates once, in the BUNDLE-tag section (the video here). */
+	g_assert_null(strstr(audio, "a=candidate"));
+	g_assert_nonnull(strstr(buf, "a=candidate"));
+
+	/* Talkback only, to a recvonly offer: nothing fits, the section is rejected. */
+	caps.audio_send = false;
+	caps.audio_receive = true;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpint(c.audio_index, ==, -1);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &l), >, 0);
+	g_assert_nonnull(strstr(buf, "m=audio 0 "));
+	g_assert_nonnull(strstr(buf, "a=group:BUNDLE 0\r\n"));
+}
+
+/* A browser offering its microphone (sendrecv) gets talkback when a speaker is set. */
+static void test_answer_audio_talkback(void)
+{
+	gsize len;
+	g_autofree char *text = load("chromium-recvonly-video-audio.sdp", &len);
+	g_autofree char *sendrecv = NULL;
+	g_autofree struct cg_sdp_offer *o = NULL;
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_choice c;
+	const char *reason;
+	g_autofree char *buf = g_malloc(8192);
+	const char *audio;
+
+	/* The stored offer's audio section is the only recvonly one after the video's. */
+	sendrecv = replace_all(text, "a=mid:1\r\n", "a=mid:1\r\na=sendrecv\r\n");
+	o = parse_text(sendrecv, strlen(sendrecv));
+	o->media[1].direction = CG_SDP_SENDRECV;
+	caps.audio_send = caps.audio_receive = true;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_SENDRECV);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &test_local), >, 0);
+	audio = strstr(buf, "m=audio 9 ");
+	g_assert_nonnull(audio);
+	g_assert_nonnull(strstr(audio, "a=sendrecv\r\n"));
+	/* No microphone on the board: receive only. */
+	caps.audio_send = false;
+	g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_RECVONLY);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, &c, &test_local), >, 0);
+	audio = strstr(buf, "m=audio 9 ");
+	g_assert_nonnull(strstr(audio, "a=recvonly\r\n"));
+	g_assert_null(strstr(audio, "a=ssrc:"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sdp/answer/audio-send", test_answer_audio_send);
+	g_test_add_func("/sdp/answer/audio-talkback", test_answer_audio_talkback);
 	g_test_add_func("/sdp/parse/chromium", test_parse_chromium);
 	g_test_add_func("/sdp/parse/firefox", test_parse_firefox);
 	g_test_add_func("/sdp/parse/errors", test_parse_errors);
