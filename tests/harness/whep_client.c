@@ -652,6 +652,11 @@ static void whep_on_rtp(struct cg_whep_client *c, uint8_t *buf, size_t len)
 		whep_on_rtx(c, &p);
 		return;
 	}
+	/* The offer's Opus payload type: the board's sound, in the same BUNDLE. */
+	if (p.header.payload_type == 111) {
+		c->stats.audio_packets++;
+		return;
+	}
 	if (p.header.payload_type != c->stats.video_pt ||
 	    (c->stats.remote_ssrc && p.header.ssrc != c->stats.remote_ssrc)) {
 		c->stats.packets_bad++;

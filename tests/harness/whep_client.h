@@ -91,6 +91,7 @@ struct cg_whep_stats {
 	uint64_t packets, bytes;
 	uint64_t packets_lost; /* sequence numbers skipped */
 	uint64_t packets_bad;  /* failed SRTP, not RTP, wrong PT/SSRC, replayed */
+	uint64_t audio_packets; /* Opus packets (the offer's PT 111), not counted above */
 	uint64_t frames;       /* complete access units */
 	uint64_t keyframes;    /* complete AUs with an IDR slice */
 	uint64_t aus_lost;     /* AUs started but not completed (gap, bad payload, no marker) */

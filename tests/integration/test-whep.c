@@ -479,6 +479,31 @@ static void test_one_viewer(void)
 	daemon_stop();
 }
 
+/* With --audio=test, the viewer gets Opus (50 packets a second) beside the video. */
+static void test_audio(void)
+{
+	static const char *const extra[] = {"--audio=test", NULL};
+	struct cg_whep_client *c;
+	const struct cg_whep_stats *st;
+	struct frames_goal g;
+
+	daemon_start(extra);
+	c = viewer_start();
+	st = cg_whep_client_stats(c);
+	g = (struct frames_goal){ .c = c, .frames = 60, .need_sr = true };
+	run_until(frames_reached, &g, MEDIA_DEADLINE_MS);
+	g_assert_cmpint(st->error, ==, 0);
+	g_assert_cmpuint(st->frames, >=, 60);
+	g_test_message("%" G_GUINT64_FORMAT " audio packets with %" G_GUINT64_FORMAT
+		       " video frames", st->audio_packets, st->frames);
+	/* 60 frames at 30 fps are 2 s: about 100 audio packets. */
+	g_assert_cmpuint(st->audio_packets, >=, 60);
+	viewer_check_clean(c);
+	viewer_delete(c);
+	cg_whep_client_free(c);
+	daemon_stop();
+}
+
 static bool pli_answered(void *data)
 {
 	const struct cg_whep_stats *st = cg_whep_client_stats(data);
@@ -892,6 +917,7 @@ int main(int argc, char **argv)
 	fx.loop = g_main_loop_new(NULL, FALSE);
 	g_test_add_func("/whep/one-viewer", test_one_viewer);
 	g_test_add_func("/whep/pli", test_pli);
+	g_test_add_func("/whep/audio", test_audio);
 	g_test_add_func("/whep/two-viewers", test_two_viewers);
 	g_test_add_func("/whep/many-viewers", test_many_viewers);
 	g_test_add_func("/whep/delete", test_delete);
