@@ -21,6 +21,7 @@
 struct room_call {
 	struct cg_roomreg_peer *peer;
 	struct cg_session *session; /* a reference */
+	bool awaiting_answer;	    /* camgate offered; the session starts with the answer */
 };
 
 struct cg_room_camgate {
@@ -125,14 +126,6 @@ static void camgate_on_stream_ok(struct cg_room_camgate *cam, struct cg_roomreg_
 	camgate_send(cam, from, CG_ROOM_MSG_STREAM_OK);
 }
 
-static void camgate_on_no_offer(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
-				const struct cg_room_msg *msg)
-{
-	/* TODO(8): camgate offering needs cg_sdp_build_offer() and a session started from
-	 * our own offer (cg_session_new_offerer + cg_session_set_answer). */
-	cg_roomreg_send_error(cam->reg, from, cg_room_msg_type_name(msg->type),
-			      "camgate answers; please offer");
-}
 
 /* Parses and negotiates the browser's offer; on failure sends the reason back. */
 static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
@@ -179,11 +172,11 @@ static void camgate_send_candidates(struct cg_room_camgate *cam, struct cg_roomr
 	cg_roomreg_send_from_camgate(cam->reg, to, &m);
 }
 
-static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
-			      const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice)
+static void camgate_session_setup(struct cg_room_camgate *cam, struct cg_session_setup *ret)
 {
 	const struct cg_signaling_deps *deps = cam->deps;
-	struct cg_session_setup setup = {
+
+	*ret = (struct cg_session_setup){
 		.worker = cg_hub_least_loaded(deps->hub),
 		.media = deps->media,
 		.stats = deps->stats,
@@ -196,11 +189,18 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		.on_closed = camgate_on_session_closed,
 		.on_closed_userdata = cam,
 	};
+}
+
+static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
+			      const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice)
+{
+	struct cg_session_setup setup;
 	struct cg_room_msg reply = { .type = CG_ROOM_MSG_ANSWER, .label = -1 };
 	struct room_call *call;
 	struct cg_session *s;
 	int r;
 
+	camgate_session_setup(cam, &setup);
 	r = cg_session_new(&setup, offer, choice, &s, &reply.sdp);
 	if (r < 0) {
 		cg_warn("cannot create a session for room peer %s: %s", cg_roomreg_peer_id(from),
@@ -221,6 +221,72 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 	return 0;
 }
 
+/* Too many calls already: refuse with a message rather than degrade everyone. */
+static bool camgate_full(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
+			 const char *type)
+{
+	if (g_hash_table_size(cam->calls) < cam->deps->cfg->max_viewers)
+		return false;
+	cg_notice("room call with %s refused: %u calls already", cg_roomreg_peer_id(from),
+		  g_hash_table_size(cam->calls));
+	cg_roomreg_send_error(cam->reg, from, type, "too many calls, try again later");
+	return true;
+}
+
+/* "call": the page asks camgate to offer (the other direction of the classic flow). */
+static void camgate_on_call(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
+			    const struct cg_room_msg *msg)
+{
+	struct cg_session_setup setup;
+	struct cg_sdp_choice where = { .video_index = 0 };
+	struct cg_room_msg offer = { .type = CG_ROOM_MSG_OFFER, .label = -1 };
+	struct room_call *call;
+	struct cg_session *s;
+
+	cg_room_camgate_hang_up(cam, from);
+	if (camgate_full(cam, from, "call"))
+		return;
+	camgate_session_setup(cam, &setup);
+	if (cg_session_new_offer(&setup, &s, &offer.sdp) < 0) {
+		cg_roomreg_send_error(cam->reg, from, "call", "camgate cannot call now");
+		return;
+	}
+	call = g_new0(struct room_call, 1);
+	call->peer = from;
+	call->session = s;
+	call->awaiting_answer = true;
+	g_hash_table_insert(cam->calls, from, call);
+	cg_info("[%s] camgate calls %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
+		cg_roomreg_peer_room(from));
+	cg_roomreg_send_from_camgate(cam->reg, from, &offer);
+	strcpy(where.video_mid, "0");
+	camgate_send_candidates(cam, from, offer.sdp, &where);
+	g_free(offer.sdp);
+}
+
+/* "answer": the page's answer to camgate's offer starts the call. */
+static void camgate_on_answer(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
+			      const struct cg_room_msg *msg)
+{
+	struct room_call *call = g_hash_table_lookup(cam->calls, from);
+	const char *reason = "";
+
+	if (!call || !call->awaiting_answer) {
+		cg_roomreg_send_error(cam->reg, from, "answer",
+				      "camgate made no offer to you: send \"call\" first");
+		return;
+	}
+	if (cg_session_set_answer(call->session, msg->sdp, strlen(msg->sdp), &reason) < 0) {
+		cg_info("[%s] answer from %s refused: %s", cg_session_id(call->session),
+			cg_roomreg_peer_id(from), reason);
+		cg_roomreg_send_error(cam->reg, from, "answer", reason);
+		cg_room_camgate_hang_up(cam, from);
+		return;
+	}
+	call->awaiting_answer = false;
+	cg_session_start(call->session);
+}
+
 static void camgate_on_offer(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 			     const struct cg_room_msg *msg)
 {
@@ -230,12 +296,8 @@ static void camgate_on_offer(struct cg_room_camgate *cam, struct cg_roomreg_peer
 	/* A new offer from the same peer is a new call (the page reloaded its connection):
 	 * renegotiation is not supported (RFC 8827 §6.5 lets us refuse it). */
 	cg_room_camgate_hang_up(cam, from);
-	if (g_hash_table_size(cam->calls) >= cam->deps->cfg->max_viewers) {
-		cg_notice("room call from %s refused: %u calls already", cg_roomreg_peer_id(from),
-			  g_hash_table_size(cam->calls));
-		cg_roomreg_send_error(cam->reg, from, "offer", "too many calls, try again later");
+	if (camgate_full(cam, from, "offer"))
 		return;
-	}
 	/* about 200 KiB: not on the stack */
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	if (camgate_negotiate(cam, from, msg->sdp, offer, &choice) >= 0)
@@ -251,8 +313,10 @@ static void camgate_on_candidate(struct cg_room_camgate *cam, struct cg_roomreg_
 	const char *type = cg_room_msg_type_name(msg->type);
 	struct cg_sdp_fragment *frag;
 
-	if (!call) {
-		cg_roomreg_send_error(cam->reg, from, type, "no call with camgate: offer first");
+	if (!call || call->awaiting_answer) {
+		cg_roomreg_send_error(cam->reg, from, type,
+				      call ? "answer camgate's offer first"
+					   : "no call with camgate: offer first");
 		return;
 	}
 	frag = cg_new0(struct cg_sdp_fragment, 1);
@@ -279,9 +343,9 @@ static void camgate_on_bye(struct cg_room_camgate *cam, struct cg_roomreg_peer *
 /* Indexed by enum cg_room_msg_type; only the relayed types reach camgate. */
 static const camgate_handler_fn camgate_handlers[_CG_ROOM_MSG_MAX] = {
 	[CG_ROOM_MSG_STREAM_OK] = camgate_on_stream_ok,
-	[CG_ROOM_MSG_CALL] = camgate_on_no_offer,
+	[CG_ROOM_MSG_CALL] = camgate_on_call,
 	[CG_ROOM_MSG_OFFER] = camgate_on_offer,
-	[CG_ROOM_MSG_ANSWER] = camgate_on_no_offer,
+	[CG_ROOM_MSG_ANSWER] = camgate_on_answer,
 	[CG_ROOM_MSG_CANDIDATE] = camgate_on_candidate,
 	[CG_ROOM_MSG_END_OF_CANDIDATES] = camgate_on_candidate,
 	[CG_ROOM_MSG_BYE] = camgate_on_bye,

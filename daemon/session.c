@@ -63,6 +63,8 @@ struct cg_session {
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
 	uint8_t pt;
+	bool offerer; /* camgate sent the offer: ICE controlling, DTLS role from the answer */
+	struct cg_sdp_offer_params offered; /* what we offered (strings not kept) */
 	/* Sound (issue 4): what the answer said about the audio section. */
 	uint8_t audio_pt;
 	bool audio_sending;
@@ -754,9 +756,10 @@ static int session_create_agent(struct cg_session *s)
 		NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!s->agent)
 		return -EIO;
-	/* The browser offers, so it controls (RFC 8445 §6.1.1). No TCP candidates, and no
+	/* The offerer controls (RFC 8445 §6.1.1): usually the browser. No TCP candidates, and no
 	 * UPnP: a camera must not ask the router to open ports for every viewer. */
-	g_object_set(s->agent, "controlling-mode", FALSE, "ice-tcp", FALSE, "upnp", FALSE, NULL);
+	g_object_set(s->agent, "controlling-mode", s->offerer, "ice-tcp", FALSE, "upnp", FALSE,
+		     NULL);
 	if (s->setup.loopback_only) {
 		/* libnice skips loopback when enumerating interfaces. */
 		nice_address_init(&loopback);
@@ -831,11 +834,13 @@ static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer 
 	return 0;
 }
 
-static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *offer,
-			       const struct cg_sdp_choice *choice)
+/*
+ * The peer's side of the transport, from its offer or its answer: ICE credentials and
+ * candidates, and a DTLS endpoint in the role the SDP gave us (RFC 8842 §5).
+ */
+static int session_apply_remote(struct cg_session *s, const struct cg_sdp_media *m,
+				const struct cg_sdp_choice *choice, enum cg_dtls_role role)
 {
-	const struct cg_sdp_media *m = &offer->media[choice->video_index];
-
 	if (!nice_agent_set_remote_credentials(s->agent, s->stream_id, choice->remote_ufrag,
 					       choice->remote_pwd))
 		return -EIO;
@@ -844,7 +849,7 @@ static int session_apply_offer(struct cg_session *s, const struct cg_sdp_offer *
 		session_add_remote_candidate(s, m->candidates[i]);
 	if (m->end_of_candidates)
 		nice_agent_peer_candidate_gathering_done(s->agent, s->stream_id);
-	return cg_dtls_new(s->setup.cert, CG_DTLS_SERVER, choice->remote_fingerprint_alg,
+	return cg_dtls_new(s->setup.cert, role, choice->remote_fingerprint_alg,
 			   choice->remote_fingerprint, &s->dtls);
 }
 
@@ -897,7 +902,8 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 	session_apply_choice(s, choice);
 	r = session_create_agent(s);
 	if (r >= 0)
-		r = session_apply_offer(s, offer, choice);
+		r = session_apply_remote(s, &offer->media[choice->video_index], choice,
+					 CG_DTLS_SERVER);
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
 	if (r >= 0)
@@ -965,6 +971,9 @@ int cg_session_add_remote_candidates(struct cg_session *s, const struct cg_sdp_f
 {
 	struct session_candidates *c;
 
+	/* An offering session knows the peer only once its answer is in. */
+	if (!s->remote_ufrag)
+		return -EAGAIN;
 	if (frag->ice_ufrag[0] && strcmp(frag->ice_ufrag, s->remote_ufrag) != 0)
 		return -EPERM;
 	c = g_new0(struct session_candidates, 1);
@@ -1060,4 +1069,102 @@ void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *u)
 	s->audio_octets_sent += p->len;
 	s->last_audio_rtp_timestamp = u->rtp_timestamp;
 	s->last_audio_wall_usec = u->capture_wall_usec;
+}
+
+/* Our offer: the same local parameters an answer would carry, from our side. */
+static int session_build_offer(struct cg_session *s, char **ret_offer)
+{
+	gchar *ufrag = NULL, *pwd = NULL;
+	unsigned n_candidates;
+	char **candidates = session_local_candidates(s, &n_candidates);
+	size_t cap = 16 * 1024;
+	char *offer = g_malloc(cap);
+	struct cg_sdp_offer_params *p = &s->offered;
+	int r;
+
+	nice_agent_get_local_credentials(s->agent, s->stream_id, &ufrag, &pwd);
+	s->local_ufrag = g_strdup(ufrag);
+	*p = (struct cg_sdp_offer_params){
+		.session_id = ((uint64_t)cg_rand_u32() << 31) | cg_rand_u32(),
+		.ice_ufrag = ufrag,
+		.ice_pwd = pwd,
+		.fingerprint = cg_cert_fingerprint(s->setup.cert),
+		.video_profile = cg_media_profile(s->setup.media),
+		.video_ssrc = cg_media_ssrc(s->setup.media),
+		.rtx_ssrc = s->rtx_ssrc,
+		.audio_ssrc = s->setup.audio ? cg_audio_track_ssrc(s->setup.audio) : 0,
+		.audio_send = cg_audio_track_sends(s->setup.audio),
+		.audio_receive = cg_audio_track_receives(s->setup.audio),
+		.cname = "camgate",
+		.stream_id = "camgate",
+		.candidates = (const char *const *)candidates,
+		.n_candidates = n_candidates,
+		.end_of_candidates = true,
+	};
+	r = cg_sdp_build_offer(offer, cap, p);
+	/* Only the flags and numbers are needed to read the answer. */
+	p->ice_ufrag = p->ice_pwd = NULL;
+	p->candidates = NULL;
+	g_strfreev(candidates);
+	g_free(ufrag);
+	g_free(pwd);
+	if (r < 0) {
+		g_free(offer);
+		return r;
+	}
+	*ret_offer = offer;
+	return 0;
+}
+
+int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+			 char **ret_offer)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r;
+
+	cg_refcount_init(&s->ref);
+	cg_rand_token(s->id, CG_SESSION_ID_LEN);
+	s->setup = *setup;
+	s->offerer = true;
+	s->created_usec = cg_mono_usec();
+	s->rtx_ssrc = cg_rand_u32();
+	r = session_create_agent(s);
+	if (r >= 0)
+		r = session_build_offer(s, ret_offer);
+	if (r < 0) {
+		cg_session_close_now(s);
+		cg_session_unref(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
+			  const char **ret_reason)
+{
+	struct cg_sdp_offer *answer = cg_new0(struct cg_sdp_offer, 1);
+	struct cg_sdp_choice choice;
+	uint32_t rtx_ssrc = s->rtx_ssrc;
+	int r;
+
+	cg_assert(s->offerer && !s->dtls);
+	r = cg_sdp_parse_offer(sdp, len, answer, ret_reason);
+	if (r >= 0)
+		r = cg_sdp_choose_from_answer(answer, &s->offered, &choice, ret_reason);
+	if (r >= 0) {
+		session_apply_choice(s, &choice);
+		s->rtx_ssrc = rtx_ssrc; /* the one our offer announced */
+		/* RFC 8842 §5.2: an active answerer makes us the DTLS server. */
+		r = session_apply_remote(s, &answer->media[0], &choice,
+					 strcmp(choice.remote_setup, "active") == 0
+						 ? CG_DTLS_SERVER
+						 : CG_DTLS_CLIENT);
+		if (r < 0)
+			*ret_reason = "cannot set up the transport";
+	}
+	if (r >= 0)
+		r = cg_dtls_start(s->dtls);
+	free(answer);
+	return r;
 }

@@ -67,6 +67,24 @@ void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer);
 
+/*
+ * Creates a session that offers (camgate calls a peer): an ICE agent, controlling, with host
+ * candidates gathered, and the offer in *ret_offer (g_free it). Give it the peer's answer
+ * with cg_session_set_answer(), then cg_session_start(). Returns 0, -EIO or -ENOSPC.
+ * Control thread.
+ */
+int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+			 char **ret_offer);
+
+/*
+ * Applies the peer's answer to our offer: payload types, feedback and extensions it kept,
+ * its ICE credentials and candidates, and the DTLS role it chose. Returns 0, or a negative
+ * errno with *ret_reason set (a malformed answer, or one that rejects the video). Control
+ * thread, once, before cg_session_start().
+ */
+int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
+			  const char **ret_reason);
+
 /* Attaches the session to its worker (on the worker thread). Control thread. */
 void cg_session_start(struct cg_session *s);
 
@@ -74,7 +92,8 @@ void cg_session_start(struct cg_session *s);
 const char *cg_session_id(const struct cg_session *s);
 
 /*
- * Adds trickled remote candidates (copied). Returns 0, or -EPERM when the fragment's
+ * Adds trickled remote candidates (copied). Returns 0, -EAGAIN before an offering
+ * session has its answer, or -EPERM when the fragment's
  * ICE credentials do not match the session's (an ICE restart is not supported). Control
  * thread; the candidates are applied on the worker.
  */

@@ -30,6 +30,8 @@
     peers: params.get('peers') !== '0',
     classic: params.get('classic') === '1',
     trickleOnly: params.get('trickle-only') === '1',
+    // camgate-offers=1: ask camgate to offer ("call"), and answer it.
+    camgateOffers: params.get('camgate-offers') === '1',
   };
 
   const state = {
@@ -110,13 +112,16 @@
       this.createPc();
       // The older browser offers, as the room's first peer does in the classic flow;
       // camgate only answers.
-      if (this.isCamgate || idNumber(state.id) < idNumber(this.id)) this.offer();
+      if (this.isCamgate && opt.camgateOffers) sendTo(this.id, { type: 'call' });
+      else if (this.isCamgate || idNumber(state.id) < idNumber(this.id)) this.offer();
     }
 
     createPc() {
       const pc = new RTCPeerConnection();
       this.pc = pc;
-      if (this.isCamgate) {
+      if (this.isCamgate && opt.camgateOffers) {
+        // camgate's offer brings its own sections: the answer takes them as they come.
+      } else if (this.isCamgate) {
         pc.addTransceiver('video', { direction: 'recvonly' });
       } else {
         for (const t of localStream.getTracks()) pc.addTrack(t, localStream);

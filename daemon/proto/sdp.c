@@ -594,8 +594,9 @@ static const char *sdp_pick(const char *media, const char *session)
 	return media[0] ? media : session;
 }
 
-static int sdp_transport(const struct cg_sdp_offer *o, const struct cg_sdp_media *m,
-			 struct cg_sdp_choice *c, const char **ret_reason)
+/* The remote ICE credentials, fingerprint and setup role, media level first. */
+static int sdp_transport_params(const struct cg_sdp_offer *o, const struct cg_sdp_media *m,
+				bool is_offer, struct cg_sdp_choice *c, const char **ret_reason)
 {
 	const char *fp_alg = m->fingerprint[0] ? m->fingerprint_alg : o->fingerprint_alg;
 
@@ -606,17 +607,44 @@ static int sdp_transport(const struct cg_sdp_offer *o, const struct cg_sdp_media
 	sdp_lower(c->remote_fingerprint_alg);
 	strcpy(c->remote_setup, sdp_pick(m->setup, o->setup));
 	if (!c->remote_ufrag[0] || !c->remote_pwd[0]) {
-		*ret_reason = "offer has no ICE credentials (a=ice-ufrag/a=ice-pwd)";
+		*ret_reason = is_offer ? "offer has no ICE credentials (a=ice-ufrag/a=ice-pwd)"
+				       : "answer has no ICE credentials (a=ice-ufrag/a=ice-pwd)";
 		return -EBADMSG;
 	}
 	if (!c->remote_fingerprint[0]) {
-		*ret_reason = "offer has no DTLS a=fingerprint";
+		*ret_reason = is_offer ? "offer has no DTLS a=fingerprint"
+				       : "answer has no DTLS a=fingerprint";
 		return -EBADMSG;
 	}
+	return 0;
+}
+
+static int sdp_transport(const struct cg_sdp_offer *o, const struct cg_sdp_media *m,
+			 struct cg_sdp_choice *c, const char **ret_reason)
+{
+	int r = sdp_transport_params(o, m, true, c, ret_reason);
+
+	if (r < 0)
+		return r;
 	/* RFC 8842 §5.3: we answer passive, so the offerer must be able to be active. */
 	if (c->remote_setup[0] && strcmp(c->remote_setup, "actpass") != 0 &&
 	    strcmp(c->remote_setup, "active") != 0) {
 		*ret_reason = "offer's a=setup must be actpass or active (we are passive)";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* RFC 8842 §5.2: an answer to actpass picks a role: active or passive, never actpass. */
+static int sdp_transport_answer(const struct cg_sdp_offer *o, const struct cg_sdp_media *m,
+				struct cg_sdp_choice *c, const char **ret_reason)
+{
+	int r = sdp_transport_params(o, m, false, c, ret_reason);
+
+	if (r < 0)
+		return r;
+	if (strcmp(c->remote_setup, "active") != 0 && strcmp(c->remote_setup, "passive") != 0) {
+		*ret_reason = "answer's a=setup must be active or passive";
 		return -EBADMSG;
 	}
 	return 0;
@@ -964,6 +992,193 @@ int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 		return -ENOSPC;
 	}
 	return (int)o.len;
+}
+
+/* ---- camgate offering ---- */
+
+static void sdp_offer_video(struct sdp_out *o, const struct cg_sdp_offer_params *p)
+{
+	const unsigned pt = CG_SDP_OFFER_VIDEO_PT, rtx = CG_SDP_OFFER_RTX_PT;
+	char plid[7];
+
+	cg_h264_profile_to_string(&p->video_profile, plid);
+	sdp_out_line(o, "m=video 9 UDP/TLS/RTP/SAVPF %u %u", pt, rtx);
+	sdp_out_line(o, "c=IN IP4 0.0.0.0");
+	sdp_out_line(o, "a=rtcp:9 IN IP4 0.0.0.0");
+	sdp_out_line(o, "a=ice-ufrag:%s", p->ice_ufrag);
+	sdp_out_line(o, "a=ice-pwd:%s", p->ice_pwd);
+	sdp_out_line(o, "a=ice-options:trickle");
+	sdp_out_line(o, "a=fingerprint:sha-256 %s", p->fingerprint);
+	sdp_out_line(o, "a=setup:actpass"); /* RFC 8842 §5.2: the offerer says actpass */
+	sdp_out_line(o, "a=mid:0");
+	sdp_out_line(o, "a=extmap:1 %s", CG_RTP_EXT_URI_PLAYOUT_DELAY);
+	sdp_out_line(o, "a=extmap:2 %s", CG_RTP_EXT_URI_ABS_SEND_TIME);
+	sdp_out_line(o, "a=extmap:3 %s", CG_RTP_EXT_URI_TWCC);
+	sdp_out_line(o, "a=sendonly");
+	sdp_out_line(o, "a=msid:%s %s", p->stream_id, p->stream_id);
+	sdp_out_line(o, "a=rtcp-mux");
+	sdp_out_line(o, "a=rtcp-rsize");
+	sdp_out_line(o, "a=rtpmap:%u H264/90000", pt);
+	sdp_out_line(o, "a=rtcp-fb:%u goog-remb", pt);
+	sdp_out_line(o, "a=rtcp-fb:%u transport-cc", pt);
+	sdp_out_line(o, "a=rtcp-fb:%u ccm fir", pt);
+	sdp_out_line(o, "a=rtcp-fb:%u nack", pt);
+	sdp_out_line(o, "a=rtcp-fb:%u nack pli", pt);
+	sdp_out_line(o, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
+			"profile-level-id=%s", pt, plid);
+	sdp_out_line(o, "a=rtpmap:%u rtx/90000", rtx);
+	sdp_out_line(o, "a=fmtp:%u apt=%u", rtx, pt);
+	sdp_out_line(o, "a=ssrc-group:FID %u %u", p->video_ssrc, p->rtx_ssrc);
+	sdp_out_line(o, "a=ssrc:%u cname:%s", p->video_ssrc, p->cname);
+	sdp_out_line(o, "a=ssrc:%u cname:%s", p->rtx_ssrc, p->cname);
+	for (unsigned i = 0; p->candidates && i < p->n_candidates; i++)
+		sdp_out_line(o, "a=%s", p->candidates[i]);
+	if (p->end_of_candidates)
+		sdp_out_line(o, "a=end-of-candidates");
+}
+
+static void sdp_offer_audio(struct sdp_out *o, const struct cg_sdp_offer_params *p)
+{
+	const unsigned pt = CG_SDP_OFFER_AUDIO_PT;
+	const char *dir = p->audio_send && p->audio_receive ? "sendrecv"
+			  : p->audio_send		    ? "sendonly"
+							    : "recvonly";
+
+	sdp_out_line(o, "m=audio 9 UDP/TLS/RTP/SAVPF %u", pt);
+	sdp_out_line(o, "c=IN IP4 0.0.0.0");
+	sdp_out_line(o, "a=rtcp:9 IN IP4 0.0.0.0");
+	sdp_out_line(o, "a=ice-ufrag:%s", p->ice_ufrag);
+	sdp_out_line(o, "a=ice-pwd:%s", p->ice_pwd);
+	sdp_out_line(o, "a=ice-options:trickle");
+	sdp_out_line(o, "a=fingerprint:sha-256 %s", p->fingerprint);
+	sdp_out_line(o, "a=setup:actpass");
+	sdp_out_line(o, "a=mid:1");
+	sdp_out_line(o, "a=%s", dir);
+	if (p->audio_send)
+		sdp_out_line(o, "a=msid:%s %s-audio", p->stream_id, p->stream_id);
+	sdp_out_line(o, "a=rtcp-mux");
+	sdp_out_line(o, "a=rtpmap:%u opus/48000/2", pt);
+	sdp_out_line(o, "a=fmtp:%u minptime=10;useinbandfec=1", pt);
+	if (p->audio_send)
+		sdp_out_line(o, "a=ssrc:%u cname:%s", p->audio_ssrc, p->cname);
+}
+
+int cg_sdp_build_offer(char *buf, size_t cap, const struct cg_sdp_offer_params *p)
+{
+	struct sdp_out o = { .buf = buf, .cap = cap };
+	bool audio = p->audio_send || p->audio_receive;
+
+	cg_assert(p->ice_ufrag && p->ice_pwd && p->fingerprint && p->cname && p->stream_id);
+	if (cap == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	sdp_out_line(&o, "v=0");
+	sdp_out_line(&o, "o=- %llu 2 IN IP4 127.0.0.1", (unsigned long long)p->session_id);
+	sdp_out_line(&o, "s=-");
+	sdp_out_line(&o, "t=0 0");
+	sdp_out_line(&o, audio ? "a=group:BUNDLE 0 1" : "a=group:BUNDLE 0");
+	sdp_out_line(&o, "a=msid-semantic: WMS %s", p->stream_id);
+	sdp_offer_video(&o, p);
+	if (audio)
+		sdp_offer_audio(&o, p);
+	if (o.overflow || o.len > INT32_MAX) {
+		buf[0] = '\0';
+		return -ENOSPC;
+	}
+	return (int)o.len;
+}
+
+/* What the answer accepted of our video section (RFC 3264 §6: a subset of our offer). */
+static int sdp_answer_video_choice(const struct cg_sdp_media *m,
+				   const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *c,
+				   const char **ret_reason)
+{
+	const struct cg_sdp_codec *h264 = NULL;
+
+	for (unsigned i = 0; i < m->n_codecs; i++) {
+		if (m->codecs[i].pt == CG_SDP_OFFER_VIDEO_PT &&
+		    strcasecmp(m->codecs[i].name, "H264") == 0)
+			h264 = &m->codecs[i];
+		else if (m->codecs[i].pt == CG_SDP_OFFER_RTX_PT)
+			c->rtx_pt = CG_SDP_OFFER_RTX_PT;
+	}
+	if (m->kind != CG_SDP_KIND_VIDEO || m->port == 0 || !h264) {
+		*ret_reason = "the answer does not accept our H.264 video";
+		return -ENOTSUP;
+	}
+	c->video_index = 0;
+	c->video_pt = CG_SDP_OFFER_VIDEO_PT;
+	c->answer_profile = ours->video_profile;
+	c->nack = h264->fb_nack;
+	c->pli = h264->fb_pli;
+	c->fir = h264->fb_fir;
+	c->remb = h264->fb_remb;
+	if (!c->nack)
+		c->rtx_pt = 0;
+	c->playout_delay_id = sdp_extmap_id(m, CG_RTP_EXT_URI_PLAYOUT_DELAY);
+	c->abs_send_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_SEND_TIME);
+	c->twcc_id = sdp_extmap_id(m, CG_RTP_EXT_URI_TWCC);
+	c->twcc = c->twcc_id && h264->fb_twcc;
+	strcpy(c->video_mid, m->mid);
+	return 0;
+}
+
+/* The answerer's direction, turned around: its recvonly is our sendonly. */
+static void sdp_answer_audio_choice(const struct cg_sdp_offer *a,
+				    const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *c)
+{
+	const struct cg_sdp_media *m = a->n_media > 1 ? &a->media[1] : NULL;
+	bool send, receive;
+
+	c->audio_index = -1;
+	if (!m || m->kind != CG_SDP_KIND_AUDIO || m->port == 0 || sdp_opus_pt(m) < 0)
+		return;
+	send = ours->audio_send &&
+	       (m->direction == CG_SDP_RECVONLY || m->direction == CG_SDP_SENDRECV);
+	receive = ours->audio_receive &&
+		  (m->direction == CG_SDP_SENDONLY || m->direction == CG_SDP_SENDRECV);
+	if (!send && !receive)
+		return;
+	c->audio_index = 1;
+	c->audio_pt = (uint8_t)sdp_opus_pt(m);
+	c->audio_direction = send && receive ? CG_SDP_SENDRECV
+			     : send	     ? CG_SDP_SENDONLY
+					     : CG_SDP_RECVONLY;
+	strcpy(c->audio_mid, m->mid);
+}
+
+int cg_sdp_choose_from_answer(const struct cg_sdp_offer *answer,
+			       const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *ret,
+			       const char **ret_reason)
+{
+	struct cg_sdp_choice c = { .video_index = -1, .audio_index = -1 };
+	int r;
+
+	if (answer->n_media == 0) {
+		*ret_reason = "the answer has no media section";
+		return -EBADMSG;
+	}
+	r = sdp_answer_video_choice(&answer->media[0], ours, &c, ret_reason);
+	if (r >= 0)
+		r = sdp_transport_answer(answer, &answer->media[0], &c, ret_reason);
+	if (r < 0)
+		return r;
+	sdp_answer_audio_choice(answer, ours, &c);
+	*ret = c;
+	return 0;
+}
+
+int cg_sdp_parse_answer(const char *sdp, size_t len, const struct cg_sdp_offer_params *ours,
+			struct cg_sdp_choice *ret, const char **ret_reason)
+{
+	struct cg_sdp_offer *a = cg_new0(struct cg_sdp_offer, 1);
+	/* An answer has an offer's grammar. */
+	int r = cg_sdp_parse_offer(sdp, len, a, ret_reason);
+
+	if (r >= 0)
+		r = cg_sdp_choose_from_answer(a, ours, ret, ret_reason);
+	free(a);
+	return r;
 }
 
 /* ---- trickle fragments ---- */

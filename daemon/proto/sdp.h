@@ -181,6 +181,53 @@ struct cg_sdp_local {
 int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 			const struct cg_sdp_choice *choice, const struct cg_sdp_local *local);
 
+/*
+ * camgate as the offerer (the classic call flow, when a page asks camgate to call it).
+ * The offer has a sendonly H.264 video section (mid "0", PT 102, rtx 103, NACK/PLI/FIR/
+ * REMB/transport-cc, playout-delay/abs-send-time/transport-wide-cc extensions) and, when
+ * audio_send or audio_receive, an Opus section (mid "1", PT 111), bundled, a=setup:actpass.
+ */
+#define CG_SDP_OFFER_VIDEO_PT 102
+#define CG_SDP_OFFER_RTX_PT 103
+#define CG_SDP_OFFER_AUDIO_PT 111
+
+struct cg_sdp_offer_params {
+	uint64_t session_id;
+	const char *ice_ufrag;
+	const char *ice_pwd;
+	const char *fingerprint; /* sha-256, uppercase hex with colons */
+	struct cg_h264_profile video_profile;
+	uint32_t video_ssrc;
+	uint32_t rtx_ssrc;
+	uint32_t audio_ssrc;
+	bool audio_send;
+	bool audio_receive;
+	const char *cname;
+	const char *stream_id;
+	const char *const *candidates; /* "candidate:…" values, may be NULL */
+	unsigned n_candidates;
+	bool end_of_candidates;
+};
+
+/* Writes the offer. Returns its length (NUL-terminated) or -ENOSPC. */
+int cg_sdp_build_offer(char *buf, size_t cap, const struct cg_sdp_offer_params *p);
+
+/*
+ * Reads the answer to an offer built from ours: what the answerer accepted (payload types,
+ * feedback, extensions, audio direction) and its transport parameters, in the same form
+ * cg_sdp_negotiate gives for an offer. ret->remote_setup says the DTLS role: "active"
+ * makes us the server, "passive" the client. Returns 0, or -EBADMSG/-E2BIG (malformed),
+ * -ENOTSUP (video rejected or changed) with *ret_reason set.
+ */
+int cg_sdp_parse_answer(const char *sdp, size_t len, const struct cg_sdp_offer_params *ours,
+			struct cg_sdp_choice *ret, const char **ret_reason);
+
+/* The same, from an answer already parsed with cg_sdp_parse_offer (its candidates are in
+ * answer->media[0]). */
+int cg_sdp_choose_from_answer(const struct cg_sdp_offer *answer,
+			      const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *ret,
+			      const char **ret_reason);
+
 /* A trickle ICE fragment (RFC 8840, application/trickle-ice-sdpfrag) from a WHEP PATCH. */
 struct cg_sdp_fragment {
 	char ice_ufrag[CG_SDP_ICE_CRED]; /* "" when absent */

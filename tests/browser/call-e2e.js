@@ -59,7 +59,13 @@ function wsExchange(page, script) {
     const ws = new WebSocket(url);
     const inbox = [];
     let wake = null;
-    ws.onmessage = (e) => { inbox.push(JSON.parse(e.data)); if (wake) wake(); };
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      // Trickle that follows camgate's offer is not a reply to any one step.
+      if (m.type === 'candidate' || m.type === 'end of candidates') return;
+      inbox.push(m);
+      if (wake) wake();
+    };
     await new Promise((res, rej) => { ws.onopen = res; ws.onerror = () => rej(new Error('ws error')); });
     const out = [];
     for (const s of steps) {
@@ -113,7 +119,8 @@ async function main() {
   try {
     await context.grantPermissions(['camera', 'microphone'], { origin });
     for (const [name, query] of [['A', 'room=duo'], ['B', 'room=duo'],
-      ['C', 'room=solo&classic=1&peers=0&trickle-only=1']]) {
+      ['C', 'room=solo&classic=1&peers=0&trickle-only=1'],
+      ['D', 'room=callee&classic=1&peers=0&camgate-offers=1']]) {
       const page = name === 'A' && context.pages()[0] ? context.pages()[0] : await context.newPage();
       page.on('console', (m) => console.log(`[page ${name}] ${m.text()}`));
       page.on('pageerror', (e) => console.log(`[page ${name} error] ${e.message}`));
@@ -133,14 +140,14 @@ async function main() {
       for (const n of Object.keys(pages)) s[n] = await snapshot(pages[n]);
       const ok = frames(s.A, s.B.id) >= want && frames(s.B, s.A.id) >= want &&
         frames(s.A, 'camgate') >= want && frames(s.B, 'camgate') >= want &&
-        frames(s.C, 'camgate') >= want;
+        frames(s.C, 'camgate') >= want && frames(s.D, 'camgate') >= want;
       if (ok) break;
       if (Date.now() > deadline) { fail(`timed out after ${args.timeout} s`); break; }
       if (Date.now() - lastPrint > 5000) {
         lastPrint = Date.now();
         say(`waiting: A←B ${frames(s.A, s.B && s.B.id)} B←A ${frames(s.B, s.A && s.A.id)} ` +
             `A←camgate ${frames(s.A, 'camgate')} B←camgate ${frames(s.B, 'camgate')} ` +
-            `C←camgate ${frames(s.C, 'camgate')}`);
+            `C←camgate ${frames(s.C, 'camgate')} D←camgate ${frames(s.D, 'camgate')}`);
       }
       await sleep(250);
     }
@@ -155,7 +162,8 @@ async function main() {
       if (!(r.framesDecoded >= want)) fail(`${label}: ${r.framesDecoded} frames decoded (want ≥ ${want})`);
       if (!(r.candidatesSent > 0 && r.candidatesReceived > 0)) fail(`${label}: candidates sent ${r.candidatesSent}, received ${r.candidatesReceived}`);
     }
-    for (const [label, r] of [['A←camgate', s.A.remotes.camgate || {}], ['B←camgate', s.B.remotes.camgate || {}], ['C←camgate', C]]) {
+    // D asked camgate to offer ("call") and answered: the other direction of the flow.
+    for (const [label, r] of [['A←camgate', s.A.remotes.camgate || {}], ['B←camgate', s.B.remotes.camgate || {}], ['C←camgate', C], ['D←camgate (camgate offered)', s.D.remotes.camgate || {}]]) {
       if (!(r.framesDecoded >= want)) fail(`${label}: ${r.framesDecoded} frames decoded (want ≥ ${want})`);
       if (!/H264/i.test(r.codec || '')) fail(`${label}: codec ${r.codec} (want H264)`);
     }
@@ -173,7 +181,7 @@ async function main() {
     const list = await (await fetch(`${origin}/rooms`)).json();
     say(`GET /rooms: ${JSON.stringify(list)}`);
     const count = (name) => (list.rooms.find((r) => r.name === name) || {}).peers;
-    if (count('duo') !== 2 || count('solo') !== 1) fail(`GET /rooms: duo ${count('duo')}, solo ${count('solo')}`);
+    if (count('duo') !== 2 || count('solo') !== 1 || count('callee') !== 1) fail(`GET /rooms: duo ${count('duo')}, solo ${count('solo')}`);
 
     // ---- bad messages get errors, and the connection stays ----
     const bigName = 'x'.repeat(65);
@@ -195,8 +203,8 @@ async function main() {
     expectReply(2, 'error', /room/);
     expectReply(3, 'error', /join a room first/);
     expectReply(4, 'joined');
-    expectReply(5, 'error', /camgate answers; please offer/);
-    expectReply(6, 'error', /camgate answers; please offer/);
+    expectReply(5, 'offer'); /* camgate calls when asked */
+    expectReply(6, 'error', /answer/);
     expectReply(7, 'error', /offer first/);
     expectReply(8, 'error');
     expectReply(9, 'pong');

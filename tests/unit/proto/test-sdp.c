@@ -608,9 +608,81 @@ static void test_answer_audio_talkback(void)
 	g_assert_null(strstr(audio, "a=ssrc:"));
 }
 
+/* camgate offering: the offer parses as an offer, and a browser-style answer reads back. */
+static void test_offer_and_answer(void)
+{
+	struct cg_sdp_offer_params p = {
+		.session_id = 42,
+		.ice_ufrag = "cgUf",
+		.ice_pwd = "cgPasswordPasswordPassw",
+		.fingerprint = test_local.fingerprint,
+		.video_profile = caps_cb.video_profile,
+		.video_ssrc = 1111,
+		.rtx_ssrc = 2222,
+		.audio_ssrc = 3333,
+		.audio_send = true,
+		.cname = "camgate",
+		.stream_id = "camgate",
+		.candidates = test_candidates,
+		.n_candidates = 1,
+		.end_of_candidates = true,
+	};
+	static const char answer[] =
+		"v=0\r\no=- 5 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+		"a=group:BUNDLE 0 1\r\n"
+		"m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\nc=IN IP4 0.0.0.0\r\n"
+		"a=ice-ufrag:brws\r\na=ice-pwd:browserpasswordbrowserpw\r\n"
+		"a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:00:AA:BB:CC:DD:EE:FF:11:22:33:44:"
+		"55:66:77:88:99:00:AA:BB:CC:DD:EE:FF\r\n"
+		"a=setup:active\r\na=mid:0\r\n"
+		"a=extmap:1 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n"
+		"a=extmap:3 " CG_RTP_EXT_URI_TWCC "\r\n"
+		"a=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
+		"a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 transport-cc\r\n"
+		"a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
+		"a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+		"a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
+		"a=candidate:1 1 udp 2113937151 192.0.2.7 50000 typ host\r\n"
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+		"a=recvonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+	g_autofree char *buf = g_malloc(8192);
+	g_autofree struct cg_sdp_offer *o = NULL;
+	struct cg_sdp_choice c;
+	const char *reason = NULL;
+	int len = cg_sdp_build_offer(buf, 8192, &p);
+
+	g_assert_cmpint(len, >, 0);
+	o = parse_text(buf, (size_t)len);
+	g_assert_cmpuint(o->n_media, ==, 2);
+	g_assert_cmpstr(o->media[0].setup, ==, "actpass");
+	g_assert_cmpint(o->media[1].direction, ==, CG_SDP_SENDONLY);
+	g_assert_nonnull(strstr(buf, "a=ssrc-group:FID 1111 2222\r\n"));
+	g_assert_cmpint(cg_sdp_parse_answer(answer, sizeof(answer) - 1, &p, &c, &reason), ==, 0);
+	g_assert_cmpint(c.video_index, ==, 0);
+	g_assert_cmpuint(c.video_pt, ==, CG_SDP_OFFER_VIDEO_PT);
+	g_assert_cmpuint(c.rtx_pt, ==, CG_SDP_OFFER_RTX_PT);
+	g_assert_true(c.nack && c.pli && !c.fir && !c.remb);
+	g_assert_cmpuint(c.playout_delay_id, ==, 1);
+	g_assert_cmpuint(c.abs_send_time_id, ==, 0);
+	g_assert_true(c.twcc && c.twcc_id == 3);
+	g_assert_cmpstr(c.remote_setup, ==, "active");
+	g_assert_cmpstr(c.remote_ufrag, ==, "brws");
+	g_assert_cmpint(c.audio_index, ==, 1);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_SENDONLY);
+	/* An answer that rejects the video, or keeps actpass, is refused with a reason. */
+	g_autofree char *rejected = replace_all(answer, "m=video 9 ", "m=video 0 ");
+	g_assert_cmpint(cg_sdp_parse_answer(rejected, strlen(rejected), &p, &c, &reason), ==,
+			-ENOTSUP);
+	g_autofree char *actpass = replace_all(answer, "a=setup:active", "a=setup:actpass");
+	g_assert_cmpint(cg_sdp_parse_answer(actpass, strlen(actpass), &p, &c, &reason), ==,
+			-EBADMSG);
+	g_assert_nonnull(strstr(reason, "setup"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sdp/offer-and-answer", test_offer_and_answer);
 	g_test_add_func("/sdp/answer/audio-send", test_answer_audio_send);
 	g_test_add_func("/sdp/answer/audio-talkback", test_answer_audio_talkback);
 	g_test_add_func("/sdp/parse/chromium", test_parse_chromium);
