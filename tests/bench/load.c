@@ -143,6 +143,9 @@ static gpointer thread_main(gpointer userdata)
 	t->ramp_timer = g_timeout_source_new(CG_MAX(1u, 1000 / per_thread_rate));
 	g_source_set_callback(t->ramp_timer, on_ramp, t, NULL);
 	g_source_attach(t->ramp_timer, t->ctx);
+	/* The context holds the source now; the pointer stays valid until on_ramp removes
+	 * it (and clears the pointer) or we destroy it below. */
+	g_source_unref(t->ramp_timer);
 	g_main_loop_run(t->loop);
 	if (t->ramp_timer)
 		g_source_destroy(t->ramp_timer);
