@@ -337,9 +337,9 @@ static int apply_turn_password(struct cg_config *cfg, const char *v, const char 
 	}
 
 static const struct opt opts[_OPT_MAX] = {
-	[OPT_SOURCE] = STR_OPT("source", apply_source, 0, "test",
+	[OPT_SOURCE] = STR_OPT("source", apply_source, 0, "auto",
 			       "Video source: auto (the best camera, else the test pattern), test "
-			       "(moving pattern with a time code) or /dev/videoN [test]",
+			       "(moving pattern with a time code) or /dev/videoN [auto]",
 			       "SRC"),
 	[OPT_ENCODER] = STR_OPT("encoder", apply_encoder, 0, "auto",
 				"H.264 encoder: auto|v4l2-m2m|vaapi|x264 [auto]", "ENC"),

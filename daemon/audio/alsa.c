@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#define CG_LOG_TOPIC "audio"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "audio/alsa.h"
 #include "audio/audio.h"
+#include "util/log.h"
 
 static int alsa_set_params(snd_pcm_t *pcm, unsigned periods)
 {
@@ -31,11 +38,33 @@ static int alsa_set_params(snd_pcm_t *pcm, unsigned periods)
 	return r;
 }
 
+/* ALSA prints its own errors to stderr ("cannot find card '0'" on a board without sound):
+ * they become debug lines in our log instead. */
+static void alsa_log(const char *file, int line, const char *function, int err, const char *fmt,
+		     ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	cg_debug("alsa-lib %s: %s%s%s", function, message, err ? ": " : "",
+		 err ? snd_strerror(err) : "");
+}
+
+static void alsa_quiet_once(void)
+{
+	snd_lib_error_set_handler(alsa_log);
+}
+
 int cg_alsa_open(const char *device, bool capture, unsigned periods, snd_pcm_t **ret)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	snd_pcm_t *pcm;
 	int r;
 
+	pthread_once(&once, alsa_quiet_once);
 	r = snd_pcm_open(&pcm, device, capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
 			 0);
 	if (r < 0)

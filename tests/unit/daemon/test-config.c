@@ -48,7 +48,7 @@ static void test_defaults(void)
 	struct cg_config *cfg;
 
 	g_assert_cmpint(parse(&cfg, NULL), ==, 0);
-	g_assert_cmpstr(cfg->source, ==, "test");
+	g_assert_cmpstr(cfg->source, ==, "auto");
 	g_assert_cmpstr(cfg->listen_host, ==, "127.0.0.1");
 	g_assert_cmpuint(cfg->listen_port, ==, 8080);
 	g_assert_cmpuint(cfg->width, ==, 1280);
