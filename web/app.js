@@ -4,6 +4,12 @@
  * and capture-to-display latency read back from the block code that the test pattern
  * writes into the picture. No framework, no external resources.
  *
+ * Sound: the stream's audio plays through the <video> element, which starts muted (so it
+ * may autoplay) until the viewer turns the sound on (remembered in localStorage). The offer's
+ * audio transceiver is sendrecv from the start, without a track: when the daemon answers
+ * that it receives (a speaker for talkback), a push-to-talk button appears; its first press
+ * asks for the microphone and puts it on the transceiver (replaceTrack, no renegotiation).
+ *
  * Test hooks: everything measured is in window.camgate (see `cg` below).
  */
 'use strict';
@@ -19,6 +25,8 @@
   const STATS_INTERVAL_MS = 1000;
   const DAEMON_STATUS_INTERVAL_MS = 2000;
   const MAX_LATENCIES = 20000;
+  const SOUND_KEY = 'camgate.sound';  // localStorage: '1' sound on, '0' off
+  const TALK_TAIL_MS = 250;           // keep sending this long after release (last syllable)
 
   /* Block code (see DESIGN.md, "Timing"): 16x16 cells, left to right, wrapping at the
    * picture width; 0 white, 1 black, 2..49 capture ms (48 bits, MSB first), 50..65
@@ -31,6 +39,10 @@
   const statusEl = $('status');
   const overlay = $('overlay');
   const toggle = $('toggle-overlay');
+  const soundBtn = $('sound');
+  const talkBtn = $('talk');
+  const talkHelp = $('talk-help');
+  const talkNote = $('talk-note');
 
   const params = new URLSearchParams(location.search);
   const baseUrl = new URL(params.get('server') || './', location.href);
@@ -49,6 +61,7 @@
     framesDecoded: 0,        // from getStats inbound-rtp
     framesPresented: 0,      // requestVideoFrameCallback calls
     latencies: [],           // capture → display, ms, one per decoded block code
+    videoTimeline: [],       // [capture wall ms, latency ms] of the same readings
     callbackLatencies: [],   // capture → requestVideoFrameCallback run, ms
     firstLatency: null,      // of the first frame of a connection (excluded from latencies)
     codeReads: 0,
@@ -61,6 +74,27 @@
     bitrateKbps: 0,
     stats: {},               // latest raw inbound-rtp figures + derived breakdown
     daemon: null,            // latest /status JSON
+    audio: {
+      offered: null,         // the answer's audio direction (daemon's side): sendonly,
+                             // sendrecv, recvonly, or null when audio was rejected
+      receiving: false,      // the stream has sound (answer sendonly/sendrecv)
+      talkback: false,       // the daemon plays our microphone (answer sendrecv/recvonly)
+      soundOn: false,        // the viewer wants sound (button)
+      muted: true,           // the <video>'s actual muted state
+      blocked: false,        // the browser refused unmuted playback (no user gesture yet)
+      codec: null,           // e.g. "audio/opus"
+      packetsReceived: 0,
+      packetsLost: 0,
+      audioLevel: 0,         // 0..1, inbound-rtp audioLevel (latest)
+      totalAudioEnergy: 0,
+      totalSamplesDuration: 0,
+      jitterBufferAvgMs: null,
+      packetsSent: 0,        // outbound (talkback)
+      talking: false,        // the push-to-talk button is held
+      micState: 'none',      // none | asking | ready | denied | insecure
+      micError: null,
+      talks: 0,              // presses
+    },
     whep: { location: null, patches: 0, lastError: null },
     log: [],
     retryIn: 0,
@@ -114,6 +148,284 @@
       ? `${median(recent).toFixed(0)} ms` : '–';
     const codec = cg.codec ? cg.codec.replace(/^video\//, '') : '';
     $('ov-video').textContent = cg.width ? `${cg.width}×${cg.height} ${codec}` : '–';
+    const a = cg.audio;
+    let audioText = '–';
+    if (a.receiving && a.codec && cg.state === 'playing') {
+      const name = a.codec.replace(/^audio\//, '');
+      audioText = `${name} ${a.muted ? 'muted' : 'on'}`;
+    } else if (cg.state === 'playing' && a.offered === null) {
+      audioText = 'none';
+    }
+    if (a.talking) audioText += ', talking';
+    $('ov-audio').textContent = audioText;
+  }
+
+  /* ---------- sound: the stream's audio, muted until the viewer turns it on ---------- */
+
+  function storedSound() {
+    try {
+      return localStorage.getItem(SOUND_KEY) === '1';
+    } catch (e) {
+      return false; // storage disabled: sound starts off
+    }
+  }
+
+  function storeSound(on) {
+    try {
+      localStorage.setItem(SOUND_KEY, on ? '1' : '0');
+    } catch (e) {
+      /* not remembered, still applied */
+    }
+  }
+
+  function renderSound() {
+    const a = cg.audio;
+    const on = !video.muted;
+    a.muted = video.muted;
+    soundBtn.hidden = !a.receiving;
+    soundBtn.setAttribute('aria-pressed', String(on));
+    soundBtn.classList.toggle('on', on);
+    soundBtn.querySelector('.label').textContent = on ? 'Sound on'
+      : (a.blocked && a.soundOn ? 'Sound off: click to play' : 'Sound off');
+    soundBtn.title = on ? 'Mute the camera\'s sound (m)' : 'Play the camera\'s sound (m)';
+  }
+
+  /* Applies cg.audio.soundOn to the <video>. Playing with sound needs a user gesture in
+   * most browsers (Chromium pauses an element that is unmuted without one): then the
+   * picture goes on muted and the next click or key on the page turns the sound on. */
+  async function applySound() {
+    const a = cg.audio;
+    if (!a.soundOn || !a.receiving) {
+      a.blocked = false;
+      video.muted = true;
+      renderSound();
+      return;
+    }
+    if (!video.muted && !video.paused) {
+      a.blocked = false;
+      renderSound();
+      return;
+    }
+    video.muted = false;
+    try {
+      await video.play();
+      a.blocked = false;
+    } catch (e) {
+      a.blocked = true;
+      video.muted = true;
+      video.play().catch(() => {});
+      log('sound needs a click or a key:', String(e && e.name));
+    }
+    renderSound();
+    renderOverlay();
+  }
+
+  function toggleSound() {
+    const a = cg.audio;
+    a.soundOn = video.muted; // muted now: the viewer asks for sound
+    storeSound(a.soundOn);
+    applySound();
+  }
+
+  soundBtn.addEventListener('click', toggleSound);
+  // The first gesture anywhere on the page may play the sound the viewer asked for before.
+  const gesture = (e) => {
+    if (soundBtn.contains(e.target)) return; // its own click decides
+    if (cg.audio.soundOn && cg.audio.blocked) applySound();
+  };
+  document.addEventListener('pointerdown', gesture, true);
+  document.addEventListener('keydown', gesture, true);
+  video.addEventListener('volumechange', () => { renderSound(); renderOverlay(); });
+  cg.audio.soundOn = storedSound();
+
+  /* ---------- talkback: push to talk ---------- */
+
+  const MIC_IDLE_MS = 30000;     // release the microphone after this long unused
+  let audioTx = null;            // this connection's audio transceiver (sendrecv, no track)
+  let micTrack = null;           // kept across presses and reconnects while in use
+  let micPromise = null;
+  let micIdleTimer = null;
+  let talkLatched = false;       // started by a click without a hold (Enter, screen reader)
+
+  function micPossible() {
+    return !!(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+  }
+
+  function showTalkNote(text) {
+    talkNote.textContent = text || '';
+    talkNote.hidden = !text;
+  }
+
+  function renderTalk() {
+    const a = cg.audio;
+    const secure = micPossible();
+    talkBtn.hidden = !(a.talkback && secure);
+    if (a.talkback && !secure) {
+      a.micState = 'insecure';
+      showTalkNote('Talkback needs the microphone, and browsers grant it only to pages opened '
+                   + 'over https or on localhost. Open this page at its https address to talk.');
+    } else if (a.talkback && a.micState === 'denied') {
+      showTalkNote(`No microphone: ${a.micError}. Allow it for this site and press again.`);
+    } else {
+      showTalkNote(null);
+    }
+    talkBtn.setAttribute('aria-pressed', String(a.talking));
+    talkBtn.classList.toggle('on', a.talking);
+    talkBtn.classList.toggle('asking', a.micState === 'asking');
+  }
+
+  function getMic() {
+    if (micTrack && micTrack.readyState === 'live') return Promise.resolve(micTrack);
+    if (!micPromise) {
+      cg.audio.micState = 'asking';
+      renderTalk();
+      micPromise = navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true },
+      }).then((stream) => {
+        micTrack = stream.getAudioTracks()[0];
+        micTrack.enabled = false;
+        micTrack.addEventListener('ended', () => { micTrack = null; });
+        cg.audio.micState = 'ready';
+        cg.audio.micError = null;
+        return micTrack;
+      }).catch((e) => {
+        cg.audio.micState = 'denied';
+        cg.audio.micError = e && e.name === 'NotAllowedError' ? 'permission denied'
+          : String((e && (e.message || e.name)) || e);
+        throw e;
+      }).finally(() => {
+        micPromise = null;
+        renderTalk();
+      });
+    }
+    return micPromise;
+  }
+
+  function releaseMicLater() {
+    clearTimeout(micIdleTimer);
+    micIdleTimer = setTimeout(() => {
+      if (cg.audio.talking || !micTrack) return;
+      if (audioTx && audioTx.sender.track === micTrack) audioTx.sender.replaceTrack(null).catch(() => {});
+      micTrack.stop();
+      micTrack = null;
+      cg.audio.micState = 'none';
+      log('talk: microphone released');
+    }, MIC_IDLE_MS);
+  }
+
+  /* Press: the microphone goes on the transceiver the offer made sendrecv, enabled. */
+  async function talkStart() {
+    const a = cg.audio;
+    if (a.talking) return true;
+    if (!a.talkback || !audioTx || !micPossible()) return false;
+    a.talking = true;
+    a.talks++;
+    clearTimeout(micIdleTimer);
+    renderTalk();
+    renderOverlay();
+    const tx = audioTx;
+    let track;
+    try {
+      track = await getMic();
+    } catch (e) {
+      log('talk: getUserMedia failed:', String(e && (e.name || e)));
+      a.talking = false;
+      talkLatched = false;
+      renderTalk();
+      return false;
+    }
+    if (!a.talking || tx !== audioTx) return false; // released, or reconnected, meanwhile
+    track.enabled = true;
+    try {
+      if (tx.sender.track !== track) await tx.sender.replaceTrack(track);
+    } catch (e) {
+      log('talk: replaceTrack failed:', String(e));
+      a.talking = false;
+      renderTalk();
+      return false;
+    }
+    log('talk: on');
+    return a.talking;
+  }
+
+  /* Release: the track is disabled and taken off the sender, so the browser stops sending
+   * (a disabled track still sends encoded silence, which would hold the daemon's talkback
+   * floor against every other viewer). */
+  function talkStop() {
+    const a = cg.audio;
+    talkLatched = false;
+    if (!a.talking) return;
+    a.talking = false;
+    if (micTrack) micTrack.enabled = false;
+    if (audioTx && audioTx.sender.track) audioTx.sender.replaceTrack(null).catch(() => {});
+    log('talk: off');
+    releaseMicLater();
+    renderTalk();
+    renderOverlay();
+  }
+
+  let pointerTalk = false;
+  talkBtn.addEventListener('pointerdown', (e) => {
+    if (e.pointerType === 'mouse' && e.button !== 0) return;
+    pointerTalk = true;
+    try { talkBtn.setPointerCapture(e.pointerId); } catch (err) { /* not capturable */ }
+    talkStart();
+  });
+  for (const ev of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+    talkBtn.addEventListener(ev, () => { if (!talkLatched) talkStop(); });
+  }
+  talkBtn.addEventListener('contextmenu', (e) => e.preventDefault()); // long touch
+  // A click that no hold preceded (Enter, a screen reader's activation) toggles talking.
+  talkBtn.addEventListener('click', () => {
+    if (pointerTalk || spaceTalk) { pointerTalk = false; return; }
+    if (cg.audio.talking) {
+      talkStop();
+    } else {
+      talkLatched = true;
+      talkStart();
+    }
+  });
+
+  // Space bar: held anywhere on the page (except on another control, which space activates).
+  let spaceTalk = false;
+  const spaceTarget = (e) => e.target === talkBtn || e.target === document.body ||
+    e.target === video || e.target === document.documentElement;
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'm' && !e.ctrlKey && !e.metaKey && !e.altKey && !soundBtn.hidden) {
+      toggleSound();
+      return;
+    }
+    if (e.key !== ' ' || !spaceTarget(e) || talkBtn.hidden) return;
+    e.preventDefault();
+    if (e.repeat || spaceTalk) return;
+    spaceTalk = true;
+    talkStart();
+  });
+  document.addEventListener('keyup', (e) => {
+    if (e.key !== ' ' || !spaceTalk) return;
+    e.preventDefault();
+    spaceTalk = false;
+    if (!talkLatched) talkStop();
+  });
+  // A release can be missed (focus moved away while held): stop talking then.
+  window.addEventListener('blur', () => { spaceTalk = false; talkStop(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') talkStop();
+  });
+
+  /* What the daemon answered for audio, from the transceiver's side: sendrecv (it sends
+   * and plays our microphone), recvonly (it sends), sendonly (it only plays), or stopped
+   * (audio rejected). */
+  function onAnswerAudio(tx) {
+    const a = cg.audio;
+    const mine = tx && !tx.stopped ? tx.currentDirection : null;
+    a.offered = { sendrecv: 'sendrecv', recvonly: 'sendonly', sendonly: 'recvonly',
+                  inactive: 'inactive' }[mine] || null;
+    a.receiving = mine === 'sendrecv' || mine === 'recvonly';
+    a.talkback = mine === 'sendrecv' || mine === 'sendonly';
+    log('audio', a.offered || 'none', a.talkback ? '(talkback available)' : '');
+    renderSound();
+    renderTalk();
   }
 
   /* ---------- block code read-back ---------- */
@@ -183,6 +495,7 @@
       log('first frame', `${(cg.firstFrameAt - cg.connectStartedAt).toFixed(0)} ms after offer`);
       backoffIdx = 0;
       setState('playing', null);
+      applySound();
     }
     const w = md.width || video.videoWidth;
     const h = md.height || video.videoHeight;
@@ -230,6 +543,8 @@
       return;
     }
     cg.latencies.push(lat);
+    cg.videoTimeline.push([code.ms, lat]);
+    if (cg.videoTimeline.length > MAX_LATENCIES) cg.videoTimeline.shift();
     // Capture → this callback (the decoded frame is in the page's hands): measured, no
     // compositor estimate in it.
     cg.callbackLatencies.push(wallNow - code.ms);
@@ -254,11 +569,16 @@
       return;
     }
     let inbound = null;
+    let inAudio = null;
+    let outAudio = null;
     const byId = new Map();
     report.forEach((s) => {
       byId.set(s.id, s);
       if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') inAudio = s;
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') outAudio = s;
     });
+    audioStats(inAudio, outAudio, byId);
     if (!inbound) return;
     const now = performance.now();
     const st = {
@@ -320,6 +640,22 @@
     st.bitrateKbps = cg.bitrateKbps;
     cg.stats = st;
     renderOverlay();
+  }
+
+  function audioStats(inA, outA, byId) {
+    const a = cg.audio;
+    if (inA) {
+      a.packetsReceived = inA.packetsReceived || 0;
+      a.packetsLost = inA.packetsLost || 0;
+      a.audioLevel = inA.audioLevel || 0;
+      a.totalAudioEnergy = inA.totalAudioEnergy || 0;
+      a.totalSamplesDuration = inA.totalSamplesDuration || 0;
+      a.jitterBufferAvgMs = inA.jitterBufferEmittedCount
+        ? (inA.jitterBufferDelay / inA.jitterBufferEmittedCount) * 1000 : null;
+      const c = inA.codecId ? byId.get(inA.codecId) : null;
+      if (c) a.codec = c.mimeType;
+    }
+    if (outA) a.packetsSent = outA.packetsSent || 0;
   }
 
   async function pollDaemon() {
@@ -475,6 +811,12 @@
       pc = null;
     }
     cg.whep.location = null;
+    if (cg.audio.talking) talkStop();
+    audioTx = null;
+    cg.remoteStream = null;
+    Object.assign(cg.audio, { offered: null, receiving: false, talkback: false, codec: null });
+    renderSound();
+    renderTalk();
   }
 
   function scheduleRetry(reason) {
@@ -549,7 +891,10 @@
                                       iceServers });
     pc = p;
     const vt = p.addTransceiver('video', { direction: 'recvonly' });
-    p.addTransceiver('audio', { direction: 'recvonly' });
+    // sendrecv from the start, with no track (nothing is sent): talkback needs no
+    // renegotiation, only replaceTrack when push-to-talk is first pressed.
+    const at = p.addTransceiver('audio', { direction: 'sendrecv' });
+    audioTx = at;
     preferH264(vt);
 
     const s = { location: null, queue: [], closed: false, endPending: false, endSent: false,
@@ -563,15 +908,22 @@
       else if (!e.candidate) s.endPending = true;
       flushTrickle(s);
     };
+    // Sound and picture share the daemon's stream (one msid): both play in the <video>.
+    let media = null;
     p.ontrack = (e) => {
-      if (e.track.kind !== 'video') return;
-      const stream = e.streams && e.streams[0] ? e.streams[0] : new MediaStream([e.track]);
-      video.srcObject = stream;
-      const pl = video.play();
-      if (pl) {
-        // play() never settles if ICE never connects: the watchdog covers that.
-        pl.catch((err) => log('play()', String(err)));
+      if (my !== gen) return;
+      if (!media) media = e.streams && e.streams[0] ? e.streams[0] : new MediaStream();
+      if (!media.getTracks().includes(e.track)) media.addTrack(e.track);
+      cg.remoteStream = media;
+      if (video.srcObject !== media) {
+        video.srcObject = media;
+        const pl = video.play();
+        if (pl) {
+          // play() never settles if ICE never connects: the watchdog covers that.
+          pl.catch((err) => log('play()', String(err)));
+        }
       }
+      if (e.track.kind !== 'video') return;
       rvfcGen++;
       const g = rvfcGen;
       if (video.requestVideoFrameCallback) {
@@ -635,6 +987,7 @@
       }
       await p.setRemoteDescription({ type: 'answer', sdp: answer });
       if (my !== gen) return;
+      onAnswerAudio(at);
       flushTrickle(s);
     } catch (e) {
       if (my !== gen) return;
@@ -661,7 +1014,10 @@
     watchdog = setTimeout(watch, 500);
   }
 
-  window.addEventListener('pagehide', () => teardown());
+  window.addEventListener('pagehide', () => {
+    teardown();
+    if (micTrack) micTrack.stop();
+  });
   document.addEventListener('visibilitychange', () => {
     // rVFC does not run in hidden tabs: restart the stall clock on return.
     if (document.visibilityState === 'visible') lastFrameAt = performance.now();
@@ -670,6 +1026,13 @@
   cg.connect = connect;
   cg.disconnect = teardown;
   cg.median = median;
+  // Push-to-talk for tests and embedders: talk(true) resolves true once the microphone is
+  // on the sender; talk(false) releases.
+  cg.talk = (on) => (on ? talkStart() : Promise.resolve(talkStop()));
+  cg.peer = () => pc;
+  cg.setSound = (on) => { cg.audio.soundOn = !!on; storeSound(!!on); return applySound(); };
+  renderSound();
+  renderTalk();
   setInterval(renderOverlay, 1000);
   connect();
 })();

@@ -10,6 +10,14 @@
 //
 // usage: node e2e.js --url http://127.0.0.1:PORT/ [--mode test|bench] [--frames N]
 //                    [--min-latencies N] [--timeout SEC] [--label TEXT] [--json FILE]
+//                    [--audio] [--playback-file FILE --talk-ms MS] [--audio-beeps N]
+//
+// --audio: the daemon sends its test tone (--audio=test); the page must receive Opus with
+// energy, and its sound button must work. --playback-file: the daemon plays talkback into
+// this raw s16le stereo file (an ALSA file PCM); push-to-talk is held for --talk-ms with
+// Chromium's fake microphone and the recording must not be silence. --audio-beeps N
+// (bench): measure N beep onsets of the test tone in the page (AudioWorklet on the
+// received track) for audio capture-to-play latency and the A/V offset.
 'use strict';
 
 const fs = require('fs');
@@ -18,9 +26,11 @@ const path = require('path');
 
 function parseArgs(argv) {
   const a = { mode: 'test', frames: 90, minLatencies: 60, timeout: 60, label: '', url: null, json: null,
-              restartPid: null, restartCmd: null, restartPidfile: null, restartLog: null };
+              restartPid: null, restartCmd: null, restartPidfile: null, restartLog: null,
+              audio: false, playbackFile: null, talkMs: 2000, audioBeeps: 0 };
   for (let i = 2; i < argv.length; i++) {
     const [k, v0] = argv[i].split('=', 2);
+    if (k === '--audio' && v0 === undefined) { a.audio = true; continue; }
     const v = v0 !== undefined ? v0 : argv[++i];
     switch (k) {
       case '--url': a.url = v; break;
@@ -37,6 +47,10 @@ function parseArgs(argv) {
       case '--restart-cmd': a.restartCmd = JSON.parse(v); break;
       case '--restart-pidfile': a.restartPidfile = v; break;
       case '--restart-log': a.restartLog = v; break;
+      case '--audio': a.audio = v !== '0'; break;
+      case '--playback-file': a.playbackFile = v; break;
+      case '--talk-ms': a.talkMs = Number(v); break;
+      case '--audio-beeps': a.audioBeeps = Number(v); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -56,6 +70,141 @@ function pct(sorted, p) {
   if (!sorted.length) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn (async, returns a value or null/false) every `every` ms until it returns
+// something truthy or `ms` have passed; returns the last value.
+async function pollUntil(fn, ms, every = 100) {
+  const until = Date.now() + ms;
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() >= until) return v;
+    await sleep(every);
+  }
+}
+
+// The daemon's talkback recording from byte `from` on: raw s16le, 2 channels, 48 kHz.
+// Returns the RMS over it, the loudest 20 ms window's RMS and how long is loud (> 1 % of
+// full scale in a 20 ms window).
+function playbackLevels(file, from) {
+  let buf;
+  try { buf = fs.readFileSync(file); } catch (e) { return { bytes: 0, error: String(e) }; }
+  const start = Math.min(from - (from % 4), buf.length);
+  const n = Math.floor((buf.length - start) / 2);
+  const WIN = 960 * 2; // 20 ms of stereo samples
+  let sum = 0;
+  let win = 0;
+  let winN = 0;
+  let peakWin = 0;
+  let loudWins = 0;
+  for (let i = 0; i < n; i++) {
+    const v = buf.readInt16LE(start + 2 * i);
+    sum += v * v;
+    win += v * v;
+    if (++winN === WIN) {
+      const r = Math.sqrt(win / WIN);
+      if (r > peakWin) peakWin = r;
+      if (r > 327) loudWins++;
+      win = 0;
+      winN = 0;
+    }
+  }
+  return { bytes: buf.length, from: start, seconds: n / 2 / 48000, rms: n ? Math.sqrt(sum / n) : 0,
+           peakWindowRms: peakWin, loudMs: loudWins * 20 };
+}
+
+// Installed in the page (bench): an AudioWorklet on the received audio track finds each
+// beep onset of the test tone (the first sample above ~5 % of full scale after ≥ 300 ms of
+// quiet) and maps its AudioContext time to the wall clock at which it is played out
+// (getOutputTimestamp), and to the wall clock at which the main thread heard of it.
+// Chromium feeds WebAudio from a remote track only while the track is attached to a media
+// element: the page's <video> holds it (muted).
+async function installAudioProbe(page) {
+  return page.evaluate(async () => {
+    if (window.__cgProbe) return window.__cgProbe.state;
+    const c = window.camgate;
+    const track = c.remoteStream && c.remoteStream.getAudioTracks()[0];
+    if (!track) return 'no audio track';
+    const probe = { state: 'starting', onsets: [], error: null };
+    window.__cgProbe = probe;
+    try {
+      const ctx = new AudioContext({ latencyHint: 'interactive' });
+      await ctx.resume();
+      const code = `
+        class Onset extends AudioWorkletProcessor {
+          constructor() { super(); this.quiet = 0; }
+          process(inputs) {
+            const ch = inputs[0] && inputs[0][0];
+            if (!ch) return true;
+            for (let i = 0; i < ch.length; i++) {
+              if (Math.abs(ch[i]) > 0.05) {
+                if (this.quiet > 0.3 * sampleRate) {
+                  this.port.postMessage({ time: currentTime + i / sampleRate });
+                }
+                this.quiet = 0;
+              } else {
+                this.quiet++;
+              }
+            }
+            return true;
+          }
+        }
+        registerProcessor('cg-onset', Onset);`;
+      const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      await ctx.audioWorklet.addModule(url);
+      const node = new AudioWorkletNode(ctx, 'cg-onset');
+      const src = ctx.createMediaStreamSource(new MediaStream([track]));
+      src.connect(node);
+      node.connect(ctx.destination); // pulled by the graph; it outputs silence
+      node.port.onmessage = (e) => {
+        const perfNow = performance.now();
+        const wallNow = Date.now();
+        const ts = ctx.getOutputTimestamp();
+        const playPerf = ts.performanceTime + (e.data.time - ts.contextTime) * 1000;
+        probe.onsets.push({ ctxTime: e.data.time, playWall: wallNow + (playPerf - perfNow),
+                            heardWall: wallNow, outputLatencyMs: (ctx.outputLatency || 0) * 1000,
+                            baseLatencyMs: (ctx.baseLatency || 0) * 1000 });
+      };
+      probe.ctx = ctx;
+      probe.sampleRate = ctx.sampleRate;
+      probe.state = 'running';
+    } catch (e) {
+      probe.state = 'failed';
+      probe.error = String(e);
+    }
+    return probe.state;
+  });
+}
+
+// Audio latency per beep: the beep was captured at the whole wall-clock second before its
+// onset was played; the video latency of the same moment is the median of the block-code
+// readings captured within ±500 ms of that second; A/V offset = audio − video (> 0: the
+// sound comes after the picture).
+function audioFigures(onsets, timeline) {
+  const rows = [];
+  for (const o of onsets) {
+    const second = Math.floor(o.playWall / 1000) * 1000;
+    const audio = o.playWall - second;
+    const near = timeline.filter(([cap]) => Math.abs(cap - second) <= 500).map(([, l]) => l).sort((x, y) => x - y);
+    const video = near.length ? pct(near, 50) : NaN;
+    rows.push({ second, audio, heard: o.heardWall - second, video, offset: audio - video,
+                outputLatencyMs: o.outputLatencyMs });
+  }
+  const sorted = (k) => rows.map((r) => r[k]).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+  const A = sorted('audio');
+  const V = sorted('video');
+  const O = sorted('offset');
+  const H = sorted('heard');
+  const absO = O.map(Math.abs).sort((x, y) => x - y);
+  return { n: rows.length, rows,
+           audio: { p50: pct(A, 50), p95: pct(A, 95), min: A[0], max: A[A.length - 1] },
+           heard: { p50: pct(H, 50), p95: pct(H, 95) },
+           video: { p50: pct(V, 50), p95: pct(V, 95) },
+           offset: { p50: pct(O, 50), p95: pct(O, 95), min: O[0], max: O[O.length - 1], absP95: pct(absO, 95) },
+           outputLatencyMs: rows.length ? rows[rows.length - 1].outputLatencyMs : null };
 }
 
 const f1 = (x) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : Number(x).toFixed(1));
@@ -172,14 +321,28 @@ async function main() {
     const deadline = t0 + args.timeout * 1000;
     let cg = null;
     let lastPrint = 0;
+    let probe = null;
     for (;;) {
       cg = await page.evaluate(() => {
         const c = window.camgate;
+        const p = window.__cgProbe;
         return c ? { state: c.state, framesDecoded: c.framesDecoded, framesPresented: c.framesPresented,
-                     nlat: c.latencies.length, whep: c.whep, codec: c.codec } : null;
+                     nlat: c.latencies.length, whep: c.whep, codec: c.codec,
+                     hasAudioTrack: !!(c.remoteStream && c.remoteStream.getAudioTracks().length),
+                     beeps: p ? p.onsets.length : 0 } : null;
       });
+      // Bench with sound: the onset probe goes on as soon as the audio track is there.
+      if (args.audioBeeps && cg && cg.hasAudioTrack && cg.state === 'playing' &&
+          (probe === null || probe === 'no audio track')) {
+        probe = await installAudioProbe(page);
+        say(`audio probe: ${probe}`);
+        if (probe === 'failed') {
+          fail(`audio probe: ${await page.evaluate(() => window.__cgProbe.error)}`);
+        }
+      }
+      const beepsOk = !args.audioBeeps || probe === 'failed' || (cg && cg.beeps >= args.audioBeeps);
       const enough = cg && cg.framesDecoded >= args.frames &&
-        (args.mode !== 'bench' || cg.nlat >= args.frames);
+        (args.mode !== 'bench' || cg.nlat >= args.frames) && beepsOk;
       if (enough) break;
       if (Date.now() > deadline) {
         fail(`timed out after ${args.timeout}s: ${JSON.stringify(cg)}`);
@@ -203,7 +366,8 @@ async function main() {
         width: c.width, height: c.height, attempts: c.attempts, reconnects: c.reconnects,
         loadAt: c.loadAt, connectStartedAt: c.connectStartedAt, connectedAt: c.connectedAt,
         firstFrameAt: c.firstFrameAtFirst, stats: c.stats, daemon: c.daemon, whep: c.whep,
-        log: c.log, navStart: 0,
+        log: c.log, navStart: 0, audio: c.audio, videoTimeline: c.videoTimeline,
+        onsets: window.__cgProbe ? window.__cgProbe.onsets : null,
       }));
     });
 
@@ -237,6 +401,18 @@ async function main() {
                 viewers: full.daemon && full.daemon.viewers, version: full.daemon && full.daemon.version },
     };
 
+    if (full.onsets) {
+      // The first onset is left out (the jitter buffers settle).
+      const settled = full.onsets.filter((o, i) => i > 0);
+      result.av = audioFigures(args.audioBeeps ? settled.slice(0, args.audioBeeps) : settled, full.videoTimeline);
+      say(`audio onsets (ms after the whole second; video = block-code latency then; offset = audio - video): ` +
+          result.av.rows.map((r) => `${f1(r.audio)}/${f1(r.video)}/${f1(r.offset)}`).join(' '));
+      if (args.mode === 'bench' && args.audioBeeps && result.av.n < Math.min(5, args.audioBeeps)) {
+        fail(`only ${result.av.n} beep onsets measured`);
+      }
+    }
+    result.audio = full.audio;
+
     say(`selected pair: local ${st.localCandidate} remote ${st.remoteCandidate}; decoder ${st.decoderImplementation}; fmtp ${full.fmtp}`);
     say(`page log:\n  ${full.log.join('\n  ')}`);
 
@@ -257,6 +433,109 @@ async function main() {
     if (args.mode === 'test') {
       if (bad.length) fail(`${bad.length} implausible latencies (want 0 < x < 1000 ms): ${show((x) => !(x > -20 && x < 1000))}`);
       if (nonPos.length > Math.max(1, lats.length * 0.02)) fail(`${nonPos.length} of ${lats.length} latencies ≤ 0 ms: ${show((x) => x <= 0)}`);
+    }
+
+    if (args.mode === 'test' && args.audio) {
+      // ---- sound from the daemon: Opus packets, the sound button, energy (the test tone) ----
+      const audioNow = () => page.evaluate(() => window.camgate.audio);
+      let a = await pollUntil(async () => { const x = await audioNow(); return x.packetsReceived > 0 && x.codec ? x : null; },
+                              10000, 250) || await audioNow();
+      const showAudio = (x) => `answer ${x.offered}, codec ${x.codec}, ${x.packetsReceived} packets, lost ${x.packetsLost}, ` +
+          `level ${x.audioLevel}, energy ${x.totalAudioEnergy && x.totalAudioEnergy.toExponential(2)} over ` +
+          `${f1(x.totalSamplesDuration)} s, jitter buffer ${f1(x.jitterBufferAvgMs)} ms, muted ${x.muted}`;
+      say(`audio: ${showAudio(a)}`);
+      if (!(a.packetsReceived > 0)) fail(`no audio received (inbound-rtp audio packetsReceived=${a.packetsReceived})`);
+      if (!/^audio\/opus$/i.test(a.codec || '')) fail(`audio codec is ${a.codec}, want audio/opus`);
+      const want = args.playbackFile ? 'sendrecv' : 'sendonly';
+      if (a.offered !== want) fail(`the answer's audio section is ${a.offered}, want ${want}`);
+
+      const ui = () => page.evaluate(() => {
+        const b = document.getElementById('sound');
+        const t = document.getElementById('talk');
+        let stored = null;
+        try { stored = localStorage.getItem('camgate.sound'); } catch { /* none */ }
+        return { soundHidden: b.hidden, soundPressed: b.getAttribute('aria-pressed'),
+                 soundText: b.textContent.trim(), muted: document.getElementById('video').muted,
+                 paused: document.getElementById('video').paused, stored,
+                 talkHidden: t.hidden, talkPressed: t.getAttribute('aria-pressed'),
+                 noteHidden: document.getElementById('talk-note').hidden };
+      });
+      let u = await ui();
+      if (u.soundHidden || !u.muted || u.soundPressed !== 'false') fail(`sound button before a click: ${JSON.stringify(u)} (want shown, muted, aria-pressed=false)`);
+      await page.click('#sound');
+      u = await pollUntil(async () => { const v = await ui(); return !v.muted ? v : null; }, 3000) || await ui();
+      say(`sound button clicked: ${JSON.stringify(u)}`);
+      if (u.muted || u.paused || u.soundPressed !== 'true' || u.stored !== '1') fail(`sound button did not turn the sound on: ${JSON.stringify(u)}`);
+      // Chromium measures a remote track's level after the element's volume (0 while
+      // muted): the tone's energy shows once the sound is on. A beep every second.
+      const e0 = a.totalAudioEnergy;
+      a = await pollUntil(async () => { const x = await audioNow(); return x.totalAudioEnergy > e0 ? x : null; },
+                          5000, 250) || await audioNow();
+      say(`audio with the sound on: ${showAudio(a)}`);
+      result.audioEnergy = a.totalAudioEnergy;
+      if (!(a.totalAudioEnergy > e0)) fail(`audio has no energy with the sound on (totalAudioEnergy ${e0} → ${a.totalAudioEnergy}): the test tone did not arrive`);
+      await page.keyboard.press('m');
+      u = await ui();
+      if (!u.muted || u.soundPressed !== 'false' || u.stored !== '0') fail(`"m" did not turn the sound off: ${JSON.stringify(u)}`);
+      if (args.playbackFile && (u.talkHidden || !u.noteHidden)) fail(`push-to-talk not shown with talkback available: ${JSON.stringify(u)}`);
+      if (!args.playbackFile && !u.talkHidden) fail('push-to-talk shown without talkback');
+    }
+
+    if (args.mode === 'test' && args.playbackFile) {
+      // ---- talkback: hold push-to-talk with Chromium's fake microphone (it beeps) ----
+      const outSent = () => page.evaluate(async () => {
+        const p = window.camgate.peer();
+        if (!p) return null;
+        let n = 0;
+        (await p.getStats()).forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'audio') n = s.packetsSent; });
+        return n;
+      });
+      const size0 = playbackLevels(args.playbackFile, 0).bytes || 0;
+      const sent0 = await outSent();
+      const box = await page.locator('#talk').boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const tPress = Date.now();
+      await page.mouse.down();
+      // The first press asks for the microphone: wait (polling) until it is on the sender.
+      const on = await pollUntil(() => page.evaluate(() => {
+        const c = window.camgate;
+        const p = c.peer();
+        const tx = p && p.getTransceivers().find((t) => t.receiver.track.kind === 'audio');
+        return c.audio.talking && tx && tx.sender.track && tx.sender.track.enabled &&
+          document.getElementById('talk').getAttribute('aria-pressed') === 'true';
+      }), 5000, 50);
+      const tOn = Date.now();
+      if (!on) fail(`push-to-talk: the microphone is not on the sender ${tOn - tPress} ms after the press: ${JSON.stringify(await page.evaluate(() => window.camgate.audio))}`);
+      // Talk for talk-ms (an action's length, not a wait for a condition).
+      await sleep(args.talkMs);
+      const sentHeld = await outSent();
+      await page.mouse.up();
+      const tUp = Date.now();
+      const offState = await page.evaluate(() => ({ talking: window.camgate.audio.talking,
+        pressed: document.getElementById('talk').getAttribute('aria-pressed') }));
+      if (offState.talking || offState.pressed !== 'false') fail(`push-to-talk still on after release: ${JSON.stringify(offState)}`);
+      say(`talkback: microphone on ${tOn - tPress} ms after the press, held ${tUp - tOn} ms, ${sentHeld - sent0} RTP packets sent`);
+      if (!(sentHeld - sent0 > args.talkMs / 20 / 2)) fail(`push-to-talk sent only ${sentHeld - sent0} audio packets in ${args.talkMs} ms`);
+      // The recording: polled until the talk has been played out (jitter buffer ≤ 200 ms).
+      const lv = await pollUntil(() => {
+        const l = playbackLevels(args.playbackFile, size0);
+        return l.seconds >= args.talkMs / 1000 + 0.5 && l.peakWindowRms > 1000 ? l : null;
+      }, 5000, 100) || playbackLevels(args.playbackFile, size0);
+      result.talkback = lv;
+      say(`talkback recording: ${JSON.stringify(lv)}`);
+      if (!(lv.rms > 100 && lv.peakWindowRms > 1000 && lv.loudMs >= 40)) {
+        fail(`talkback: the speaker's recording is (nearly) silence: rms ${f1(lv.rms)}, loudest 20 ms rms ${f1(lv.peakWindowRms)}, loud ${lv.loudMs} ms (want rms > 100, loudest > 1000, ≥ 40 ms loud)`);
+      }
+      // Released: nothing more is sent (no silence that would hold the talkback floor).
+      const stopped = await pollUntil(async () => {
+        const a1 = await outSent();
+        await sleep(600);
+        const a2 = await outSent();
+        return a2 === a1 ? { a1, a2 } : null;
+      }, 4000, 0);
+      const sentAfter = await outSent();
+      say(`after release: ${stopped ? 'no more audio packets' : 'still sending'} (${sentAfter - sentHeld} since the release)`);
+      if (!stopped) fail('the page keeps sending audio after push-to-talk is released');
     }
 
     if (args.mode === 'test') {
@@ -379,7 +658,9 @@ async function main() {
       `daemon_encode_p50=${f1(D.encodeP50)} daemon_capture_to_send_p50=${f1(D.captureToSendP50)} ` +
       `jitter_buffer_avg=${f1(B.jitterBufferAvgMs)} decode_avg=${f1(B.decodeAvgMs)} processing_avg=${f1(B.processingAvgMs)} ` +
       `bitrate_kbps=${f1(B.bitrateKbps)} lost=${B.packetsLost} attempts=${result.attempts}` +
-      (args.restartPid ? ` restart_recovery_ms=${f1(result.restartRecoveryMs)}` : ''));
+      (args.restartPid ? ` restart_recovery_ms=${f1(result.restartRecoveryMs)}` : '') +
+      (result.audio && result.audio.codec ? ` audio=${result.audio.codec} audio_packets=${result.audio.packetsReceived}` : '') +
+      (result.talkback ? ` talkback_rms=${f1(result.talkback.rms)} talkback_loud_ms=${result.talkback.loudMs}` : ''));
   if (args.mode === 'bench' && result.latency) {
     // Where the time goes, medians and averages over the run (they do not add up exactly:
     // percentiles of different distributions). Network on the namespace's loopback ≈ 0.
@@ -393,6 +674,12 @@ async function main() {
       `render/compositor (p50 − capture→send − processing) ≈ ${f1(rest)} ms`,
       `stream ${result.size} ${result.codec} ${f1(B.bitrateKbps)} kbit/s, lost ${B.packetsLost}, NACK ${B.nackCount}, PLI ${B.pliCount}, dropped ${B.framesDropped}, freezes ${B.freezeCount}, implausible readings ${L.implausible}`,
     ];
+    const V = result.av;
+    if (V && V.n) {
+      lines.push(`audio capture→play p50 ${f1(V.audio.p50)} ms   p95 ${f1(V.audio.p95)} ms   (n=${V.n} beeps; onset played out per getOutputTimestamp, output latency ${f1(V.outputLatencyMs)} ms; heard by the page p50 ${f1(V.heard.p50)} ms)`);
+      lines.push(`video capture→display in the same seconds p50 ${f1(V.video.p50)} ms   p95 ${f1(V.video.p95)} ms`);
+      lines.push(`A/V offset (audio − video; > 0: sound late) p50 ${f1(V.offset.p50)} ms   p95 ${f1(V.offset.p95)} ms   |offset| p95 ${f1(V.offset.absP95)} ms   range ${f1(V.offset.min)}…${f1(V.offset.max)} ms`);
+    }
     for (const l of lines) say(l);
   }
   if (args.json) fs.writeFileSync(args.json, JSON.stringify(result, null, 2));

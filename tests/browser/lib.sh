@@ -125,3 +125,15 @@ cg_daemon_log() {
 	tail -n 300 "$CG_DAEMON_LOG"
 	echo "---- end of camgate log ----"
 }
+
+# cg_alsa_file_pcm DIR FILE : writes DIR/asound.conf defining one ALSA PCM, "cgtest", that
+# records what is played on it into FILE (raw, in the player's format; camgate plays
+# s16le stereo at 48 kHz) with no sound card (the file plugin over the null PCM; camgate
+# paces its writes itself there). Prints the configuration's path, for ALSA_CONFIG_PATH:
+# give it to the daemon only, the browser keeps the machine's own ALSA configuration.
+cg_alsa_file_pcm() {
+	local dir=$1 file=$2
+	printf 'pcm.cgtest {\n type file\n slave.pcm { type null }\n file "%s"\n format "raw"\n}\n' \
+		"$file" >"$dir/asound.conf"
+	echo "$dir/asound.conf"
+}
