@@ -536,6 +536,30 @@ async function main() {
       const sentAfter = await outSent();
       say(`after release: ${stopped ? 'no more audio packets' : 'still sending'} (${sentAfter - sentHeld} since the release)`);
       if (!stopped) fail('the page keeps sending audio after push-to-talk is released');
+
+      // ---- a page that is not a secure context (plain http beyond localhost) cannot have
+      // the microphone: it explains that instead of showing a button that cannot work ----
+      const p2 = await context.newPage();
+      try {
+        await p2.addInitScript(() => {
+          try { Object.defineProperty(window, 'isSecureContext', { value: false, configurable: true }); } catch { /* below */ }
+          if (window.isSecureContext) Object.defineProperty(Object.getPrototypeOf(window), 'isSecureContext', { get: () => false, configurable: true });
+        });
+        await p2.goto(args.url, { waitUntil: 'load', timeout: 15000 });
+        const ins = await pollUntil(() => p2.evaluate(() => (window.camgate && window.camgate.audio.talkback ? {
+          secure: window.isSecureContext, talkHidden: document.getElementById('talk').hidden,
+          noteHidden: document.getElementById('talk-note').hidden,
+          note: document.getElementById('talk-note').textContent.trim() } : null)), 10000, 100);
+        say(`insecure context: ${JSON.stringify(ins)}`);
+        if (!ins) fail('second page (not a secure context): no talkback in its answer');
+        else if (ins.secure !== false) fail('could not make the second page an insecure context');
+        else if (!ins.talkHidden || ins.noteHidden || !/https/.test(ins.note) || !/localhost/.test(ins.note)) {
+          fail(`not a secure context: want the https/localhost note instead of push-to-talk: ${JSON.stringify(ins)}`);
+        }
+        await p2.evaluate(() => window.camgate.disconnect());
+      } finally {
+        await p2.close();
+      }
     }
 
     if (args.mode === 'test') {
