@@ -24,9 +24,9 @@ struct cg_audio_track {
 	struct cg_audio_capture *capture;
 	struct cg_audio_playback *playback;
 	uint32_t ssrc;
-	uint16_t next_seq;	/* audio thread */
+	uint16_t next_seq; /* audio thread */
 	pthread_mutex_t floor_lock;
-	uint32_t talker_ssrc;	/* protected by floor_lock */
+	uint32_t talker_ssrc; /* protected by floor_lock */
 	uint64_t talker_last_usec;
 };
 
@@ -46,7 +46,7 @@ static void track_on_packet(const uint8_t *payload, size_t len, uint32_t rtp_tim
 	u->plan.items = cg_new0(struct cg_h264_payload, 1);
 	u->plan.items_cap = 1;
 	u->plan.n_items = 1;
-	u->plan.items[0] = (struct cg_h264_payload){.offset = 0, .len = (uint16_t)len};
+	u->plan.items[0] = (struct cg_h264_payload){ .offset = 0, .len = (uint16_t)len };
 	u->first_seq = t->next_seq++;
 	u->rtp_timestamp = rtp_timestamp;
 	u->capture_mono_usec = capture_mono_usec;
@@ -78,7 +78,9 @@ static int track_start(struct cg_audio_track *t, const struct cg_config *cfg)
 {
 	const char *capture = track_capture_device(cfg->audio ? cfg->audio : "auto");
 	struct cg_audio_capture_cfg ccfg = {
-		.device = capture, .bitrate_bps = 64000, .on_packet = track_on_packet,
+		.device = capture,
+		.bitrate_bps = 64000,
+		.on_packet = track_on_packet,
 		.userdata = t,
 	};
 	int r;
@@ -97,8 +99,7 @@ static int track_start(struct cg_audio_track *t, const struct cg_config *cfg)
 	return 0;
 }
 
-int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub,
-		       struct cg_audio_track **ret)
+int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_audio_track **ret)
 {
 	struct cg_audio_track *t = cg_new0(struct cg_audio_track, 1);
 	int r;

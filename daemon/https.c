@@ -12,8 +12,8 @@
 #include "state.h"
 #include "util/rand.h"
 
-#define HTTPS_CERT_FILE "https-cert.pem"
-#define HTTPS_KEY_FILE "https-key.pem"
+#define HTTPS_CERT_FILE	 "https-cert.pem"
+#define HTTPS_KEY_FILE	 "https-key.pem"
 #define HTTPS_VALID_DAYS (10 * 365)
 
 /* The names a browser on the LAN may use for this box; the listen address if specific. */
@@ -21,7 +21,7 @@ static int https_set_names(gnutls_x509_crt_t crt, const struct cg_config *cfg)
 {
 	const char *host = g_get_host_name();
 	char *local = g_strconcat(host, ".local", NULL); /* mDNS */
-	const char *dns[] = {host, local, "localhost"};
+	const char *dns[] = { host, local, "localhost" };
 	unsigned char ip[16];
 	unsigned ip_len = 0;
 	int r;
@@ -45,8 +45,7 @@ static int https_set_names(gnutls_x509_crt_t crt, const struct cg_config *cfg)
 	return r;
 }
 
-static int https_fill(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
-		      const struct cg_config *cfg)
+static int https_fill(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const struct cg_config *cfg)
 {
 	unsigned char serial[16];
 	time_t now = time(NULL);
@@ -80,7 +79,7 @@ static int https_generate(const struct cg_config *cfg, char **ret_cert, char **r
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t cert_pem = {0}, key_pem = {0};
+	gnutls_datum_t cert_pem = { 0 }, key_pem = { 0 };
 	int r = -EIO;
 
 	if (gnutls_x509_privkey_init(&key) < 0 || gnutls_x509_crt_init(&crt) < 0)
@@ -115,8 +114,8 @@ out:
 static int https_check_pair(const char *cert, const char *key)
 {
 	gnutls_certificate_credentials_t creds;
-	gnutls_datum_t c = {.data = (unsigned char *)cert, .size = (unsigned)strlen(cert)};
-	gnutls_datum_t k = {.data = (unsigned char *)key, .size = (unsigned)strlen(key)};
+	gnutls_datum_t c = { .data = (unsigned char *)cert, .size = (unsigned)strlen(cert) };
+	gnutls_datum_t k = { .data = (unsigned char *)key, .size = (unsigned)strlen(key) };
 	int r;
 
 	if (gnutls_certificate_allocate_credentials(&creds) < 0)
@@ -176,8 +175,7 @@ static int https_self_signed(const struct cg_config *cfg, char **ret_cert, char 
 	return r;
 }
 
-int cg_https_load(const struct cg_config *cfg, char **ret_cert, char **ret_key,
-		  bool *ret_generated)
+int cg_https_load(const struct cg_config *cfg, char **ret_cert, char **ret_key, bool *ret_generated)
 {
 	*ret_generated = false;
 	if (cfg->tls_cert_path)
@@ -188,8 +186,8 @@ int cg_https_load(const struct cg_config *cfg, char **ret_cert, char **ret_key,
 char *cg_https_fingerprint(const char *cert_pem)
 {
 	gnutls_x509_crt_t crt;
-	gnutls_datum_t pem = {.data = (unsigned char *)cert_pem,
-			      .size = (unsigned)strlen(cert_pem)};
+	gnutls_datum_t pem = { .data = (unsigned char *)cert_pem,
+			       .size = (unsigned)strlen(cert_pem) };
 	unsigned char digest[32];
 	size_t len = sizeof(digest);
 	GString *out;

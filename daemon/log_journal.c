@@ -10,15 +10,15 @@
 #include "log_journal.h"
 #include "util/log.h"
 
-static void journal_sink(enum cg_log_level level, const char *topic, const char *file,
-			 int line, const char *func, const char *message)
+static void journal_sink(enum cg_log_level level, const char *topic, const char *file, int line,
+			 const char *func, const char *message)
 {
 	/* Trace maps to debug: syslog has nothing below it. */
 	int priority = level > CG_LOG_DEBUG ? CG_LOG_DEBUG : (int)level;
 
-	sd_journal_send("MESSAGE=%s: %s", topic, message, "PRIORITY=%d", priority,
-			"CG_TOPIC=%s", topic, "CODE_FILE=%s", file, "CODE_LINE=%d", line,
-			"CODE_FUNC=%s", func, "SYSLOG_IDENTIFIER=camgate", NULL);
+	sd_journal_send("MESSAGE=%s: %s", topic, message, "PRIORITY=%d", priority, "CG_TOPIC=%s",
+			topic, "CODE_FILE=%s", file, "CODE_LINE=%d", line, "CODE_FUNC=%s", func,
+			"SYSLOG_IDENTIFIER=camgate", NULL);
 }
 
 static bool stderr_is_journal(void)

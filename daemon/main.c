@@ -53,11 +53,11 @@ struct daemon {
 static gboolean daemon_send_status(gpointer userdata)
 {
 	struct daemon *d = userdata;
-	char *status = g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
-				       d->cfg->source, d->cfg->width, d->cfg->height,
-				       d->cfg->fps, cg_media_encoder_name(d->media),
-				       cg_signaling_viewers(d->signaling),
-				       cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
+	char *status =
+		g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
+				d->cfg->source, d->cfg->width, d->cfg->height, d->cfg->fps,
+				cg_media_encoder_name(d->media), cg_signaling_viewers(d->signaling),
+				cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
 
 	cg_notify_send(d->notify, status);
 	g_free(status);
@@ -145,7 +145,7 @@ static void daemon_log_change(const char *key, const char *old_value, const char
 /* What SIGHUP can change without dropping a viewer. */
 static void daemon_apply(struct daemon *d, const struct cg_config *old, const struct cg_config *new)
 {
-	cg_log_set_level((enum cg_log_level)new->log_level);
+	cg_log_set_level((enum cg_log_level) new->log_level);
 	if (new->bitrate_kbps != old->bitrate_kbps)
 		cg_media_set_bitrate(d->media, new->bitrate_kbps);
 	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
@@ -230,7 +230,8 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 		return -EACCES;
 	if (!d->cfg->auth_required && !cg_config_listens_on_loopback(d->cfg))
 		cg_warn("listening beyond loopback with auth=off: anyone who can reach %s:%u can "
-			"watch", d->cfg->listen_host, d->cfg->listen_port);
+			"watch",
+			d->cfg->listen_host, d->cfg->listen_port);
 	if (!d->cfg->tls)
 		return 0;
 	r = cg_https_load(d->cfg, ret_cert, ret_key, &generated);
@@ -242,8 +243,9 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 	}
 	fingerprint = cg_https_fingerprint(*ret_cert);
 	cg_notice("HTTPS with %s certificate, SHA-256 %s",
-		  d->cfg->tls_cert_path ? "the configured" : generated ? "a new self-signed"
-								       : "the self-signed",
+		  d->cfg->tls_cert_path ? "the configured"
+		  : generated		? "a new self-signed"
+					: "the self-signed",
 		  fingerprint ? fingerprint : "?");
 	g_free(fingerprint);
 	return 0;
@@ -284,11 +286,16 @@ static int daemon_start(struct daemon *d)
 		cg_err("cannot start sound: %s", strerror(-r));
 		goto out;
 	}
-	deps = (struct cg_signaling_deps){.cfg = d->cfg, .media = d->media, .hub = &d->hub,
-					  .audio = d->audio,
-					  .stats = &d->stats, .cert = d->cert,
-					  .ctx = g_main_context_default(), .auth = d->auth,
-					  .tls_cert_pem = cert, .tls_key_pem = key};
+	deps = (struct cg_signaling_deps){ .cfg = d->cfg,
+					   .media = d->media,
+					   .hub = &d->hub,
+					   .audio = d->audio,
+					   .stats = &d->stats,
+					   .cert = d->cert,
+					   .ctx = g_main_context_default(),
+					   .auth = d->auth,
+					   .tls_cert_pem = cert,
+					   .tls_key_pem = key };
 	r = cg_signaling_new(&deps, &d->signaling);
 	if (r < 0) {
 		cg_err("cannot listen on %s:%u: %s", d->cfg->listen_host, d->cfg->listen_port,
@@ -313,7 +320,7 @@ out:
  * the media thread with it. read(2) is async-signal-safe; the pipe's write end closing
  * makes it return.
  */
-static int stall_pipe[2] = {-1, -1};
+static int stall_pipe[2] = { -1, -1 };
 
 static void daemon_stall_handler(int sig)
 {
@@ -327,7 +334,7 @@ static void daemon_stall_handler(int sig)
 
 static void daemon_stall_hook_install(void)
 {
-	struct sigaction sa = {.sa_handler = daemon_stall_handler};
+	struct sigaction sa = { .sa_handler = daemon_stall_handler };
 	const char *env = getenv("CAMGATE_TEST_STALL");
 
 	if (!env || strcmp(env, "1") != 0 || pipe2(stall_pipe, O_CLOEXEC) < 0)
@@ -435,7 +442,7 @@ static int daemon_run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = {0};
+	struct daemon d = { 0 };
 	int r;
 
 	r = cg_config_from_args(argc, argv, &d.cfg);

@@ -126,7 +126,6 @@ static void camgate_on_stream_ok(struct cg_room_camgate *cam, struct cg_roomreg_
 	camgate_send(cam, from, CG_ROOM_MSG_STREAM_OK);
 }
 
-
 /* Parses and negotiates the browser's offer; on failure sends the reason back. */
 static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 			     const char *sdp, struct cg_sdp_offer *offer,

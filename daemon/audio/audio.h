@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_AUDIO_RATE 48000
-#define CG_AUDIO_CHANNELS 2
-#define CG_AUDIO_FRAME_SAMPLES 960 /* 20 ms at 48 kHz, per channel */
-#define CG_AUDIO_MAX_PACKET 1276   /* RFC 6716 §3.4 */
+#define CG_AUDIO_RATE	       48000
+#define CG_AUDIO_CHANNELS      2
+#define CG_AUDIO_FRAME_SAMPLES 960  /* 20 ms at 48 kHz, per channel */
+#define CG_AUDIO_MAX_PACKET    1276 /* RFC 6716 §3.4 */
 
 struct cg_audio_capture;
 struct cg_audio_playback;
@@ -34,8 +34,8 @@ typedef void (*cg_audio_packet_fn)(const uint8_t *payload, size_t len, uint32_t 
 				   void *userdata);
 
 struct cg_audio_capture_cfg {
-	const char *device;	  /* "test" (a tone), "default", "hw:1,0", any ALSA PCM name */
-	uint32_t bitrate_bps;	  /* Opus target, e.g. 64000 */
+	const char *device;   /* "test" (a tone), "default", "hw:1,0", any ALSA PCM name */
+	uint32_t bitrate_bps; /* Opus target, e.g. 64000 */
 	cg_audio_packet_fn on_packet;
 	void *userdata;
 };
@@ -49,7 +49,7 @@ struct cg_audio_capture *cg_audio_capture_stop(struct cg_audio_capture *c);
 
 struct cg_audio_capture_stats {
 	uint64_t packets;
-	uint64_t overruns;     /* ALSA -EPIPE on capture */
+	uint64_t overruns; /* ALSA -EPIPE on capture */
 	uint64_t device_errors;
 	bool device_open;
 };
@@ -69,7 +69,7 @@ int cg_audio_playback_push(struct cg_audio_playback *p, uint16_t seq, uint32_t t
 			   const uint8_t *payload, size_t len);
 
 struct cg_audio_playback_stats {
-	uint64_t frames_played;	 /* decoded frames written to the device */
+	uint64_t frames_played; /* decoded frames written to the device */
 	uint64_t frames_concealed;
 	uint64_t silence_frames; /* written while (re)buffering */
 	uint64_t underruns;	 /* ALSA -EPIPE on playback */

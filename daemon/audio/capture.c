@@ -19,8 +19,8 @@
 #include "util/time.h"
 
 #define FRAME_USEC 20000
-#define TONE_HZ 440.0
-#define BEEP_USEC 100000 /* the tone sounds for the first 100 ms of every wall-clock second */
+#define TONE_HZ	   440.0
+#define BEEP_USEC  100000 /* the tone sounds for the first 100 ms of every wall-clock second */
 
 struct cg_audio_capture {
 	struct cg_audio_capture_cfg cfg;
@@ -53,8 +53,8 @@ static void capture_set_open(struct cg_audio_capture *c, bool open)
 
 static void capture_emit(struct cg_audio_capture *c, uint64_t mono, uint64_t wall)
 {
-	opus_int32 n = opus_encode(c->opus, c->pcm, CG_AUDIO_FRAME_SAMPLES, c->packet,
-				   sizeof(c->packet));
+	opus_int32 n =
+		opus_encode(c->opus, c->pcm, CG_AUDIO_FRAME_SAMPLES, c->packet, sizeof(c->packet));
 
 	if (n > 0) {
 		c->cfg.on_packet(c->packet, (size_t)n, c->rtp_timestamp, mono, wall,
@@ -88,11 +88,11 @@ static void capture_make_tone(struct cg_audio_capture *c, uint64_t wall_usec)
 
 static void capture_run_tone(struct cg_audio_capture *c)
 {
-	struct itimerspec spec = {.it_interval = {0, FRAME_USEC * 1000},
-				  .it_value = {0, FRAME_USEC * 1000}};
+	struct itimerspec spec = { .it_interval = { 0, FRAME_USEC * 1000 },
+				   .it_value = { 0, FRAME_USEC * 1000 } };
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	struct pollfd fds[2] = {{.fd = tfd, .events = POLLIN},
-				{.fd = c->stop_fd, .events = POLLIN}};
+	struct pollfd fds[2] = { { .fd = tfd, .events = POLLIN },
+				 { .fd = c->stop_fd, .events = POLLIN } };
 	uint64_t expirations;
 
 	if (tfd < 0 || timerfd_settime(tfd, 0, &spec, NULL) < 0) {
@@ -117,7 +117,7 @@ out:
 /* Reads periods until the device fails or we are stopped. Returns 0 when stopped. */
 static int capture_read_device(struct cg_audio_capture *c, snd_pcm_t *pcm)
 {
-	struct pollfd stop = {.fd = c->stop_fd, .events = POLLIN};
+	struct pollfd stop = { .fd = c->stop_fd, .events = POLLIN };
 
 	while (poll(&stop, 1, 0) == 0) {
 		snd_pcm_sframes_t delay = 0;
@@ -146,7 +146,7 @@ static int capture_read_device(struct cg_audio_capture *c, snd_pcm_t *pcm)
 /* A stop-aware wait; returns true when stopped. */
 static bool capture_wait_stop(struct cg_audio_capture *c, unsigned ms)
 {
-	struct pollfd stop = {.fd = c->stop_fd, .events = POLLIN};
+	struct pollfd stop = { .fd = c->stop_fd, .events = POLLIN };
 
 	return poll(&stop, 1, (int)ms) > 0;
 }
@@ -196,12 +196,12 @@ static int capture_open_opus(struct cg_audio_capture *c)
 {
 	int err;
 
-	c->opus = opus_encoder_create(CG_AUDIO_RATE, CG_AUDIO_CHANNELS, OPUS_APPLICATION_AUDIO,
-				      &err);
+	c->opus =
+		opus_encoder_create(CG_AUDIO_RATE, CG_AUDIO_CHANNELS, OPUS_APPLICATION_AUDIO, &err);
 	if (!c->opus)
 		return -EIO;
-	opus_encoder_ctl(c->opus, OPUS_SET_BITRATE(c->cfg.bitrate_bps ? c->cfg.bitrate_bps
-								     : 64000));
+	opus_encoder_ctl(c->opus,
+			 OPUS_SET_BITRATE(c->cfg.bitrate_bps ? c->cfg.bitrate_bps : 64000));
 	/* Browsers offer useinbandfec=1: redundancy lets them repair a lost packet. */
 	opus_encoder_ctl(c->opus, OPUS_SET_INBAND_FEC(1));
 	opus_encoder_ctl(c->opus, OPUS_SET_PACKET_LOSS_PERC(5));

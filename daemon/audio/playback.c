@@ -77,14 +77,14 @@ static void playback_next_frame(struct cg_audio_playback *p)
 		return;
 	}
 	/* A lost frame is decoded from nothing: Opus conceals it (RFC 6716 §4.4). */
-	n = opus_decode(p->opus, res == CG_JITTER_FRAME ? p->packet : NULL, (opus_int32)len,
-			p->pcm, CG_AUDIO_FRAME_SAMPLES, 0);
+	n = opus_decode(p->opus, res == CG_JITTER_FRAME ? p->packet : NULL, (opus_int32)len, p->pcm,
+			CG_AUDIO_FRAME_SAMPLES, 0);
 	if (n != CG_AUDIO_FRAME_SAMPLES) {
 		memset(p->pcm, 0, sizeof(p->pcm));
 		cg_debug("opus_decode: %s, playing silence", n < 0 ? opus_strerror(n) : "short");
 	}
 	playback_count(p, res == CG_JITTER_FRAME ? &p->stats.frames_played
-						  : &p->stats.frames_concealed);
+						 : &p->stats.frames_concealed);
 }
 
 /*
@@ -95,7 +95,7 @@ static void playback_next_frame(struct cg_audio_playback *p)
  */
 static bool playback_pace(struct cg_audio_playback *p, uint64_t start_usec, uint64_t written)
 {
-	struct pollfd stop = {.fd = p->stop_fd, .events = POLLIN};
+	struct pollfd stop = { .fd = p->stop_fd, .events = POLLIN };
 	uint64_t written_usec = written * CG_USEC_PER_SEC / CG_AUDIO_RATE;
 	uint64_t elapsed = cg_mono_usec() - start_usec;
 	uint64_t limit = elapsed + 3 * 20000;
@@ -108,7 +108,7 @@ static bool playback_pace(struct cg_audio_playback *p, uint64_t start_usec, uint
 /* Writes periods until the device fails or we are stopped. Returns 0 when stopped. */
 static int playback_write_device(struct cg_audio_playback *p, snd_pcm_t *pcm)
 {
-	struct pollfd stop = {.fd = p->stop_fd, .events = POLLIN};
+	struct pollfd stop = { .fd = p->stop_fd, .events = POLLIN };
 	uint64_t start = cg_mono_usec(), written = 0;
 
 	while (poll(&stop, 1, 0) == 0) {
@@ -135,7 +135,7 @@ static int playback_write_device(struct cg_audio_playback *p, snd_pcm_t *pcm)
 static void *playback_thread(void *userdata)
 {
 	struct cg_audio_playback *p = userdata;
-	struct pollfd stop = {.fd = p->stop_fd, .events = POLLIN};
+	struct pollfd stop = { .fd = p->stop_fd, .events = POLLIN };
 	unsigned backoff = 0;
 	bool logged = false;
 

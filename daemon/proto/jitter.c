@@ -11,8 +11,8 @@
 int cg_jitter_init(struct cg_jitter *j, uint32_t clock_rate, uint32_t frame_samples,
 		   unsigned min_frames, unsigned max_frames)
 {
-	if (clock_rate == 0 || frame_samples == 0 || min_frames == 0 ||
-	    min_frames > max_frames || max_frames > CG_JITTER_SLOTS / 2)
+	if (clock_rate == 0 || frame_samples == 0 || min_frames == 0 || min_frames > max_frames ||
+	    max_frames > CG_JITTER_SLOTS / 2)
 		return -EINVAL;
 	memset(j, 0, sizeof(*j));
 	j->clock_rate = clock_rate;
@@ -108,8 +108,9 @@ int cg_jitter_push(struct cg_jitter *j, uint16_t seq, uint32_t timestamp, const 
 		j->stats.duplicates++;
 		return -EALREADY;
 	}
-	*slot = (struct cg_jitter_slot){.used = true, .seq = seq, .timestamp = timestamp,
-					.len = (uint16_t)len};
+	*slot = (struct cg_jitter_slot){
+		.used = true, .seq = seq, .timestamp = timestamp, .len = (uint16_t)len
+	};
 	memcpy(slot->data, payload, len);
 	if ((int16_t)(seq - j->highest_seq) > 0)
 		j->highest_seq = seq;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_JITTER_SLOTS 64	   /* 1.28 s of 20 ms frames */
+#define CG_JITTER_SLOTS	      64   /* 1.28 s of 20 ms frames */
 #define CG_JITTER_MAX_PAYLOAD 1276 /* the largest Opus frame (RFC 6716 §3.4) */
 
 struct cg_jitter_slot {
@@ -26,31 +26,31 @@ struct cg_jitter_slot {
 };
 
 struct cg_jitter_stats {
-	uint64_t received;   /* packets accepted */
-	uint64_t played;     /* frames handed out */
-	uint64_t concealed;  /* pulls answered with "lost": the decoder conceals */
-	uint64_t late;	     /* arrived after their turn had passed */
+	uint64_t received;  /* packets accepted */
+	uint64_t played;    /* frames handed out */
+	uint64_t concealed; /* pulls answered with "lost": the decoder conceals */
+	uint64_t late;	    /* arrived after their turn had passed */
 	uint64_t duplicates;
-	uint64_t reordered;  /* arrived after a packet with a higher sequence number */
-	uint64_t shed;	     /* frames dropped to shrink a buffer grown too deep */
-	uint64_t underruns;  /* pulls with nothing to play: rebuffering */
-	uint64_t overflow;   /* packets too far ahead to hold */
+	uint64_t reordered; /* arrived after a packet with a higher sequence number */
+	uint64_t shed;	    /* frames dropped to shrink a buffer grown too deep */
+	uint64_t underruns; /* pulls with nothing to play: rebuffering */
+	uint64_t overflow;  /* packets too far ahead to hold */
 };
 
 struct cg_jitter {
-	uint32_t clock_rate;	    /* 48000 */
-	uint32_t frame_samples;	    /* 960 for 20 ms */
-	unsigned min_frames;	    /* depth floor and ceiling, in frames */
+	uint32_t clock_rate;	/* 48000 */
+	uint32_t frame_samples; /* 960 for 20 ms */
+	unsigned min_frames;	/* depth floor and ceiling, in frames */
 	unsigned max_frames;
-	unsigned target_frames;	    /* current depth goal */
-	bool playing;		    /* false while (re)buffering */
+	unsigned target_frames; /* current depth goal */
+	bool playing;		/* false while (re)buffering */
 	bool have_next;
-	uint16_t next_seq;	    /* the next sequence number to play */
+	uint16_t next_seq; /* the next sequence number to play */
 	uint16_t highest_seq;
 	bool have_transit;
-	int64_t last_transit;	    /* RFC 3550 jitter state, in clock units */
-	double jitter;		    /* in clock units */
-	unsigned deep_pulls;	    /* consecutive pulls with the buffer above target + 2 */
+	int64_t last_transit; /* RFC 3550 jitter state, in clock units */
+	double jitter;	      /* in clock units */
+	unsigned deep_pulls;  /* consecutive pulls with the buffer above target + 2 */
 	struct cg_jitter_slot slots[CG_JITTER_SLOTS];
 	struct cg_jitter_stats stats;
 };

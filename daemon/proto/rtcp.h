@@ -21,11 +21,11 @@ enum cg_rtcp_type {
 
 struct cg_rtcp_sr {
 	uint32_t ssrc;
-	uint64_t ntp;		/* 32.32 NTP time of rtp_timestamp */
+	uint64_t ntp; /* 32.32 NTP time of rtp_timestamp */
 	uint32_t rtp_timestamp;
 	uint32_t packet_count;
 	uint32_t octet_count;
-	const char *cname;	/* SDES CNAME, ≤ 255 bytes; NULL to omit the SDES chunk */
+	const char *cname; /* SDES CNAME, ≤ 255 bytes; NULL to omit the SDES chunk */
 };
 
 /* Converts a wall-clock time in microseconds since the Unix epoch to 32.32 NTP time. */
@@ -39,40 +39,40 @@ int cg_rtcp_build_sr(uint8_t *buf, size_t cap, const struct cg_rtcp_sr *sr);
 
 /* Report block of an RR or SR (RFC 3550 §6.4.1). */
 struct cg_rtcp_report_block {
-	uint32_t ssrc;		/* source this block is about */
-	uint8_t fraction_lost;	/* /256 */
+	uint32_t ssrc;		 /* source this block is about */
+	uint8_t fraction_lost;	 /* /256 */
 	int32_t cumulative_lost; /* 24-bit signed */
 	uint32_t highest_seq;
-	uint32_t jitter;	/* in RTP timestamp units */
+	uint32_t jitter; /* in RTP timestamp units */
 	uint32_t lsr;
 	uint32_t dlsr;
 };
 
 #define CG_RTCP_MAX_REPORT_BLOCKS 8
-#define CG_RTCP_MAX_NACKS 64
+#define CG_RTCP_MAX_NACKS	  64
 
 /*
  * What one compound RTCP packet said. Fields accumulate over all packets of the compound;
  * counts beyond the maximums are dropped (and counted in truncated).
  */
 struct cg_rtcp_info {
-	uint32_t sender_ssrc;	/* of the first packet */
+	uint32_t sender_ssrc; /* of the first packet */
 	unsigned n_report_blocks;
 	struct cg_rtcp_report_block report_blocks[CG_RTCP_MAX_REPORT_BLOCKS];
-	bool pli;		/* a PLI for some media SSRC */
+	bool pli; /* a PLI for some media SSRC */
 	uint32_t pli_media_ssrc;
-	bool fir;		/* a FIR entry (RFC 5104 §4.3.1) */
+	bool fir; /* a FIR entry (RFC 5104 §4.3.1) */
 	uint32_t fir_media_ssrc;
 	uint8_t fir_seq;
-	unsigned n_nacks;	/* lost sequence numbers, expanded from PID+BLP */
+	unsigned n_nacks; /* lost sequence numbers, expanded from PID+BLP */
 	uint16_t nacks[CG_RTCP_MAX_NACKS];
 	uint32_t nack_media_ssrc;
 	bool remb;
 	uint64_t remb_bitrate_bps;
 	bool bye;
-	bool has_sr;		/* the peer sends media too */
+	bool has_sr; /* the peer sends media too */
 	uint64_t sr_ntp;
-	unsigned truncated;	/* entries dropped for lack of room */
+	unsigned truncated; /* entries dropped for lack of room */
 };
 
 /*

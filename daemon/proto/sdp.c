@@ -937,8 +937,8 @@ static const char *const sdp_direction_names[] = {
 static void sdp_answer_audio(struct sdp_out *o, const struct cg_sdp_media *m,
 			     const struct cg_sdp_choice *c, const struct cg_sdp_local *l)
 {
-	bool sending = c->audio_direction == CG_SDP_SENDRECV ||
-		       c->audio_direction == CG_SDP_SENDONLY;
+	bool sending =
+		c->audio_direction == CG_SDP_SENDRECV || c->audio_direction == CG_SDP_SENDONLY;
 
 	sdp_out_line(o, "m=audio 9 UDP/TLS/RTP/SAVPF %u", c->audio_pt);
 	sdp_out_line(o, "c=IN IP4 0.0.0.0");
@@ -974,9 +974,9 @@ int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 	buf[0] = '\0';
 	sdp_answer_session(&o, offer, choice, local);
 	for (unsigned i = 0; i < offer->n_media; i++) {
-		bool first = (int)i == CG_MIN(choice->video_index,
-					      choice->audio_index < 0 ? choice->video_index
-								      : choice->audio_index);
+		bool first = (int)i == CG_MIN(choice->video_index, choice->audio_index < 0
+									   ? choice->video_index
+									   : choice->audio_index);
 
 		if ((int)i == choice->video_index)
 			sdp_answer_video(&o, &offer->media[i], choice, local);
@@ -1024,8 +1024,10 @@ static void sdp_offer_video(struct sdp_out *o, const struct cg_sdp_offer_params 
 	sdp_out_line(o, "a=rtcp-fb:%u ccm fir", pt);
 	sdp_out_line(o, "a=rtcp-fb:%u nack", pt);
 	sdp_out_line(o, "a=rtcp-fb:%u nack pli", pt);
-	sdp_out_line(o, "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
-			"profile-level-id=%s", pt, plid);
+	sdp_out_line(o,
+		     "a=fmtp:%u level-asymmetry-allowed=1;packetization-mode=1;"
+		     "profile-level-id=%s",
+		     pt, plid);
 	sdp_out_line(o, "a=rtpmap:%u rtx/90000", rtx);
 	sdp_out_line(o, "a=fmtp:%u apt=%u", rtx, pt);
 	sdp_out_line(o, "a=ssrc-group:FID %u %u", p->video_ssrc, p->rtx_ssrc);
@@ -1148,8 +1150,8 @@ static void sdp_answer_audio_choice(const struct cg_sdp_offer *a,
 }
 
 int cg_sdp_choose_from_answer(const struct cg_sdp_offer *answer,
-			       const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *ret,
-			       const char **ret_reason)
+			      const struct cg_sdp_offer_params *ours, struct cg_sdp_choice *ret,
+			      const char **ret_reason)
 {
 	struct cg_sdp_choice c = { .video_index = -1, .audio_index = -1 };
 	int r;

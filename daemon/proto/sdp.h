@@ -15,31 +15,34 @@
 
 #include "proto/h264.h"
 
-#define CG_SDP_MAX_SIZE (64 * 1024)
-#define CG_SDP_MAX_MEDIA 8
-#define CG_SDP_MAX_CODECS 48
-#define CG_SDP_MAX_EXTMAPS 20
+#define CG_SDP_MAX_SIZE	      (64 * 1024)
+#define CG_SDP_MAX_MEDIA      8
+#define CG_SDP_MAX_CODECS     48
+#define CG_SDP_MAX_EXTMAPS    20
 #define CG_SDP_MAX_CANDIDATES 32
-#define CG_SDP_MAX_LINE 1024
-#define CG_SDP_TOKEN 64	    /* mid, setup, codec name, fingerprint algorithm */
-#define CG_SDP_ICE_CRED 257 /* RFC 8839: ufrag ≤ 256 bytes (plus NUL) */
-#define CG_SDP_FINGERPRINT 200
-#define CG_SDP_CANDIDATE 256
-#define CG_SDP_FMTP 256
-#define CG_SDP_URI 160
+#define CG_SDP_MAX_LINE	      1024
+#define CG_SDP_TOKEN	      64  /* mid, setup, codec name, fingerprint algorithm */
+#define CG_SDP_ICE_CRED	      257 /* RFC 8839: ufrag ≤ 256 bytes (plus NUL) */
+#define CG_SDP_FINGERPRINT    200
+#define CG_SDP_CANDIDATE      256
+#define CG_SDP_FMTP	      256
+#define CG_SDP_URI	      160
 
-enum cg_sdp_kind { CG_SDP_KIND_OTHER = 0, CG_SDP_KIND_VIDEO, CG_SDP_KIND_AUDIO,
-		   CG_SDP_KIND_APPLICATION };
+enum cg_sdp_kind {
+	CG_SDP_KIND_OTHER = 0,
+	CG_SDP_KIND_VIDEO,
+	CG_SDP_KIND_AUDIO,
+	CG_SDP_KIND_APPLICATION
+};
 
-enum cg_sdp_direction { CG_SDP_SENDRECV = 0, CG_SDP_SENDONLY, CG_SDP_RECVONLY,
-			CG_SDP_INACTIVE };
+enum cg_sdp_direction { CG_SDP_SENDRECV = 0, CG_SDP_SENDONLY, CG_SDP_RECVONLY, CG_SDP_INACTIVE };
 
 struct cg_sdp_codec {
 	uint8_t pt;
-	char name[CG_SDP_TOKEN];  /* encoding name as written, e.g. "H264", "opus", "rtx" */
+	char name[CG_SDP_TOKEN]; /* encoding name as written, e.g. "H264", "opus", "rtx" */
 	uint32_t clock_rate;
-	uint8_t channels;	  /* 0 when absent */
-	char fmtp[CG_SDP_FMTP];	  /* the a=fmtp parameters, "" when absent */
+	uint8_t channels;	/* 0 when absent */
+	char fmtp[CG_SDP_FMTP]; /* the a=fmtp parameters, "" when absent */
 	bool fb_nack, fb_pli, fb_fir, fb_remb, fb_twcc;
 };
 
@@ -50,8 +53,8 @@ struct cg_sdp_extmap {
 
 struct cg_sdp_media {
 	enum cg_sdp_kind kind;
-	char kind_name[CG_SDP_TOKEN]; /* "video", "audio", "application", … as written */
-	char proto[CG_SDP_TOKEN];     /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", … */
+	char kind_name[CG_SDP_TOKEN];	   /* "video", "audio", "application", … as written */
+	char proto[CG_SDP_TOKEN];	   /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", … */
 	char formats[CG_SDP_MAX_LINE / 4]; /* the m= line's format list as written */
 	uint16_t port;
 	char mid[CG_SDP_TOKEN];
@@ -117,11 +120,11 @@ struct cg_sdp_capabilities {
 
 /* The result of negotiation: what the answer says and what the session must do. */
 struct cg_sdp_choice {
-	int video_index;	/* index in offer->media of the accepted video section */
+	int video_index; /* index in offer->media of the accepted video section */
 	uint8_t video_pt;
 	struct cg_h264_profile answer_profile; /* profile-level-id written in the answer */
-	uint8_t playout_delay_id; /* 0 when not offered */
-	uint8_t abs_send_time_id; /* 0 when not offered */
+	uint8_t playout_delay_id;	       /* 0 when not offered */
+	uint8_t abs_send_time_id;	       /* 0 when not offered */
 	bool nack, pli, fir, remb;
 	uint8_t rtx_pt;	 /* 0 when not offered, or caps.rtx or nack is off */
 	uint8_t twcc_id; /* transport-wide-cc extension id; 0 when not answered */
@@ -129,7 +132,7 @@ struct cg_sdp_choice {
 	/* Effective remote transport parameters (media level, falling back to session level). */
 	char remote_ufrag[CG_SDP_ICE_CRED];
 	char remote_pwd[CG_SDP_ICE_CRED];
-	char remote_fingerprint_alg[CG_SDP_TOKEN]; /* lowercase, e.g. "sha-256" */
+	char remote_fingerprint_alg[CG_SDP_TOKEN];   /* lowercase, e.g. "sha-256" */
 	char remote_fingerprint[CG_SDP_FINGERPRINT]; /* as written, e.g. "AB:CD:…" */
 	char remote_setup[CG_SDP_TOKEN];
 	char video_mid[CG_SDP_TOKEN];
@@ -153,16 +156,16 @@ int cg_sdp_negotiate(const struct cg_sdp_offer *offer, const struct cg_sdp_capab
 
 /* Our side of the answer. All strings are borrowed for the call. */
 struct cg_sdp_local {
-	uint64_t session_id;	 /* o= line */
+	uint64_t session_id; /* o= line */
 	const char *ice_ufrag;
 	const char *ice_pwd;
 	bool ice_lite;
 	const char *fingerprint; /* sha-256, uppercase hex with colons */
 	uint32_t video_ssrc;
-	uint32_t rtx_ssrc; /* written with a=ssrc-group:FID when choice->rtx_pt */
+	uint32_t rtx_ssrc;   /* written with a=ssrc-group:FID when choice->rtx_pt */
 	uint32_t audio_ssrc; /* when the answer sends audio */
 	const char *cname;
-	const char *stream_id;	 /* msid stream and track id */
+	const char *stream_id;	       /* msid stream and track id */
 	const char *const *candidates; /* "candidate:…" values, may be NULL */
 	unsigned n_candidates;
 	bool end_of_candidates;
@@ -188,7 +191,7 @@ int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
  * audio_send or audio_receive, an Opus section (mid "1", PT 111), bundled, a=setup:actpass.
  */
 #define CG_SDP_OFFER_VIDEO_PT 102
-#define CG_SDP_OFFER_RTX_PT 103
+#define CG_SDP_OFFER_RTX_PT   103
 #define CG_SDP_OFFER_AUDIO_PT 111
 
 struct cg_sdp_offer_params {
@@ -234,7 +237,7 @@ struct cg_sdp_fragment {
 	char ice_pwd[CG_SDP_ICE_CRED];
 	unsigned n_candidates;
 	char candidates[CG_SDP_MAX_CANDIDATES][CG_SDP_CANDIDATE]; /* "candidate:…" */
-	char mids[CG_SDP_MAX_CANDIDATES][CG_SDP_TOKEN];	  /* mid each belongs to, or "" */
+	char mids[CG_SDP_MAX_CANDIDATES][CG_SDP_TOKEN];		  /* mid each belongs to, or "" */
 	bool end_of_candidates;
 };
 

@@ -28,10 +28,10 @@
 #include "util/time.h"
 #include "whep_client.h"
 
-#define HOST "127.0.0.1"
+#define HOST		   "127.0.0.1"
 #define CLIENT_DEADLINE_MS 10000
-#define DRAIN_DEADLINE_S 120
-#define RSS_TOLERANCE_KIB (8 * 1024)
+#define DRAIN_DEADLINE_S   120
+#define RSS_TOLERANCE_KIB  (8 * 1024)
 
 struct churn {
 	GMainContext *ctx;
@@ -81,7 +81,7 @@ static struct sample sample_daemon(struct churn *c, pid_t pid)
 
 	/* Let the daemon close the HTTP connection of the last /status probe first. */
 	cg_test_loop_wait(c->ctx, 300);
-	s = (struct sample){.fds = count_fds(pid)};
+	s = (struct sample){ .fds = count_fds(pid) };
 	char path[64], line[256];
 	FILE *f;
 
@@ -167,8 +167,7 @@ static gboolean viewer_on_deadline(gpointer data)
 
 	v->deadline = 0;
 	if (!v->leaving) {
-		fprintf(stderr, "viewer %u: no frame within %d ms\n", v->index,
-			CLIENT_DEADLINE_MS);
+		fprintf(stderr, "viewer %u: no frame within %d ms\n", v->index, CLIENT_DEADLINE_MS);
 		v->churn->failed++;
 		v->leaving = true;
 		viewer_done(v);
@@ -180,8 +179,12 @@ static void viewer_start(struct churn *c)
 {
 	struct viewer *v = g_new0(struct viewer, 1);
 	struct cg_whep_client_cfg cfg = {
-		.ctx = c->ctx, .cert = c->cert, .host = HOST, .port = c->daemon.port,
-		.on_event = viewer_on_event, .userdata = v,
+		.ctx = c->ctx,
+		.cert = c->cert,
+		.host = HOST,
+		.port = c->daemon.port,
+		.on_event = viewer_on_event,
+		.userdata = v,
 	};
 
 	v->churn = c;
@@ -215,8 +218,7 @@ static int churn_wait_drained(struct churn *c)
 	uint64_t deadline = cg_mono_usec() + DRAIN_DEADLINE_S * CG_USEC_PER_SEC;
 	int n;
 
-	while ((n = cg_test_daemon_status(&c->daemon, "viewers")) != 0 &&
-	       cg_mono_usec() < deadline)
+	while ((n = cg_test_daemon_status(&c->daemon, "viewers")) != 0 && cg_mono_usec() < deadline)
 		cg_test_loop_wait(c->ctx, 500);
 	return n;
 }
@@ -253,16 +255,16 @@ static bool daemon_has_asan(pid_t pid)
 	return asan;
 }
 
-static int churn_report(const struct churn *c, struct sample before, struct sample after,
-			int left, bool check)
+static int churn_report(const struct churn *c, struct sample before, struct sample after, int left,
+			bool check)
 {
 	long rss_growth = (long)after.rss_kib - (long)before.rss_kib;
 	bool rss_counts = !daemon_has_asan(c->daemon.pid);
 	bool ok = after.fds == before.fds && after.threads == before.threads &&
 		  (!rss_counts || rss_growth < RSS_TOLERANCE_KIB) && left == 0 && c->failed == 0;
 
-	printf("churn: %u joins (%u clean, %u abrupt), %u failed, concurrency %u\n",
-	       c->finished, c->clean, c->abrupt, c->failed, c->concurrency);
+	printf("churn: %u joins (%u clean, %u abrupt), %u failed, concurrency %u\n", c->finished,
+	       c->clean, c->abrupt, c->failed, c->concurrency);
 	printf("churn: join to first frame: mean %.1f ms, max %.1f ms\n",
 	       c->clean + c->abrupt ? c->join_usec_sum / 1000.0 / (c->clean + c->abrupt) : 0.0,
 	       c->join_usec_max / 1000.0);
@@ -278,9 +280,10 @@ static int churn_report(const struct churn *c, struct sample before, struct samp
 
 int main(int argc, char **argv)
 {
-	struct churn c = {.joins = 2000, .concurrency = 20, .abrupt_every = 4};
-	static const char *const daemon_args[] = {"--size=320x240", "--fps=15", "--bitrate=200",
-						  "--max-viewers=1000", "--log-level=warn", NULL};
+	struct churn c = { .joins = 2000, .concurrency = 20, .abrupt_every = 4 };
+	static const char *const daemon_args[] = { "--size=320x240",   "--fps=15",
+						   "--bitrate=200",    "--max-viewers=1000",
+						   "--log-level=warn", NULL };
 	struct sample before, after;
 	bool check = false;
 	int status, left, r;

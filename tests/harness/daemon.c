@@ -48,7 +48,8 @@ bool cg_test_loop_until(GMainContext *ctx, bool (*done)(void *data), void *data,
 
 static uint16_t free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	uint16_t port = 0;
@@ -88,10 +89,13 @@ static bool status_settled(void *data)
 
 long cg_test_daemon_status(struct cg_test_daemon *d, const char *key)
 {
-	struct status_probe p = {.key = key, .value = -1};
+	struct status_probe p = { .key = key, .value = -1 };
 	struct cg_http_request *req;
 	struct cg_http_request_args args = {
-		.host = "127.0.0.1", .port = d->port, .method = "GET", .path = "/status",
+		.host = "127.0.0.1",
+		.port = d->port,
+		.method = "GET",
+		.path = "/status",
 		.timeout_ms = 2000,
 	};
 
@@ -108,7 +112,7 @@ static pid_t daemon_spawn(const char *exe, uint16_t port, const char *const *ext
 {
 	char listen[64];
 	/* The test pattern, even on a machine with a camera: tests read its time code. */
-	const char *argv[32] = {exe, listen, "--source=test"};
+	const char *argv[32] = { exe, listen, "--source=test" };
 	unsigned n = 3;
 	pid_t pid;
 
@@ -131,7 +135,7 @@ int cg_test_daemon_start(struct cg_test_daemon *d, GMainContext *ctx, const char
 {
 	uint64_t deadline = cg_mono_usec() + 10 * CG_USEC_PER_SEC;
 
-	*d = (struct cg_test_daemon){.ctx = ctx, .port = free_port()};
+	*d = (struct cg_test_daemon){ .ctx = ctx, .port = free_port() };
 	if (d->port == 0)
 		return -EIO;
 	d->pid = daemon_spawn(exe, d->port, extra_args);

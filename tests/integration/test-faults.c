@@ -24,7 +24,7 @@
 #include "util/time.h"
 #include "whep_client.h"
 
-#define FLOOD_REQUESTS 1500
+#define FLOOD_REQUESTS	 1500
 #define SLOW_CONNECTIONS 40
 
 static const char *camgate_path;
@@ -39,8 +39,8 @@ static struct fixture fx;
 
 static void fixture_start(void)
 {
-	static const char *const args[] = {"--size=320x240", "--fps=30", "--bitrate=300",
-					   "--log-level=notice", NULL};
+	static const char *const args[] = { "--size=320x240", "--fps=30", "--bitrate=300",
+					    "--log-level=notice", NULL };
 
 	fx.ctx = g_main_context_default();
 	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
@@ -60,7 +60,10 @@ static void fixture_stop(void)
 static struct cg_whep_client *viewer_start(void)
 {
 	struct cg_whep_client_cfg cfg = {
-		.ctx = fx.ctx, .cert = fx.cert, .host = "127.0.0.1", .port = fx.daemon.port,
+		.ctx = fx.ctx,
+		.cert = fx.cert,
+		.host = "127.0.0.1",
+		.port = fx.daemon.port,
 	};
 	struct cg_whep_client *c;
 
@@ -84,7 +87,7 @@ static bool has_frames(void *data)
 
 static void wait_frames(struct cg_whep_client *c, uint64_t n)
 {
-	struct frames_wait w = {c, cg_whep_client_stats(c)->frames + n};
+	struct frames_wait w = { c, cg_whep_client_stats(c)->frames + n };
 
 	g_assert_true(cg_test_loop_until(fx.ctx, has_frames, &w, 10000));
 	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
@@ -96,8 +99,8 @@ static void assert_nothing_lost(struct cg_whep_client *c)
 	const struct cg_whep_stats *st = cg_whep_client_stats(c);
 
 	g_test_message("watcher: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
-		       " incomplete", st->frames, st->packets, st->packets_lost, st->aus_lost);
+		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " incomplete",
+		       st->frames, st->packets, st->packets_lost, st->aus_lost);
 	g_assert_cmpuint(st->packets_lost, ==, 0);
 	g_assert_cmpuint(st->aus_lost, ==, 0);
 	g_assert_cmpuint(st->packets_bad, ==, 0);
@@ -115,7 +118,7 @@ static bool viewers_are(void *data)
 static void test_silent_peer(void)
 {
 	struct cg_whep_client *watcher, *silent;
-	struct viewers_wait one = {1};
+	struct viewers_wait one = { 1 };
 
 	fixture_start();
 	watcher = viewer_start();
@@ -135,16 +138,17 @@ static void test_silent_peer(void)
 
 struct flood {
 	uint16_t port;
-	unsigned sent;	   /* flood thread only until finished */
+	unsigned sent; /* flood thread only until finished */
 	unsigned answered;
-	gint finished;	   /* atomic */
+	gint finished; /* atomic */
 };
 
 static int flood_connect(uint16_t port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct timeval tv = {.tv_sec = 2};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 2 };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -192,9 +196,11 @@ static GString *flood_request(unsigned i)
 			g_string_append_c(r, 'v');
 		break;
 	case 5: /* trickle for sessions that do not exist */
-		g_string_append_printf(r, "PATCH /whep/%08x HTTP/1.1\r\nHost: x\r\nContent-Type: "
-					  "application/trickle-ice-sdpfrag\r\nContent-Length: 0\r\n\r\n",
-				       g_random_int());
+		g_string_append_printf(
+			r,
+			"PATCH /whep/%08x HTTP/1.1\r\nHost: x\r\nContent-Type: "
+			"application/trickle-ice-sdpfrag\r\nContent-Length: 0\r\n\r\n",
+			g_random_int());
 		break;
 	case 6: /* a lying Content-Length, then the connection closes */
 		g_string_append(r, "POST /whep HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n"
@@ -252,7 +258,7 @@ static bool flood_finished(void *data)
 
 static void test_http_flood(void)
 {
-	struct flood f = {0};
+	struct flood f = { 0 };
 	struct cg_whep_client *watcher;
 	GThread *thread;
 	uint64_t started;

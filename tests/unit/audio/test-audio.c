@@ -33,8 +33,8 @@ static double mean_square(const int16_t *pcm, int samples)
 	return sum / samples;
 }
 
-static void on_packet(const uint8_t *payload, size_t len, uint32_t ts, uint64_t mono,
-		      uint64_t wall, void *userdata)
+static void on_packet(const uint8_t *payload, size_t len, uint32_t ts, uint64_t mono, uint64_t wall,
+		      void *userdata)
 {
 	struct tone_sink *s = userdata;
 	int16_t pcm[CG_AUDIO_FRAME_SAMPLES * CG_AUDIO_CHANNELS];
@@ -90,9 +90,10 @@ static void wait_packets(struct tone_sink *s, unsigned n, unsigned deadline_ms)
 
 static void test_tone_capture(void)
 {
-	struct tone_sink s = {0};
-	struct cg_audio_capture_cfg cfg = {.device = "test", .bitrate_bps = 64000,
-					   .on_packet = on_packet, .userdata = &s};
+	struct tone_sink s = { 0 };
+	struct cg_audio_capture_cfg cfg = {
+		.device = "test", .bitrate_bps = 64000, .on_packet = on_packet, .userdata = &s
+	};
 	struct cg_audio_capture *c;
 	struct cg_audio_capture_stats st;
 	int err;
@@ -127,7 +128,8 @@ static char *write_alsa_config(const char *dir, const char *path)
 {
 	char *conf = g_build_filename(dir, "asound.conf", NULL);
 	char *text = g_strdup_printf("pcm.cgtest {\n type file\n slave.pcm { type null }\n"
-				     " file \"%s\"\n format \"raw\"\n}\n", path);
+				     " file \"%s\"\n format \"raw\"\n}\n",
+				     path);
 
 	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
 	g_free(text);
@@ -155,8 +157,10 @@ static void test_talkback_playback(void)
 	/* A browser's microphone: a 300 Hz tone, 50 packets, one every 20 ms. */
 	for (unsigned k = 0; k < 50; k++) {
 		for (unsigned i = 0; i < CG_AUDIO_FRAME_SAMPLES; i++)
-			pcm[2 * i] = pcm[2 * i + 1] = (int16_t)(8000 * sin(
-				2 * M_PI * 300 * (k * CG_AUDIO_FRAME_SAMPLES + i) / CG_AUDIO_RATE));
+			pcm[2 * i] = pcm[2 * i + 1] =
+				(int16_t)(8000 *
+					  sin(2 * M_PI * 300 * (k * CG_AUDIO_FRAME_SAMPLES + i) /
+					      CG_AUDIO_RATE));
 		int n = opus_encode(enc, pcm, CG_AUDIO_FRAME_SAMPLES, packet, sizeof(packet));
 		g_assert_cmpint(n, >, 0);
 		g_assert_cmpint(cg_audio_playback_push(p, (uint16_t)(1000 + k),
@@ -173,7 +177,8 @@ static void test_talkback_playback(void)
 	energy = mean_square((const int16_t *)played, (int)(played_len / 2));
 	g_test_message("played %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
 		       " concealed, %" G_GUINT64_FORMAT " silent; file %zu bytes, mean square %.0f",
-		       st.frames_played, st.frames_concealed, st.silence_frames, played_len, energy);
+		       st.frames_played, st.frames_concealed, st.silence_frames, played_len,
+		       energy);
 	g_assert_true(st.frames_played >= 45);
 	g_assert_cmpuint(played_len, >, 45 * sizeof(pcm));
 	g_assert_cmpfloat(energy, >, 1e5); /* not silence */

@@ -6,16 +6,15 @@
 #include "proto/jitter.h"
 
 #define FRAME_USEC 20000
-#define SAMPLES 960
+#define SAMPLES	   960
 
 static struct cg_jitter jb;
 
 static void push(uint16_t seq, uint64_t now)
 {
-	uint8_t payload[4] = {(uint8_t)(seq >> 8), (uint8_t)seq, 0xab, 0xcd};
+	uint8_t payload[4] = { (uint8_t)(seq >> 8), (uint8_t)seq, 0xab, 0xcd };
 
-	g_assert_cmpint(cg_jitter_push(&jb, seq, (uint32_t)seq * SAMPLES, payload, 4, now), ==,
-			0);
+	g_assert_cmpint(cg_jitter_push(&jb, seq, (uint32_t)seq * SAMPLES, payload, 4, now), ==, 0);
 }
 
 /* Pulls one frame; returns its sequence number, -1 for LOST, -2 for EMPTY. */
@@ -80,8 +79,7 @@ static void test_loss_and_late(void)
 	g_assert_cmpint(pull(), ==, -1); /* the decoder conceals 2 */
 	g_assert_cmpint(pull(), ==, 3);
 	/* 2 turns up after its turn: dropped, never played out of order. */
-	g_assert_cmpint(cg_jitter_push(&jb, 2, 2 * SAMPLES, &x, 1, 5 * FRAME_USEC), ==,
-			-ETIMEDOUT);
+	g_assert_cmpint(cg_jitter_push(&jb, 2, 2 * SAMPLES, &x, 1, 5 * FRAME_USEC), ==, -ETIMEDOUT);
 	g_assert_cmpint(pull(), ==, 4);
 	/* Nothing more: it runs dry and rebuffers instead of concealing forever. */
 	g_assert_cmpint(pull(), ==, -2);
@@ -129,8 +127,7 @@ static void test_clock_drift(void)
 			pulls++;
 		}
 	}
-	g_test_message("depth %u, shed %" G_GUINT64_FORMAT, cg_jitter_depth(&jb),
-		       jb.stats.shed);
+	g_test_message("depth %u, shed %" G_GUINT64_FORMAT, cg_jitter_depth(&jb), jb.stats.shed);
 	g_assert_cmpuint(cg_jitter_depth(&jb), <=, jb.target_frames + 3);
 	g_assert_cmpuint(jb.stats.shed, >=, 40);
 	g_assert_cmpuint(jb.stats.overflow, ==, 0);
