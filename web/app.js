@@ -652,6 +652,13 @@
       a.totalSamplesDuration = inA.totalSamplesDuration || 0;
       a.jitterBufferAvgMs = inA.jitterBufferEmittedCount
         ? (inA.jitterBufferDelay / inA.jitterBufferEmittedCount) * 1000 : null;
+      a.jitterBufferTargetMs = inA.jitterBufferEmittedCount && inA.jitterBufferTargetDelay !== undefined
+        ? (inA.jitterBufferTargetDelay / inA.jitterBufferEmittedCount) * 1000 : null;
+      // NetEq's repairs: concealed (a packet missing at play time), stretched or squeezed.
+      a.totalSamplesReceived = inA.totalSamplesReceived || 0;
+      a.concealedSamples = inA.concealedSamples || 0;
+      a.insertedSamplesForDeceleration = inA.insertedSamplesForDeceleration || 0;
+      a.removedSamplesForAcceleration = inA.removedSamplesForAcceleration || 0;
       const c = inA.codecId ? byId.get(inA.codecId) : null;
       if (c) a.codec = c.mimeType;
     }

@@ -405,8 +405,12 @@ async function main() {
       // The first onset is left out (the jitter buffers settle).
       const settled = full.onsets.filter((o, i) => i > 0);
       result.av = audioFigures(args.audioBeeps ? settled.slice(0, args.audioBeeps) : settled, full.videoTimeline);
-      say(`audio onsets (ms after the whole second; video = block-code latency then; offset = audio - video): ` +
-          result.av.rows.map((r) => `${f1(r.audio)}/${f1(r.video)}/${f1(r.offset)}`).join(' '));
+      say(`audio onsets (ms after the whole second: played/heard by the page/video latency then/offset = played - video): ` +
+          result.av.rows.map((r) => `${f1(r.audio)}/${f1(r.heard)}/${f1(r.video)}/${f1(r.offset)}`).join(' '));
+      const x = full.audio;
+      say(`audio receiver: ${x.packetsReceived} packets, lost ${x.packetsLost}, jitter buffer avg ${f1(x.jitterBufferAvgMs)} ms ` +
+          `(target avg ${f1(x.jitterBufferTargetMs)} ms), concealed ${x.concealedSamples} of ${x.totalSamplesReceived} samples, ` +
+          `stretched +${x.insertedSamplesForDeceleration} −${x.removedSamplesForAcceleration} samples`);
       if (args.mode === 'bench' && args.audioBeeps && result.av.n < Math.min(5, args.audioBeeps)) {
         fail(`only ${result.av.n} beep onsets measured`);
       }
