@@ -12,15 +12,20 @@
 #include "config.h"
 #include "hub.h"
 #include "media.h"
+#include "stats.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/rand.h"
 #include "util/time.h"
 
 #define TALKBACK_FLOOR_USEC 500000 /* a talker keeps the floor while it sent this recently */
+/* Opus packets this small carry silence (RFC 6716 §3: a TOC byte and a few bytes of a
+ * silent frame); a browser sends them for a disabled microphone track. */
+#define TALKBACK_SILENCE_BYTES 10
 
 struct cg_audio_track {
 	struct cg_hub *hub;
+	struct cg_stats *stats;
 	struct cg_audio_capture *capture;
 	struct cg_audio_playback *playback;
 	uint32_t ssrc;
@@ -54,6 +59,7 @@ static void track_on_packet(const uint8_t *payload, size_t len, uint32_t rtp_tim
 	u->keyframe = true; /* every Opus packet decodes on its own */
 	cg_hub_publish(t->hub, u);
 	cg_media_unit_unref(u);
+	cg_stats_add(&t->stats->audio_packets, 1);
 }
 
 /* "auto" means the default capture device, but only if it is there now: a board without a
@@ -99,12 +105,14 @@ static int track_start(struct cg_audio_track *t, const struct cg_config *cfg)
 	return 0;
 }
 
-int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_audio_track **ret)
+int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
+		       struct cg_audio_track **ret)
 {
 	struct cg_audio_track *t = cg_new0(struct cg_audio_track, 1);
 	int r;
 
 	t->hub = hub;
+	t->stats = stats;
 	t->ssrc = cg_rand_u32();
 	t->next_seq = (uint16_t)cg_rand_u32();
 	pthread_mutex_init(&t->floor_lock, NULL);
@@ -154,20 +162,25 @@ int cg_audio_track_talkback(struct cg_audio_track *t, uint32_t ssrc, uint16_t se
 			    uint32_t timestamp, const uint8_t *payload, size_t len)
 {
 	uint64_t now = cg_mono_usec();
+	bool voiced = len > TALKBACK_SILENCE_BYTES;
 	bool mine;
 
 	if (!t || !t->playback)
 		return -ENOTSUP;
 	pthread_mutex_lock(&t->floor_lock);
-	mine = ssrc == t->talker_ssrc || now - t->talker_last_usec > TALKBACK_FLOOR_USEC;
-	if (mine) {
+	mine = ssrc == t->talker_ssrc ||
+	       (voiced && now - t->talker_last_usec > TALKBACK_FLOOR_USEC);
+	if (mine && voiced) {
 		if (ssrc != t->talker_ssrc)
 			cg_info("talkback: a new browser has the floor");
 		t->talker_ssrc = ssrc;
 		t->talker_last_usec = now;
 	}
 	pthread_mutex_unlock(&t->floor_lock);
-	if (!mine)
+	if (!mine) {
+		cg_stats_add(&t->stats->talkback_refused, 1);
 		return -EBUSY;
+	}
+	cg_stats_add(&t->stats->talkback_packets, 1);
 	return cg_audio_playback_push(t->playback, seq, timestamp, payload, len);
 }

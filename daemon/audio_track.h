@@ -15,6 +15,7 @@
 struct cg_audio_track;
 struct cg_config;
 struct cg_hub;
+struct cg_stats;
 
 /*
  * Starts what cfg->audio and cfg->speaker ask for ("auto" captures from ALSA's default
@@ -22,7 +23,7 @@ struct cg_hub;
  * or a negative errno when a part could not start at all (Opus); a missing or busy sound
  * device is a state that is retried, not an error.
  */
-int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub,
+int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
 		       struct cg_audio_track **ret);
 struct cg_audio_track *cg_audio_track_free(struct cg_audio_track *t);
 
@@ -40,8 +41,9 @@ uint32_t cg_audio_track_ssrc(const struct cg_audio_track *t);
 /*
  * Offers a talkback packet (after SRTP) from the browser whose RTP SSRC is ssrc. One
  * browser talks at a time: packets of another are ignored until the talker has been
- * silent for half a second. Returns 0, -EBUSY when another browser has the floor, or the
- * jitter buffer's error. Any thread.
+ * silent for half a second. Packets too small to carry a voice (Opus silence, what a
+ * disabled microphone track still sends) neither take nor keep the floor. Returns 0,
+ * -EBUSY when another browser has the floor, or the jitter buffer's error. Any thread.
  */
 int cg_audio_track_talkback(struct cg_audio_track *t, uint32_t ssrc, uint16_t seq,
 			    uint32_t timestamp, const uint8_t *payload, size_t len);

@@ -9,7 +9,8 @@
 #include "config.h"
 #include "util/log.h"
 
-int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_audio_track **ret)
+int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct cg_stats *stats,
+		       struct cg_audio_track **ret)
 {
 	if ((cfg->audio && strcmp(cfg->audio, "auto") != 0 && strcmp(cfg->audio, "none") != 0) ||
 	    (cfg->speaker && strcmp(cfg->speaker, "none") != 0))

@@ -281,7 +281,7 @@ static int daemon_start(struct daemon *d)
 	r = cg_media_new(d->cfg, &d->hub, &d->stats, &d->media);
 	if (r < 0)
 		goto out;
-	r = cg_audio_track_new(d->cfg, &d->hub, &d->audio);
+	r = cg_audio_track_new(d->cfg, &d->hub, &d->stats, &d->audio);
 	if (r < 0) {
 		cg_err("cannot start sound: %s", strerror(-r));
 		goto out;

@@ -35,6 +35,10 @@ static const struct metrics_counter counters[] = {
 	COUNTER("http_requests", http_requests, "HTTP requests answered."),
 	COUNTER("auth_failures", auth_failures, "Requests and logins without a valid credential."),
 	COUNTER("snapshots", snapshots, "JPEG snapshots encoded."),
+	COUNTER("audio_packets", audio_packets, "Opus packets of the board's sound published."),
+	COUNTER("talkback_packets", talkback_packets, "Talkback packets queued for the speaker."),
+	COUNTER("talkback_refused", talkback_refused,
+		"Talkback packets dropped: another browser had the floor."),
 };
 
 static void metrics_header(GString *out, const char *name, const char *type, const char *help)

@@ -40,6 +40,9 @@ struct cg_stats {
 	uint64_t sessions_refused; /* signaling: offers refused (limit, bad SDP) */
 	uint64_t http_requests;	   /* signaling: requests answered */
 	uint64_t auth_failures;	   /* signaling: requests and logins without a valid credential */
+	uint64_t audio_packets;	   /* audio: Opus packets captured and published */
+	uint64_t talkback_packets; /* audio: talkback packets queued for the speaker */
+	uint64_t talkback_refused; /* audio: talkback packets of a browser without the floor */
 	uint64_t snapshots;	   /* signaling: /snapshot.jpg pictures encoded */
 	void *lock;		   /* GMutex, behind a pointer to keep GLib out of this header */
 	struct cg_latency_window encode;

@@ -86,6 +86,12 @@ static void capture_make_tone(struct cg_audio_capture *c, uint64_t wall_usec)
 	}
 }
 
+/*
+ * A sound card delivers every period, late or not: so does the tone. Each timer expiration
+ * is one 20 ms frame, and frames are stamped from a running sample clock (start + n × 20 ms)
+ * rather than from when this thread happened to wake, so a late wake-up costs no frame and
+ * makes no jitter of its own.
+ */
 static void capture_run_tone(struct cg_audio_capture *c)
 {
 	struct itimerspec spec = { .it_interval = { 0, FRAME_USEC * 1000 },
@@ -93,7 +99,7 @@ static void capture_run_tone(struct cg_audio_capture *c)
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	struct pollfd fds[2] = { { .fd = tfd, .events = POLLIN },
 				 { .fd = c->stop_fd, .events = POLLIN } };
-	uint64_t expirations;
+	uint64_t mono0 = cg_mono_usec(), wall0 = cg_wall_usec(), frames = 0, expirations;
 
 	if (tfd < 0 || timerfd_settime(tfd, 0, &spec, NULL) < 0) {
 		cg_err("test tone: timerfd: %m");
@@ -101,13 +107,21 @@ static void capture_run_tone(struct cg_audio_capture *c)
 	}
 	capture_set_open(c, true);
 	while (poll(fds, 2, -1) >= 0 && !fds[1].revents) {
-		uint64_t mono = cg_mono_usec(), wall = cg_wall_usec();
-
 		if (read(tfd, &expirations, sizeof(expirations)) < 0)
 			continue;
-		/* The period just ended: its first sample was captured 20 ms ago. */
-		capture_make_tone(c, wall - FRAME_USEC);
-		capture_emit(c, mono - FRAME_USEC, wall - FRAME_USEC);
+		/* At most a second of catching up: beyond that, skip ahead (a stalled host). */
+		if (expirations > CG_USEC_PER_SEC / FRAME_USEC) {
+			uint64_t skipped = expirations - CG_USEC_PER_SEC / FRAME_USEC;
+
+			frames += skipped;
+			c->rtp_timestamp += (uint32_t)(skipped * CG_AUDIO_FRAME_SAMPLES);
+		}
+		for (uint64_t i = 0; i < CG_MIN(expirations, CG_USEC_PER_SEC / FRAME_USEC); i++) {
+			uint64_t offset = frames++ * FRAME_USEC;
+
+			capture_make_tone(c, wall0 + offset);
+			capture_emit(c, mono0 + offset, wall0 + offset);
+		}
 	}
 out:
 	if (tfd >= 0)
