@@ -2,6 +2,7 @@
 #define CG_LOG_TOPIC "media"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ struct cg_media {
 	int last_error;		/* of the last failure, to log only changes */
 	uint32_t backoff_ms;
 	int retry_fd;			/* timerfd: the back-off */
+	uint64_t encode_errors;		/* non-fatal encoder errors in a row */
+	uint64_t encodes;		/* frames given to the encoder (fault injection) */
+	uint64_t fail_encode_at;	/* test hook: this encode fails with -EIO; 0: never */
 	char source[MEDIA_SOURCE_NAME]; /* resolved once: "test" or a /dev/videoN */
 	const struct cg_capture_ops *capture_ops;
 	struct cg_capture *capture;
@@ -205,6 +209,16 @@ static void media_publish(struct cg_media *m, struct cg_au *au)
 	cg_media_unit_unref(unit);
 }
 
+/* A frame the encoder refused: dropped, and said once per run of failures (a broken
+ * encoder must not write a line per frame). */
+static void media_encode_error(struct cg_media *m, int r)
+{
+	cg_stats_add(&m->stats->frames_dropped, 1);
+	if (m->encode_errors++ == 0)
+		cg_warn("encoder %s failed: %s, dropping frames until it works again",
+			m->encoder_ops->name, strerror(-r));
+}
+
 /* Returns 0, or the encoder's error when the pipeline must be reopened. */
 static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 {
@@ -226,6 +240,10 @@ static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	media_arbitrate_keyframe(m, cg_mono_usec());
 	media_apply_bitrate(m);
 	r = m->encoder_ops->encode(m->encoder, in, &au);
+	if (++m->encodes == m->fail_encode_at) {
+		au = cg_au_unref(au);
+		r = -EIO; /* the test hook: as a hardware encoder that stopped answering */
+	}
 	if (in != frame)
 		cg_frame_unref(in);
 	if (r == -EAGAIN)
@@ -233,10 +251,13 @@ static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	if (r == -ENODEV || r == -EIO)
 		return r;
 	if (r < 0) {
-		cg_stats_add(&m->stats->frames_dropped, 1);
-		cg_warn("encoder %s failed: %s, dropping the frame", m->encoder_ops->name,
-			strerror(-r));
+		media_encode_error(m, r);
 		return 0;
+	}
+	if (m->encode_errors) {
+		cg_info("encoder %s works again after %" PRIu64 " failed frames",
+			m->encoder_ops->name, m->encode_errors);
+		m->encode_errors = 0;
 	}
 	media_publish(m, au);
 	cg_au_unref(au);
@@ -616,8 +637,12 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 		      struct cg_hub *hub, struct cg_stats *stats, struct cg_media **ret)
 {
 	struct cg_media *m = cg_new0(struct cg_media, 1);
+	/* Test hook (tests/integration/test-faults.c): the Nth encode fails as a broken
+	 * encoder would, to show that the reopen with back-off keeps the viewers. */
+	const char *fail_at = getenv("CAMGATE_TEST_ENCODER_FAILURE");
 	int r;
 
+	m->fail_encode_at = fail_at ? strtoull(fail_at, NULL, 10) : 0;
 	m->cfg = cfg;
 	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };
 	m->hub = hub;

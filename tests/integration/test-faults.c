@@ -37,14 +37,26 @@ struct fixture {
 
 static struct fixture fx;
 
+static void fixture_start_env(const char *name, const char *value);
+
 static void fixture_start(void)
+{
+	fixture_start_env(NULL, NULL);
+}
+
+/* The daemon inherits the environment: a test hook is set for it alone. */
+static void fixture_start_env(const char *name, const char *value)
 {
 	static const char *const args[] = { "--size=320x240", "--fps=30", "--bitrate=300",
 					    "--log-level=notice", NULL };
 
 	fx.ctx = g_main_context_default();
 	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
+	if (name)
+		g_setenv(name, value, TRUE);
 	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
+	if (name)
+		g_unsetenv(name);
 }
 
 static void fixture_stop(void)
@@ -284,6 +296,34 @@ static void test_http_flood(void)
 	fixture_stop();
 }
 
+/*
+ * The encoder fails (as a hardware encoder that stops answering does): the media thread
+ * closes the pipeline and reopens it after its back-off, and the viewer, still connected,
+ * gets pictures again, starting at a keyframe, with no sequence gap.
+ */
+static void test_encoder_failure(void)
+{
+	struct cg_whep_client *watcher;
+	const struct cg_whep_stats *st;
+	uint64_t before;
+
+	/* At 30 fps the 90th encode is 3 s in: the viewer is watching by then. */
+	fixture_start_env("CAMGATE_TEST_ENCODER_FAILURE", "90");
+	watcher = viewer_start();
+	st = cg_whep_client_stats(watcher);
+	wait_frames(watcher, 10);
+	before = st->keyframes;
+	/* Through the failure (frame 90), the 1 s back-off, and 30 frames after it. */
+	wait_frames(watcher, 110);
+	g_test_message("keyframes %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT, before,
+		       st->keyframes);
+	g_assert_cmpuint(st->keyframes, >, before);
+	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "viewers"), ==, 1);
+	assert_nothing_lost(watcher);
+	cg_whep_client_free(watcher);
+	fixture_stop();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -294,5 +334,6 @@ int main(int argc, char **argv)
 	camgate_path = argv[1];
 	g_test_add_func("/faults/silent-peer", test_silent_peer);
 	g_test_add_func("/faults/http-flood", test_http_flood);
+	g_test_add_func("/faults/encoder-failure", test_encoder_failure);
 	return g_test_run();
 }
