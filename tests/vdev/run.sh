@@ -8,13 +8,21 @@
 # vivid -> VIDIOC_EXPBUF -> vicodec / vim2m (DMA-BUF import), forced key frame, copy
 # counter, vivid unbound, removed and inserted again mid-stream. See
 # shared/notes/hil-recipe for the measurements behind each step.
+# With --audio the guest loads snd-aloop (and the ALSA core) instead and runs vdev-audio:
+# camgate's ALSA capture and talkback playback on the loopback's two ends (guest-audio.sh).
 #
 # Usage: run.sh [--bench] path/to/vdev-media     (CG_VDEV_VERBOSE=1: debug logs)
-# Exit:  0 pass, 1 fail, 77 skip (qemu or Debian's kernel packages cannot be had).
+#        run.sh --audio path/to/vdev-audio
+# Exit:  0 pass, 1 fail, 77 skip (qemu or Debian's kernel packages cannot be had; with
+#        --audio also when the kernel's sound modules cannot be had).
 set -uo pipefail
 BENCH=""
-if [ "${1:-}" = --bench ]; then BENCH=1; shift; fi
-VDEV_MEDIA=${1:?usage: run.sh [--bench] vdev-media}
+AUDIO=""
+case ${1:-} in
+--bench) BENCH=1; shift ;;
+--audio) AUDIO=1; shift ;;
+esac
+PROG=${1:?usage: run.sh [--bench|--audio] vdev-media|vdev-audio}
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
 
@@ -23,6 +31,18 @@ rc=$?
 if [ $rc = 77 ]; then exit 77; fi
 if [ $rc != 0 ]; then echo "vdev: setup failed ($rc)"; exit 1; fi
 KV=$(cat "$W/KV")
+MODULES="vivid vim2m vicodec"
+if [ -n "$AUDIO" ]; then
+	if [ -f "$W/no-sound" ]; then
+		echo "vdev-audio: no snd-aloop: $(cat "$W/no-sound"), skipping"
+		exit 77
+	fi
+	if [ ! -f /usr/share/alsa/alsa.conf ]; then
+		echo "vdev-audio: /usr/share/alsa/alsa.conf missing (libasound2-data)"
+		exit 1
+	fi
+	MODULES="snd-aloop"
+fi
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/camgate-vdev.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 R=$OUT/root
@@ -31,14 +51,33 @@ R=$OUT/root
 mkdir -p "$R"/{bin,dev,proc,sys,tmp,run,etc,lib/modules/vdev,lib64,lib/x86_64-linux-gnu,payload}
 cp /bin/busybox "$R/bin/busybox"
 ln -s busybox "$R/bin/sh"
-modprobe -d "$W/modroot" -S "$KV" --show-depends -a vivid vim2m vicodec |
-	awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$OUT/order"
+# shellcheck disable=SC2086 # a list of module names
+if ! modprobe -d "$W/modroot" -S "$KV" --show-depends -a $MODULES >"$OUT/deps"; then
+	[ -n "$AUDIO" ] && { echo "vdev-audio: no snd-aloop in $W/modroot, skipping"; exit 77; }
+	echo "vdev: modprobe --show-depends $MODULES failed"
+	exit 1
+fi
+awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$OUT/deps" >"$OUT/order"
 while read -r ko; do
 	cp "$ko" "$R/lib/modules/vdev/"
 	basename "$ko" >>"$R/etc/modules.order"
 done <"$OUT/order"
-cp "$VDEV_MEDIA" "$R/payload/vdev-media"
-cp "$HERE/guest.sh" "$R/payload/test.sh"
+if [ -n "$AUDIO" ]; then
+	NAME=vdev-audio
+	cp "$HERE/guest-audio.sh" "$R/payload/test.sh"
+	# alsa-lib resolves hw:CARD,DEV through its configuration (and opens busy devices
+	# non-blocking because of defaults.pcm.nonblock there): the host's, as on a board.
+	mkdir -p "$R/usr/share/alsa"
+	cp -r /usr/share/alsa/alsa.conf "$R/usr/share/alsa/"
+	for d in cards pcm; do
+		[ -d "/usr/share/alsa/$d" ] && cp -r "/usr/share/alsa/$d" "$R/usr/share/alsa/"
+	done
+	echo "pcm_substreams=1" >"$R/payload/snd-aloop.params"
+else
+	NAME=vdev-media
+	cp "$HERE/guest.sh" "$R/payload/test.sh"
+	echo "n_devs=1 node_types=0x1 vid_cap_nr=0" >"$R/payload/vivid.params"
+fi
 [ -n "$BENCH" ] && touch "$R/payload/bench"
 [ -n "${CG_VDEV_VERBOSE:-}" ] && touch "$R/payload/verbose"
 copy_libs() { # the ELF's ldd closure, so host-built binaries run unchanged
@@ -50,7 +89,8 @@ copy_libs() { # the ELF's ldd closure, so host-built binaries run unchanged
 		[ -e "$dst" ] || cp "$(readlink -f "$lib")" "$dst"
 	done
 }
-copy_libs "$R/payload/vdev-media"
+cp "$PROG" "$R/payload/$NAME"
+copy_libs "$R/payload/$NAME"
 cat >"$R/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -58,7 +98,7 @@ export PATH=/bin:/payload
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run
 while read -r ko; do
-	p=""; [ "$ko" = vivid.ko ] && p="$(cat /payload/vivid.params 2>/dev/null)"
+	p="$(cat "/payload/${ko%.ko}.params" 2>/dev/null)"
 	insmod /lib/modules/vdev/$ko $p || echo "vdev: insmod $ko FAILED"
 done </etc/modules.order
 dmesg -n 1
@@ -68,7 +108,6 @@ printf "\\$(printf %03o $((rc & 0x7f)))" | dd of=/dev/port bs=1 seek=244 count=1
 poweroff -f
 INIT
 chmod +x "$R/init"
-echo "n_devs=1 node_types=0x1 vid_cap_nr=0" >"$R/payload/vivid.params"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initrd.img"
 
 # --- boot: serial console to stdout; the guest's status comes back on it ---

@@ -7,6 +7,10 @@
 # version against the matching linux-headers. Nothing is installed into /boot or
 # /lib/modules; everything lands in $CG_VDEV_DIR and can be rebuilt from the mirror.
 #
+# The image's sound modules (snd-aloop and the ALSA core) are extracted too, for vdev-audio;
+# a tree set up before that gets them added from linux-image alone. Without them only the
+# sound test skips: $CG_VDEV_DIR/no-sound says why.
+#
 # Exit: 0 ready; 77 when the host tools or the kernel packages cannot be obtained (the
 # suite then skips); 1 on a real failure (version skew, build error).
 # Env:  CG_VDEV_DIR  work dir (default /var/tmp/camgate-vdev)
@@ -52,9 +56,33 @@ fi
 ABI=${KV%-amd64}
 SER=$(echo "$KV" | cut -d. -f1,2)
 
+# snd-aloop and what it needs (ALSA core, soundcore), from the image of this ABI, for a tree
+# set up before sound was extracted. Never fatal: the video checks do not need it.
+add_sound() {
+	local d=$W/modroot/lib/modules/$KV
+	rm -f "$W/no-sound"
+	[ -n "$(find "$d/kernel/sound" -name 'snd-aloop.ko*' 2>/dev/null)" ] && return 0
+	echo "vdev setup: adding the sound modules of $KV"
+	rm -rf "$W/pkgs/snd" && mkdir -p "$W/pkgs/snd"
+	if ! (cd "$W/pkgs/snd" && apt-get download -qq "linux-image-$KV"); then
+		echo "cannot download linux-image-$KV" >"$W/no-sound"
+		return 0
+	fi
+	dpkg-deb --fsys-tarfile "$W"/pkgs/snd/linux-image-"$KV"_*.deb |
+		tar -x -C "$W/modroot" --strip-components=1 --wildcards \
+			"./lib/modules/$KV/kernel/sound/*" 2>/dev/null || true
+	rm -rf "$W/pkgs/snd"
+	if [ -z "$(find "$d/kernel/sound" -name 'snd-aloop.ko*' 2>/dev/null)" ]; then
+		echo "linux-image-$KV has no snd-aloop module" >"$W/no-sound"
+		return 0
+	fi
+	depmod -b "$W/modroot" "$KV"
+}
+
 # Already set up for this ABI: nothing to do (the stamp is written last).
 if [ -f "$W/stamp-$KV" ] && [ -f "$W/kernel/vmlinux" ]; then
 	echo "$KV" >"$W/KV"
+	add_sound
 	echo "vdev setup: kernel $KV ready in $W"
 	exit 0
 fi
@@ -70,11 +98,13 @@ for p in "linux-headers-$KV" "linux-headers-$ABI-common" "linux-kbuild-$SER" "li
 	[ "$v" = "$VER" ] || { echo "version skew: $p $v != $VER" >&2; exit 1; }
 done
 
-# Only what the guest needs: the image and drivers/media (vivid and its dependencies).
+# Only what the guest needs: the image, drivers/media (vivid and its dependencies) and
+# sound/ (snd-aloop and the ALSA core).
 rm -rf kernel hdr src extmod modroot
 mkdir -p kernel hdr src extmod modroot/lib/modules
 dpkg-deb --fsys-tarfile pkgs/linux-image-"$KV"_*.deb |
 	tar -x -C kernel --wildcards "./boot/vmlinuz-$KV" "./lib/modules/$KV/kernel/drivers/media/*" \
+		"./lib/modules/$KV/kernel/sound/*" \
 		"./lib/modules/$KV/modules.builtin*" "./lib/modules/$KV/modules.order"
 for p in "linux-headers-$KV" "linux-headers-$ABI-common" "linux-kbuild-$SER"; do
 	dpkg -x pkgs/"$p"_*.deb hdr
@@ -111,5 +141,6 @@ cp extmod/*.ko "modroot/lib/modules/$KV/extra/"
 depmod -b "$W/modroot" "$KV"
 rm -rf hdr src kernel/lib
 echo "$KV" >"$W/KV"
+add_sound
 touch "$W/stamp-$KV"
 echo "vdev setup: done in $(($(date +%s) - t0)) s"
