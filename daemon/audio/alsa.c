@@ -65,10 +65,18 @@ int cg_alsa_open(const char *device, bool capture, unsigned periods, snd_pcm_t *
 	int r;
 
 	pthread_once(&once, alsa_quiet_once);
+	/* Opened non-blocking whatever asound.conf says (defaults.pcm.nonblock): a device
+	 * another program holds must answer -EBUSY, not park this thread in the kernel's open
+	 * where a stop could not reach it. Reads and writes then block, pacing the thread. */
 	r = snd_pcm_open(&pcm, device, capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK,
-			 0);
+			 SND_PCM_NONBLOCK);
 	if (r < 0)
 		return r;
+	r = snd_pcm_nonblock(pcm, 0);
+	if (r < 0) {
+		snd_pcm_close(pcm);
+		return r;
+	}
 	r = alsa_set_params(pcm, periods);
 	if (r >= 0)
 		r = snd_pcm_prepare(pcm);
