@@ -654,7 +654,14 @@ static void whep_on_rtp(struct cg_whep_client *c, uint8_t *buf, size_t len)
 	}
 	/* The offer's Opus payload type: the board's sound, in the same BUNDLE. */
 	if (p.header.payload_type == 111) {
-		c->stats.audio_packets++;
+		if (c->stats.audio_packets++ > 0) {
+			c->stats.audio_seq_bad +=
+				p.header.sequence != (uint16_t)(c->stats.audio_last_seq + 1);
+			c->stats.audio_ts_bad +=
+				p.header.timestamp != c->stats.audio_last_ts + 960;
+		}
+		c->stats.audio_last_seq = p.header.sequence;
+		c->stats.audio_last_ts = p.header.timestamp;
 		return;
 	}
 	if (p.header.payload_type != c->stats.video_pt ||

@@ -92,6 +92,11 @@ struct cg_whep_stats {
 	uint64_t packets_lost; /* sequence numbers skipped */
 	uint64_t packets_bad;  /* failed SRTP, not RTP, wrong PT/SSRC, replayed */
 	uint64_t audio_packets; /* Opus packets (the offer's PT 111), not counted above */
+	/* RFC 7587 §4.1: 20 ms packets advance the 48 kHz timestamp by 960 and the sequence
+	 * number by one; these count the packets that did otherwise. */
+	uint64_t audio_ts_bad, audio_seq_bad;
+	uint16_t audio_last_seq;
+	uint32_t audio_last_ts;
 	uint64_t frames;       /* complete access units */
 	uint64_t keyframes;    /* complete AUs with an IDR slice */
 	uint64_t aus_lost;     /* AUs started but not completed (gap, bad payload, no marker) */

@@ -498,6 +498,9 @@ static void test_audio(void)
 		       " video frames", st->audio_packets, st->frames);
 	/* 60 frames at 30 fps are 2 s: about 100 audio packets. */
 	g_assert_cmpuint(st->audio_packets, >=, 60);
+	/* Opus over RTP (RFC 7587): consecutive sequence numbers, 960 ticks per 20 ms. */
+	g_assert_cmpuint(st->audio_seq_bad, ==, 0);
+	g_assert_cmpuint(st->audio_ts_bad, ==, 0);
 	viewer_check_clean(c);
 	viewer_delete(c);
 	cg_whep_client_free(c);
