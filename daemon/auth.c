@@ -68,8 +68,9 @@ static int auth_hash_parse(const char *s, unsigned *iter, guchar **salt, gsize *
 	parts = g_strsplit(s + strlen(AUTH_HASH_PREFIX), "$", -1);
 	if (g_strv_length(parts) != 3 || !parts[1][0] || !parts[2][0])
 		goto out;
+	/* Digits only: strtoul() alone would take " 1000", "+1000" and a wrapped "-…". */
 	n = strtoul(parts[0], &end, 10);
-	if (*end || n < 1000 || n > 10000000)
+	if (!g_ascii_isdigit(parts[0][0]) || *end || n < 1000 || n > 10000000)
 		goto out;
 	*iter = (unsigned)n;
 	*salt = g_base64_decode(parts[1], salt_len);
@@ -313,4 +314,31 @@ int cg_auth_login(struct cg_auth *auth, const char *secret, uint64_t now_s,
 				      value, CG_AUTH_COOKIE_MAX_AGE_S, secure ? "; Secure" : "");
 	g_free(value);
 	return 0;
+}
+
+/* Clears each string before freeing the vector: they hold pieces of a password. */
+static void auth_strfreev_secret(char **v)
+{
+	for (char **p = v; *p; p++)
+		explicit_bzero(*p, strlen(*p));
+	g_strfreev(v);
+}
+
+char *cg_auth_form_secret(const char *body, size_t len)
+{
+	char *text = g_strndup(body, len);
+	char **pairs = g_strsplit(text, "&", -1);
+	char *secret = NULL;
+
+	for (char **p = pairs; *p && !secret; p++) {
+		if (!g_str_has_prefix(*p, "secret="))
+			continue;
+		/* application/x-www-form-urlencoded: '+' is a space, then %XX escapes. */
+		g_strdelimit(*p, "+", ' ');
+		secret = g_uri_unescape_string(*p + strlen("secret="), NULL);
+	}
+	explicit_bzero(text, strlen(text));
+	g_free(text);
+	auth_strfreev_secret(pairs);
+	return secret;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cg_auth;
@@ -26,6 +27,14 @@ int cg_auth_token_check(const char *token);
 
 /* 0 when hash has the form "pbkdf2-sha256$ITER$SALT$HASH" (base64), else -EINVAL. */
 int cg_auth_hash_check(const char *hash);
+
+/*
+ * The "secret" field of a /login form body (application/x-www-form-urlencoded: body is
+ * len bytes, not NUL-terminated; the first field of that name wins). Returns it unescaped
+ * in a new string (clear it, then g_free it), or NULL when the field is missing or badly
+ * escaped (a "%00" too). Any thread.
+ */
+char *cg_auth_form_secret(const char *body, size_t len);
 
 /*
  * Hashes password with PBKDF2-HMAC-SHA256, a random 16-byte salt and iterations rounds

@@ -455,17 +455,34 @@ static void config_args_free(struct cg_config_args *a)
 	g_free(a);
 }
 
+/*
+ * Quotes a value in an error message. Messages are one line each (the journal, and
+ * cg_config_from_args prints them line by line), but GKeyFile turns "\n" in a value into
+ * a newline: control characters are written as \xHH so a value cannot start a line.
+ */
+static void config_append_value(GString *s, const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			g_string_append_printf(s, "\\x%02x", (unsigned char)*p);
+		else
+			g_string_append_c(s, *p);
+	}
+}
+
 /* How errors quote a setting: where it came from, and its value unless it is secret. */
 static void config_error(GString *errs, const struct cg_config_args *a, enum opt_id id,
 			 const char *reason)
 {
-	const char *value = opts[id].flags & OPT_SECRET ? "(secret)" : a->v[id];
-
 	if (a->line[id] > 0)
-		g_string_append_printf(errs, "%s:%d: %s=%s %s\n", a->path, a->line[id],
-				       opts[id].name, value, reason);
+		g_string_append_printf(errs, "%s:%d: %s=", a->path, a->line[id], opts[id].name);
 	else
-		g_string_append_printf(errs, "--%s=%s %s\n", opts[id].name, value, reason);
+		g_string_append_printf(errs, "--%s=", opts[id].name);
+	if (opts[id].flags & OPT_SECRET)
+		g_string_append(errs, "(secret)");
+	else
+		config_append_value(errs, a->v[id]);
+	g_string_append_printf(errs, " %s\n", reason);
 }
 
 static int config_apply_int(struct cg_config *cfg, const struct opt *o, const char *v,
@@ -510,10 +527,12 @@ static void config_derive(struct cg_config *cfg)
 	bool beyond_loopback = !cg_config_listens_on_loopback(cfg);
 	uint32_t b = cfg->bitrate_kbps;
 
+	/* A derived bound never crosses the one given: "max-bitrate = 150" alone must not get
+	 * a floor of 2000 / 4, nor "min-bitrate = 900" with a start of 800 a lower ceiling. */
 	if (!cfg->max_bitrate_kbps)
-		cfg->max_bitrate_kbps = b;
+		cfg->max_bitrate_kbps = CG_MAX(b, cfg->min_bitrate_kbps);
 	if (!cfg->min_bitrate_kbps)
-		cfg->min_bitrate_kbps = CG_MAX(b / 4, 50);
+		cfg->min_bitrate_kbps = CG_MIN(CG_MAX(b / 4, 50), cfg->max_bitrate_kbps);
 	cfg->bitrate_kbps = CG_MIN(CG_MAX(b, cfg->min_bitrate_kbps), cfg->max_bitrate_kbps);
 	cfg->min_keyframe_interval_ms = 300;
 	cfg->tls = cfg->tls_mode == CG_CONFIG_ON ||
@@ -575,9 +594,12 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
 			continue;
 		if (line[0] == '[') {
 			in_group = strcmp(line, "[" CG_CONFIG_GROUP "]") == 0;
-			if (!in_group)
-				g_string_append_printf(errs, "%s:%d: unknown group %s (only ["
-						       CG_CONFIG_GROUP "])\n", a->path, n + 1, line);
+			if (!in_group) {
+				g_string_append_printf(errs, "%s:%d: unknown group ", a->path,
+						       n + 1);
+				config_append_value(errs, line);
+				g_string_append(errs, " (only [" CG_CONFIG_GROUP "])\n");
+			}
 			continue;
 		}
 		if (!eq) {
@@ -589,10 +611,11 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
 		g_strchomp(line);
 		for (id = 0; id < _OPT_MAX && strcmp(line, opts[id].name) != 0; id++)
 			;
-		if (id == _OPT_MAX)
-			g_string_append_printf(errs, "%s:%d: unknown key '%s'\n", a->path, n + 1,
-					       line);
-		else if (!in_group)
+		if (id == _OPT_MAX) {
+			g_string_append_printf(errs, "%s:%d: unknown key '", a->path, n + 1);
+			config_append_value(errs, line);
+			g_string_append(errs, "'\n");
+		} else if (!in_group)
 			g_string_append_printf(errs, "%s:%d: '%s' is outside [" CG_CONFIG_GROUP
 					       "]\n", a->path, n + 1, line);
 		else if (a->line[id] > 0)
@@ -605,23 +628,24 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
 	return errs->len == before ? 0 : -EINVAL;
 }
 
-/* Values from the file fill in what the command line left unset: the command line wins. */
-static int config_read_file(struct cg_config_args *a, GString *errs)
+/*
+ * Key file text (len bytes, named a->path in errors) into a: values fill in what the
+ * command line left unset, because the command line wins.
+ */
+static int config_load_data(struct cg_config_args *a, const char *data, size_t len,
+			    GString *errs)
 {
 	GKeyFile *kf = g_key_file_new();
 	GError *error = NULL;
-	char *data = NULL;
-	gsize len;
 	int r = -EINVAL;
 
-	if (!g_file_get_contents(a->path, &data, &len, &error)) {
-		g_string_append_printf(errs, "%s\n", error->message);
-		goto out;
-	}
 	if (config_scan_file(a, data, errs) < 0)
 		goto out;
 	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &error)) {
-		g_string_append_printf(errs, "%s: %s\n", a->path, error->message);
+		/* GKeyFile's messages quote the text too. */
+		g_string_append_printf(errs, "%s: ", a->path);
+		config_append_value(errs, error->message);
+		g_string_append_c(errs, '\n');
 		goto out;
 	}
 	r = 0;
@@ -634,16 +658,34 @@ static int config_read_file(struct cg_config_args *a, GString *errs)
 		}
 		a->v[i] = g_key_file_get_string(kf, CG_CONFIG_GROUP, opts[i].name, &error);
 		if (!a->v[i]) {
-			g_string_append_printf(errs, "%s:%d: %s: %s\n", a->path, a->line[i],
-					       opts[i].name, error->message);
+			g_string_append_printf(errs, "%s:%d: %s: ", a->path, a->line[i],
+					       opts[i].name);
+			config_append_value(errs, error->message);
+			g_string_append_c(errs, '\n');
 			g_clear_error(&error);
 			r = -EINVAL;
 		}
 	}
 out:
 	g_clear_error(&error);
-	g_free(data);
 	g_key_file_free(kf);
+	return r;
+}
+
+static int config_read_file(struct cg_config_args *a, GString *errs)
+{
+	GError *error = NULL;
+	char *data = NULL;
+	gsize len;
+	int r;
+
+	if (!g_file_get_contents(a->path, &data, &len, &error)) {
+		g_string_append_printf(errs, "%s\n", error->message);
+		g_error_free(error);
+		return -EINVAL;
+	}
+	r = config_load_data(a, data, len, errs);
+	g_free(data);
 	return r;
 }
 
@@ -706,6 +748,13 @@ static int config_parse_cli(struct cg_config_args *a, struct config_flags *f, GS
 	return r;
 }
 
+static void config_fill_defaults(struct cg_config_args *a)
+{
+	for (unsigned i = 0; i < _OPT_MAX; i++)
+		if (!a->v[i])
+			a->v[i] = config_default((enum opt_id)i);
+}
+
 static int config_gather(struct cg_config_args *a, struct config_flags *f, GString *errs)
 {
 	int r = config_parse_cli(a, f, errs);
@@ -716,9 +765,7 @@ static int config_gather(struct cg_config_args *a, struct config_flags *f, GStri
 		return -EINVAL;
 	if (a->path && !a->path[0])
 		g_clear_pointer(&a->path, g_free);
-	for (unsigned i = 0; i < _OPT_MAX; i++)
-		if (!a->v[i])
-			a->v[i] = config_default((enum opt_id)i);
+	config_fill_defaults(a);
 	return 0;
 }
 
@@ -747,6 +794,36 @@ int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_er
 		*ret_error = g_strchomp(g_string_free(errs, FALSE));
 	else
 		g_string_free(errs, TRUE);
+	return r;
+}
+
+int cg_config_parse_data(const char *name, const char *data, size_t len,
+			 struct cg_config **ret, char **ret_error)
+{
+	char *option = g_strconcat("--config=", name, NULL);
+	char *argv[] = {(char *)"camgate", option, NULL};
+	struct cg_config_args *a = config_args_new(2, argv);
+	GString *errs = g_string_new(NULL);
+	/* Exactly what g_file_get_contents() hands config_read_file(): NUL-terminated. */
+	char *text = g_malloc(len + 1);
+	int r;
+
+	memcpy(text, data, len);
+	text[len] = '\0';
+	a->path = g_strdup(name);
+	r = config_load_data(a, text, len, errs);
+	if (r == 0) {
+		config_fill_defaults(a);
+		r = config_build(a, ret, errs); /* owns a from here */
+	} else {
+		config_args_free(a);
+	}
+	if (r < 0)
+		*ret_error = g_strchomp(g_string_free(errs, FALSE));
+	else
+		g_string_free(errs, TRUE);
+	g_free(text);
+	g_free(option);
 	return r;
 }
 

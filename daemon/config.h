@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CG_CONFIG_GROUP "camgate" /* the key file's one group */
@@ -93,6 +94,15 @@ int cg_config_from_args(int argc, char **argv, struct cg_config **ret);
  * values are never quoted. Returns 0, 1 (help/version printed) or -EINVAL.
  */
 int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_error);
+
+/*
+ * Builds a snapshot from key file text alone (len bytes, no command line), as
+ * --config=name would from a file holding it, with the same checks and "name:LINE: …"
+ * messages; reads no file (a reload of the snapshot reads name). For tests and fuzzing.
+ * Returns 0 with *ret set, or -EINVAL with *ret_error (g_free it). Control thread.
+ */
+int cg_config_parse_data(const char *name, const char *data, size_t len,
+			 struct cg_config **ret, char **ret_error);
 
 /*
  * Builds the snapshot SIGHUP asks for: the running snapshot's command line again, then its

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Regenerates the hand-made seed inputs of tests/fuzz/corpus/ (run from any directory).
-# Browser SDPs are copied from tests/data/sdp; H.264 AUs are cut from tests/data/h264.
+# Browser SDPs are copied from tests/data/sdp; H.264 AUs are cut from tests/data/h264; the
+# config seeds start from systemd/camgate.conf.
 import os
 import shutil
 import struct
@@ -106,8 +107,89 @@ def h264():
       b'\x83\x7c\x45\x04')
 
 
+def config():
+    with open(os.path.join(HERE, '..', '..', 'systemd', 'camgate.conf'), 'rb') as f:
+        w('fuzz-config', 'systemd-example', f.read())
+    full = (b"[camgate]\nsource = test\nencoder = x264\nlisten = [::1]:8443\nsize = 640x480\n"
+            b"fps = 15\nbitrate = 800\nmin-bitrate = 200\nmax-bitrate = 1500\n"
+            b"keyframe-interval = 30\nworkers = 2\nmax-viewers = 10\nmax-candidates = 20\n"
+            b"log-level = debug\nstate-dir = /var/lib/camgate\ntls = on\n"
+            b"tls-cert = /etc/camgate/cert.pem\ntls-key = /etc/camgate/key.pem\nauth = on\n"
+            b"token = abcdefghijklmnop-._~0123\n"
+            b"password-hash = pbkdf2-sha256$200000$c2FsdHNhbHRzYWx0c2FsdA==$"
+            b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+            b"stun = stun:stun.example.net\nturn = turn:turn.example.net:3478\n"
+            b"turn-transport = tls\nturn-user = user\nturn-password = pass word!\n"
+            b"audio = hw:1,0\nspeaker = plughw:CARD=Mic,DEV=0\n")
+    w('fuzz-config', 'every-key', full)
+    w('fuzz-config', 'crlf-comments', b"# c\r\n[camgate]\r\n  fps=10  \r\n\r\nlisten = :9000\r\n")
+    w('fuzz-config', 'escapes', b"[camgate]\nsource = /dev/video\\s0\nencoder = a\\nb\n")
+    for n, t in [('bad-range', b"[camgate]\nfps = 500\n"), ('bad-group', b"[other]\nfps = 1\n"),
+                 ('duplicate', b"[camgate]\nfps=10\nfps=12\n"), ('no-equals', b"[camgate]\nfps\n"),
+                 ('outside', b"fps = 10\n"), ('cross', b"[camgate]\ntls-cert = /a\nturn = t\n"
+                                              b"min-bitrate = 900\nmax-bitrate = 800\n")]:
+        w('fuzz-config', n, t)
+
+
+def auth():
+    tok = b'fuzz-token-0123456789abcdef'
+    for n, b in [('bearer', b'\0Bearer ' + tok), ('bearer-case-spaces', b'\0bEaReR    ' + tok),
+                 ('bearer-wrong', b'\0Bearer fuzz-token-0123456789abcdeg'),
+                 ('basic', b'\0Basic dXNlcjpwYXNz'), ('token-setting', b'\0' + tok),
+                 ('cookie-alone', b'\x01theme=dark; camgate_auth=1700003600.00ff'),
+                 ('cookie-around', b'\x01theme=dark; \xff; lang=en'),
+                 ('cookie-first', b'\x01\xff;x=y'),
+                 ('form', b'\x02secret=s3cr%3Dt+word&next=%2F'),
+                 ('form-second-field', b'\x02a=b&secret=%E2%9C%93&secret=again'),
+                 ('form-bad-escape', b'\x02secret=%zz'), ('form-nul', b'\x02secret=%00x'),
+                 ('hash-valid', b'\x03pbkdf2-sha256$1000$c2FsdHNhbHRzYWx0c2FsdA==$'
+                                b'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='),
+                 ('hash-extra-field', b'\x03pbkdf2-sha256$1000$c2FsdA==$AAEC$x'),
+                 ('password', b'\x03correct horse battery staple')]:
+        w('fuzz-auth', n, b)
+
+
+def twcc_fb(base, count, ref, chunks, deltas):
+    body = struct.pack('!IIHH', 0x3333, 0x1111, base, count) + ref.to_bytes(3, 'big') + b'\x00'
+    body += b''.join(struct.pack('!H', c) for c in chunks) + bytes(deltas)
+    body += b'\0' * (-len(body) % 4)
+    return hdr(15, 205, body)
+
+
+def twcc():
+    pre = struct.pack('!HH', 100, 60)  # history: sequence numbers 100..159
+    # A run of 10 received (small deltas), a 1-bit vector (14: 7 received), a 2-bit vector.
+    fb = twcc_fb(100, 10, 1000, [0x200a], [4] * 10)
+    fb2 = twcc_fb(110, 14, 1001, [0xaaaa], [1] * 7)
+    fb3 = twcc_fb(124, 7, 1002, [0xe5a4], [2, 0xff, 0xfe, 1, 3])
+    lost = twcc_fb(131, 20, 0x800000, [0x0014], [])
+    for n, b in [('run', pre + fb), ('vectors', pre + fb2 + fb3), ('lost-run', pre + lost),
+                 ('compound-rr-twcc', pre + hdr(0, 201, struct.pack('!I', 0x3333)) + fb),
+                 ('wrapping', struct.pack('!HH', 65530, 40) + twcc_fb(65530, 12, 5, [0x200c],
+                                                                     [1] * 12)),
+                 ('no-history', struct.pack('!HH', 0, 0) + fb),
+                 ('truncated', pre + fb[:-4])]:
+        w('fuzz-twcc', n, b)
+
+
+def nack():
+    units = [(100, 10), (110, 3), (113, 40), (65530, 12)]
+    pre = bytes([len(units)]) + b''.join(struct.pack('!HB', s, c - 1) for s, c in units)
+    nk = hdr(1, 205, struct.pack('!IIHHHH', 0x3333, 0x1111, 100, 0x8001, 65535, 0xffff))
+    many = bytes([80]) + b''.join(struct.pack('!HB', 1000 + 7 * i, 6) for i in range(80))
+    for n, b in [('nack', pre + nk), ('wrap', pre + hdr(1, 205, struct.pack(
+                     '!IIHH', 0x3333, 0x1111, 65534, 0xffff))),
+                 ('evicted', many + hdr(1, 205, struct.pack('!IIHHHH', 0x3333, 0x1111, 1000,
+                                                            0xffff, 1500, 0x00ff)))]:
+        w('fuzz-nack', n, b)
+
+
 if __name__ == '__main__':
     sdp()
     rtcp()
     rtp()
     h264()
+    config()
+    auth()
+    twcc()
+    nack()
