@@ -358,10 +358,13 @@ static void daemon_stop(struct daemon *d)
 	if (d->signaling)
 		cg_signaling_stop(d->signaling);
 	daemon_stall_hook_release();
-	d->media = cg_media_free(d->media);
+	/* Producers stop first; the workers' sessions still read the media's SSRC and
+	 * bitrate until the workers are gone, so the media object is freed after them. */
+	cg_media_stop(d->media);
 	cg_audio_track_stop_capture(d->audio);
 	for (unsigned i = 0; i < d->hub.n_workers; i++)
 		d->workers[i] = cg_worker_free(d->workers[i]);
+	d->media = cg_media_free(d->media);
 	/* Talkback outlives the sessions that fed it. */
 	d->audio = cg_audio_track_free(d->audio);
 	while (g_main_context_iteration(NULL, FALSE))

@@ -699,15 +699,23 @@ int cg_media_start(struct cg_media *m)
 	return 0;
 }
 
+void cg_media_stop(struct cg_media *m)
+{
+	uint64_t one = 1;
+
+	if (!m || !m->started)
+		return;
+	ssize_t CG_UNUSED n = write(m->stop_fd, &one, sizeof(one));
+	pthread_join(m->thread, NULL);
+	m->started = false;
+	media_close_pipeline(m);
+}
+
 struct cg_media *cg_media_free(struct cg_media *m)
 {
 	if (!m)
 		return NULL;
-	if (m->started) {
-		uint64_t one = 1;
-		ssize_t CG_UNUSED n = write(m->stop_fd, &one, sizeof(one));
-		pthread_join(m->thread, NULL);
-	}
+	cg_media_stop(m);
 	media_close_pipeline(m);
 	pthread_mutex_destroy(&m->latest_lock);
 	if (m->stop_fd >= 0)

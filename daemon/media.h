@@ -84,6 +84,13 @@ int cg_media_start(struct cg_media *m);
 /* Stops the thread (if started) and frees everything. Control thread. Returns NULL. */
 struct cg_media *cg_media_free(struct cg_media *m);
 
+/*
+ * Stops the media thread and closes the source and encoder: nothing more is published. The
+ * object stays valid (its SSRC, profile, bitrate) for sessions still sending on the workers
+ * until cg_media_free(). Control thread; idempotent.
+ */
+void cg_media_stop(struct cg_media *m);
+
 /* Asks for an IDR; coalesced by the arbiter. Any thread. */
 void cg_media_request_keyframe(struct cg_media *m);
 
