@@ -75,3 +75,8 @@ int cg_ice_servers_resolve(const struct cg_config *cfg, struct cg_ice_servers *r
 		r = -EHOSTUNREACH;
 	return r;
 }
+
+bool cg_ice_servers_any(const struct cg_ice_servers *ice)
+{
+	return ice && (ice->stun_ip[0] || ice->turn_ip[0]);
+}

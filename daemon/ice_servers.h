@@ -9,6 +9,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -32,6 +33,10 @@ struct cg_ice_servers {
  * They carry the TURN password: send them only to authorized clients. Any thread.
  */
 char **cg_ice_servers_links(const struct cg_config *cfg);
+
+/* Whether a daemon agent would ask any server (a resolved STUN or TURN address): only
+ * then is there something worth waiting for before answering. NULL: false. Any thread. */
+bool cg_ice_servers_any(const struct cg_ice_servers *ice);
 
 /*
  * Resolves cfg's STUN and TURN hosts to addresses for libnice. A host that does not

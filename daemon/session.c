@@ -59,6 +59,7 @@ struct cg_session {
 	NiceAgent *agent;
 	guint stream_id;
 	char *local_ufrag;
+	char *local_pwd; /* both read once, when the agent is made: never from the agent later */
 	char *remote_ufrag;
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
@@ -89,6 +90,18 @@ struct cg_session {
 	GSource *dtls_timer;
 	GSource *sr_timer;
 	GSource *watchdog_timer;
+	/* Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). */
+	struct {
+		cg_session_gathered_fn fn; /* set at creation, then read-only */
+		void *userdata;
+		unsigned cap_ms;
+		GSource *cap_timer; /* worker */
+		bool armed;	    /* worker: the cap runs, a report is owed */
+		bool done;	    /* worker: libnice said gathering is done */
+		bool reported;	    /* worker: the report left for the control thread */
+		char **candidates;  /* control: the report's candidates, for the answer */
+		unsigned n_candidates;
+	} gather;
 	uint64_t created_usec;
 	uint64_t last_rtcp_usec;
 	uint32_t packets_sent;
@@ -109,7 +122,9 @@ struct cg_session *cg_session_unref(struct cg_session *s)
 	if (s && cg_refcount_dec(&s->ref)) {
 		/* close_now already released everything thread-bound. */
 		g_free(s->local_ufrag);
+		g_free(s->local_pwd);
 		g_free(s->remote_ufrag);
+		g_strfreev(s->gather.candidates);
 		free(s->twcc);
 		free(s);
 	}
@@ -722,6 +737,142 @@ static void session_add_remote_candidate(struct cg_session *s, const char *value
 	g_free(line);
 }
 
+/*
+ * Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). WHEP has
+ * no server-to-client trickle (RFC 9725 §4.3), so the answer must wait for STUN and TURN;
+ * the wait runs on the worker, where cg_session_close_now() also runs, so the agent cannot
+ * go away while its candidates are read. The control thread gets one report.
+ */
+struct session_gathered {
+	struct cg_session *s;
+	char **candidates; /* NULL when the session closed first */
+	unsigned n;
+	int status;
+};
+
+static void session_on_worker(struct cg_session *s, GSourceFunc fn)
+{
+	GSource *src = g_idle_source_new();
+
+	g_source_set_callback(src, fn, cg_session_ref(s), session_unref_notify);
+	g_source_attach(src, cg_worker_context(s->setup.worker));
+	g_source_unref(src);
+}
+
+static gboolean session_deliver_gathered(gpointer userdata)
+{
+	struct session_gathered *g = userdata;
+	struct cg_session *s = g->s;
+
+	g_strfreev(s->gather.candidates);
+	s->gather.candidates = g_steal_pointer(&g->candidates);
+	s->gather.n_candidates = g->n;
+	s->gather.fn(s, g->status, s->gather.userdata);
+	return G_SOURCE_REMOVE;
+}
+
+static void session_gathered_free(gpointer userdata)
+{
+	struct session_gathered *g = userdata;
+
+	cg_session_unref(g->s);
+	g_strfreev(g->candidates);
+	g_free(g);
+}
+
+static char **session_local_candidates(struct cg_session *s, unsigned *ret_n);
+
+/* Sends the candidates, or the news that the session closed, to the control thread: once,
+ * and only once the wait is armed. Worker thread. */
+static void session_report_gathered(struct cg_session *s, int status)
+{
+	struct session_gathered *g;
+	GSource *src;
+
+	if (!s->gather.armed || s->gather.reported)
+		return;
+	s->gather.reported = true;
+	session_destroy_source(&s->gather.cap_timer);
+	g = g_new0(struct session_gathered, 1);
+	g->s = cg_session_ref(s);
+	g->status = s->state == SESSION_CLOSED ? -ECONNRESET : status;
+	if (g->status != -ECONNRESET)
+		g->candidates = session_local_candidates(s, &g->n);
+	cg_debug("[%s] %u local candidates after %.1f ms%s", s->id, g->n,
+		 (cg_mono_usec() - s->created_usec) / 1000.0,
+		 g->status == -ETIMEDOUT ? " (gathering not done: capped)" : "");
+	src = g_idle_source_new();
+	g_source_set_callback(src, session_deliver_gathered, g, session_gathered_free);
+	g_source_attach(src, s->setup.control_ctx);
+	g_source_unref(src);
+}
+
+/* An unreachable STUN or TURN server retransmits for ~40 s: the viewer does not wait that. */
+static gboolean session_on_gather_cap(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	g_source_unref(s->gather.cap_timer);
+	s->gather.cap_timer = NULL;
+	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is",
+		s->id, s->gather.cap_ms);
+	session_report_gathered(s, -ETIMEDOUT);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean session_gather_done_idle(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	s->gather.done = true;
+	session_report_gathered(s, 0);
+	return G_SOURCE_REMOVE;
+}
+
+/* libnice emits this on whichever thread drove the agent (the control thread during
+ * nice_agent_gather_candidates(), else the worker): continue on the worker. */
+static void session_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer userdata)
+{
+	session_on_worker(userdata, session_gather_done_idle);
+}
+
+static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+			    gchar *buf, gpointer userdata);
+
+static gboolean session_gather_arm(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	s->gather.armed = true;
+	/* libnice reads its sockets only once a receiver is attached: without one, the STUN
+	 * and TURN responses would wait in the socket until cg_session_start(), and
+	 * discovery would time out first. Creation is over, so the session is the worker's
+	 * to run; what arrives before the answer is read as it would be after. */
+	if (s->state != SESSION_CLOSED)
+		nice_agent_attach_recv(s->agent, s->stream_id, 1,
+				       cg_worker_context(s->setup.worker), session_on_recv, s);
+	if (s->state == SESSION_CLOSED || s->gather.done)
+		session_report_gathered(s, 0);
+	else
+		s->gather.cap_timer =
+			session_add_timeout(s, s->gather.cap_ms, session_on_gather_cap);
+	return G_SOURCE_REMOVE;
+}
+
+
+/*
+ * One server for both (stun: and turn: naming the same host and port, as most deployments
+ * do): TURN over UDP already gives the server-reflexive address (XOR-MAPPED-ADDRESS in the
+ * Allocate response, RFC 8656 §7.3), and libnice takes everything from the TURN server's
+ * address on that socket for TURN, so a separate Binding answer is dropped and gathering
+ * would wait for its timeout (2 s) on every viewer.
+ */
+static bool session_stun_is_turn(const struct cg_ice_servers *ice)
+{
+	return ice->turn_ip[0] && ice->turn_transport == CG_CONFIG_TURN_UDP &&
+	       strcmp(ice->stun_ip, ice->turn_ip) == 0 && ice->stun_port == ice->turn_port;
+}
+
 /* STUN for a server-reflexive candidate, TURN for a relayed one: only when configured,
  * so that on a LAN without them no packet leaves for an outside server. */
 static void session_use_ice_servers(struct cg_session *s)
@@ -735,7 +886,10 @@ static void session_use_ice_servers(struct cg_session *s)
 
 	if (!ice)
 		return;
-	if (ice->stun_ip[0])
+	if (session_stun_is_turn(ice))
+		cg_debug("[%s] STUN server is the TURN server: its allocation gives the "
+			 "server-reflexive candidate", s->id);
+	else if (ice->stun_ip[0])
 		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
 			     (guint)ice->stun_port, NULL);
 	if (ice->turn_ip[0] &&
@@ -772,46 +926,66 @@ static int session_create_agent(struct cg_session *s)
 	session_use_ice_servers(s);
 	g_signal_connect(s->agent, "component-state-changed",
 			 G_CALLBACK(session_on_component_state), s);
+	if (s->gather.fn)
+		g_signal_connect(s->agent, "candidate-gathering-done",
+				 G_CALLBACK(session_on_gathering_done), s);
 	if (!nice_agent_gather_candidates(s->agent, s->stream_id))
+		return -EIO;
+	if (!nice_agent_get_local_credentials(s->agent, s->stream_id, &s->local_ufrag,
+					      &s->local_pwd))
 		return -EIO;
 	return 0;
 }
 
-/* Host candidates exist as soon as gathering starts (no STUN/TURN server is configured). */
+/* Appends the agent's server-reflexive and relayed candidates (relayed) or its host ones,
+ * up to SESSION_MAX_CANDIDATES in all. */
+static void session_append_candidates(struct cg_session *s, GSList *cands, bool relayed,
+				      char **out, unsigned *n)
+{
+	for (GSList *l = cands; l; l = l->next) {
+		NiceCandidate *c = l->data;
+		gchar *sdp;
+
+		if ((c->type != NICE_CANDIDATE_TYPE_HOST) != relayed)
+			continue;
+		sdp = nice_agent_generate_local_candidate_sdp(s->agent, c);
+		if (sdp && *n < SESSION_MAX_CANDIDATES && g_str_has_prefix(sdp, "a="))
+			out[(*n)++] = g_strdup(sdp + 2);
+		g_free(sdp);
+	}
+}
+
+/*
+ * The candidates gathered so far, as "candidate:…" values: server-reflexive and relayed
+ * first, so that a board with many interfaces cannot crowd out the ones a viewer beyond
+ * its NAT needs (the order of a=candidate lines means nothing to ICE, RFC 8839 §5.1).
+ * Host candidates exist as soon as gathering starts.
+ */
 static char **session_local_candidates(struct cg_session *s, unsigned *ret_n)
 {
 	GSList *cands = nice_agent_get_local_candidates(s->agent, s->stream_id, 1);
 	char **out = g_new0(char *, SESSION_MAX_CANDIDATES + 1);
 	unsigned n = 0;
 
-	for (GSList *l = cands; l; l = l->next) {
-		gchar *sdp = nice_agent_generate_local_candidate_sdp(s->agent, l->data);
-
-		if (sdp && n < SESSION_MAX_CANDIDATES && g_str_has_prefix(sdp, "a="))
-			out[n++] = g_strdup(sdp + 2);
-		g_free(sdp);
-	}
+	session_append_candidates(s, cands, true, out, &n);
+	session_append_candidates(s, cands, false, out, &n);
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
 	*ret_n = n;
 	return out;
 }
 
-static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
-				const struct cg_sdp_choice *choice, char **ret_answer)
+/* Writes the answer with the given candidates and a=end-of-candidates (WHEP has no
+ * server-to-client trickle, RFC 9725 §4.3: the answer must hold them all). */
+static int session_write_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, char **candidates,
+				unsigned n_candidates, char **ret_answer)
 {
-	gchar *ufrag = NULL, *pwd = NULL;
-	unsigned n_candidates;
-	char **candidates = session_local_candidates(s, &n_candidates);
 	size_t cap = 16 * 1024;
 	char *answer = g_malloc(cap);
-	int r;
-
-	nice_agent_get_local_credentials(s->agent, s->stream_id, &ufrag, &pwd);
-	s->local_ufrag = g_strdup(ufrag);
 	struct cg_sdp_local local = {
 		.session_id = ((uint64_t)cg_rand_u32() << 31) | cg_rand_u32(),
-		.ice_ufrag = ufrag,
-		.ice_pwd = pwd,
+		.ice_ufrag = s->local_ufrag,
+		.ice_pwd = s->local_pwd,
 		.fingerprint = cg_cert_fingerprint(s->setup.cert),
 		.video_ssrc = cg_media_ssrc(s->setup.media),
 		.rtx_ssrc = s->rtx_ssrc,
@@ -822,16 +996,25 @@ static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer 
 		.n_candidates = n_candidates,
 		.end_of_candidates = true,
 	};
-	r = cg_sdp_build_answer(answer, cap, offer, choice, &local);
-	g_strfreev(candidates);
-	g_free(ufrag);
-	g_free(pwd);
+	int r = cg_sdp_build_answer(answer, cap, offer, choice, &local);
+
 	if (r < 0) {
 		g_free(answer);
 		return r;
 	}
 	*ret_answer = answer;
 	return 0;
+}
+
+static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, char **ret_answer)
+{
+	unsigned n_candidates;
+	char **candidates = session_local_candidates(s, &n_candidates);
+	int r = session_write_answer(s, offer, choice, candidates, n_candidates, ret_answer);
+
+	g_strfreev(candidates);
+	return r;
 }
 
 /*
@@ -889,10 +1072,11 @@ static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choic
 	cg_rtx_budget_init(&s->rtx_budget, SESSION_RTX_RATE, SESSION_RTX_BURST);
 }
 
-int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
-		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
+/* The answering side up to the answer: agent gathering, the offer applied, DTLS started. */
+static int session_new_answerer(const struct cg_session_setup *setup,
+				const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
+				struct cg_session *s)
 {
-	struct cg_session *s = cg_new0(struct cg_session, 1);
 	int r;
 
 	cg_refcount_init(&s->ref);
@@ -906,6 +1090,15 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 					 CG_DTLS_SERVER);
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
+	return r;
+}
+
+int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r = session_new_answerer(setup, offer, choice, s);
+
 	if (r >= 0)
 		r = session_build_answer(s, offer, choice, ret_answer);
 	if (r < 0) {
@@ -917,17 +1110,61 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 	return 0;
 }
 
+int cg_session_new_gathering(const struct cg_session_setup *setup,
+			     const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
+			     unsigned cap_ms, cg_session_gathered_fn fn, void *userdata,
+			     struct cg_session **ret)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r;
+
+	s->gather.fn = fn;
+	s->gather.userdata = userdata;
+	s->gather.cap_ms = cap_ms;
+	r = session_new_answerer(setup, offer, choice, s);
+	if (r < 0) {
+		cg_session_close_now(s);
+		cg_session_unref(s);
+		return r;
+	}
+	session_on_worker(s, session_gather_arm);
+	*ret = s;
+	return 0;
+}
+
+int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+		      const struct cg_sdp_choice *choice, char **ret_answer)
+{
+	int r;
+
+	if (!s->gather.candidates)
+		return -ECONNRESET;
+	r = session_write_answer(s, offer, choice, s->gather.candidates,
+				 s->gather.n_candidates, ret_answer);
+	g_strfreev(s->gather.candidates);
+	s->gather.candidates = NULL;
+	return r;
+}
+
+static gboolean session_notify_closed(gpointer userdata);
+
 static gboolean session_attach(gpointer userdata)
 {
 	struct cg_session *s = userdata;
 
-	if (s->state != SESSION_CLOSED) {
-		cg_worker_attach_session(s->setup.worker, s);
-		nice_agent_attach_recv(s->agent, s->stream_id, 1,
-				       cg_worker_context(s->setup.worker), session_on_recv, s);
-		s->watchdog_timer = session_add_timeout(s, 1000, session_on_watchdog);
-		session_flush_dtls(s);
+	if (s->state == SESSION_CLOSED) {
+		/* ICE failed between the answer and now: the owner registered the session
+		 * and must still hear that it closed, or it would count it for ever. */
+		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
+					   session_notify_closed, cg_session_ref(s),
+					   session_unref_notify);
+		return G_SOURCE_REMOVE;
 	}
+	cg_worker_attach_session(s->setup.worker, s);
+	nice_agent_attach_recv(s->agent, s->stream_id, 1, cg_worker_context(s->setup.worker),
+			       session_on_recv, s);
+	s->watchdog_timer = session_add_timeout(s, 1000, session_on_watchdog);
+	session_flush_dtls(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -997,11 +1234,7 @@ static gboolean session_close_idle(gpointer userdata)
 void cg_session_close(struct cg_session *s)
 {
 	/* Always deferred: callers may be inside a libnice or DTLS callback of this session. */
-	GSource *src = g_idle_source_new();
-
-	g_source_set_callback(src, session_close_idle, cg_session_ref(s), session_unref_notify);
-	g_source_attach(src, cg_worker_context(s->setup.worker));
-	g_source_unref(src);
+	session_on_worker(s, session_close_idle);
 }
 
 static gboolean session_notify_closed(gpointer userdata)
@@ -1019,6 +1252,8 @@ void cg_session_close_now(struct cg_session *s)
 	if (s->state == SESSION_CLOSED)
 		return;
 	s->state = SESSION_CLOSED;
+	/* A viewer still waiting for its answer gets an error instead of candidates. */
+	session_report_gathered(s, -ECONNRESET);
 	session_destroy_source(&s->dtls_timer);
 	session_destroy_source(&s->sr_timer);
 	session_destroy_source(&s->watchdog_timer);
@@ -1074,7 +1309,6 @@ void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *u)
 /* Our offer: the same local parameters an answer would carry, from our side. */
 static int session_build_offer(struct cg_session *s, char **ret_offer)
 {
-	gchar *ufrag = NULL, *pwd = NULL;
 	unsigned n_candidates;
 	char **candidates = session_local_candidates(s, &n_candidates);
 	size_t cap = 16 * 1024;
@@ -1082,12 +1316,10 @@ static int session_build_offer(struct cg_session *s, char **ret_offer)
 	struct cg_sdp_offer_params *p = &s->offered;
 	int r;
 
-	nice_agent_get_local_credentials(s->agent, s->stream_id, &ufrag, &pwd);
-	s->local_ufrag = g_strdup(ufrag);
 	*p = (struct cg_sdp_offer_params){
 		.session_id = ((uint64_t)cg_rand_u32() << 31) | cg_rand_u32(),
-		.ice_ufrag = ufrag,
-		.ice_pwd = pwd,
+		.ice_ufrag = s->local_ufrag,
+		.ice_pwd = s->local_pwd,
 		.fingerprint = cg_cert_fingerprint(s->setup.cert),
 		.video_profile = cg_media_profile(s->setup.media),
 		.video_ssrc = cg_media_ssrc(s->setup.media),
@@ -1106,8 +1338,6 @@ static int session_build_offer(struct cg_session *s, char **ret_offer)
 	p->ice_ufrag = p->ice_pwd = NULL;
 	p->candidates = NULL;
 	g_strfreev(candidates);
-	g_free(ufrag);
-	g_free(pwd);
 	if (r < 0) {
 		g_free(offer);
 		return r;

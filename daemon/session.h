@@ -33,6 +33,14 @@ struct cg_worker;
 
 typedef void (*cg_session_closed_fn)(struct cg_session *s, void *userdata);
 
+/*
+ * The end of the wait of cg_session_new_gathering(), on the control context: status is 0
+ * (gathering done), -ETIMEDOUT (the cap passed: the answer will hold what was gathered by
+ * then, at least the host candidates) or -ECONNRESET (the session closed while waiting:
+ * there is no answer). Called exactly once per session, unless the session is freed first.
+ */
+typedef void (*cg_session_gathered_fn)(struct cg_session *s, int status, void *userdata);
+
 struct cg_session_setup {
 	struct cg_worker *worker; /* the session is pinned here for its whole life */
 	struct cg_media *media;
@@ -68,6 +76,29 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer);
 
 /*
+ * Like cg_session_new(), for an agent that asks STUN/TURN servers (setup->ice): WHEP cannot
+ * trickle our candidates (RFC 9725 §4.3), so the answer waits for server-reflexive and
+ * relayed candidates. Returns at once with the session (a reference for the caller) and
+ * no answer; fn(userdata) then runs on setup->control_ctx when gathering is done or after
+ * cap_ms, whichever is first, and the caller gets the answer from cg_session_answer()
+ * before cg_session_start(). userdata must stay valid until fn ran or the session closed
+ * and was released. Returns 0, -EIO. Control thread.
+ */
+int cg_session_new_gathering(const struct cg_session_setup *setup,
+			     const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
+			     unsigned cap_ms, cg_session_gathered_fn fn, void *userdata,
+			     struct cg_session **ret);
+
+/*
+ * The answer of a cg_session_new_gathering() session, with the candidates its report
+ * held (g_free it); offer and choice are the ones it was created with. Once, from or
+ * after the gathered callback. Returns 0, -ECONNRESET (the session closed while waiting)
+ * or -ENOSPC. Control thread.
+ */
+int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+		      const struct cg_sdp_choice *choice, char **ret_answer);
+
+/*
  * Creates a session that offers (camgate calls a peer): an ICE agent, controlling, with host
  * candidates gathered, and the offer in *ret_offer (g_free it). Give it the peer's answer
  * with cg_session_set_answer(), then cg_session_start(). Returns 0, -EIO or -ENOSPC.
@@ -85,7 +116,8 @@ int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session
 int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
 			  const char **ret_reason);
 
-/* Attaches the session to its worker (on the worker thread). Control thread. */
+/* Attaches the session to its worker (on the worker thread). A session that closed before
+ * it was attached reports on_closed all the same. Control thread. */
 void cg_session_start(struct cg_session *s);
 
 /* The random id used in the WHEP Location and every log line. Any thread. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "auth.h"
 #include "build-config.h"
@@ -27,6 +28,11 @@
 
 #define SIGNALING_MAX_BODY (64 * 1024)
 #define WHEP_PREFIX "/whep/"
+/* How long POST /whep waits for server-reflexive and relayed candidates when STUN or TURN
+ * is configured: a reachable server answers in a round trip, an unreachable one would keep
+ * libnice retransmitting for ~40 s, and players time out their POST (RFC 9725 has no
+ * server-to-client trickle, so what is not in the answer is never used). */
+#define WHEP_GATHER_CAP_MS 3000
 #define SNAPSHOT_QUALITY 85
 /* A picture at most this old is served again: a client polling fast costs no encodes. */
 #define SNAPSHOT_REUSE_USEC (100 * CG_USEC_PER_MSEC)
@@ -37,6 +43,7 @@ struct cg_signaling {
 	struct cg_rooms *rooms;
 	GHashTable *sessions;	/* id → struct cg_session * (a reference) */
 	GHashTable *candidates; /* id → remote candidates trickled so far (GUINT_TO_POINTER) */
+	GHashTable *pending;	/* session → struct whep_pending: answers waiting for STUN/TURN */
 	char **ice_links;	/* WHEP Link headers for the configured STUN/TURN servers */
 	struct cg_ice_servers ice;
 	double start_time_s;
@@ -56,6 +63,23 @@ struct request {
 	const struct route *route; /* NULL: no such path or method */
 	bool path_known;	   /* the path exists, for another method */
 	const char *method;	   /* MHD's string, valid for the request */
+	struct whep_pending *pending; /* POST /whep suspended while its session gathers */
+	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
+};
+
+/*
+ * A POST /whep whose connection is suspended (MHD_suspend_connection) until its session
+ * has gathered server-reflexive and relayed candidates (STYLE 4.4): the control loop goes
+ * on serving everyone else meanwhile. Owned by the request; in sig->pending until the
+ * handler runs again or the request ends.
+ */
+struct whep_pending {
+	struct MHD_Connection *conn;
+	struct cg_session *session; /* a reference */
+	struct cg_sdp_offer *offer;
+	struct cg_sdp_choice choice;
+	bool resumed;
+	int status; /* the gathering report, or -ESHUTDOWN: the daemon stops */
 };
 
 typedef enum MHD_Result (*route_fn)(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -228,6 +252,36 @@ static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_C
 	return r;
 }
 
+/* Registers and starts an answered session (takes s's reference and answer) and says 201. */
+static enum MHD_Result whep_created(struct cg_signaling *sig, struct MHD_Connection *conn,
+				    struct request *req, struct cg_session *s, char *answer)
+{
+	g_hash_table_insert(sig->sessions, g_strdup(cg_session_id(s)), s);
+	req->created = cg_session_ref(s);
+	cg_stats_add(&sig->deps.stats->sessions_created, 1);
+	cg_session_start(s);
+	cg_info("[%s] new viewer, %u in all", cg_session_id(s), g_hash_table_size(sig->sessions));
+	return whep_reply_created(sig, conn, s, answer);
+}
+
+static enum MHD_Result whep_too_many(struct cg_signaling *sig, struct MHD_Connection *conn)
+{
+	const struct cg_config *cfg = sig->deps.cfg;
+	struct MHD_Response *resp;
+	enum MHD_Result mr;
+
+	cg_stats_add(&sig->deps.stats->sessions_refused, 1);
+	cg_notice("viewer limit of %u reached, refusing a new one", cfg->max_viewers);
+	resp = MHD_create_response_from_buffer(strlen("too many viewers\n"),
+					       (void *)"too many viewers\n",
+					       MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Retry-After", "10");
+	add_cors_headers(resp);
+	mr = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	MHD_destroy_response(resp);
+	return mr;
+}
+
 /* Parses and negotiates; on failure writes the HTTP status and reason. */
 static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 			  struct cg_sdp_offer *offer, struct cg_sdp_choice *choice,
@@ -248,36 +302,146 @@ static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 	return r;
 }
 
+static void whep_session_setup(struct cg_signaling *sig, struct cg_session_setup *ret)
+{
+	*ret = (struct cg_session_setup){
+		.worker = cg_hub_least_loaded(sig->deps.hub),
+		.media = sig->deps.media,
+		.stats = sig->deps.stats,
+		.cert = sig->deps.cert,
+		.loopback_only = cg_config_listens_on_loopback(sig->deps.cfg),
+		.cfg = sig->deps.cfg,
+		.ice = &sig->ice,
+		.audio = sig->deps.audio,
+		.control_ctx = sig->deps.ctx,
+		.on_closed = signaling_on_session_closed,
+		.on_closed_userdata = sig,
+	};
+}
+
+static struct whep_pending *whep_pending_free(struct whep_pending *p)
+{
+	cg_session_unref(p->session);
+	free(p->offer);
+	g_free(p);
+	return NULL;
+}
+
+/* The request ended while suspended (the daemon stops): nobody will get this answer. */
+static void whep_pending_cancel(struct cg_signaling *sig, struct whep_pending *p)
+{
+	cg_info("[%s] request ended before its answer, closing", cg_session_id(p->session));
+	g_hash_table_remove(sig->pending, p->session);
+	cg_session_close(p->session);
+	whep_pending_free(p);
+}
+
+/* Gathering ended (or its cap passed): MHD calls the handler again, whep_resume answers. */
+static void whep_on_gathered(struct cg_session *s, int status, void *userdata)
+{
+	struct cg_signaling *sig = userdata;
+	struct whep_pending *p = g_hash_table_lookup(sig->pending, s);
+
+	/* Not there: the request was cancelled and closed the session already. */
+	if (!p || p->resumed)
+		return;
+	p->resumed = true;
+	p->status = status;
+	MHD_resume_connection(p->conn);
+	cg_http_kick(sig->http);
+}
+
+/*
+ * Whether the client closed its side while suspended (MHD does not watch a suspended
+ * socket): end of stream on a peek. A client that only half-closed after its request
+ * would look the same; WHEP players and browsers do not. With TLS the close_notify alert
+ * is data, so only the TCP close is seen; the answer then fails to send instead.
+ */
+static bool whep_peer_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char byte;
+
+	return info && recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connection *conn,
+				   struct request *req)
+{
+	struct whep_pending *p = req->pending;
+	struct cg_session *s = cg_session_ref(p->session);
+	char *answer = NULL;
+	int r = p->status;
+
+	req->pending = NULL;
+	g_hash_table_remove(sig->pending, s);
+	if (r != -ESHUTDOWN && whep_peer_gone(conn))
+		r = -EPIPE;
+	if (r != -ESHUTDOWN && r != -ECONNRESET && r != -EPIPE)
+		r = cg_session_answer(s, p->offer, &p->choice, &answer);
+	whep_pending_free(p);
+	if (r < 0) {
+		cg_info("[%s] no answer: %s", cg_session_id(s),
+			r == -EPIPE ? "the viewer hung up while we gathered" : strerror(-r));
+		cg_session_close(s);
+		cg_session_unref(s);
+		if (r == -EPIPE)
+			return MHD_NO;
+		return respond_error(conn, r == -ESHUTDOWN ? MHD_HTTP_SERVICE_UNAVAILABLE
+							  : MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "cannot create the session");
+	}
+	return whep_created(sig, conn, req, s, answer);
+}
+
+/*
+ * With STUN or TURN the answer must wait for their candidates (RFC 9725 has no
+ * server-to-client trickle): suspend the connection, never the control loop. Takes offer.
+ */
+static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connection *conn,
+				    struct request *req, const struct cg_session_setup *setup,
+				    struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice)
+{
+	struct whep_pending *p = g_new0(struct whep_pending, 1);
+	int r = cg_session_new_gathering(setup, offer, choice, WHEP_GATHER_CAP_MS,
+					 whep_on_gathered, sig, &p->session);
+
+	p->offer = offer;
+	if (r < 0) {
+		cg_warn("cannot create a session: %s", strerror(-r));
+		whep_pending_free(p);
+		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "cannot create the session");
+	}
+	p->conn = conn;
+	p->choice = *choice;
+	req->pending = p;
+	g_hash_table_insert(sig->pending, p->session, p);
+	cg_debug("[%s] waiting for STUN/TURN candidates", cg_session_id(p->session));
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
 static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection *conn,
 				 const char *url, struct request *req)
 {
-	const struct cg_config *cfg = sig->deps.cfg;
+	struct cg_session_setup setup;
 	struct cg_sdp_offer *offer;
 	struct cg_sdp_choice choice;
 	struct cg_session *s;
 	const char *reason = "";
 	unsigned status = 0;
 	char *answer;
-	enum MHD_Result mr;
 	int r;
 
 	if (!content_type_is(conn, "application/sdp"))
 		return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "a WHEP offer must be Content-Type: application/sdp");
-	if (g_hash_table_size(sig->sessions) >= cfg->max_viewers) {
-		struct MHD_Response *resp;
-
-		cg_stats_add(&sig->deps.stats->sessions_refused, 1);
-		cg_notice("viewer limit of %u reached, refusing a new one", cfg->max_viewers);
-		resp = MHD_create_response_from_buffer(strlen("too many viewers\n"),
-						       (void *)"too many viewers\n",
-						       MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(resp, "Retry-After", "10");
-		add_cors_headers(resp);
-		mr = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
-		MHD_destroy_response(resp);
-		return mr;
-	}
+	/* Viewers still waiting for their answer count: they will be viewers in a moment. */
+	if (g_hash_table_size(sig->sessions) + g_hash_table_size(sig->pending) >=
+	    sig->deps.cfg->max_viewers)
+		return whep_too_many(sig, conn);
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	r = whep_negotiate(sig, req, offer, &choice, &status, &reason);
 	if (r < 0) {
@@ -286,19 +450,10 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		free(offer);
 		return respond_error(conn, status, reason);
 	}
-	struct cg_session_setup setup = {
-		.worker = cg_hub_least_loaded(sig->deps.hub),
-		.media = sig->deps.media,
-		.stats = sig->deps.stats,
-		.cert = sig->deps.cert,
-		.loopback_only = cg_config_listens_on_loopback(cfg),
-		.cfg = cfg,
-		.ice = &sig->ice,
-		.audio = sig->deps.audio,
-		.control_ctx = sig->deps.ctx,
-		.on_closed = signaling_on_session_closed,
-		.on_closed_userdata = sig,
-	};
+	whep_session_setup(sig, &setup);
+	if (cg_ice_servers_any(&sig->ice))
+		return whep_suspend(sig, conn, req, &setup, offer, &choice);
+	/* No server to ask: the host candidates are all there is, answer now. */
 	r = cg_session_new(&setup, offer, &choice, &s, &answer);
 	free(offer);
 	if (r < 0) {
@@ -306,11 +461,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
-	g_hash_table_insert(sig->sessions, g_strdup(cg_session_id(s)), s);
-	cg_stats_add(&sig->deps.stats->sessions_created, 1);
-	cg_session_start(s);
-	cg_info("[%s] new viewer, %u in all", cg_session_id(s), g_hash_table_size(sig->sessions));
-	return whep_reply_created(sig, conn, s, answer);
+	return whep_created(sig, conn, req, s, answer);
 }
 
 static struct cg_session *whep_lookup(struct cg_signaling *sig, const char *url)
@@ -675,6 +826,8 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 		*con_cls = signaling_request_new(sig, conn, url, method);
 		return MHD_YES;
 	}
+	if (req->pending)
+		return whep_resume(sig, conn, req);
 	if (*upload_data_size > 0) {
 		/* A body nobody may act on is not kept. */
 		bool wanted = req->route && (req->authorized || (req->route->flags & ROUTE_PUBLIC));
@@ -690,6 +843,28 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 	return signaling_route(sig, conn, url, req);
 }
 
+/*
+ * A 201 that did not reach its viewer (it hung up while we gathered, or the send failed):
+ * nobody knows the session's Location, so close it now rather than after the setup timeout.
+ */
+static void whep_request_done(struct cg_signaling *sig, struct request *req,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct cg_session *s = req->created;
+
+	if (req->pending)
+		whep_pending_cancel(sig, req->pending);
+	req->pending = NULL;
+	if (s && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+	    g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s) {
+		cg_info("[%s] the answer did not reach the viewer, closing", cg_session_id(s));
+		cg_session_close(s);
+		g_hash_table_remove(sig->candidates, cg_session_id(s));
+		g_hash_table_remove(sig->sessions, cg_session_id(s));
+	}
+	req->created = s ? cg_session_unref(s) : NULL;
+}
+
 static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				   enum MHD_RequestTerminationCode toe)
 {
@@ -697,6 +872,7 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 
 	if (!req)
 		return;
+	whep_request_done(cls, req, toe);
 	/* Bodies may hold a password (the login form). */
 	if (req->body->len)
 		explicit_bzero(req->body->data, req->body->len);
@@ -748,6 +924,7 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					      signaling_unref_session);
 	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sig->pending = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
 	signaling_load_ice_servers(sig);
 	r = cg_rooms_new(&sig->deps, &sig->rooms);
@@ -770,8 +947,32 @@ void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *c
 	signaling_load_ice_servers(sig);
 }
 
+/*
+ * libmicrohttpd must not stop with suspended connections: resume them, marked so that
+ * whatever MHD does next (answer them or close them) ends their sessions.
+ */
+static void whep_pending_resume_all(struct cg_signaling *sig)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!sig->http)
+		return;
+	g_hash_table_iter_init(&it, sig->pending);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct whep_pending *p = value;
+
+		if (p->resumed)
+			continue;
+		p->resumed = true;
+		p->status = -ESHUTDOWN;
+		MHD_resume_connection(p->conn);
+	}
+}
+
 void cg_signaling_stop(struct cg_signaling *sig)
 {
+	whep_pending_resume_all(sig);
 	/* Open WebSockets get a close frame and go back to libmicrohttpd before it stops. */
 	if (sig->rooms)
 		cg_rooms_stop(sig->rooms);
@@ -782,7 +983,19 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 {
 	if (!sig)
 		return NULL;
+	whep_pending_resume_all(sig);
 	sig->http = cg_http_free(sig->http);
+	/* MHD ends every request it had; should one have escaped, its session still closes. */
+	while (sig->pending && g_hash_table_size(sig->pending) > 0) {
+		GHashTableIter it;
+		gpointer value;
+
+		g_hash_table_iter_init(&it, sig->pending);
+		g_hash_table_iter_next(&it, NULL, &value);
+		whep_pending_cancel(sig, value);
+	}
+	if (sig->pending)
+		g_hash_table_unref(sig->pending);
 	sig->rooms = cg_rooms_free(sig->rooms);
 	g_hash_table_unref(sig->sessions);
 	g_hash_table_unref(sig->candidates);

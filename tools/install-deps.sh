@@ -28,7 +28,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
-  util-linux curl python3 openssl systemd
+  util-linux curl python3 openssl systemd coturn
 )
 cross_pkgs=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user mmdebstrap
