@@ -55,7 +55,8 @@ static gboolean daemon_send_status(gpointer userdata)
 	struct daemon *d = userdata;
 	char *status =
 		g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
-				d->cfg->source, d->cfg->width, d->cfg->height, d->cfg->fps,
+				cg_media_source_name(d->media), d->cfg->width, d->cfg->height,
+				d->cfg->fps,
 				cg_media_encoder_name(d->media), cg_signaling_viewers(d->signaling),
 				cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
 
@@ -188,7 +189,7 @@ static void daemon_print_url(const struct daemon *d)
 	bool v6 = strchr(host, ':') != NULL;
 
 	printf("camgate: streaming %s %ux%u@%u (%s) — watch at http%s://%s%s%s:%u/\n",
-	       d->cfg->source, d->cfg->width, d->cfg->height, d->cfg->fps,
+	       cg_media_source_name(d->media), d->cfg->width, d->cfg->height, d->cfg->fps,
 	       cg_media_encoder_name(d->media), d->cfg->tls ? "s" : "", v6 && !any ? "[" : "",
 	       any ? g_get_host_name() : host, v6 && !any ? "]" : "",
 	       cg_signaling_port(d->signaling));

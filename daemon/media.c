@@ -742,6 +742,11 @@ uint32_t cg_media_ssrc(const struct cg_media *m)
 	return m->ssrc;
 }
 
+const char *cg_media_source_name(const struct cg_media *m)
+{
+	return m->source;
+}
+
 const char *cg_media_encoder_name(const struct cg_media *m)
 {
 	return __atomic_load_n(&m->encoder_name, __ATOMIC_ACQUIRE);

@@ -110,6 +110,9 @@ struct cg_frame *cg_media_latest_frame(struct cg_media *m);
 struct cg_h264_profile cg_media_profile(const struct cg_media *m);
 uint32_t cg_media_ssrc(const struct cg_media *m);
 const char *cg_media_encoder_name(const struct cg_media *m);
+/* The source --source=auto resolved to ("test" or a /dev/videoN): fixed once created.
+ * Any thread. */
+const char *cg_media_source_name(const struct cg_media *m);
 
 /* CLOCK_MONOTONIC µs of the media thread's last loop iteration (its heartbeat). Any thread. */
 uint64_t cg_media_heartbeat_usec(const struct cg_media *m);

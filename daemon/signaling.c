@@ -205,7 +205,7 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 			",\"latency_ms\":{"
 			"\"encode_p50\":%.2f,\"encode_p95\":%.2f,"
 			"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
-			CG_VERSION, cfg->source, cg_media_encoder_name(sig->deps.media),
+			CG_VERSION, cg_media_source_name(sig->deps.media), cg_media_encoder_name(sig->deps.media),
 			cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps,
 			g_hash_table_size(sig->sessions), cg_stats_get(&st->frames_captured),
 			cg_stats_get(&st->frames_encoded), cg_stats_get(&st->frames_dropped),
@@ -641,25 +641,6 @@ static enum MHD_Result handle_login_get(struct cg_signaling *sig, struct MHD_Con
 	return login_page(conn, MHD_HTTP_OK, NULL);
 }
 
-/* The form's one field, from an application/x-www-form-urlencoded body. */
-static char *login_secret(const struct request *req)
-{
-	char *body = g_strndup((const char *)req->body->data, req->body->len);
-	char **pairs = g_strsplit(body, "&", -1);
-	char *secret = NULL;
-
-	for (char **p = pairs; *p && !secret; p++) {
-		if (!g_str_has_prefix(*p, "secret="))
-			continue;
-		g_strdelimit(*p, "+", ' ');
-		secret = g_uri_unescape_string(*p + strlen("secret="), NULL);
-	}
-	explicit_bzero(body, strlen(body));
-	g_free(body);
-	g_strfreev(pairs);
-	return secret;
-}
-
 static enum MHD_Result redirect(struct MHD_Connection *conn, const char *location,
 				const char *cookie)
 {
@@ -680,7 +661,8 @@ static enum MHD_Result handle_login_post(struct cg_signaling *sig,
 					 struct MHD_Connection *conn, const char *url,
 					 struct request *req)
 {
-	char *secret = login_secret(req);
+	/* The fuzzed parser (tests/fuzz/fuzz-auth.c); it clears what it frees. */
+	char *secret = cg_auth_form_secret((const char *)req->body->data, req->body->len);
 	char *cookie = NULL;
 	enum MHD_Result mr;
 	int r;
