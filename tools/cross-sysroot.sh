@@ -30,14 +30,26 @@ done
 [ ${#sources[@]} -gt 0 ] || { echo "cross-sysroot: no apt sources on this machine" >&2; exit 1; }
 mkdir -p "$(dirname "$root")"
 # A mirror in the middle of a sync serves index files of the wrong size for a while.
+# The last attempt leaves the other suites out (security, updates): a broken index there
+# (seen for armhf) must not cost the build; headers and libraries of the release will do to
+# compile and run unit tests.
+main_only=$(mktemp)
+printf 'deb http://deb.debian.org/debian bookworm main\n' >"$main_only"
 for attempt in 1 2 3; do
   rm -rf "$root.tmp"
-  mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$pkgs" \
-    bookworm "$root.tmp" "${sources[@]}" && break
-  [ $attempt -lt 3 ] || { rm -rf "$root.tmp"; exit 1; }
+  if [ $attempt -lt 3 ]; then
+    mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$pkgs" \
+      bookworm "$root.tmp" "${sources[@]}" && break
+  else
+    mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$pkgs" \
+      bookworm "$root.tmp" "$main_only" && break
+    rm -rf "$root.tmp" "$main_only"
+    exit 1
+  fi
   echo "cross-sysroot: attempt $attempt failed, retrying in $((attempt * 30)) s" >&2
   sleep $((attempt * 30))
 done
+rm -f "$main_only"
 # Absolute symlinks inside the tree would point at the build machine's own files.
 find "$root.tmp" -xtype l -lname '/*' | while read -r l; do
   ln -sfn "$root$(readlink "$l")" "$l"
