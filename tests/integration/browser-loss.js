@@ -40,7 +40,9 @@ function startRelay(target, loss, delayMs) {
   const st = { forwarded: 0, dropped: 0, browser: null };
   sock.on('message', (msg, from) => {
     const fromCamgate = from.address === target.address && from.port === target.port;
-    if (!fromCamgate) st.browser = { address: from.address, port: from.port };
+    // Chromium checks from each of its sockets; answering always the first keeps one
+    // path (the others' checks fail), instead of flipping the path under consent checks.
+    if (!fromCamgate && !st.browser) st.browser = { address: from.address, port: from.port };
     const to = fromCamgate ? st.browser : target;
     if (!to) return;
     if (Math.random() < loss) { st.dropped++; return; }
