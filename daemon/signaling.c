@@ -15,6 +15,7 @@
 #include "media.h"
 #include "metrics.h"
 #include "net/http_mhd.h"
+#include "net/http_req.h"
 #include "proto/sdp.h"
 #include "rooms.h"
 #include "session.h"
@@ -137,11 +138,9 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned statu
 
 static bool content_type_is(struct MHD_Connection *conn, const char *expected)
 {
-	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n = strlen(expected);
-
-	return ct && strncasecmp(ct, expected, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
+	return cg_http_media_type_is(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_CONTENT_TYPE),
+				     expected);
 }
 
 /* RFC 9725 §4.4: the ICE servers a player should use, one Link header each. */
@@ -466,7 +465,9 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 
 static struct cg_session *whep_lookup(struct cg_signaling *sig, const char *url)
 {
-	return g_hash_table_lookup(sig->sessions, url + strlen(WHEP_PREFIX));
+	const char *id = cg_http_resource_id(url, WHEP_PREFIX, CG_SESSION_ID_LEN);
+
+	return id ? g_hash_table_lookup(sig->sessions, id) : NULL;
 }
 
 /* Bounds what one viewer can make its ICE agent check (STYLE 4.14). */
