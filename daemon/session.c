@@ -206,17 +206,14 @@ static gboolean session_on_dtls_timer(gpointer userdata)
 	return G_SOURCE_REMOVE;
 }
 
-static void session_send_sr(struct cg_session *s)
+/*
+ * A sender report maps a stream's RTP time to the capture wall clock. Audio and video both
+ * map to that one clock, so the browser can line them up (RFC 3550 §6.4.1: lip sync
+ * through NTP timestamps).
+ */
+static void session_send_sr(struct cg_session *s, const struct cg_rtcp_sr *sr)
 {
-	struct cg_rtcp_sr sr = {
-		.ssrc = cg_media_ssrc(s->setup.media),
-		.ntp = cg_rtcp_ntp_from_unix_usec(s->last_capture_wall_usec),
-		.rtp_timestamp = s->last_rtp_timestamp,
-		.packet_count = s->packets_sent,
-		.octet_count = s->octets_sent,
-		.cname = "camgate",
-	};
-	int len = cg_rtcp_build_sr(s->packet, SESSION_PACKET_MAX, &sr);
+	int len = cg_rtcp_build_sr(s->packet, SESSION_PACKET_MAX, sr);
 
 	if (len < 0)
 		return;
@@ -225,38 +222,35 @@ static void session_send_sr(struct cg_session *s)
 		session_send_raw(s, s->packet, (size_t)len);
 }
 
-/*
- * The audio SR maps its RTP time to the same capture wall clock as the video SR does, so
- * the browser can line the two up (RFC 3550 §6.4.1: lip sync through NTP timestamps).
- */
-static void session_send_audio_sr(struct cg_session *s)
+static void session_send_srs(struct cg_session *s)
 {
-	struct cg_rtcp_sr sr = {
-		.ssrc = cg_audio_track_ssrc(s->setup.audio),
-		.ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
-		.rtp_timestamp = s->last_audio_rtp_timestamp,
-		.packet_count = s->audio_packets_sent,
-		.octet_count = s->audio_octets_sent,
-		.cname = "camgate",
-	};
-	int len = cg_rtcp_build_sr(s->packet, SESSION_PACKET_MAX, &sr);
-
-	if (len < 0)
-		return;
-	len = cg_srtp_protect_rtcp(s->srtp, s->packet, (size_t)len, sizeof(s->packet));
-	if (len > 0)
-		session_send_raw(s, s->packet, (size_t)len);
+	/* Only for what was sent: an SR before the first packet would map nothing. */
+	if (s->packets_sent > 0)
+		session_send_sr(s, &(struct cg_rtcp_sr){
+					   .ssrc = cg_media_ssrc(s->setup.media),
+					   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_capture_wall_usec),
+					   .rtp_timestamp = s->last_rtp_timestamp,
+					   .packet_count = s->packets_sent,
+					   .octet_count = s->octets_sent,
+					   .cname = "camgate",
+				   });
+	if (s->audio_packets_sent > 0)
+		session_send_sr(s, &(struct cg_rtcp_sr){
+					   .ssrc = cg_audio_track_ssrc(s->setup.audio),
+					   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
+					   .rtp_timestamp = s->last_audio_rtp_timestamp,
+					   .packet_count = s->audio_packets_sent,
+					   .octet_count = s->audio_octets_sent,
+					   .cname = "camgate",
+				   });
 }
 
 static gboolean session_on_sr_timer(gpointer userdata)
 {
 	struct cg_session *s = userdata;
 
-	/* An SR maps RTP time to the capture wall clock: only once something was sent. */
-	if (s->state == SESSION_STREAMING && s->packets_sent > 0)
-		session_send_sr(s);
-	if (s->state == SESSION_STREAMING && s->audio_packets_sent > 0)
-		session_send_audio_sr(s);
+	if (s->state == SESSION_STREAMING)
+		session_send_srs(s);
 	return G_SOURCE_CONTINUE;
 }
 
