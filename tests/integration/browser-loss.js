@@ -33,23 +33,37 @@ function parseArgs(argv) {
   return a;
 }
 
-// One UDP relay between the browser and camgate's candidate: the browser's side is learnt
-// from its first datagram. Loss and delay apply both ways, independently per datagram.
+// A lossy NAT between the browser and camgate's candidate: like a real NAT, every browser
+// socket gets its own mapping (an upstream socket), so replies reach the socket that asked
+// and each of Chromium's candidate pairs works or fails on its own. Loss and delay apply
+// both ways, independently per datagram.
 function startRelay(target, loss, delayMs) {
   const sock = dgram.createSocket('udp4');
-  const st = { forwarded: 0, dropped: 0, browser: null };
-  sock.on('message', (msg, from) => {
-    const fromCamgate = from.address === target.address && from.port === target.port;
-    // Chromium checks from each of its sockets; answering always the first keeps one
-    // path (the others' checks fail), instead of flipping the path under consent checks.
-    if (!fromCamgate && !st.browser) st.browser = { address: from.address, port: from.port };
-    const to = fromCamgate ? st.browser : target;
-    if (!to) return;
+  const st = { forwarded: 0, dropped: 0, mappings: new Map(), closed: false };
+  const pass = (send) => {
     if (Math.random() < loss) { st.dropped++; return; }
     st.forwarded++;
-    setTimeout(() => { if (!st.closed) sock.send(msg, to.port, to.address); }, delayMs);
+    setTimeout(() => { if (!st.closed) send(); }, delayMs);
+  };
+  const mapping = (from) => {
+    const key = `${from.address}:${from.port}`;
+    let up = st.mappings.get(key);
+    if (!up) {
+      up = dgram.createSocket('udp4');
+      up.bind(0, '127.0.0.1');
+      up.on('message', (msg) => pass(() => sock.send(msg, from.port, from.address)));
+      st.mappings.set(key, up);
+    }
+    return up;
+  };
+  sock.on('message', (msg, from) => {
+    const up = mapping(from);
+    pass(() => up.send(msg, target.port, target.address));
   });
-  sock.on('close', () => { st.closed = true; });
+  sock.on('close', () => {
+    st.closed = true;
+    for (const up of st.mappings.values()) up.close();
+  });
   return { sock, st };
 }
 
