@@ -207,6 +207,7 @@
       return;
     }
     video.muted = false;
+    renderSound(); // the button follows at once; a refused play() turns it back below
     try {
       await video.play();
       a.blocked = false;

@@ -467,7 +467,10 @@ async function main() {
       let u = await ui();
       if (u.soundHidden || !u.muted || u.soundPressed !== 'false') fail(`sound button before a click: ${JSON.stringify(u)} (want shown, muted, aria-pressed=false)`);
       await page.click('#sound');
-      u = await pollUntil(async () => { const v = await ui(); return !v.muted ? v : null; }, 3000) || await ui();
+      u = await pollUntil(async () => {
+        const v = await ui();
+        return !v.muted && v.soundPressed === 'true' && !v.paused ? v : null;
+      }, 3000) || await ui();
       say(`sound button clicked: ${JSON.stringify(u)}`);
       if (u.muted || u.paused || u.soundPressed !== 'true' || u.stored !== '1') fail(`sound button did not turn the sound on: ${JSON.stringify(u)}`);
       // Chromium measures a remote track's level after the element's volume (0 while
@@ -479,7 +482,10 @@ async function main() {
       result.audioEnergy = a.totalAudioEnergy;
       if (!(a.totalAudioEnergy > e0)) fail(`audio has no energy with the sound on (totalAudioEnergy ${e0} → ${a.totalAudioEnergy}): the test tone did not arrive`);
       await page.keyboard.press('m');
-      u = await ui();
+      u = await pollUntil(async () => {
+        const v = await ui();
+        return v.muted && v.soundPressed === 'false' ? v : null;
+      }, 3000) || await ui();
       if (!u.muted || u.soundPressed !== 'false' || u.stored !== '0') fail(`"m" did not turn the sound off: ${JSON.stringify(u)}`);
       if (args.playbackFile && (u.talkHidden || !u.noteHidden)) fail(`push-to-talk not shown with talkback available: ${JSON.stringify(u)}`);
       if (!args.playbackFile && !u.talkHidden) fail('push-to-talk shown without talkback');
