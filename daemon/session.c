@@ -226,23 +226,25 @@ static void session_send_srs(struct cg_session *s)
 {
 	/* Only for what was sent: an SR before the first packet would map nothing. */
 	if (s->packets_sent > 0)
-		session_send_sr(s, &(struct cg_rtcp_sr){
-					   .ssrc = cg_media_ssrc(s->setup.media),
-					   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_capture_wall_usec),
-					   .rtp_timestamp = s->last_rtp_timestamp,
-					   .packet_count = s->packets_sent,
-					   .octet_count = s->octets_sent,
-					   .cname = "camgate",
-				   });
+		session_send_sr(
+			s, &(struct cg_rtcp_sr){
+				   .ssrc = cg_media_ssrc(s->setup.media),
+				   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_capture_wall_usec),
+				   .rtp_timestamp = s->last_rtp_timestamp,
+				   .packet_count = s->packets_sent,
+				   .octet_count = s->octets_sent,
+				   .cname = "camgate",
+			   });
 	if (s->audio_packets_sent > 0)
-		session_send_sr(s, &(struct cg_rtcp_sr){
-					   .ssrc = cg_audio_track_ssrc(s->setup.audio),
-					   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
-					   .rtp_timestamp = s->last_audio_rtp_timestamp,
-					   .packet_count = s->audio_packets_sent,
-					   .octet_count = s->audio_octets_sent,
-					   .cname = "camgate",
-				   });
+		session_send_sr(s,
+				&(struct cg_rtcp_sr){
+					.ssrc = cg_audio_track_ssrc(s->setup.audio),
+					.ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
+					.rtp_timestamp = s->last_audio_rtp_timestamp,
+					.packet_count = s->audio_packets_sent,
+					.octet_count = s->audio_octets_sent,
+					.cname = "camgate",
+				});
 }
 
 static gboolean session_on_sr_timer(gpointer userdata)
@@ -808,8 +810,8 @@ static gboolean session_on_gather_cap(gpointer userdata)
 
 	g_source_unref(s->gather.cap_timer);
 	s->gather.cap_timer = NULL;
-	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is",
-		s->id, s->gather.cap_ms);
+	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is", s->id,
+		s->gather.cap_ms);
 	session_report_gathered(s, -ETIMEDOUT);
 	return G_SOURCE_REMOVE;
 }
@@ -853,7 +855,6 @@ static gboolean session_gather_arm(gpointer userdata)
 	return G_SOURCE_REMOVE;
 }
 
-
 /*
  * One server for both (stun: and turn: naming the same host and port, as most deployments
  * do): TURN over UDP already gives the server-reflexive address (XOR-MAPPED-ADDRESS in the
@@ -882,7 +883,8 @@ static void session_use_ice_servers(struct cg_session *s)
 		return;
 	if (session_stun_is_turn(ice))
 		cg_debug("[%s] STUN server is the TURN server: its allocation gives the "
-			 "server-reflexive candidate", s->id);
+			 "server-reflexive candidate",
+			 s->id);
 	else if (ice->stun_ip[0])
 		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
 			     (guint)ice->stun_port, NULL);
@@ -891,8 +893,8 @@ static void session_use_ice_servers(struct cg_session *s)
 				       ice->turn_user ? ice->turn_user : "",
 				       ice->turn_password ? ice->turn_password : "",
 				       relay_types[ice->turn_transport]))
-		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->id,
-			ice->turn_ip, ice->turn_port);
+		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->id, ice->turn_ip,
+			ice->turn_port);
 }
 
 static int session_create_agent(struct cg_session *s)
@@ -933,8 +935,8 @@ static int session_create_agent(struct cg_session *s)
 
 /* Appends the agent's server-reflexive and relayed candidates (relayed) or its host ones,
  * up to SESSION_MAX_CANDIDATES in all. */
-static void session_append_candidates(struct cg_session *s, GSList *cands, bool relayed,
-				      char **out, unsigned *n)
+static void session_append_candidates(struct cg_session *s, GSList *cands, bool relayed, char **out,
+				      unsigned *n)
 {
 	for (GSList *l = cands; l; l = l->next) {
 		NiceCandidate *c = l->data;
@@ -1068,8 +1070,8 @@ static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choic
 
 /* The answering side up to the answer: agent gathering, the offer applied, DTLS started. */
 static int session_new_answerer(const struct cg_session_setup *setup,
-				const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
-				struct cg_session *s)
+				const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, struct cg_session *s)
 {
 	int r;
 
@@ -1104,10 +1106,9 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 	return 0;
 }
 
-int cg_session_new_gathering(const struct cg_session_setup *setup,
-			     const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
-			     unsigned cap_ms, cg_session_gathered_fn fn, void *userdata,
-			     struct cg_session **ret)
+int cg_session_new_gathering(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			     const struct cg_sdp_choice *choice, unsigned cap_ms,
+			     cg_session_gathered_fn fn, void *userdata, struct cg_session **ret)
 {
 	struct cg_session *s = cg_new0(struct cg_session, 1);
 	int r;
@@ -1133,8 +1134,8 @@ int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
 
 	if (!s->gather.candidates)
 		return -ECONNRESET;
-	r = session_write_answer(s, offer, choice, s->gather.candidates,
-				 s->gather.n_candidates, ret_answer);
+	r = session_write_answer(s, offer, choice, s->gather.candidates, s->gather.n_candidates,
+				 ret_answer);
 	g_strfreev(s->gather.candidates);
 	s->gather.candidates = NULL;
 	return r;

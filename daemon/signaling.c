@@ -28,13 +28,13 @@
 #include "web/assets.h"
 
 #define SIGNALING_MAX_BODY (64 * 1024)
-#define WHEP_PREFIX "/whep/"
+#define WHEP_PREFIX	   "/whep/"
 /* How long POST /whep waits for server-reflexive and relayed candidates when STUN or TURN
  * is configured: a reachable server answers in a round trip, an unreachable one would keep
  * libnice retransmitting for ~40 s, and players time out their POST (RFC 9725 has no
  * server-to-client trickle, so what is not in the answer is never used). */
 #define WHEP_GATHER_CAP_MS 3000
-#define SNAPSHOT_QUALITY 85
+#define SNAPSHOT_QUALITY   85
 /* A picture at most this old is served again: a client polling fast costs no encodes. */
 #define SNAPSHOT_REUSE_USEC (100 * CG_USEC_PER_MSEC)
 
@@ -60,10 +60,10 @@ struct route;
 struct request {
 	GByteArray *body;
 	bool too_large;
-	bool authorized;	   /* credentials checked once, with the headers */
-	const struct route *route; /* NULL: no such path or method */
-	bool path_known;	   /* the path exists, for another method */
-	const char *method;	   /* MHD's string, valid for the request */
+	bool authorized;	      /* credentials checked once, with the headers */
+	const struct route *route;    /* NULL: no such path or method */
+	bool path_known;	      /* the path exists, for another method */
+	const char *method;	      /* MHD's string, valid for the request */
 	struct whep_pending *pending; /* POST /whep suspended while its session gathers */
 	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
 };
@@ -128,9 +128,8 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned statu
 				     const char *reason)
 {
 	char *text = g_strdup_printf("%s\n", reason);
-	enum MHD_Result r =
-		respond(conn, status, "text/plain; charset=utf-8", text, strlen(text),
-			MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(conn, status, "text/plain; charset=utf-8", text, strlen(text),
+				    MHD_RESPMEM_MUST_COPY);
 
 	g_free(text);
 	return r;
@@ -138,9 +137,9 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned statu
 
 static bool content_type_is(struct MHD_Connection *conn, const char *expected)
 {
-	return cg_http_media_type_is(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								 MHD_HTTP_HEADER_CONTENT_TYPE),
-				     expected);
+	return cg_http_media_type_is(
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		expected);
 }
 
 /* RFC 9725 §4.4: the ICE servers a player should use, one Link header each. */
@@ -153,8 +152,8 @@ static void add_ice_links(struct cg_signaling *sig, struct MHD_Response *resp)
 static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Connection *conn,
 				      const char *url, struct request *req)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
-								    MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result r;
 
 	add_cors_headers(resp);
@@ -193,27 +192,27 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 	GString *json = g_string_new(NULL);
 	enum MHD_Result r;
 
-	g_string_printf(json,
-			"{\"version\":\"%s\",\"source\":\"%s\",\"encoder\":\"%s\","
-			"\"width\":%u,\"height\":%u,\"fps\":%u,\"bitrate_kbps\":%u,"
-			"\"viewers\":%u,\"frames_captured\":%" G_GUINT64_FORMAT
-			",\"frames_encoded\":%" G_GUINT64_FORMAT
-			",\"frames_dropped\":%" G_GUINT64_FORMAT ",\"keyframes\":%" G_GUINT64_FORMAT
-			",\"keyframe_requests\":%" G_GUINT64_FORMAT
-			",\"copied_bytes\":%" G_GUINT64_FORMAT ",\"bitrate_target_kbps\":%u"
-			",\"latency_ms\":{"
-			"\"encode_p50\":%.2f,\"encode_p95\":%.2f,"
-			"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
-			CG_VERSION, cg_media_source_name(sig->deps.media), cg_media_encoder_name(sig->deps.media),
-			cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps,
-			g_hash_table_size(sig->sessions), cg_stats_get(&st->frames_captured),
-			cg_stats_get(&st->frames_encoded), cg_stats_get(&st->frames_dropped),
-			cg_stats_get(&st->keyframes), cg_stats_get(&st->keyframe_requests),
-			cg_stats_get(&st->copied_bytes), cg_media_bitrate(sig->deps.media),
-			cg_stats_percentile_ms(st, &st->encode, 50),
-			cg_stats_percentile_ms(st, &st->encode, 95),
-			cg_stats_percentile_ms(st, &st->capture_to_send, 50),
-			cg_stats_percentile_ms(st, &st->capture_to_send, 95));
+	g_string_printf(
+		json,
+		"{\"version\":\"%s\",\"source\":\"%s\",\"encoder\":\"%s\","
+		"\"width\":%u,\"height\":%u,\"fps\":%u,\"bitrate_kbps\":%u,"
+		"\"viewers\":%u,\"frames_captured\":%" G_GUINT64_FORMAT
+		",\"frames_encoded\":%" G_GUINT64_FORMAT ",\"frames_dropped\":%" G_GUINT64_FORMAT
+		",\"keyframes\":%" G_GUINT64_FORMAT ",\"keyframe_requests\":%" G_GUINT64_FORMAT
+		",\"copied_bytes\":%" G_GUINT64_FORMAT ",\"bitrate_target_kbps\":%u"
+		",\"latency_ms\":{"
+		"\"encode_p50\":%.2f,\"encode_p95\":%.2f,"
+		"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
+		CG_VERSION, cg_media_source_name(sig->deps.media),
+		cg_media_encoder_name(sig->deps.media), cfg->width, cfg->height, cfg->fps,
+		cfg->bitrate_kbps, g_hash_table_size(sig->sessions),
+		cg_stats_get(&st->frames_captured), cg_stats_get(&st->frames_encoded),
+		cg_stats_get(&st->frames_dropped), cg_stats_get(&st->keyframes),
+		cg_stats_get(&st->keyframe_requests), cg_stats_get(&st->copied_bytes),
+		cg_media_bitrate(sig->deps.media), cg_stats_percentile_ms(st, &st->encode, 50),
+		cg_stats_percentile_ms(st, &st->encode, 95),
+		cg_stats_percentile_ms(st, &st->capture_to_send, 50),
+		cg_stats_percentile_ms(st, &st->capture_to_send, 95));
 	r = respond(conn, MHD_HTTP_OK, "application/json", json->str, json->len,
 		    MHD_RESPMEM_MUST_COPY);
 	g_string_free(json, TRUE);
@@ -234,8 +233,8 @@ static void signaling_on_session_closed(struct cg_session *s, void *userdata)
 static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_Connection *conn,
 					  struct cg_session *s, char *answer)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		strlen(answer), answer, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(answer), answer, MHD_RESPMEM_MUST_COPY);
 	char *location = g_strconcat(WHEP_PREFIX, cg_session_id(s), NULL);
 	enum MHD_Result r;
 
@@ -271,9 +270,8 @@ static enum MHD_Result whep_too_many(struct cg_signaling *sig, struct MHD_Connec
 
 	cg_stats_add(&sig->deps.stats->sessions_refused, 1);
 	cg_notice("viewer limit of %u reached, refusing a new one", cfg->max_viewers);
-	resp = MHD_create_response_from_buffer(strlen("too many viewers\n"),
-					       (void *)"too many viewers\n",
-					       MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(
+		strlen("too many viewers\n"), (void *)"too many viewers\n", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Retry-After", "10");
 	add_cors_headers(resp);
 	mr = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
@@ -387,8 +385,9 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 		cg_session_unref(s);
 		if (r == -EPIPE)
 			return MHD_NO;
-		return respond_error(conn, r == -ESHUTDOWN ? MHD_HTTP_SERVICE_UNAVAILABLE
-							  : MHD_HTTP_INTERNAL_SERVER_ERROR,
+		return respond_error(conn,
+				     r == -ESHUTDOWN ? MHD_HTTP_SERVICE_UNAVAILABLE
+						     : MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
 	return whep_created(sig, conn, req, s, answer);
@@ -403,8 +402,8 @@ static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connect
 				    struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice)
 {
 	struct whep_pending *p = g_new0(struct whep_pending, 1);
-	int r = cg_session_new_gathering(setup, offer, choice, WHEP_GATHER_CAP_MS,
-					 whep_on_gathered, sig, &p->session);
+	int r = cg_session_new_gathering(setup, offer, choice, WHEP_GATHER_CAP_MS, whep_on_gathered,
+					 sig, &p->session);
 
 	p->offer = offer;
 	if (r < 0) {
@@ -532,8 +531,7 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connection *conn,
 				    const char *url, struct request *req)
 {
-	return cg_rooms_handle(sig->rooms, conn, url, req->method, req->body->data,
-			       req->body->len);
+	return cg_rooms_handle(sig->rooms, conn, url, req->method, req->body->data, req->body->len);
 }
 
 static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -558,8 +556,8 @@ static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Conne
 			(double)(cg_mono_usec() - cg_media_heartbeat_usec(media)) / 1e6,
 	};
 	char *text = cg_metrics_render(&in);
-	enum MHD_Result r = respond(conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text,
-				    strlen(text), MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text, strlen(text),
+				    MHD_RESPMEM_MUST_COPY);
 
 	g_free(text);
 	return r;
@@ -624,13 +622,12 @@ static const char login_tail[] =
 	"autocomplete=\"current-password\" autofocus required></label>"
 	"<button>Sign in</button></form></body></html>\n";
 
-static enum MHD_Result login_page(struct MHD_Connection *conn, unsigned status,
-				  const char *error)
+static enum MHD_Result login_page(struct MHD_Connection *conn, unsigned status, const char *error)
 {
 	char *html = g_strconcat(login_head, error ? "<p class=\"e\">" : "", error ? error : "",
 				 error ? "</p>" : "", login_tail, NULL);
-	enum MHD_Result r = respond(conn, status, "text/html; charset=utf-8", html,
-				    strlen(html), MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(conn, status, "text/html; charset=utf-8", html, strlen(html),
+				    MHD_RESPMEM_MUST_COPY);
 
 	g_free(html);
 	return r;
@@ -645,8 +642,8 @@ static enum MHD_Result handle_login_get(struct cg_signaling *sig, struct MHD_Con
 static enum MHD_Result redirect(struct MHD_Connection *conn, const char *location,
 				const char *cookie)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
-								    MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result r;
 
 	MHD_add_response_header(resp, "Location", location);
@@ -658,9 +655,8 @@ static enum MHD_Result redirect(struct MHD_Connection *conn, const char *locatio
 	return r;
 }
 
-static enum MHD_Result handle_login_post(struct cg_signaling *sig,
-					 struct MHD_Connection *conn, const char *url,
-					 struct request *req)
+static enum MHD_Result handle_login_post(struct cg_signaling *sig, struct MHD_Connection *conn,
+					 const char *url, struct request *req)
 {
 	/* The fuzzed parser (tests/fuzz/fuzz-auth.c); it clears what it frees. */
 	char *secret = cg_auth_form_secret((const char *)req->body->data, req->body->len);
@@ -691,26 +687,27 @@ static enum MHD_Result handle_login_post(struct cg_signaling *sig,
 static enum MHD_Result handle_logout(struct cg_signaling *sig, struct MHD_Connection *conn,
 				     const char *url, struct request *req)
 {
-	return redirect(conn, "/login", CG_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
-						       "SameSite=Strict");
+	return redirect(conn, "/login",
+			CG_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+				       "SameSite=Strict");
 }
 
 static const struct route routes[] = {
-	{"OPTIONS", "/", true, handle_options, ROUTE_PUBLIC},
-	{"GET", "/login", false, handle_login_get, ROUTE_PUBLIC},
-	{"POST", "/login", false, handle_login_post, ROUTE_PUBLIC},
-	{"POST", "/logout", false, handle_logout, ROUTE_PUBLIC},
-	{"GET", "/rooms", true, handle_rooms, 0},
-	{"POST", "/rooms", true, handle_rooms, 0},
-	{"DELETE", "/rooms", true, handle_rooms, 0},
-	{"POST", "/whep", false, whep_post, 0},
-	{"PATCH", WHEP_PREFIX, true, whep_patch, 0},
-	{"DELETE", WHEP_PREFIX, true, whep_delete, 0},
-	{"GET", "/status", false, handle_status, 0},
-	{"GET", "/metrics", false, handle_metrics, 0},
-	{"GET", "/snapshot.jpg", false, handle_snapshot, ROUTE_PAGE},
-	{"GET", "/", true, handle_asset, ROUTE_PAGE},
-	{"HEAD", "/", true, handle_asset, ROUTE_PAGE},
+	{ "OPTIONS", "/", true, handle_options, ROUTE_PUBLIC },
+	{ "GET", "/login", false, handle_login_get, ROUTE_PUBLIC },
+	{ "POST", "/login", false, handle_login_post, ROUTE_PUBLIC },
+	{ "POST", "/logout", false, handle_logout, ROUTE_PUBLIC },
+	{ "GET", "/rooms", true, handle_rooms, 0 },
+	{ "POST", "/rooms", true, handle_rooms, 0 },
+	{ "DELETE", "/rooms", true, handle_rooms, 0 },
+	{ "POST", "/whep", false, whep_post, 0 },
+	{ "PATCH", WHEP_PREFIX, true, whep_patch, 0 },
+	{ "DELETE", WHEP_PREFIX, true, whep_delete, 0 },
+	{ "GET", "/status", false, handle_status, 0 },
+	{ "GET", "/metrics", false, handle_metrics, 0 },
+	{ "GET", "/snapshot.jpg", false, handle_snapshot, ROUTE_PAGE },
+	{ "GET", "/", true, handle_asset, ROUTE_PAGE },
+	{ "HEAD", "/", true, handle_asset, ROUTE_PAGE },
 };
 
 static const struct route *signaling_find_route(const char *url, const char *method,
@@ -719,8 +716,8 @@ static const struct route *signaling_find_route(const char *url, const char *met
 	*ret_path_known = false;
 	for (size_t i = 0; i < CG_ARRAY_SIZE(routes); i++) {
 		const struct route *rt = &routes[i];
-		bool match = rt->prefix ? g_str_has_prefix(url, rt->path)
-					: strcmp(url, rt->path) == 0;
+		bool match =
+			rt->prefix ? g_str_has_prefix(url, rt->path) : strcmp(url, rt->path) == 0;
 
 		if (!match)
 			continue;
@@ -735,17 +732,17 @@ static const struct route *signaling_find_route(const char *url, const char *met
 
 static bool signaling_authorized(struct cg_signaling *sig, struct MHD_Connection *conn)
 {
-	const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_COOKIE);
+	const char *authorization =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 
 	return cg_auth_check(sig->deps.auth, authorization, cookie,
 			     cg_wall_usec() / CG_USEC_PER_SEC);
 }
 
-static enum MHD_Result respond_unauthorized(struct cg_signaling *sig,
-					    struct MHD_Connection *conn, const struct route *rt)
+static enum MHD_Result respond_unauthorized(struct cg_signaling *sig, struct MHD_Connection *conn,
+					    const struct route *rt)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
@@ -753,8 +750,8 @@ static enum MHD_Result respond_unauthorized(struct cg_signaling *sig,
 	cg_stats_add(&sig->deps.stats->auth_failures, 1);
 	if (rt->flags & ROUTE_PAGE)
 		return redirect(conn, "/login", NULL);
-	resp = MHD_create_response_from_buffer(strlen("sign in first\n"),
-					       (void *)"sign in first\n", MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(strlen("sign in first\n"), (void *)"sign in first\n",
+					       MHD_RESPMEM_PERSISTENT);
 	/* RFC 6750 §3: tell WHEP players and scrapers which credential to send. */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"camgate\"");
 	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
@@ -783,9 +780,8 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 }
 
 /* With the headers: where the request goes and whether it may. */
-static struct request *signaling_request_new(struct cg_signaling *sig,
-					     struct MHD_Connection *conn, const char *url,
-					     const char *method)
+static struct request *signaling_request_new(struct cg_signaling *sig, struct MHD_Connection *conn,
+					     const char *url, const char *method)
 {
 	struct request *req = g_new0(struct request, 1);
 
@@ -797,10 +793,10 @@ static struct request *signaling_request_new(struct cg_signaling *sig,
 }
 
 /* MHD calls this once with the headers, then per body chunk, then once with no data. */
-static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *conn,
-					    const char *url, const char *method,
-					    const char *version, const char *upload_data,
-					    size_t *upload_data_size, void **con_cls)
+static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+					    const char *method, const char *version,
+					    const char *upload_data, size_t *upload_data_size,
+					    void **con_cls)
 {
 	struct cg_signaling *sig = cls;
 	struct request *req = *con_cls;
@@ -904,8 +900,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->deps.tls_cert_pem = sig->deps.tls_key_pem = NULL;
 	sig->deps.ice = &sig->ice;
 	sig->start_time_s = (double)cg_wall_usec() / 1e6;
-	sig->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					      signaling_unref_session);
+	sig->sessions =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, signaling_unref_session);
 	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	sig->pending = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
