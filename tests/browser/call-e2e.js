@@ -15,11 +15,8 @@
 // usage: node call-e2e.js --url http://127.0.0.1:PORT/ [--frames N] [--timeout SEC]
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
 
-const SKIP = 77;
+const { SKIP, launch } = require('./chromium');
 
 function parseArgs(argv) {
   const a = { url: null, frames: 60, timeout: 60 };
@@ -33,11 +30,6 @@ function parseArgs(argv) {
   }
   if (!a.url) throw new Error('--url is required');
   return a;
-}
-
-function findChromium() {
-  const cands = [process.env.CHROMIUM, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].filter(Boolean);
-  return cands.find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -85,36 +77,15 @@ function wsExchange(page, script) {
 async function main() {
   const args = parseArgs(process.argv);
   const say = (...m) => console.log(`[call-e2e] ${m.join(' ')}`);
-  const exe = findChromium();
-  if (!exe) { console.log('SKIP: no Chromium (apt-get install chromium)'); return SKIP; }
-  let chromium;
-  try {
-    ({ chromium } = require('playwright-core'));
-  } catch {
-    console.log('SKIP: playwright-core not installed (cd tests/browser && npm ci)');
-    return SKIP;
-  }
   const origin = new URL(args.url).origin;
   const failures = [];
   const fail = (m) => { failures.push(m); say(`FAIL: ${m}`); };
 
   // As in e2e.js: loopback candidates need --allow-loopback-in-peer-connection and camera
   // permission; the fake device gives every page a camera of its own.
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-call-'));
-  const context = await chromium.launchPersistentContext(userDir, {
-    executablePath: exe,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
-    viewport: { width: 960, height: 540 },
-  });
+  const browser = await launch('call', { viewport: { width: 960, height: 540 } });
+  if (browser.skip) { console.log(`SKIP: ${browser.skip}`); return SKIP; }
+  const { context } = browser;
   const pages = {};
   try {
     await context.grantPermissions(['camera', 'microphone'], { origin });
@@ -228,8 +199,7 @@ async function main() {
   } catch (e) {
     fail(`harness error: ${e && e.stack || e}`);
   } finally {
-    await context.close().catch(() => {});
-    fs.rmSync(userDir, { recursive: true, force: true });
+    await browser.close();
   }
   say(`summary: ${failures.length ? 'FAIL' : 'PASS'}`);
   return failures.length ? 1 : 0;

@@ -21,8 +21,6 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
-const path = require('path');
 
 function parseArgs(argv) {
   const a = { mode: 'test', frames: 90, minLatencies: 60, timeout: 60, label: '', url: null, json: null,
@@ -58,13 +56,7 @@ function parseArgs(argv) {
   return a;
 }
 
-const SKIP = 77;
-
-function findChromium() {
-  const cands = [process.env.CHROMIUM, '/usr/lib/chromium/chromium', '/usr/bin/chromium',
-                 '/usr/bin/chromium-browser'].filter(Boolean);
-  return cands.find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
-}
+const { SKIP, launch } = require('./chromium');
 
 function pct(sorted, p) {
   if (!sorted.length) return NaN;
@@ -257,11 +249,6 @@ async function main() {
   const tag = args.label ? `[${args.label}] ` : '';
   const say = (...m) => console.log(`${tag}${m.join(' ')}`);
 
-  const exe = findChromium();
-  if (!exe) {
-    console.log('SKIP: no Chromium (apt-get install chromium)');
-    return SKIP;
-  }
   let chromium;
   try {
     ({ chromium } = require('playwright-core'));
@@ -280,21 +267,9 @@ async function main() {
   // and gathers loopback only with --allow-loopback-in-peer-connection. Both together make
   // it offer 127.0.0.1 and the dummy address, so the call connects whichever of the two
   // the daemon gathers (libnice skips loopback unless the daemon adds it itself).
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-chromium-'));
-  const context = await chromium.launchPersistentContext(userDir, {
-    executablePath: exe,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--allow-loopback-in-peer-connection',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ],
-    viewport: { width: 1280, height: 720 },
-  });
+  const browser = await launch('chromium', { viewport: { width: 1280, height: 720 } });
+  if (browser.skip) { console.log(`SKIP: ${browser.skip}`); return SKIP; }
+  const { context } = browser;
   const whepLog = [];
   let result = {};
   try {
@@ -670,8 +645,7 @@ async function main() {
   } catch (e) {
     fail(`harness error: ${e && e.stack || e}`);
   } finally {
-    await context.close().catch(() => {});
-    fs.rmSync(userDir, { recursive: true, force: true });
+    await browser.close();
   }
 
   if (failures.length) {

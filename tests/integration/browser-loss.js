@@ -14,9 +14,9 @@
 'use strict';
 
 const dgram = require('dgram');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
+
+const { SKIP, launch } = require(path.join(__dirname, '../browser/chromium'));
 
 function parseArgs(argv) {
   const a = { url: null, seconds: 20, loss: 0.05, delayMs: 50 };
@@ -86,23 +86,10 @@ function rewriteAnswer(sdp, relayPort) {
 
 async function main() {
   const args = parseArgs(process.argv);
-  const exe = [process.env.CHROMIUM, '/usr/lib/chromium/chromium', '/usr/bin/chromium']
-    .filter(Boolean).find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
-  if (!exe) { console.log('SKIP: no Chromium'); return 77; }
-  const { chromium } = require(path.join(__dirname, '../browser/node_modules/playwright-core'));
   const origin = new URL(args.url).origin;
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-loss-'));
-  const context = await chromium.launchPersistentContext(userDir, {
-    executablePath: exe,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-    ],
-  });
+  const browser = await launch('loss');
+  if (browser.skip) { console.log(`SKIP: ${browser.skip}`); return SKIP; }
+  const { context } = browser;
   let relay = null;
   let rc = 0;
   const fail = (m) => { console.log(`[browser-loss] FAIL: ${m}`); rc = 1; };
@@ -182,8 +169,7 @@ async function main() {
     fail(`harness error: ${e && e.stack || e}`);
   } finally {
     if (relay) relay.sock.close();
-    await context.close().catch(() => {});
-    fs.rmSync(userDir, { recursive: true, force: true });
+    await browser.close();
   }
   console.log(`[browser-loss] summary: ${rc ? 'FAIL' : 'PASS'}`);
   return rc;

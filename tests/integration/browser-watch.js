@@ -10,9 +10,9 @@
 //        (inside the network namespace the caller made)
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
+
+const { SKIP, launch } = require(path.join(__dirname, '../browser/chromium'));
 
 function parseArgs(argv) {
   const a = { url: null, seconds: 20 };
@@ -29,23 +29,10 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv);
-  const exe = [process.env.CHROMIUM, '/usr/lib/chromium/chromium', '/usr/bin/chromium']
-    .filter(Boolean).find((p) => { try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; } });
-  if (!exe) { console.log('SKIP: no Chromium'); return 77; }
-  const { chromium } = require(path.join(__dirname, '../browser/node_modules/playwright-core'));
   const origin = new URL(args.url).origin;
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'camgate-watch-'));
-  const context = await chromium.launchPersistentContext(userDir, {
-    executablePath: exe,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-    ],
-  });
+  const browser = await launch('watch');
+  if (browser.skip) { console.log(`SKIP: ${browser.skip}`); return SKIP; }
+  const { context } = browser;
   let rc = 0;
   try {
     await context.grantPermissions(['camera', 'microphone'], { origin });
@@ -87,8 +74,7 @@ async function main() {
     console.log(`FAIL: ${e.message}`);
     rc = 1;
   } finally {
-    await context.close();
-    fs.rmSync(userDir, { recursive: true, force: true });
+    await browser.close();
   }
   return rc;
 }
