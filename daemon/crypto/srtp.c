@@ -183,9 +183,20 @@ static int srtp_check_room(size_t len, size_t cap)
 	return 0;
 }
 
-int cg_srtp_protect(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
+/* libsrtp's four in-place transforms share one signature. */
+typedef srtp_err_status_t (*srtp_transform_fn)(srtp_t ctx, void *buf, int *len);
+
+static int srtp_run(srtp_t ctx, srtp_transform_fn transform, uint8_t *buf, size_t len)
 {
 	int n = (int)len;
+	int r = srtp_status_to_errno(transform(ctx, buf, &n));
+
+	return r < 0 ? r : n;
+}
+
+static int srtp_protect_common(struct cg_srtp *srtp, srtp_transform_fn transform, uint8_t *buf,
+			       size_t len, size_t cap)
+{
 	int r;
 
 	if (!srtp || !buf)
@@ -193,46 +204,35 @@ int cg_srtp_protect(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
 	r = srtp_check_room(len, cap);
 	if (r < 0)
 		return r;
-	r = srtp_status_to_errno(srtp_protect(srtp->out, buf, &n));
-	return r < 0 ? r : n;
+	return srtp_run(srtp->out, transform, buf, len);
+}
+
+static int srtp_unprotect_common(struct cg_srtp *srtp, srtp_transform_fn transform, uint8_t *buf,
+				 size_t len)
+{
+	if (!srtp || !buf)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EBADMSG;
+	return srtp_run(srtp->in, transform, buf, len);
+}
+
+int cg_srtp_protect(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
+{
+	return srtp_protect_common(srtp, srtp_protect, buf, len, cap);
 }
 
 int cg_srtp_protect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len, size_t cap)
 {
-	int n = (int)len;
-	int r;
-
-	if (!srtp || !buf)
-		return -EINVAL;
-	r = srtp_check_room(len, cap);
-	if (r < 0)
-		return r;
-	r = srtp_status_to_errno(srtp_protect_rtcp(srtp->out, buf, &n));
-	return r < 0 ? r : n;
+	return srtp_protect_common(srtp, srtp_protect_rtcp, buf, len, cap);
 }
 
 int cg_srtp_unprotect(struct cg_srtp *srtp, uint8_t *buf, size_t len)
 {
-	int n = (int)len;
-	int r;
-
-	if (!srtp || !buf)
-		return -EINVAL;
-	if (len > INT_MAX)
-		return -EBADMSG;
-	r = srtp_status_to_errno(srtp_unprotect(srtp->in, buf, &n));
-	return r < 0 ? r : n;
+	return srtp_unprotect_common(srtp, srtp_unprotect, buf, len);
 }
 
 int cg_srtp_unprotect_rtcp(struct cg_srtp *srtp, uint8_t *buf, size_t len)
 {
-	int n = (int)len;
-	int r;
-
-	if (!srtp || !buf)
-		return -EINVAL;
-	if (len > INT_MAX)
-		return -EBADMSG;
-	r = srtp_status_to_errno(srtp_unprotect_rtcp(srtp->in, buf, &n));
-	return r < 0 ? r : n;
+	return srtp_unprotect_common(srtp, srtp_unprotect_rtcp, buf, len);
 }
