@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "http_client.h"
 #include "util/time.h"
+#include "whep_client.h"
 
 static gboolean loop_wake(gpointer data)
 {
@@ -164,4 +165,43 @@ int cg_test_daemon_stop(struct cg_test_daemon *d)
 		return -errno;
 	d->pid = 0;
 	return status;
+}
+
+struct cg_whep_client *cg_test_viewer_start(struct cg_test_daemon *d, const struct cg_cert *cert,
+					    const struct cg_whep_client_cfg *cfg)
+{
+	struct cg_whep_client_cfg c = cfg ? *cfg : (struct cg_whep_client_cfg){ 0 };
+	struct cg_whep_client *client;
+
+	c.ctx = d->ctx;
+	c.cert = cert;
+	c.host = "127.0.0.1";
+	c.port = d->port;
+	if (cg_whep_client_new(&c, &client) < 0)
+		return NULL;
+	if (cg_whep_client_start(client) < 0)
+		return cg_whep_client_free(client);
+	return client;
+}
+
+struct frames_wait {
+	struct cg_whep_client *client;
+	uint64_t frames;
+};
+
+static bool has_frames(void *data)
+{
+	struct frames_wait *w = data;
+	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
+
+	return st->frames >= w->frames || st->error;
+}
+
+bool cg_test_wait_frames(struct cg_test_daemon *d, struct cg_whep_client *c, uint64_t n,
+			 unsigned ms)
+{
+	struct frames_wait w = { c, cg_whep_client_stats(c)->frames + n };
+
+	return cg_test_loop_until(d->ctx, has_frames, &w, ms) &&
+	       cg_whep_client_stats(c)->error == 0;
 }

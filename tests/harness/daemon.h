@@ -29,6 +29,22 @@ int cg_test_daemon_stop(struct cg_test_daemon *d);
 /* GET /status and return the integer value of "key", or -1 on any failure. */
 long cg_test_daemon_status(struct cg_test_daemon *d, const char *key);
 
+struct cg_cert;
+struct cg_whep_client;
+struct cg_whep_client_cfg;
+
+/*
+ * A C WHEP viewer of d, started: cfg (may be NULL) gives its options; the context, cert,
+ * host and port are d's and cert. Returns NULL when it cannot start. Owned by the caller.
+ */
+struct cg_whep_client *cg_test_viewer_start(struct cg_test_daemon *d, const struct cg_cert *cert,
+					    const struct cg_whep_client_cfg *cfg);
+
+/* Runs d's context until c has n more complete frames than now, or failed, or ms elapse.
+ * Returns true when the frames arrived and c has no error. */
+bool cg_test_wait_frames(struct cg_test_daemon *d, struct cg_whep_client *c, uint64_t n,
+			 unsigned ms);
+
 /* Runs the context for ms milliseconds (events keep being dispatched). */
 void cg_test_loop_wait(GMainContext *ctx, unsigned ms);
 

@@ -71,38 +71,15 @@ static void fixture_stop(void)
 
 static struct cg_whep_client *viewer_start(void)
 {
-	struct cg_whep_client_cfg cfg = {
-		.ctx = fx.ctx,
-		.cert = fx.cert,
-		.host = "127.0.0.1",
-		.port = fx.daemon.port,
-	};
-	struct cg_whep_client *c;
+	struct cg_whep_client *c = cg_test_viewer_start(&fx.daemon, fx.cert, NULL);
 
-	g_assert_cmpint(cg_whep_client_new(&cfg, &c), ==, 0);
-	g_assert_cmpint(cg_whep_client_start(c), ==, 0);
+	g_assert_nonnull(c);
 	return c;
-}
-
-struct frames_wait {
-	struct cg_whep_client *client;
-	uint64_t frames;
-};
-
-static bool has_frames(void *data)
-{
-	struct frames_wait *w = data;
-	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
-
-	return st->frames >= w->frames || st->error;
 }
 
 static void wait_frames(struct cg_whep_client *c, uint64_t n)
 {
-	struct frames_wait w = { c, cg_whep_client_stats(c)->frames + n };
-
-	g_assert_true(cg_test_loop_until(fx.ctx, has_frames, &w, 10000));
-	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+	g_assert_true(cg_test_wait_frames(&fx.daemon, c, n, 10000));
 }
 
 /* The watcher saw everything: no sequence gap, no incomplete frame, no bad packet. */

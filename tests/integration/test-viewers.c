@@ -31,8 +31,8 @@ static struct fixture fx;
 static void fixture_start(void)
 {
 	/* Floor 250, ceiling 1000 kbit/s (config.c's defaults from --bitrate=1000). */
-	static const char *const args[] = {"--size=640x480", "--fps=30", "--bitrate=1000",
-					   "--log-level=info", NULL};
+	static const char *const args[] = { "--size=640x480", "--fps=30", "--bitrate=1000",
+					    "--log-level=info", NULL };
 
 	fx.ctx = g_main_context_default();
 	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
@@ -48,45 +48,23 @@ static void fixture_stop(void)
 	fx.cert = cg_cert_free(fx.cert);
 }
 
-static struct cg_whep_client *viewer_start(const struct cg_whep_client_cfg *extra)
+static struct cg_whep_client *viewer_start(const struct cg_whep_client_cfg *cfg)
 {
-	struct cg_whep_client_cfg cfg = *extra;
-	struct cg_whep_client *c;
+	struct cg_whep_client *c = cg_test_viewer_start(&fx.daemon, fx.cert, cfg);
 
-	cfg.ctx = fx.ctx;
-	cfg.cert = fx.cert;
-	cfg.host = "127.0.0.1";
-	cfg.port = fx.daemon.port;
-	g_assert_cmpint(cg_whep_client_new(&cfg, &c), ==, 0);
-	g_assert_cmpint(cg_whep_client_start(c), ==, 0);
+	g_assert_nonnull(c);
 	return c;
-}
-
-struct frames_wait {
-	struct cg_whep_client *client;
-	uint64_t frames;
-};
-
-static bool has_frames(void *data)
-{
-	struct frames_wait *w = data;
-	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
-
-	return st->frames >= w->frames || st->error;
 }
 
 static void wait_frames(struct cg_whep_client *c, uint64_t n, unsigned ms)
 {
-	struct frames_wait w = {c, cg_whep_client_stats(c)->frames + n};
-
-	g_assert_true(cg_test_loop_until(fx.ctx, has_frames, &w, ms));
-	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+	g_assert_true(cg_test_wait_frames(&fx.daemon, c, n, ms));
 }
 
 /* A browser-like offer gets RTX (apt=, own SSRC) and transport-wide sequence numbers. */
 static void test_negotiated(void)
 {
-	struct cg_whep_client_cfg cfg = {0};
+	struct cg_whep_client_cfg cfg = { 0 };
 	struct cg_whep_client *c;
 	const struct cg_whep_stats *st;
 
@@ -106,8 +84,9 @@ static void test_negotiated(void)
  * the stream goes on (frames keep arriving), and incomplete frames are counted. */
 static void test_loss_recovery(void)
 {
-	struct cg_whep_client_cfg cfg = {.drop_permille = 50, .delay_ms = 50, .nack = true,
-					 .seed = 42};
+	struct cg_whep_client_cfg cfg = {
+		.drop_permille = 50, .delay_ms = 50, .nack = true, .seed = 42
+	};
 	struct cg_whep_client *c[2];
 
 	fixture_start();
@@ -121,8 +100,9 @@ static void test_loss_recovery(void)
 		const struct cg_whep_stats *st = cg_whep_client_stats(c[i]);
 
 		g_test_message("viewer %u: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-			       " incomplete (freezes), %" G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT
-			       " NACKed, %" G_GUINT64_FORMAT " RTX, %" G_GUINT64_FORMAT " recovered",
+			       " incomplete (freezes), %" G_GUINT64_FORMAT
+			       " dropped, %" G_GUINT64_FORMAT " NACKed, %" G_GUINT64_FORMAT
+			       " RTX, %" G_GUINT64_FORMAT " recovered",
 			       i, st->frames, st->aus_lost, st->dropped, st->nacks_sent,
 			       st->rtx_received, st->rtx_recovered);
 		g_assert_cmpuint(st->dropped, >, 0);
@@ -150,8 +130,8 @@ static bool bitrate_is(void *data)
 /* The policy: follow the lowest REMB at or above the floor; one below it is ignored. */
 static void test_remb_policy(void)
 {
-	struct cg_whep_client_cfg fast = {.remb_bps = 400000}, slow = {.remb_bps = 100000};
-	struct bitrate_wait want400 = {400};
+	struct cg_whep_client_cfg fast = { .remb_bps = 400000 }, slow = { .remb_bps = 100000 };
+	struct bitrate_wait want400 = { 400 };
 	struct cg_whep_client *a, *b;
 
 	fixture_start();
