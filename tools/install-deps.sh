@@ -4,13 +4,16 @@
 #   tools/install-deps.sh --test   also what the test suites need (Chromium, clang, ffmpeg, npm)
 #   tools/install-deps.sh --cross  also Debian's arm64/armhf cross compilers, qemu-user and
 #                                  the target sysroots (tools/cross-sysroot.sh)
+#   tools/install-deps.sh --bench  also GStreamer's webrtcbin, for the reference sender that
+#                                  tests/bench/latency.sh compares camgate with
 set -euo pipefail
 
-want_tests=0 want_cross=0
+want_tests=0 want_cross=0 want_bench=0
 for arg in "$@"; do
   case $arg in
   --test) want_tests=1 ;;
   --cross) want_cross=1 ;;
+  --bench) want_bench=1 ;;
   *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +33,11 @@ test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
   util-linux curl python3 openssl systemd coturn
 )
+bench_pkgs=(
+  python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice
+  gstreamer1.0-tools
+)
 cross_pkgs=(
   gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user mmdebstrap
 )
@@ -37,6 +45,7 @@ cross_pkgs=(
 pkgs=("${build_pkgs[@]}")
 [ $want_tests -eq 1 ] && pkgs+=("${test_pkgs[@]}")
 [ $want_cross -eq 1 ] && pkgs+=("${cross_pkgs[@]}")
+[ $want_bench -eq 1 ] && pkgs+=("${bench_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

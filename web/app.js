@@ -60,7 +60,10 @@
     reconnects: 0,
     framesDecoded: 0,        // from getStats inbound-rtp
     framesPresented: 0,      // requestVideoFrameCallback calls
-    latencies: [],           // capture → display, ms, one per decoded block code
+    latencies: [],           // capture → the compositor frame that draws it, ms, one per code
+    presentedLatencies: [],  // capture → made the video's current frame, ms
+    receiveLatencies: [],    // capture → the frame's last packet received, ms
+    chromiumDisplayLatencies: [], // capture → Chromium's expectedDisplayTime, ms (see below)
     videoTimeline: [],       // [capture wall ms, latency ms] of the same readings
     callbackLatencies: [],   // capture → requestVideoFrameCallback run, ms
     firstLatency: null,      // of the first frame of a connection (excluded from latencies)
@@ -513,18 +516,29 @@
       cg.codeRejects++;
       return;
     }
-    // Display time on the wall clock: performance.timeOrigin + expectedDisplayTime, but
-    // anchored to Date.now() right here, because the monotonic clock behind performance.now()
-    // and the wall clock (CLOCK_REALTIME, which the daemon stamps) drift apart by several ms
-    // over a page's life.
-    // Headless Chromium sometimes reports an expectedDisplayTime one vsync before the
-    // callback's own time (a stale estimate: the frame cannot have been shown before it
-    // reached the compositor), so never take a display time earlier than `now`.
-    // For the same reason it is never taken before the frame's last packet arrived.
-    const shownAt = Math.max(md.expectedDisplayTime, now, md.receiveTime || 0);
+    // The frame's instants on the wall clock (CLOCK_REALTIME, which the daemon stamps):
+    // performance.timeOrigin + t would drift from it by several ms over a page's life, so
+    // each is anchored to Date.now() right here.
     const wallNow = Date.now();
-    const displayMs = wallNow + (shownAt - performance.now());
-    const lat = displayMs - code.ms;
+    const perfNow = performance.now();
+    const toWall = (t) => wallNow + (t - perfNow);
+    // md.presentationTime: when Chromium made the decoded frame the video's current frame.
+    // The screen shows it from the compositor frame that first draws it: the first frame
+    // boundary (vsync) after it, which is the latency figure. Chromium's own
+    // md.expectedDisplayTime is not used for it because it means different things on
+    // Chromium's two render paths: a sender with playout-delay 0 (camgate) takes the
+    // immediate path, where Chromium reports the end of the last render interval it saw
+    // (measured 0 to 2 refreshes after the boundary, depending on when the compositor last
+    // asked); a jitter-buffered sender takes the scheduled path, where the frame is picked
+    // at a boundary and Chromium reports that boundary. The grid is the same for both
+    // paths, so this figure compares senders; Chromium's is kept apart.
+    const presentedAt = md.presentationTime || now;
+    noteFrameBoundary(now);
+    const shownAt = drawingBoundary(presentedAt);
+    if (shownAt === null) return; // the refresh interval is still being measured
+    const lat = toWall(shownAt) - code.ms;
+    const presentedLat = toWall(presentedAt) - code.ms;
+    const chromiumDisplayLat = toWall(Math.max(md.expectedDisplayTime, presentedAt)) - code.ms;
     // A decoded time far from the local clock is a misread, not a latency.
     if (!(lat > -1000 && lat < 60000)) {
       cg.codeRejects++;
@@ -543,14 +557,54 @@
       cg.firstLatency = lat;
       return;
     }
-    cg.latencies.push(lat);
-    cg.videoTimeline.push([code.ms, lat]);
-    if (cg.videoTimeline.length > MAX_LATENCIES) cg.videoTimeline.shift();
+    pushBounded(cg.latencies, lat);
+    pushBounded(cg.presentedLatencies, presentedLat);
+    pushBounded(cg.chromiumDisplayLatencies, chromiumDisplayLat);
+    pushBounded(cg.videoTimeline, [code.ms, lat]);
     // Capture → this callback (the decoded frame is in the page's hands): measured, no
     // compositor estimate in it.
-    cg.callbackLatencies.push(wallNow - code.ms);
-    if (cg.callbackLatencies.length > MAX_LATENCIES) cg.callbackLatencies.shift();
-    if (cg.latencies.length > MAX_LATENCIES) cg.latencies.splice(0, cg.latencies.length - MAX_LATENCIES);
+    pushBounded(cg.callbackLatencies, wallNow - code.ms);
+    if (md.receiveTime) pushBounded(cg.receiveLatencies, toWall(md.receiveTime) - code.ms);
+  }
+
+  // The display's frame grid: frame boundaries are the `now` of frame callbacks (vsync
+  // times); the interval is the median gap of 30 animation frames, measured once.
+  const frameGrid = { anchor: null, interval: null, measuring: false };
+
+  function noteFrameBoundary(t) {
+    frameGrid.anchor = t;
+    if (frameGrid.interval !== null || frameGrid.measuring) return;
+    frameGrid.measuring = true;
+    const gaps = [];
+    let last = null;
+    const step = (ts) => {
+      if (last !== null && ts > last) gaps.push(ts - last);
+      last = ts;
+      if (gaps.length < 30) {
+        requestAnimationFrame(step);
+        return;
+      }
+      frameGrid.interval = median(gaps);
+      frameGrid.measuring = false;
+    };
+    requestAnimationFrame(step);
+  }
+
+  // The first frame boundary at or after t: when the compositor draws a frame made current
+  // at t. A frame the scheduled path picks at a boundary is stamped up to about a
+  // millisecond after it (FRAME_PICK_SLACK_MS): it is drawn at that boundary. Null until
+  // the interval is known.
+  const FRAME_PICK_SLACK_MS = 1;
+  function drawingBoundary(t) {
+    const g = frameGrid;
+    if (g.interval === null || g.anchor === null) return null;
+    const k = Math.ceil((t - FRAME_PICK_SLACK_MS - g.anchor) / g.interval);
+    return g.anchor + k * g.interval;
+  }
+
+  function pushBounded(arr, x) {
+    arr.push(x);
+    if (arr.length > MAX_LATENCIES) arr.splice(0, arr.length - MAX_LATENCIES);
   }
 
   /* ---------- statistics ---------- */
