@@ -474,6 +474,10 @@ static enum MHD_Result rooms_upgrade(struct cg_rooms *rooms, struct MHD_Connecti
 		return rooms_error(conn, MHD_HTTP_UPGRADE_REQUIRED, "WebSocket version 13 only");
 	if (cg_ws_accept_key(key, accept) < 0)
 		return rooms_error(conn, MHD_HTTP_BAD_REQUEST, "bad Sec-WebSocket-Key");
+	if (!cg_ws_origin_allowed(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+				  MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
+		return rooms_error(conn, MHD_HTTP_FORBIDDEN,
+				   "WebSocket from another origin: open the page from this server");
 	if (rooms->stopped || g_hash_table_size(rooms->peers) >= ROOMS_MAX_PEERS)
 		return rooms_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many room peers");
 	resp = MHD_create_response_for_upgrade(rooms_on_upgraded, rooms);

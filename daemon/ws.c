@@ -288,3 +288,21 @@ int cg_ws_accept_key(const char *client_key, char ret[CG_WS_ACCEPT_LEN + 1])
 	g_free(b64);
 	return 0;
 }
+
+bool cg_ws_origin_allowed(const char *origin, const char *host)
+{
+	const char *authority;
+
+	if (!origin)
+		return true;
+	if (!host || !*host)
+		return false;
+	if (g_ascii_strncasecmp(origin, "http://", 7) == 0)
+		authority = origin + 7;
+	else if (g_ascii_strncasecmp(origin, "https://", 8) == 0)
+		authority = origin + 8;
+	else
+		return false; /* "null" (sandboxed, file:), or a scheme that is no web page */
+	/* An Origin is scheme://host[:port] (RFC 6454 §6.2): nothing after the authority. */
+	return strpbrk(authority, "/?#@ \t") == NULL && g_ascii_strcasecmp(authority, host) == 0;
+}

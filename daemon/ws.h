@@ -106,3 +106,14 @@ size_t cg_ws_frame_header(uint8_t out[CG_WS_MAX_HEADER], enum cg_ws_opcode op, u
  * Sec-WebSocket-Accept value (NUL-terminated) into ret. Returns 0 or -EINVAL.
  */
 int cg_ws_accept_key(const char *client_key, char ret[CG_WS_ACCEPT_LEN + 1]);
+
+/*
+ * Whether a browser's WebSocket opening handshake may come from origin (the Origin header,
+ * NULL when absent) to a server it reached as host (the Host header). Browsers send Origin
+ * on every WebSocket and do not apply the same-origin policy to it, so a page on another
+ * site could otherwise open the rooms socket with the viewer's cookie (cross-site WebSocket
+ * hijacking). Allowed: no Origin (not a browser: the cookie is then the client's own), or
+ * an http/https Origin whose host[:port] equals host, case aside. "null", other schemes,
+ * paths or a different host or port are refused. Pure; any thread.
+ */
+bool cg_ws_origin_allowed(const char *origin, const char *host);

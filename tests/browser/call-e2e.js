@@ -154,6 +154,24 @@ async function main() {
     const count = (name) => (list.rooms.find((r) => r.name === name) || {}).peers;
     if (count('duo') !== 2 || count('solo') !== 1 || count('callee') !== 1) fail(`GET /rooms: duo ${count('duo')}, solo ${count('solo')}`);
 
+    // ---- a WebSocket opened by a page of another site is refused (403), the page's own
+    // origin and a client without Origin are let in (101) ----
+    const upgrade = (extra) => new Promise((resolve) => {
+      const u = new URL('/rooms/ws', origin);
+      const req = require('http').request({ host: u.hostname, port: u.port, path: u.pathname, headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...extra } });
+      req.on('upgrade', (res, sock) => { sock.destroy(); resolve(res.statusCode); });
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+      req.on('error', (e) => resolve(String(e)));
+      req.end();
+    });
+    const foreign = await upgrade({ Origin: 'http://evil.example' });
+    const own = await upgrade({ Origin: origin });
+    const bare = await upgrade({});
+    say(`WebSocket upgrade: foreign Origin -> ${foreign}, own Origin -> ${own}, no Origin -> ${bare}`);
+    if (foreign !== 403 || own !== 101 || bare !== 101) fail(`WebSocket Origin check: ${foreign}/${own}/${bare} (want 403/101/101)`);
+
     // ---- bad messages get errors, and the connection stays ----
     const bigName = 'x'.repeat(65);
     const replies = await wsExchange(pages.C, [

@@ -104,6 +104,29 @@ static void test_accept_key(void)
 	g_assert_cmpint(cg_ws_accept_key("dGhlIHNhbXBsZSBub25jZQEB", accept), ==, -EINVAL);
 }
 
+static void test_origin(void)
+{
+	/* Not a browser: no Origin. */
+	g_assert_true(cg_ws_origin_allowed(NULL, "cam.local:8080"));
+	/* The page's own origin, case aside, with and without a port; IPv6 literals. */
+	g_assert_true(cg_ws_origin_allowed("http://cam.local:8080", "cam.local:8080"));
+	g_assert_true(cg_ws_origin_allowed("HTTPS://Cam.Local", "cam.local"));
+	g_assert_true(cg_ws_origin_allowed("http://[::1]:8080", "[::1]:8080"));
+	/* Another site, port, or scheme; opaque origins; anything after the authority. */
+	g_assert_false(cg_ws_origin_allowed("http://evil.example", "cam.local:8080"));
+	g_assert_false(cg_ws_origin_allowed("http://cam.local:8081", "cam.local:8080"));
+	g_assert_false(cg_ws_origin_allowed("http://cam.local", "cam.local:8080"));
+	g_assert_false(cg_ws_origin_allowed("null", "cam.local"));
+	g_assert_false(cg_ws_origin_allowed("file://cam.local", "cam.local"));
+	g_assert_false(cg_ws_origin_allowed("http://cam.local/", "cam.local"));
+	g_assert_false(cg_ws_origin_allowed("http://x@cam.local", "cam.local"));
+	g_assert_false(cg_ws_origin_allowed("http://cam.local.evil.example", "cam.local"));
+	g_assert_false(cg_ws_origin_allowed("http://", "cam.local"));
+	/* A browser's request without Host cannot be matched. */
+	g_assert_false(cg_ws_origin_allowed("http://cam.local", NULL));
+	g_assert_false(cg_ws_origin_allowed("http://cam.local", ""));
+}
+
 static void test_rfc_example(void)
 {
 	/* RFC 6455 §5.7: a single-frame masked text message "Hello". */
@@ -283,6 +306,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ws/accept-key", test_accept_key);
+	g_test_add_func("/ws/origin", test_origin);
 	g_test_add_func("/ws/rfc-example", test_rfc_example);
 	g_test_add_func("/ws/fragments-and-control", test_fragments_and_control);
 	g_test_add_func("/ws/too-big-then-ok", test_too_big_then_ok);
