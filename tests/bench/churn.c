@@ -6,10 +6,11 @@
  * open file descriptors and threads must be back at their baseline and its resident memory
  * close to it.
  *
- * usage: churn CAMGATE [--joins=N] [--concurrency=C] [--abrupt-every=K] [--check]
+ * usage: churn CAMGATE [--joins=N] [--concurrency=C] [--abrupt-every=K] [--rounds=R] [--check]
  * Run inside a network namespace (tests/integration/run-in-netns.sh). Prints the figures;
  * with --check, exits 1 when they did not return to baseline (the CI test uses a short
- * run; the benchmark runs 2,000 joins).
+ * run; the benchmark runs 2,000 joins). The warm-up is one round of N joins, then R
+ * measured rounds of N joins each (default 1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,12 +33,13 @@
 #define CLIENT_DEADLINE_MS 10000
 #define DRAIN_DEADLINE_S   120
 #define RSS_TOLERANCE_KIB  (8 * 1024)
+#define SETTLE_MS	   5000
 
 struct churn {
 	GMainContext *ctx;
 	struct cg_cert *cert;
 	struct cg_test_daemon daemon;
-	unsigned joins, concurrency, abrupt_every;
+	unsigned joins, concurrency, abrupt_every, rounds;
 	unsigned started, finished, active;
 	unsigned failed, clean, abrupt;
 	uint64_t join_usec_sum, join_usec_max;
@@ -79,8 +81,9 @@ static struct sample sample_daemon(struct churn *c, pid_t pid)
 {
 	struct sample s;
 
-	/* Let the daemon close the HTTP connection of the last /status probe first. */
-	cg_test_loop_wait(c->ctx, 300);
+	/* Let the daemon close the HTTP connection of the last /status probe, and hand the
+	 * memory of the last viewers back: it trims the heap within 4 s (signaling.c). */
+	cg_test_loop_wait(c->ctx, SETTLE_MS);
 	s = (struct sample){ .fds = count_fds(pid) };
 	char path[64], line[256];
 	FILE *f;
@@ -228,7 +231,8 @@ static void parse_args(int argc, char **argv, struct churn *c, bool *check)
 	for (int i = 2; i < argc; i++) {
 		if (sscanf(argv[i], "--joins=%u", &c->joins) == 1 ||
 		    sscanf(argv[i], "--concurrency=%u", &c->concurrency) == 1 ||
-		    sscanf(argv[i], "--abrupt-every=%u", &c->abrupt_every) == 1)
+		    sscanf(argv[i], "--abrupt-every=%u", &c->abrupt_every) == 1 ||
+		    sscanf(argv[i], "--rounds=%u", &c->rounds) == 1)
 			continue;
 		if (strcmp(argv[i], "--check") == 0) {
 			*check = true;
@@ -237,6 +241,8 @@ static void parse_args(int argc, char **argv, struct churn *c, bool *check)
 		fprintf(stderr, "churn: unknown argument %s\n", argv[i]);
 		exit(2);
 	}
+	if (c->rounds == 0)
+		c->rounds = 1;
 }
 
 /* AddressSanitizer keeps freed memory in quarantine: its resident size says nothing. */
@@ -280,17 +286,17 @@ static int churn_report(const struct churn *c, struct sample before, struct samp
 
 int main(int argc, char **argv)
 {
-	struct churn c = { .joins = 2000, .concurrency = 20, .abrupt_every = 4 };
+	struct churn c = { .joins = 2000, .concurrency = 20, .abrupt_every = 4, .rounds = 1 };
 	static const char *const daemon_args[] = { "--size=320x240",   "--fps=15",
 						   "--bitrate=200",    "--max-viewers=1000",
 						   "--log-level=warn", NULL };
 	struct sample before, after;
 	bool check = false;
-	int status, left, r;
+	int status, left = 0, r;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: churn CAMGATE [--joins=N] [--concurrency=C] "
-				"[--abrupt-every=K] [--check]\n");
+				"[--abrupt-every=K] [--rounds=R] [--check]\n");
 		return 2;
 	}
 	parse_args(argc, argv, &c, &check);
@@ -312,9 +318,15 @@ int main(int argc, char **argv)
 	before = sample_daemon(&c, c.daemon.pid);
 	c.failed = c.clean = c.abrupt = c.finished = c.started = 0;
 	c.join_usec_sum = c.join_usec_max = 0;
-	churn_run(&c, c.joins);
-	left = churn_wait_drained(&c);
-	after = sample_daemon(&c, c.daemon.pid);
+	/* More rounds tell a leak (growing by each round alike) from the allocator settling. */
+	for (unsigned round = 1; round <= c.rounds; round++) {
+		churn_run(&c, c.joins);
+		left = churn_wait_drained(&c);
+		after = sample_daemon(&c, c.daemon.pid);
+		if (c.rounds > 1)
+			printf("churn: round %u: RSS %lu KiB (%+ld)\n", round, after.rss_kib,
+			       (long)after.rss_kib - (long)before.rss_kib);
+	}
 	r = churn_report(&c, before, after, left, check);
 	status = cg_test_daemon_stop(&c.daemon);
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
