@@ -13,6 +13,7 @@
 #include "hub.h"
 #include "media.h"
 #include "stats.h"
+#include "unit_pool.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/rand.h"
@@ -23,7 +24,11 @@
  * silent frame); a browser sends them for a disabled microphone track. */
 #define TALKBACK_SILENCE_BYTES 10
 
+/* Spare Opus units kept for reuse (one comes back per packet in steady state). */
+#define TRACK_FREE_UNITS 8
+
 struct cg_audio_track {
+	struct cg_unit_pool *units; /* the Opus units, recycled (audio thread gets) */
 	struct cg_hub *hub;
 	struct cg_stats *stats;
 	struct cg_audio_capture *capture;
@@ -40,16 +45,10 @@ static void track_on_packet(const uint8_t *payload, size_t len, uint32_t rtp_tim
 			    uint64_t capture_mono_usec, uint64_t capture_wall_usec, void *userdata)
 {
 	struct cg_audio_track *t = userdata;
-	struct cg_media_unit *u = cg_new0(struct cg_media_unit, 1);
+	struct cg_media_unit *u = cg_unit_pool_get(t->units, len, 1);
 
-	cg_refcount_init(&u->ref);
-	u->kind = CG_MEDIA_AUDIO;
-	u->plan.arena = cg_new0(uint8_t, len);
-	u->plan.arena_cap = len;
 	u->plan.arena_len = len;
 	memcpy(u->plan.arena, payload, len);
-	u->plan.items = cg_new0(struct cg_h264_payload, 1);
-	u->plan.items_cap = 1;
 	u->plan.n_items = 1;
 	u->plan.items[0] = (struct cg_h264_payload){ .offset = 0, .len = (uint16_t)len };
 	u->first_seq = t->next_seq++;
@@ -111,6 +110,7 @@ int cg_audio_track_new(const struct cg_config *cfg, struct cg_hub *hub, struct c
 	struct cg_audio_track *t = cg_new0(struct cg_audio_track, 1);
 	int r;
 
+	t->units = cg_unit_pool_new(CG_MEDIA_AUDIO, TRACK_FREE_UNITS);
 	t->hub = hub;
 	t->stats = stats;
 	t->ssrc = cg_rand_u32();
@@ -133,6 +133,7 @@ struct cg_audio_track *cg_audio_track_free(struct cg_audio_track *t)
 	t->capture = cg_audio_capture_stop(t->capture);
 	t->playback = cg_audio_playback_stop(t->playback);
 	pthread_mutex_destroy(&t->floor_lock);
+	cg_unit_pool_release(t->units); /* units still out keep it until they go */
 	free(t);
 	return NULL;
 }

@@ -19,6 +19,7 @@
 #include "media.h"
 #include "proto/rtp.h"
 #include "stats.h"
+#include "unit_pool.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/rand.h"
@@ -46,8 +47,13 @@ static const char *const media_state_names[] = {
 	[MEDIA_FAILED] = "failed",
 };
 
+/* Spare units kept for reuse: in steady state one comes back per frame (the NACK history's
+ * oldest), so a few cover it; a burst of releases beyond this is freed. */
+#define MEDIA_FREE_UNITS 8
+
 struct cg_media {
 	const struct cg_config *cfg;
+	struct cg_unit_pool *units; /* the video units, recycled (media thread gets) */
 	struct cg_media_test_opts opts;
 	struct cg_hub *hub;
 	struct cg_stats *stats;
@@ -85,35 +91,14 @@ struct cg_media {
 	struct cg_frame *latest;       /* newest captured frame, for snapshots */
 };
 
-struct cg_media_unit *cg_media_unit_ref(struct cg_media_unit *u)
-{
-	cg_refcount_inc(&u->ref);
-	return u;
-}
-
-struct cg_media_unit *cg_media_unit_unref(struct cg_media_unit *u)
-{
-	if (u && cg_refcount_dec(&u->ref)) {
-		cg_au_unref(u->au);
-		free(u->plan.arena);
-		free(u->plan.items);
-		free(u);
-	}
-	return NULL;
-}
-
 /* Packetizes an AU once into a unit that every viewer will send. Media thread. */
 static int media_packetize(struct cg_media *m, struct cg_au *au, struct cg_media_unit **ret)
 {
-	struct cg_media_unit *u = cg_new0(struct cg_media_unit, 1);
-	size_t arena = cg_h264_plan_arena_bound(au->len, CG_MEDIA_MAX_PAYLOAD);
+	struct cg_media_unit *u =
+		cg_unit_pool_get(m->units, cg_h264_plan_arena_bound(au->len, CG_MEDIA_MAX_PAYLOAD),
+				 au->len / (CG_MEDIA_MAX_PAYLOAD - 2) + 16);
 	int r;
 
-	cg_refcount_init(&u->ref);
-	u->plan.arena = cg_new0(uint8_t, arena);
-	u->plan.arena_cap = arena;
-	u->plan.items_cap = au->len / (CG_MEDIA_MAX_PAYLOAD - 2) + 16;
-	u->plan.items = cg_new0(struct cg_h264_payload, u->plan.items_cap);
 	r = cg_h264_plan_build(&u->plan, au->data, au->len, CG_MEDIA_MAX_PAYLOAD);
 	if (r < 0) {
 		cg_media_unit_unref(u);
@@ -644,6 +629,7 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 
 	m->fail_encode_at = fail_at ? strtoull(fail_at, NULL, 10) : 0;
 	m->cfg = cfg;
+	m->units = cg_unit_pool_new(CG_MEDIA_VIDEO, MEDIA_FREE_UNITS);
 	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };
 	m->hub = hub;
 	m->stats = stats;
@@ -722,6 +708,8 @@ struct cg_media *cg_media_free(struct cg_media *m)
 		close(m->stop_fd);
 	if (m->retry_fd >= 0)
 		close(m->retry_fd);
+	/* Units still in workers' caches keep the pool until they go. */
+	cg_unit_pool_release(m->units);
 	free(m);
 	return NULL;
 }

@@ -24,6 +24,7 @@ struct cg_config;
 struct cg_hub;
 struct cg_stats;
 struct cg_media;
+struct cg_unit_pool;
 
 enum cg_media_kind {
 	CG_MEDIA_VIDEO = 0,
@@ -40,6 +41,8 @@ struct cg_media_unit {
 	uint64_t capture_mono_usec;
 	uint64_t capture_wall_usec;
 	bool keyframe;
+	struct cg_unit_pool *pool;	    /* where the last unref returns it, or NULL: freed */
+	struct cg_media_unit *pool_next; /* on the pool's free list */
 };
 
 /* Any thread. */
