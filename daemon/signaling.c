@@ -264,7 +264,14 @@ static void signaling_trim_soon(struct cg_signaling *sig)
 	g_source_attach(sig->trim_timer, sig->deps.ctx);
 }
 
-/* Every started session ends here, on the control loop, once its worker has closed it. */
+/* The rooms' sessions close elsewhere; they tell through deps.session_closed. */
+static void signaling_trim_soon_cb(void *userdata)
+{
+	signaling_trim_soon(userdata);
+}
+
+/* Every started WHEP session ends here, on the control loop, once its worker has closed
+ * it. */
 static void signaling_on_session_closed(struct cg_session *s, void *userdata)
 {
 	struct cg_signaling *sig = userdata;
@@ -946,6 +953,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	/* The key was copied by MHD's wrapper; this copy of deps outlives the call. */
 	sig->deps.tls_cert_pem = sig->deps.tls_key_pem = NULL;
 	sig->deps.ice = &sig->ice;
+	sig->deps.session_closed = signaling_trim_soon_cb;
+	sig->deps.session_closed_userdata = sig;
 	sig->start_time_s = (double)cg_wall_usec() / 1e6;
 	sig->sessions =
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, signaling_unref_session);

@@ -38,6 +38,11 @@ struct cg_signaling_deps {
 	 * pointer stays valid while signaling lives; the contents change on reload, so
 	 * read them only while creating an agent, on the control thread. */
 	const struct cg_ice_servers *ice;
+	/* Filled in by cg_signaling_new too: whoever creates sessions calls it (control
+	 * thread) when one of theirs has closed, so that the heap the viewer held goes back to
+	 * the system soon (signaling trims, see signaling.c). */
+	void (*session_closed)(void *userdata);
+	void *session_closed_userdata;
 	/* The board's sound and talkback speaker, or NULL (video only). */
 	struct cg_audio_track *audio;
 };

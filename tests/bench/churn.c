@@ -32,7 +32,9 @@
 #define HOST		   "127.0.0.1"
 #define CLIENT_DEADLINE_MS 10000
 #define DRAIN_DEADLINE_S   120
-#define RSS_TOLERANCE_KIB  (8 * 1024)
+/* After a warm-up round of the same size, 200 joins grew RSS by 170-270 KiB here; before
+ * the heap was trimmed after viewers leave they grew it by about 2 MiB, which this catches. */
+#define RSS_TOLERANCE_KIB  1536
 #define SETTLE_MS	   5000
 
 struct churn {
