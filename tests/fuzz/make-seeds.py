@@ -3,6 +3,8 @@
 # Regenerates the hand-made seed inputs of tests/fuzz/corpus/ (run from any directory).
 # Browser SDPs are copied from tests/data/sdp; H.264 AUs are cut from tests/data/h264; the
 # config seeds start from systemd/camgate.conf.
+import hashlib
+import hmac
 import os
 import shutil
 import struct
@@ -184,6 +186,203 @@ def nack():
         w('fuzz-nack', n, b)
 
 
+# fuzz-http-server: what browsers, WHEP players, curl and scrapers send, as bytes on the
+# connection. The target's configuration A takes this token, and its fake clock reads
+# 1700000000 (UTC), so the cookie below stays valid; its fake sessions are named
+# fz00000000000001, fz00000000000002... in each pass.
+HS_TOKEN = b'fuzz-token-0123456789abcdef'
+HS_SESSION = b'fz00000000000001'
+
+
+def hs_cookie(expiry=1700086400):
+    key = hmac.new(HS_TOKEN, b'camgate-cookie-v1\0', hashlib.sha256).digest()
+    mac = hmac.new(key, b'%d' % expiry, hashlib.sha256).hexdigest().encode()
+    return b'camgate_auth=%d.%s' % (expiry, mac)
+
+
+def hs_req(method, path, headers=(), body=None, chromium=True, auth=True):
+    h = [b'Host: 127.0.0.1:8080']
+    if chromium:
+        h += [b'Connection: keep-alive',
+              b'sec-ch-ua: "Chromium";v="124", "Not-A.Brand";v="99"',
+              b'sec-ch-ua-mobile: ?0',
+              b'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 '
+              b'(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+              b'sec-ch-ua-platform: "Linux"', b'Accept: */*',
+              b'Origin: http://127.0.0.1:8080', b'Sec-Fetch-Site: same-origin',
+              b'Sec-Fetch-Mode: cors', b'Sec-Fetch-Dest: empty',
+              b'Referer: http://127.0.0.1:8080/', b'Accept-Encoding: gzip, deflate, br, zstd',
+              b'Accept-Language: en-US,en;q=0.9']
+    if auth:
+        h.append(b'Authorization: Bearer ' + HS_TOKEN)
+    h += list(headers)
+    if body is not None and not any(x.lower().startswith(b'transfer-encoding') for x in h):
+        h.append(b'Content-Length: %d' % len(body))
+    return (method + b' ' + path + b' HTTP/1.1\r\n' + b''.join(x + b'\r\n' for x in h) +
+            b'\r\n' + (body or b''))
+
+
+def hs_chunked(body, sizes):
+    out, i = b'', 0
+    for n in sizes:
+        out += b'%x\r\n' % n + body[i:i + n] + b'\r\n'
+        i += n
+    out += b'%x;ext=1\r\n' % (len(body) - i) + body[i:] + b'\r\n' if i < len(body) else b''
+    return out + b'0\r\n\r\n'
+
+
+def hs_ws_frame(payload, opcode=1):
+    mask = b'\x37\xfa\x21\x3d'
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | n]) if n < 126 else (bytes([0x80 | 126]) + struct.pack('!H', n))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def http_server():
+    t = 'fuzz-http-server'
+    with open(os.path.join(DATA, 'sdp', 'chromium-recvonly-video-audio.sdp'), 'rb') as f:
+        chromium = f.read()
+    with open(os.path.join(DATA, 'sdp', 'firefox-recvonly.sdp'), 'rb') as f:
+        firefox = f.read()
+    sdp = [b'Content-Type: application/sdp']
+    frag_ct = [b'Content-Type: application/trickle-ice-sdpfrag', b'If-Match: *']
+    frag = (b'a=ice-ufrag:Vq4z\r\na=ice-pwd:vW2JqDu8dpfhVbTgjq0ZfZ1n\r\nm=audio 9 '
+            b'UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:3471623853 1 udp 2122194687 '
+            b'd3b1c0f1-1d2e-4a53-9c55-2a8e5b0f4f11.local 61765 typ host generation 0 ufrag '
+            b'Vq4z network-id 1\r\n')
+    ff_frag = (b'a=ice-ufrag:5c1d2e8a\r\na=ice-pwd:e3f6c4a2b19d8e7f05a1c3b2d4e6f708\r\n'
+               b'm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n'
+               b'a=candidate:0 1 UDP 2122252543 10.0.0.7 50123 typ host\r\n'
+               b'a=end-of-candidates\r\n')
+    whep = b'/whep/' + HS_SESSION
+    seeds = {
+        'chromium-whep-post': hs_req(b'POST', b'/whep', sdp, chromium),
+        'whep-post-patch-delete': (
+            hs_req(b'POST', b'/whep', sdp, chromium, chromium=False) +
+            hs_req(b'PATCH', whep, frag_ct, frag, chromium=False) +
+            hs_req(b'DELETE', whep, chromium=False)),
+        'whep-firefox-patch-wrong-ufrag': (
+            hs_req(b'POST', b'/whep', sdp + [b'Accept: application/sdp'], firefox,
+                   chromium=False) +
+            hs_req(b'PATCH', whep, frag_ct, frag, chromium=False) +
+            hs_req(b'PATCH', whep, frag_ct, ff_frag, chromium=False)),
+        'whep-patch-no-session': hs_req(b'PATCH', b'/whep/AbCdEf0123456789', frag_ct, frag),
+        'whep-delete-no-session': hs_req(b'DELETE', b'/whep/fz00000000000009'),
+        'whep-post-chunked': hs_req(b'POST', b'/whep',
+                                    sdp + [b'Transfer-Encoding: chunked', b'User-Agent: curl/7.88.1'],
+                                    hs_chunked(firefox, [0x100, 0x3ff]), chromium=False),
+        'whep-post-wrong-type': hs_req(b'POST', b'/whep', [b'Content-Type: text/plain'],
+                                       b'v=0\r\n'),
+        'whep-post-bad-sdp': hs_req(b'POST', b'/whep', sdp, b'v=0\r\nm=video 9 RTP/AVP 0\r\n'),
+        'whep-post-over-limit': b''.join(hs_req(b'POST', b'/whep', sdp, firefox, chromium=False)
+                                         for _ in range(3)),
+        'options-preflight': hs_req(b'OPTIONS', b'/whep', [
+            b'Access-Control-Request-Method: POST',
+            b'Access-Control-Request-Headers: authorization,content-type'], auth=False),
+        'options-preflight-session': hs_req(b'OPTIONS', whep, [
+            b'Access-Control-Request-Method: PATCH'], auth=False),
+        'get-index-navigation': hs_req(b'GET', b'/', [
+            b'Cache-Control: max-age=0', b'Upgrade-Insecure-Requests: 1',
+            b'Sec-Fetch-User: ?1', b'Cookie: ' + hs_cookie()], auth=False),
+        'get-index-no-credentials': hs_req(b'GET', b'/?x=1', auth=False),
+        'get-status': hs_req(b'GET', b'/status'),
+        'get-status-cookie-among-others': hs_req(b'GET', b'/status', [
+            b'Cookie: theme=dark; ' + hs_cookie() + b'; lang=en'], auth=False),
+        'get-metrics-prometheus': hs_req(b'GET', b'/metrics', [
+            b'User-Agent: Prometheus/2.45.0',
+            b'Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text'
+            b';version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+            b'Accept-Encoding: gzip', b'X-Prometheus-Scrape-Timeout-Seconds: 10'],
+            chromium=False),
+        'get-snapshot': hs_req(b'GET', b'/snapshot.jpg'),
+        'login-form': hs_req(b'POST', b'/login', [
+            b'Content-Type: application/x-www-form-urlencoded'],
+            b'secret=' + HS_TOKEN, auth=False),
+        'login-wrong-then-get': (
+            hs_req(b'GET', b'/login', auth=False) +
+            hs_req(b'POST', b'/login', [b'Content-Type: application/x-www-form-urlencoded'],
+                   b'secret=wrong%20guess&next=%2F', auth=False)),
+        'logout': hs_req(b'POST', b'/logout', auth=False, body=b''),
+        'pipelined-assets': (
+            hs_req(b'GET', b'/style.css', chromium=False) +
+            hs_req(b'GET', b'/app.js', chromium=False) +
+            hs_req(b'HEAD', b'/', chromium=False) +
+            hs_req(b'GET', b'/nope', chromium=False) +
+            hs_req(b'PUT', b'/status', chromium=False, body=b'x') +
+            hs_req(b'GET', b'/status', chromium=False, headers=[b'Connection: close'])),
+        'http10-keepalive': (b'GET /status HTTP/1.0\r\nConnection: keep-alive\r\n'
+                             b'Authorization: Bearer ' + HS_TOKEN + b'\r\n\r\n'
+                             b'GET /call.html HTTP/1.0\r\n\r\n'),
+        'expect-continue': hs_req(b'POST', b'/whep', sdp + [b'Expect: 100-continue'], firefox,
+                                  chromium=False),
+        'absolute-form-target': hs_req(b'GET', b'http://127.0.0.1:8080/status?a=%2F'),
+        'percent-encoded-path': hs_req(b'DELETE', b'/whep/%66z0000000000000%31'),
+        'rooms-list': hs_req(b'GET', b'/rooms'),
+        'oversized-header': hs_req(b'GET', b'/', [b'Cookie: ' + b'a=b; ' * 14000]),
+        'many-headers': hs_req(b'GET', b'/status',
+                               [b'X-H%d: %s' % (i, b'v' * 40) for i in range(120)]),
+        'lf-only': b'GET /status HTTP/1.1\nHost: a\nAuthorization: Bearer ' + HS_TOKEN +
+                   b'\n\n',
+        'leading-crlf': b'\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n',
+        'obs-fold': b'GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n',
+        'bad-http09': b'GET /\r\n\r\n',
+        'bad-request-line-extra': b'GET / HTTP/1.1 x\r\nHost: a\r\n\r\n',
+        'bad-method-space': b'G ET / HTTP/1.1\r\nHost: a\r\n\r\n',
+        'bad-version': b'GET / HTTP/2.0\r\nHost: a\r\n\r\n',
+        'bad-h2-preface': b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00\x00\x00\x00\x00',
+        'bad-tls-hello': bytes.fromhex('160301008c0100008803035f') + bytes(32) +
+                         bytes.fromhex('0000020013010100005d0000000e000c0000093132372e302e302e31'),
+        'bad-no-host': b'GET / HTTP/1.1\r\n\r\n',
+        'bad-two-hosts': b'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
+        'bad-space-before-colon': b'GET / HTTP/1.1\r\nHost : a\r\n\r\n',
+        'bad-no-colon': b'GET / HTTP/1.1\r\nHost: a\r\nNoColonHere\r\n\r\n',
+        'bad-content-length': hs_req(b'POST', b'/login', [
+            b'Content-Length: 12a', b'Content-Type: application/x-www-form-urlencoded'],
+            auth=False) + b'secret=x',
+        'bad-content-length-twice': hs_req(b'POST', b'/login', [
+            b'Content-Length: 8', b'Content-Length: 9'], auth=False) + b'secret=xy',
+        'bad-te-not-chunked': hs_req(b'POST', b'/login', [
+            b'Transfer-Encoding: chunked, gzip'], auth=False) + b'8\r\nsecret=x\r\n0\r\n\r\n',
+        'bad-chunk-size': hs_req(b'POST', b'/login', [b'Transfer-Encoding: chunked'],
+                                 auth=False) + b'zz\r\nsecret=x\r\n0\r\n\r\n',
+        'cl-and-te-smuggle': hs_req(b'POST', b'/logout', [
+            b'Content-Length: 4', b'Transfer-Encoding: chunked'], auth=False) +
+            b'0\r\n\r\nGET /status HTTP/1.1\r\nHost: a\r\n\r\n',
+        'truncated-body': hs_req(b'POST', b'/whep', sdp, firefox)[:-100],
+        'truncated-head': hs_req(b'GET', b'/status')[:-3],
+    }
+    # Room signaling: upgrade, join, then camgate's camera is called both ways.
+    def msg(j):
+        return hs_ws_frame(j)
+    offer_json = (b'{"type":"offer","to":"camgate","sdp":"' +
+                  firefox.replace(b'\r\n', b'\\r\\n') + b'"}')
+    upgrade = hs_req(b'GET', b'/rooms/ws', [
+        b'Connection: Upgrade', b'Pragma: no-cache', b'Cache-Control: no-cache',
+        b'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) '
+        b'Chrome/124.0.0.0 Safari/537.36', b'Upgrade: websocket',
+        b'Origin: http://127.0.0.1:8080',
+        b'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', b'Sec-WebSocket-Version: 13',
+        b'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'],
+        chromium=False)
+    seeds['rooms-ws-offer-to-camgate'] = (
+        upgrade + msg(b'{"type":"join","room":"lobby"}') +
+        msg(b'{"type":"stream ok","to":"camgate"}') + msg(offer_json) +
+        msg(b'{"type":"candidate","to":"camgate","label":0,"id":"0","candidate":'
+            b'"candidate:0 1 UDP 2122252543 10.0.0.7 50123 typ host"}') +
+        msg(b'{"type":"bye","to":"camgate"}') + hs_ws_frame(b'\x03\xe8', opcode=8))
+    seeds['rooms-ws-camgate-calls'] = (
+        upgrade + msg(b'{"type":"join","room":"r1"}') + msg(b'{"type":"ping"}') +
+        hs_ws_frame(b'hi', opcode=9) + msg(b'{"type":"call","to":"camgate"}') +
+        msg(b'{"type":"answer","to":"camgate","sdp":"v=0\\r\\n"}') +
+        msg(b'{"type":"leave"}'))
+    seeds['rooms-ws-bad-key'] = hs_req(b'GET', b'/rooms/ws', [
+        b'Upgrade: websocket', b'Connection: keep-alive, Upgrade',
+        b'Sec-WebSocket-Key: short', b'Sec-WebSocket-Version: 13'])
+    for n, b in seeds.items():
+        w(t, n, b)
+
+
 if __name__ == '__main__':
     sdp()
     rtcp()
@@ -193,3 +392,4 @@ if __name__ == '__main__':
     auth()
     twcc()
     nack()
+    http_server()
