@@ -326,7 +326,9 @@ static void auth_strfreev_secret(char **v)
 
 char *cg_auth_form_secret(const char *body, size_t len)
 {
-	char *text = g_strndup(body, len);
+	/* An empty body may come as NULL (an empty GByteArray has no data): g_strndup() would
+	 * return NULL and g_strsplit() NULL with it. */
+	char *text = g_strndup(body ? body : "", body ? len : 0);
 	char **pairs = g_strsplit(text, "&", -1);
 	char *secret = NULL;
 

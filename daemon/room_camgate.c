@@ -89,7 +89,7 @@ static void camgate_on_session_closed(struct cg_session *s, void *userdata)
 	gpointer value;
 
 	if (cam->deps->session_closed)
-		cam->deps->session_closed(cam->deps->session_closed_userdata);
+		cam->deps->session_closed(cam->deps->signaling_userdata);
 	g_hash_table_iter_init(&it, cam->calls);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		struct room_call *call = value;

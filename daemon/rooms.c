@@ -314,8 +314,14 @@ static void ws_destroy(struct ws_peer *wp, bool tell_mhd)
 	ws_drop_source(&wp->in_source);
 	ws_drop_source(&wp->out_source);
 	ws_drop_source(&wp->close_source);
-	if (tell_mhd && MHD_upgrade_action(wp->urh, MHD_UPGRADE_ACTION_CLOSE) != MHD_YES)
-		cg_debug("libmicrohttpd refused to close an upgraded connection, ignoring");
+	if (tell_mhd) {
+		if (MHD_upgrade_action(wp->urh, MHD_UPGRADE_ACTION_CLOSE) != MHD_YES)
+			cg_debug("libmicrohttpd refused to close an upgraded connection, ignoring");
+		/* MHD closes the socket when it next runs: now, or the browser never sees the
+		 * close until other HTTP traffic wakes it. */
+		if (rooms->deps->http_kick)
+			rooms->deps->http_kick(rooms->deps->signaling_userdata);
+	}
 	g_hash_table_remove(rooms->peers, wp);
 	cg_ws_reader_fini(&wp->reader);
 	g_byte_array_unref(wp->out);

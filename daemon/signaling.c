@@ -264,6 +264,15 @@ static void signaling_trim_soon(struct cg_signaling *sig)
 	g_source_attach(sig->trim_timer, sig->deps.ctx);
 }
 
+/* Rooms hand upgraded connections back to MHD (deps.http_kick). */
+static void signaling_http_kick_cb(void *userdata)
+{
+	struct cg_signaling *sig = userdata;
+
+	if (sig->http)
+		cg_http_kick(sig->http);
+}
+
 /* The rooms' sessions close elsewhere; they tell through deps.session_closed. */
 static void signaling_trim_soon_cb(void *userdata)
 {
@@ -954,7 +963,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->deps.tls_cert_pem = sig->deps.tls_key_pem = NULL;
 	sig->deps.ice = &sig->ice;
 	sig->deps.session_closed = signaling_trim_soon_cb;
-	sig->deps.session_closed_userdata = sig;
+	sig->deps.http_kick = signaling_http_kick_cb;
+	sig->deps.signaling_userdata = sig;
 	sig->start_time_s = (double)cg_wall_usec() / 1e6;
 	sig->sessions =
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, signaling_unref_session);

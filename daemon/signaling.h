@@ -38,11 +38,15 @@ struct cg_signaling_deps {
 	 * pointer stays valid while signaling lives; the contents change on reload, so
 	 * read them only while creating an agent, on the control thread. */
 	const struct cg_ice_servers *ice;
-	/* Filled in by cg_signaling_new too: whoever creates sessions calls it (control
-	 * thread) when one of theirs has closed, so that the heap the viewer held goes back to
-	 * the system soon (signaling trims, see signaling.c). */
+	/* Filled in by cg_signaling_new too, for whoever creates sessions or takes over
+	 * connections (rooms); control thread; pass signaling_userdata.
+	 * session_closed: one of their sessions has closed, so the heap the viewer held goes
+	 * back to the system soon (signaling trims, see signaling.c).
+	 * http_kick: they resumed or closed a connection libmicrohttpd owns
+	 * (MHD_upgrade_action), which takes effect only when MHD runs: run it now. */
 	void (*session_closed)(void *userdata);
-	void *session_closed_userdata;
+	void (*http_kick)(void *userdata);
+	void *signaling_userdata;
 	/* The board's sound and talkback speaker, or NULL (video only). */
 	struct cg_audio_track *audio;
 };

@@ -34,8 +34,7 @@
  *
  * Time is a fake clock (the build wraps clock_gettime for these objects): the login
  * limiter and cookies behave the same on every run. The build also wraps
- * MHD_get_daemon_info, which http_mhd.c calls on its new daemon, to learn the daemon, and
- * cg_auth_form_secret for the shim of a known crash (below).
+ * MHD_get_daemon_info, which http_mhd.c calls on its new daemon, to learn the daemon.
  *
  * CG_FUZZ_VERBOSE=1 prints each verdict, the log and what came back.
  */
@@ -116,26 +115,6 @@ const union MHD_DaemonInfo *__wrap_MHD_get_daemon_info(struct MHD_Daemon *daemon
 		fuzz_mhd = daemon;
 	/* The types asked for here take no further argument. */
 	return __real_MHD_get_daemon_info(daemon, type);
-}
-
-/*
- * Known bug, reported, not fixed yet: an empty body is a GByteArray whose data is NULL,
- * and POST /login hands that to cg_auth_form_secret(), whose g_strndup(NULL, 0) is NULL
- * and g_strsplit(NULL) too; the loop then reads pairs[0]: SIGSEGV, for anyone who can
- * reach the port ("POST /login" with "Content-Length: 0"). Until signaling.c or auth.c
- * take an empty body, this shim (the build wraps the call) passes "" instead, so the
- * fuzzer can go past it. CG_FUZZ_NO_SHIM=1 shows the crash.
- */
-char *__real_cg_auth_form_secret(const char *body, size_t len);
-char *__wrap_cg_auth_form_secret(const char *body, size_t len);
-
-char *__wrap_cg_auth_form_secret(const char *body, size_t len)
-{
-	static int no_shim = -1;
-
-	if (no_shim < 0)
-		no_shim = getenv("CG_FUZZ_NO_SHIM") != NULL;
-	return __real_cg_auth_form_secret(body || no_shim ? body : "", len);
 }
 
 /* ---- fake media and hub: a camera that has a frame and never changes ---- */
@@ -1103,33 +1082,11 @@ static void pass_close_sessions(void)
 	}
 }
 
-/*
- * A WebSocket that ends is handed back to MHD with MHD_upgrade_action(CLOSE), which
- * resumes the connection to clean it up; but MHD in external polling mode only acts on a
- * resume at its next run (see MHD_resume_connection), and daemon/rooms.c does not run it
- * (signaling.c does, cg_http_kick, after its own resumes). So the socket stays open until
- * other HTTP traffic wakes MHD. Until rooms.c kicks MHD, the target plays that traffic
- * for upgraded connections only; CG_FUZZ_NO_KICK=1 shows the bug.
- */
-static bool pass_kick_upgraded(const struct pass *p)
-{
-	static const char upgraded[] = "HTTP/1.1 101 Switching Protocols\r\n";
-	static int no_kick = -1;
-
-	if (no_kick < 0)
-		no_kick = getenv("CG_FUZZ_NO_KICK") != NULL;
-	if (no_kick || !p->out->len ||
-	    !memmem(p->out->data, p->out->len, upgraded, strlen(upgraded)))
-		return false;
-	MHD_run(fuzz_mhd);
-	return true;
-}
-
 /* The client has closed its side: the server must close too. */
 static void pass_until_closed(struct pass *p)
 {
 	for (unsigned i = 0; i < DRIVE_MAX && !p->eof; i++)
-		if (!pass_step(p) && i > 2 && !pass_kick_upgraded(p))
+		if (!pass_step(p) && i > 2)
 			break;
 	if (!p->eof) {
 		fprintf(stderr, "fuzz-http-server: the server kept the connection open after "

@@ -286,6 +286,24 @@ static void test_reload(void)
 	g_free(path);
 }
 
+/* The /login form's secret field; an empty body may come as NULL (it crashed the daemon:
+ * found by fuzz-http-server). */
+static void test_form_secret(void)
+{
+	const char form[] = "user=x&secret=a+b%21&secret=second";
+	char *secret = cg_auth_form_secret(form, strlen(form));
+
+	g_assert_cmpstr(secret, ==, "a b!");
+	g_free(secret);
+	g_assert_null(cg_auth_form_secret(NULL, 0));
+	g_assert_null(cg_auth_form_secret("", 0));
+	g_assert_null(cg_auth_form_secret("secret=%00", 10));
+	/* len bounds the body: no NUL needed, nothing read past it */
+	secret = cg_auth_form_secret("secret=abcXYZ", 10);
+	g_assert_cmpstr(secret, ==, "abc");
+	g_free(secret);
+}
+
 static void test_auth(void)
 {
 	const char *token = "0123456789abcdefghij";
@@ -394,6 +412,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/file-bad", test_file_bad);
 	g_test_add_func("/config/reload", test_reload);
 	g_test_add_func("/auth/credentials", test_auth);
+	g_test_add_func("/auth/form-secret", test_form_secret);
 	g_test_add_func("/auth/loopback", test_loopback_needs_no_auth);
 	g_test_add_func("/ice-servers/links", test_ice_links);
 	g_test_add_func("/metrics/render", test_metrics);
