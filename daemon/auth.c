@@ -15,9 +15,9 @@
 #include "util/rand.h"
 #include "util/time.h"
 
-#define AUTH_HASH_PREFIX "pbkdf2-sha256$"
-#define AUTH_KEY_LEN 32
-#define AUTH_LOGIN_BURST 10
+#define AUTH_HASH_PREFIX       "pbkdf2-sha256$"
+#define AUTH_KEY_LEN	       32
+#define AUTH_LOGIN_BURST       10
 #define AUTH_LOGIN_REFILL_USEC (3 * CG_USEC_PER_SEC)
 
 struct cg_auth {
@@ -99,12 +99,12 @@ int cg_auth_hash_check(const char *hash)
 	return 0;
 }
 
-static int auth_pbkdf2(const char *password, const guchar *salt, gsize salt_len,
-		       unsigned iter, uint8_t out[32])
+static int auth_pbkdf2(const char *password, const guchar *salt, gsize salt_len, unsigned iter,
+		       uint8_t out[32])
 {
-	gnutls_datum_t key = {.data = (unsigned char *)password,
-			      .size = (unsigned)strlen(password)};
-	gnutls_datum_t s = {.data = (unsigned char *)salt, .size = (unsigned)salt_len};
+	gnutls_datum_t key = { .data = (unsigned char *)password,
+			       .size = (unsigned)strlen(password) };
+	gnutls_datum_t s = { .data = (unsigned char *)salt, .size = (unsigned)salt_len };
 
 	return gnutls_pbkdf2(GNUTLS_MAC_SHA256, &key, &s, iter, out, 32) < 0 ? -EIO : 0;
 }
@@ -156,13 +156,11 @@ static void auth_derive_cookie_key(struct cg_auth *auth)
 	g_string_append_c(msg, '\0');
 	if (auth->password_hash)
 		g_string_append(msg, auth->password_hash);
-	gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, strlen(key), msg->str, msg->len,
-			 auth->cookie_key);
+	gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, strlen(key), msg->str, msg->len, auth->cookie_key);
 	g_string_free(msg, TRUE);
 }
 
-void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_config *cfg,
-			     const char *token)
+void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_config *cfg, const char *token)
 {
 	if (auth->token)
 		gnutls_memset(auth->token, 0, strlen(auth->token));
@@ -294,8 +292,8 @@ static bool auth_login_allowed(struct cg_auth *auth, uint64_t now)
 	return auth->login_tokens > 0;
 }
 
-int cg_auth_login(struct cg_auth *auth, const char *secret, uint64_t now_s,
-		  uint64_t now_mono_usec, bool secure, char **ret_cookie)
+int cg_auth_login(struct cg_auth *auth, const char *secret, uint64_t now_s, uint64_t now_mono_usec,
+		  bool secure, char **ret_cookie)
 {
 	bool ok;
 	char *value;

@@ -41,7 +41,7 @@ struct cg_media_unit {
 	uint64_t capture_mono_usec;
 	uint64_t capture_wall_usec;
 	bool keyframe;
-	struct cg_unit_pool *pool;	    /* where the last unref returns it, or NULL: freed */
+	struct cg_unit_pool *pool;	 /* where the last unref returns it, or NULL: freed */
 	struct cg_media_unit *pool_next; /* on the pool's free list */
 };
 

@@ -123,8 +123,7 @@ static struct cg_media_unit *pool_take_locked(struct cg_unit_pool *p, size_t are
 	return u;
 }
 
-struct cg_media_unit *cg_unit_pool_get(struct cg_unit_pool *p, size_t arena_cap,
-				       size_t items_cap)
+struct cg_media_unit *cg_unit_pool_get(struct cg_unit_pool *p, size_t arena_cap, size_t items_cap)
 {
 	struct cg_media_unit *u;
 	struct cg_h264_plan plan = { 0 };

@@ -47,8 +47,7 @@ void cg_unit_pool_release(struct cg_unit_pool *p);
  * arena_len and n_items 0), every other field zero. Drop it with cg_media_unit_unref().
  * Never fails. The producer's thread (any one thread at a time).
  */
-struct cg_media_unit *cg_unit_pool_get(struct cg_unit_pool *p, size_t arena_cap,
-				       size_t items_cap);
+struct cg_media_unit *cg_unit_pool_get(struct cg_unit_pool *p, size_t arena_cap, size_t items_cap);
 
 /*
  * Takes back a pooled unit whose last reference is gone (cg_media_unit_unref() calls it;

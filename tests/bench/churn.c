@@ -34,8 +34,8 @@
 #define DRAIN_DEADLINE_S   120
 /* After a warm-up round of the same size, 200 joins grew RSS by 170-270 KiB here; before
  * the heap was trimmed after viewers leave they grew it by about 2 MiB, which this catches. */
-#define RSS_TOLERANCE_KIB  1536
-#define SETTLE_MS	   5000
+#define RSS_TOLERANCE_KIB 1536
+#define SETTLE_MS	  5000
 
 struct churn {
 	GMainContext *ctx;

@@ -15,7 +15,7 @@
 
 static int parse(struct cg_config **cfg, ...)
 {
-	char *argv[32] = {"camgate"};
+	char *argv[32] = { "camgate" };
 	int argc = 1;
 	va_list ap;
 	const char *a;
@@ -78,18 +78,18 @@ static void test_flags(void)
 	g_assert_false(cg_config_listens_on_loopback(cfg));
 	cg_config_free(cfg);
 
-	g_assert_cmpint(parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=4000",
-			      NULL),
-			==, 0);
+	g_assert_cmpint(
+		parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=4000", NULL), ==,
+		0);
 	g_assert_cmpuint(cfg->min_bitrate_kbps, ==, 300);
 	g_assert_cmpuint(cfg->max_bitrate_kbps, ==, 4000);
 	g_assert_cmpuint(cfg->bitrate_kbps, ==, 1000);
 	cg_config_free(cfg);
-	g_assert_cmpint(parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=3000",
-			      NULL), ==, 0);
+	g_assert_cmpint(
+		parse(&cfg, "--bitrate=1000", "--min-bitrate=300", "--max-bitrate=3000", NULL), ==,
+		0);
 	cg_config_free(cfg);
-	g_assert_cmpint(parse(&cfg, "--min-bitrate=3000", "--max-bitrate=2000", NULL), ==,
-			-EINVAL);
+	g_assert_cmpint(parse(&cfg, "--min-bitrate=3000", "--max-bitrate=2000", NULL), ==, -EINVAL);
 
 	g_assert_cmpint(parse(&cfg, "--listen=:8081", NULL), ==, 0);
 	g_assert_cmpstr(cfg->listen_host, ==, "0.0.0.0");
@@ -99,10 +99,22 @@ static void test_flags(void)
 static void test_rejects(void)
 {
 	static const char *const bad[] = {
-		"--size=640", "--size=641x480", "--size=10x10", "--size=640x480x", "--fps=0",
-		"--fps=500", "--bitrate=1", "--listen=nope", "--listen=1.2.3.4:0",
-		"--listen=1.2.3.4:70000", "--listen=1.2.3.4:", "--source=video9", "--min-bitrate=10",
-		"--log-level=loud", "--workers=0", "--no-such-flag",
+		"--size=640",
+		"--size=641x480",
+		"--size=10x10",
+		"--size=640x480x",
+		"--fps=0",
+		"--fps=500",
+		"--bitrate=1",
+		"--listen=nope",
+		"--listen=1.2.3.4:0",
+		"--listen=1.2.3.4:70000",
+		"--listen=1.2.3.4:",
+		"--source=video9",
+		"--min-bitrate=10",
+		"--log-level=loud",
+		"--workers=0",
+		"--no-such-flag",
 	};
 	struct cg_config *cfg;
 
@@ -149,7 +161,7 @@ static char *write_conf(const char *text)
 
 static int parse_conf(struct cg_config **cfg, char **error, const char *text, ...)
 {
-	char *argv[32] = {"camgate"};
+	char *argv[32] = { "camgate" };
 	char *path = write_conf(text);
 	char *config_arg = g_strconcat("--config=", path, NULL);
 	int argc = 1, r;
@@ -204,18 +216,18 @@ static void test_file_bad(void)
 		const char *text;
 		const char *error;
 	} bad[] = {
-		{"[camgate]\nfps = 500\n", ":2: fps=500 is out of range 1-120"},
-		{"[camgate]\n\nfps = x\n", ":3: fps=x is not a number"},
-		{"[camgate]\nnope = 1\n", ":2: unknown key 'nope'"},
-		{"fps = 10\n", ":1: 'fps' is outside [camgate]"},
-		{"[other]\n", ":1: unknown group [other]"},
-		{"[camgate]\nfps\n", ":2: not a key = value line"},
-		{"[camgate]\nfps=10\nfps=12\n", ":3: 'fps' is already set on line 2"},
-		{"[camgate]\nsize = 10x10\n", ":2: size=10x10 is not WxH"},
-		{"[camgate]\ntoken = short\n", ":2: token=(secret) is not"},
-		{"[camgate]\ntls-cert = /a.pem\n", "needs both tls-cert and tls-key"},
-		{"[camgate]\nturn = t.example\n", "turn=t.example needs turn-user"},
-		{"[camgate]\npassword-hash = x\n", ":2: password-hash=(secret) is not a hash"},
+		{ "[camgate]\nfps = 500\n", ":2: fps=500 is out of range 1-120" },
+		{ "[camgate]\n\nfps = x\n", ":3: fps=x is not a number" },
+		{ "[camgate]\nnope = 1\n", ":2: unknown key 'nope'" },
+		{ "fps = 10\n", ":1: 'fps' is outside [camgate]" },
+		{ "[other]\n", ":1: unknown group [other]" },
+		{ "[camgate]\nfps\n", ":2: not a key = value line" },
+		{ "[camgate]\nfps=10\nfps=12\n", ":3: 'fps' is already set on line 2" },
+		{ "[camgate]\nsize = 10x10\n", ":2: size=10x10 is not WxH" },
+		{ "[camgate]\ntoken = short\n", ":2: token=(secret) is not" },
+		{ "[camgate]\ntls-cert = /a.pem\n", "needs both tls-cert and tls-key" },
+		{ "[camgate]\nturn = t.example\n", "turn=t.example needs turn-user" },
+		{ "[camgate]\npassword-hash = x\n", ":2: password-hash=(secret) is not a hash" },
 	};
 	struct cg_config *cfg;
 	char *error;
@@ -236,8 +248,8 @@ struct changes {
 	GString *log;
 };
 
-static void on_change(const char *key, const char *old_value, const char *new_value,
-		      bool applied, void *userdata)
+static void on_change(const char *key, const char *old_value, const char *new_value, bool applied,
+		      void *userdata)
 {
 	struct changes *c = userdata;
 
@@ -248,7 +260,7 @@ static void on_change(const char *key, const char *old_value, const char *new_va
 static void test_reload(void)
 {
 	struct cg_config *cfg, *next;
-	struct changes c = {g_string_new(NULL)};
+	struct changes c = { g_string_new(NULL) };
 	char *error, *path;
 
 	g_assert_cmpint(parse_conf(&cfg, &error,
@@ -339,8 +351,8 @@ static void test_auth(void)
 	/* Guessing is rate-limited: after the burst, even the right secret waits. */
 	for (unsigned i = 0; i < 20; i++)
 		cg_auth_login(auth, "guess", 1000, 10, false, &cookie);
-	g_assert_cmpint(cg_auth_login(auth, "abcdefghijklmnopqrstuvwxyz", 1000, 10, false,
-				      &cookie), ==, -EAGAIN);
+	g_assert_cmpint(cg_auth_login(auth, "abcdefghijklmnopqrstuvwxyz", 1000, 10, false, &cookie),
+			==, -EAGAIN);
 	g_free(pair);
 	g_free(cookie);
 	g_free(bearer);
@@ -374,8 +386,7 @@ static void test_ice_links(void)
 	g_strfreev(links);
 	cg_config_free(cfg);
 	g_assert_cmpint(parse(&cfg, "--stun=[2001:db8::1]:3478", "--turn=turn.example.net",
-			      "--turn-transport=tls", "--turn-user=u", "--turn-password=p w",
-			      NULL),
+			      "--turn-transport=tls", "--turn-user=u", "--turn-password=p w", NULL),
 			==, 0);
 	links = cg_ice_servers_links(cfg);
 	g_assert_cmpuint(g_strv_length(links), ==, 2);
@@ -390,8 +401,9 @@ static void test_ice_links(void)
 static void test_metrics(void)
 {
 	struct cg_stats st;
-	struct cg_metrics_input in = {.stats = &st, .version = "1", .source = "te\"st",
-				      .encoder = "x264", .viewers = 3};
+	struct cg_metrics_input in = {
+		.stats = &st, .version = "1", .source = "te\"st", .encoder = "x264", .viewers = 3
+	};
 	char *text;
 
 	cg_stats_init(&st);

@@ -87,7 +87,7 @@ static void test_release_with_units_out(void)
 	cg_media_unit_unref(u[5]); /* the last unit out takes the pool with it */
 }
 
-#define RING 64
+#define RING   64
 #define FRAMES 20000
 
 struct ring {
