@@ -303,36 +303,13 @@ static void daemon_stop(struct cg_test_daemon *d)
 
 /* ---- the tests ---- */
 
-struct frames_wait {
-	struct cg_whep_client *client;
-	uint64_t frames;
-};
-
-static bool has_frames(void *data)
-{
-	struct frames_wait *w = data;
-	const struct cg_whep_stats *st = cg_whep_client_stats(w->client);
-
-	return st->frames >= w->frames || st->error;
-}
-
 /* A real viewer, offered the relayed candidate among the rest, still gets the stream. */
 static void expect_viewer_works(struct cg_test_daemon *d, unsigned min_candidates)
 {
-	struct cg_whep_client_cfg cfg = {
-		.ctx = d->ctx,
-		.cert = client_cert,
-		.host = HOST,
-		.port = d->port,
-	};
-	struct cg_whep_client *c;
-	struct frames_wait w;
+	struct cg_whep_client *c = cg_test_viewer_start(d, client_cert, NULL);
 
-	g_assert_cmpint(cg_whep_client_new(&cfg, &c), ==, 0);
-	g_assert_cmpint(cg_whep_client_start(c), ==, 0);
-	w = (struct frames_wait){ c, 30 };
-	g_assert_true(cg_test_loop_until(d->ctx, has_frames, &w, 15000));
-	g_assert_cmpint(cg_whep_client_stats(c)->error, ==, 0);
+	g_assert_nonnull(c);
+	g_assert_true(cg_test_wait_frames(d, c, 30, 15000));
 	g_assert_cmpuint(cg_whep_client_stats(c)->answer_candidates, >=, min_candidates);
 	g_test_message("viewer: %" G_GUINT64_FORMAT " frames, answer with %u candidates",
 		       cg_whep_client_stats(c)->frames, cg_whep_client_stats(c)->answer_candidates);
