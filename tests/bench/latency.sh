@@ -104,10 +104,7 @@ for size in $SIZES; do
 		"$REF_PY" "$REF_SCRIPT" --port $((port + 100)) --size "$size" --fps "$FPS" --bitrate "$BITRATE" \
 			--web "$WEB_DIR" > /tmp/camgate-latency-reference.log 2>&1 &
 		REF_PID=$!
-		for _ in $(seq 100); do
-			(exec 3<>"/dev/tcp/127.0.0.1/$((port + 100))") 2>/dev/null && break
-			sleep 0.1
-		done
+		cg_wait_listening "$REF_PID" $((port + 100)) 10
 		run_page "reference $size #$run" "http://127.0.0.1:$((port + 100))/" 0 ||
 			tail -n 50 /tmp/camgate-latency-reference.log
 		stop_reference

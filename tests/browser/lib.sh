@@ -57,6 +57,19 @@ cg_enter_netns() {
 	echo "network namespace: $(ip -brief addr | tr -s ' ' | paste -sd ';' -)"
 }
 
+# cg_wait_listening PID PORT SECONDS : waits (polling) until something accepts TCP
+# connections on 127.0.0.1:PORT. Returns 0 then, 1 when process PID exited first, 2 after
+# SECONDS.
+cg_wait_listening() {
+	local pid=$1 port=$2 deadline=$((SECONDS + $3))
+	while :; do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		[ "$SECONDS" -ge "$deadline" ] && return 2
+		sleep 0.05
+	done
+}
+
 CG_DAEMON_PID=
 CG_DAEMON_LOG=
 
@@ -69,26 +82,25 @@ cg_start_daemon() {
 	echo "starting: $exe --source=test --listen=127.0.0.1:$port $*"
 	"$exe" --source=test --listen="127.0.0.1:$port" "$@" >"$CG_DAEMON_LOG" 2>&1 &
 	CG_DAEMON_PID=$!
-	local deadline=$((SECONDS + 15))
-	while :; do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "camgate (pid $CG_DAEMON_PID) listening on 127.0.0.1:$port"
-			return 0
-		fi
-		if ! kill -0 "$CG_DAEMON_PID" 2>/dev/null; then
-			wait "$CG_DAEMON_PID"
-			echo "FAIL: camgate exited (status $?) before listening; its log:"
-			cat "$CG_DAEMON_LOG"
-			CG_DAEMON_PID=
-			return 1
-		fi
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			echo "FAIL: camgate not listening on 127.0.0.1:$port after 15 s; its log:"
-			cat "$CG_DAEMON_LOG"
-			return 1
-		fi
-		sleep 0.05
-	done
+	cg_wait_listening "$CG_DAEMON_PID" "$port" 15
+	case $? in
+	0)
+		echo "camgate (pid $CG_DAEMON_PID) listening on 127.0.0.1:$port"
+		return 0
+		;;
+	1)
+		wait "$CG_DAEMON_PID"
+		echo "FAIL: camgate exited (status $?) before listening; its log:"
+		cat "$CG_DAEMON_LOG"
+		CG_DAEMON_PID=
+		return 1
+		;;
+	*)
+		echo "FAIL: camgate not listening on 127.0.0.1:$port after 15 s; its log:"
+		cat "$CG_DAEMON_LOG"
+		return 1
+		;;
+	esac
 }
 
 # Stops the daemon we started, by PID: SIGTERM, then SIGKILL after 5 s.
