@@ -47,6 +47,9 @@ enum opt_id {
 	OPT_TURN_PASSWORD,
 	OPT_AUDIO,
 	OPT_SPEAKER,
+	OPT_SERVER_NAME,
+	OPT_CORS_ORIGINS,
+	OPT_TURN_SECRET,
 	_OPT_MAX,
 };
 
@@ -72,10 +75,10 @@ struct opt {
 };
 
 struct cg_config_args {
-	char **argv;		/* the command line, for reload */
-	char *path;		/* --config */
-	char *v[_OPT_MAX];	/* NULL: unset */
-	int line[_OPT_MAX];	/* > 0: line in path; 0: command line or default */
+	char **argv;	    /* the command line, for reload */
+	char *path;	    /* --config */
+	char *v[_OPT_MAX];  /* NULL: unset */
+	int line[_OPT_MAX]; /* > 0: line in path; 0: command line or default */
 	gboolean from_cli[_OPT_MAX];
 };
 
@@ -84,8 +87,8 @@ static int parse_size(const char *s, uint32_t *w, uint32_t *h)
 	unsigned a, b;
 	char tail;
 
-	if (sscanf(s, "%ux%u%c", &a, &b, &tail) != 2 || a < 64 || b < 64 || a > 7680 ||
-	    b > 4320 || a % 2 || b % 2)
+	if (sscanf(s, "%ux%u%c", &a, &b, &tail) != 2 || a < 64 || b < 64 || a > 7680 || b > 4320 ||
+	    a % 2 || b % 2)
 		return -EINVAL;
 	*w = a;
 	*h = b;
@@ -208,7 +211,8 @@ static int apply_state_dir(struct cg_config *cfg, const char *v, const char **re
 static int parse_tri(const char *v, enum cg_config_tri *ret)
 {
 	static const char *const names[] = {
-		[CG_CONFIG_AUTO] = "auto", [CG_CONFIG_ON] = "on", [CG_CONFIG_OFF] = "off"};
+		[CG_CONFIG_AUTO] = "auto", [CG_CONFIG_ON] = "on", [CG_CONFIG_OFF] = "off"
+	};
 
 	for (size_t i = 0; i < CG_ARRAY_SIZE(names); i++) {
 		if (strcmp(v, names[i]) == 0) {
@@ -288,9 +292,9 @@ static int apply_turn(struct cg_config *cfg, const char *v, const char **reason)
 
 static int apply_turn_transport(struct cg_config *cfg, const char *v, const char **reason)
 {
-	static const char *const names[] = {[CG_CONFIG_TURN_UDP] = "udp",
-					    [CG_CONFIG_TURN_TCP] = "tcp",
-					    [CG_CONFIG_TURN_TLS] = "tls"};
+	static const char *const names[] = { [CG_CONFIG_TURN_UDP] = "udp",
+					     [CG_CONFIG_TURN_TCP] = "tcp",
+					     [CG_CONFIG_TURN_TLS] = "tls" };
 
 	for (size_t i = 0; i < CG_ARRAY_SIZE(names); i++) {
 		if (strcmp(v, names[i]) == 0) {
@@ -325,15 +329,78 @@ static int apply_turn_password(struct cg_config *cfg, const char *v, const char 
 	return apply_turn_credential(&cfg->turn_password, v, reason);
 }
 
-#define INT_OPT(n, lo_, hi_, f, flags_, d, h)                                             \
-	{                                                                                 \
-		.name = n, .type = OPT_INT, .flags = (flags_), .def = d, .lo = lo_,       \
-		.hi = hi_, .field = offsetof(struct cg_config, f), .help = h, .arg = "N", \
+/* A comma-separated list; blanks around the commas are dropped, empty items refused. */
+static char **parse_list(const char *v, bool (*item_ok)(const char *item))
+{
+	char **items = g_strsplit(v, ",", -1);
+
+	for (char **it = items; *it; it++) {
+		g_strstrip(*it);
+		if (!item_ok(*it)) {
+			g_strfreev(items);
+			return NULL;
+		}
 	}
-#define STR_OPT(n, fn, flags_, d, h, a)                                                   \
-	{                                                                                 \
-		.name = n, .type = OPT_STRING, .flags = (flags_), .def = d, .apply = fn,  \
-		.help = h, .arg = a,                                                      \
+	return items;
+}
+
+/* A DNS name (RFC 1123 labels) or an IP literal; compared case-insensitively later. */
+static bool server_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr(".-:[]", *p))
+			return false;
+	return true;
+}
+
+static int apply_server_name(struct cg_config *cfg, const char *v, const char **reason)
+{
+	*reason = "is not a comma-separated list of host names";
+	cfg->server_names = parse_list(v, server_name_ok);
+	return cfg->server_names ? 0 : -EINVAL;
+}
+
+/* RFC 6454 §6.2: scheme "://" host [":" port], as browsers send it in Origin. */
+static bool cors_origin_ok(const char *v)
+{
+	const char *host;
+
+	if (strcmp(v, "*") == 0)
+		return true;
+	if (g_str_has_prefix(v, "https://"))
+		host = v + strlen("https://");
+	else if (g_str_has_prefix(v, "http://"))
+		host = v + strlen("http://");
+	else
+		return false;
+	return host[0] && !strchr(host, '/') && server_name_ok(host);
+}
+
+static int apply_cors_origins(struct cg_config *cfg, const char *v, const char **reason)
+{
+	*reason = "is not * or a comma-separated list of origins such as https://player.example";
+	cfg->cors_origins = parse_list(v, cors_origin_ok);
+	return cfg->cors_origins ? 0 : -EINVAL;
+}
+
+static int apply_turn_secret(struct cg_config *cfg, const char *v, const char **reason)
+{
+	return apply_turn_credential(&cfg->turn_secret, v, reason);
+}
+
+#define INT_OPT(n, lo_, hi_, f, flags_, d, h)                                                      \
+	{                                                                                          \
+		.name = n, .type = OPT_INT, .flags = (flags_), .def = d, .lo = lo_, .hi = hi_,     \
+		.field = offsetof(struct cg_config, f), .help = h, .arg = "N",                     \
+	}
+#define STR_OPT(n, fn, flags_, d, h, a)                                                            \
+	{                                                                                          \
+		.name = n, .type = OPT_STRING, .flags = (flags_), .def = d, .apply = fn,           \
+		.help = h, .arg = a,                                                               \
 	}
 
 static const struct opt opts[_OPT_MAX] = {
@@ -347,28 +414,27 @@ static const struct opt opts[_OPT_MAX] = {
 			       "HTTP(S) address and port: HOST:PORT, [V6]:PORT or :PORT "
 			       "[127.0.0.1:8080]",
 			       "ADDR"),
-	[OPT_SIZE] = STR_OPT("size", apply_size, 0, "1280x720", "Picture size WxH [1280x720]",
-			     "WxH"),
+	[OPT_SIZE] =
+		STR_OPT("size", apply_size, 0, "1280x720", "Picture size WxH [1280x720]", "WxH"),
 	[OPT_FPS] = INT_OPT("fps", 1, 120, fps, 0, "30", "Frames per second, 1-120 [30]"),
 	[OPT_BITRATE] = INT_OPT("bitrate", 100, 50000, bitrate_kbps, OPT_RELOAD, "2000",
 				"Video bitrate in kbit/s, 100-50000 [2000]"),
-	[OPT_MIN_BITRATE] = INT_OPT("min-bitrate", 50, 50000, min_bitrate_kbps,
-				    OPT_RELOAD | OPT_ZERO, "0",
-				    "Lowest bitrate bandwidth adaptation may choose, kbit/s "
-				    "[bitrate/4]"),
-	[OPT_MAX_BITRATE] = INT_OPT("max-bitrate", 100, 50000, max_bitrate_kbps,
-				    OPT_RELOAD | OPT_ZERO, "0",
-				    "Highest bitrate bandwidth adaptation may choose, kbit/s "
-				    "[bitrate]"),
-	[OPT_KEYFRAME_INTERVAL] = INT_OPT("keyframe-interval", 1, 600, keyframe_interval_frames,
-					  0, "60",
-					  "Frames between periodic keyframes, 1-600 [60]"),
+	[OPT_MIN_BITRATE] =
+		INT_OPT("min-bitrate", 50, 50000, min_bitrate_kbps, OPT_RELOAD | OPT_ZERO, "0",
+			"Lowest bitrate bandwidth adaptation may choose, kbit/s "
+			"[bitrate/4]"),
+	[OPT_MAX_BITRATE] =
+		INT_OPT("max-bitrate", 100, 50000, max_bitrate_kbps, OPT_RELOAD | OPT_ZERO, "0",
+			"Highest bitrate bandwidth adaptation may choose, kbit/s "
+			"[bitrate]"),
+	[OPT_KEYFRAME_INTERVAL] = INT_OPT("keyframe-interval", 1, 600, keyframe_interval_frames, 0,
+					  "60", "Frames between periodic keyframes, 1-600 [60]"),
 	[OPT_WORKERS] = INT_OPT("workers", 1, 64, workers, 0, NULL,
 				"Network worker threads, 1-64 [number of cores, at most 4]"),
 	[OPT_MAX_VIEWERS] = INT_OPT("max-viewers", 1, 1000, max_viewers, OPT_RELOAD, "100",
 				    "Most simultaneous viewers, 1-1000 [100]"),
-	[OPT_MAX_CANDIDATES] = INT_OPT("max-candidates", 1, 1000, max_candidates, OPT_RELOAD,
-				       "64", "Remote ICE candidates per viewer, 1-1000 [64]"),
+	[OPT_MAX_CANDIDATES] = INT_OPT("max-candidates", 1, 1000, max_candidates, OPT_RELOAD, "64",
+				       "Remote ICE candidates per viewer, 1-1000 [64]"),
 	[OPT_LOG_LEVEL] = STR_OPT("log-level", apply_log_level, OPT_RELOAD, "info",
 				  "err|warn|notice|info|debug|trace [info]", "LEVEL"),
 	[OPT_STATE_DIR] = STR_OPT("state-dir", apply_state_dir, 0, NULL,
@@ -377,9 +443,9 @@ static const struct opt opts[_OPT_MAX] = {
 				  "DIR"),
 	[OPT_TLS] = STR_OPT("tls", apply_tls, 0, "auto",
 			    "HTTPS: auto (when listening beyond loopback)|on|off [auto]", "MODE"),
-	[OPT_TLS_CERT] = STR_OPT("tls-cert", apply_tls_cert, 0, NULL,
-				 "HTTPS certificate chain, PEM [self-signed, kept in state-dir]",
-				 "FILE"),
+	[OPT_TLS_CERT] =
+		STR_OPT("tls-cert", apply_tls_cert, 0, NULL,
+			"HTTPS certificate chain, PEM [self-signed, kept in state-dir]", "FILE"),
 	[OPT_TLS_KEY] = STR_OPT("tls-key", apply_tls_key, 0, NULL,
 				"HTTPS private key, PEM [self-signed, kept in state-dir]", "FILE"),
 	[OPT_AUTH] = STR_OPT("auth", apply_auth, OPT_RELOAD, "auto",
@@ -390,17 +456,17 @@ static const struct opt opts[_OPT_MAX] = {
 			      "Bearer token for viewers and WHEP players (better in the "
 			      "config file: the command line is public) [generated in state-dir]",
 			      "TOKEN"),
-	[OPT_PASSWORD_HASH] = STR_OPT("password-hash", apply_password_hash,
-				      OPT_RELOAD | OPT_SECRET, NULL,
-				      "Login password, as printed by --hash-password", "HASH"),
+	[OPT_PASSWORD_HASH] =
+		STR_OPT("password-hash", apply_password_hash, OPT_RELOAD | OPT_SECRET, NULL,
+			"Login password, as printed by --hash-password", "HASH"),
 	[OPT_STUN] = STR_OPT("stun", apply_stun, OPT_RELOAD, NULL,
 			     "STUN server for the daemon and the viewers [none]", "HOST[:PORT]"),
 	[OPT_TURN] = STR_OPT("turn", apply_turn, OPT_RELOAD, NULL,
 			     "TURN server for the daemon and the viewers [none]", "HOST[:PORT]"),
-	[OPT_TURN_TRANSPORT] = STR_OPT("turn-transport", apply_turn_transport, OPT_RELOAD,
-				       "udp", "TURN transport: udp|tcp|tls [udp]", "PROTO"),
-	[OPT_TURN_USER] = STR_OPT("turn-user", apply_turn_user, OPT_RELOAD, NULL,
-				  "TURN user name", "USER"),
+	[OPT_TURN_TRANSPORT] = STR_OPT("turn-transport", apply_turn_transport, OPT_RELOAD, "udp",
+				       "TURN transport: udp|tcp|tls [udp]", "PROTO"),
+	[OPT_TURN_USER] =
+		STR_OPT("turn-user", apply_turn_user, OPT_RELOAD, NULL, "TURN user name", "USER"),
 	[OPT_AUDIO] = STR_OPT("audio", apply_audio, 0, "auto",
 			      "Sound to send: auto (the default ALSA capture device if there is "
 			      "one), test (a tone that beeps each second), none, or an ALSA "
@@ -410,8 +476,20 @@ static const struct opt opts[_OPT_MAX] = {
 				"Where the browsers' talkback plays: none, or an ALSA device such "
 				"as default or hw:0,0 [none]",
 				"DEV"),
-	[OPT_TURN_PASSWORD] = STR_OPT("turn-password", apply_turn_password,
-				      OPT_RELOAD | OPT_SECRET, NULL, "TURN password", "PASSWORD"),
+	[OPT_TURN_PASSWORD] = STR_OPT("turn-password", apply_turn_password, OPT_RELOAD | OPT_SECRET,
+				      NULL, "TURN password", "PASSWORD"),
+	[OPT_SERVER_NAME] = STR_OPT("server-name", apply_server_name, OPT_RELOAD, NULL,
+				    "Host names the server answers to besides its own names and "
+				    "addresses, comma-separated (others get 421) [none]",
+				    "NAMES"),
+	[OPT_CORS_ORIGINS] = STR_OPT("cors-origins", apply_cors_origins, OPT_RELOAD, NULL,
+				     "Origins of WHEP players on other sites that may use /whep, "
+				     "comma-separated, or * for any [none]",
+				     "ORIGINS"),
+	[OPT_TURN_SECRET] = STR_OPT("turn-secret", apply_turn_secret, OPT_RELOAD | OPT_SECRET, NULL,
+				    "TURN REST API shared secret (coturn's static-auth-secret): "
+				    "viewers get short-lived credentials instead of turn-password",
+				    "SECRET"),
 };
 
 /* The value an unset setting takes when the table cannot say it statically. */
@@ -509,8 +587,7 @@ static int config_apply_int(struct cg_config *cfg, const struct opt *o, const ch
 }
 
 /* Settings that depend on each other, checked once each is valid on its own. */
-static void config_cross_check(struct cg_config *cfg, const struct cg_config_args *a,
-			       GString *errs)
+static void config_cross_check(struct cg_config *cfg, const struct cg_config_args *a, GString *errs)
 {
 	if (cfg->min_bitrate_kbps && cfg->max_bitrate_kbps &&
 	    cfg->min_bitrate_kbps > cfg->max_bitrate_kbps)
@@ -518,8 +595,9 @@ static void config_cross_check(struct cg_config *cfg, const struct cg_config_arg
 	if (!cfg->tls_cert_path != !cfg->tls_key_path)
 		config_error(errs, a, cfg->tls_cert_path ? OPT_TLS_CERT : OPT_TLS_KEY,
 			     "needs both tls-cert and tls-key");
-	if (cfg->turn_host && (!cfg->turn_user || !cfg->turn_password))
-		config_error(errs, a, OPT_TURN, "needs turn-user and turn-password");
+	if (cfg->turn_host && !cfg->turn_secret && (!cfg->turn_user || !cfg->turn_password))
+		config_error(errs, a, OPT_TURN,
+			     "needs turn-secret, or turn-user and turn-password");
 }
 
 static void config_derive(struct cg_config *cfg)
@@ -616,8 +694,9 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
 			config_append_value(errs, line);
 			g_string_append(errs, "'\n");
 		} else if (!in_group)
-			g_string_append_printf(errs, "%s:%d: '%s' is outside [" CG_CONFIG_GROUP
-					       "]\n", a->path, n + 1, line);
+			g_string_append_printf(errs,
+					       "%s:%d: '%s' is outside [" CG_CONFIG_GROUP "]\n",
+					       a->path, n + 1, line);
 		else if (a->line[id] > 0)
 			g_string_append_printf(errs, "%s:%d: '%s' is already set on line %d\n",
 					       a->path, n + 1, line, a->line[id]);
@@ -632,8 +711,7 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
  * Key file text (len bytes, named a->path in errors) into a: values fill in what the
  * command line left unset, because the command line wins.
  */
-static int config_load_data(struct cg_config_args *a, const char *data, size_t len,
-			    GString *errs)
+static int config_load_data(struct cg_config_args *a, const char *data, size_t len, GString *errs)
 {
 	GKeyFile *kf = g_key_file_new();
 	GError *error = NULL;
@@ -698,25 +776,26 @@ struct config_flags {
 static GOptionContext *config_option_context(struct cg_config_args *a, struct config_flags *f)
 {
 	GOptionEntry entries[_OPT_MAX + 5] = {
-		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &a->path,
-		 "Key file with any of the settings below, in a [camgate] group; the command "
-		 "line wins [none]",
-		 "FILE"},
-		{"list-devices", 0, 0, G_OPTION_ARG_NONE, &f->list_devices,
-		 "Print the cameras and encoders found, then exit", NULL},
-		{"hash-password", 0, 0, G_OPTION_ARG_NONE, &f->hash_password,
-		 "Read a password on stdin and print the password-hash setting for it", NULL},
-		{"version", 0, 0, G_OPTION_ARG_NONE, &f->version, "Print the version and exit",
-		 NULL},
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a->path,
+		  "Key file with any of the settings below, in a [camgate] group; the command "
+		  "line wins [none]",
+		  "FILE" },
+		{ "list-devices", 0, 0, G_OPTION_ARG_NONE, &f->list_devices,
+		  "Print the cameras and encoders found, then exit", NULL },
+		{ "hash-password", 0, 0, G_OPTION_ARG_NONE, &f->hash_password,
+		  "Read a password on stdin and print the password-hash setting for it", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &f->version, "Print the version and exit",
+		  NULL },
 	};
 	GOptionContext *ctx = g_option_context_new("- WebRTC camera gateway");
 
 	for (unsigned i = 0; i < _OPT_MAX; i++)
-		entries[4 + i] = (GOptionEntry){opts[i].name, 0,	 0, G_OPTION_ARG_STRING,
-						&a->v[i],     opts[i].help, opts[i].arg};
-	g_option_context_set_summary(ctx,
-				     "Streams a camera (or a test pattern) to browsers over WebRTC.\n"
-				     "Open http://ADDR:PORT/ to watch; WHEP players use /whep.");
+		entries[4 + i] =
+			(GOptionEntry){ opts[i].name, 0,	  0, G_OPTION_ARG_STRING, &a->v[i],
+					opts[i].help, opts[i].arg };
+	g_option_context_set_summary(
+		ctx, "Streams a camera (or a test pattern) to browsers over WebRTC.\n"
+		     "Open http://ADDR:PORT/ to watch; WHEP players use /whep.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	return ctx;
 }
@@ -772,7 +851,7 @@ static int config_gather(struct cg_config_args *a, struct config_flags *f, GStri
 int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_error)
 {
 	struct cg_config_args *a = config_args_new(argc, argv);
-	struct config_flags f = {0};
+	struct config_flags f = { 0 };
 	GString *errs = g_string_new(NULL);
 	int r;
 
@@ -797,11 +876,11 @@ int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_er
 	return r;
 }
 
-int cg_config_parse_data(const char *name, const char *data, size_t len,
-			 struct cg_config **ret, char **ret_error)
+int cg_config_parse_data(const char *name, const char *data, size_t len, struct cg_config **ret,
+			 char **ret_error)
 {
 	char *option = g_strconcat("--config=", name, NULL);
-	char *argv[] = {(char *)"camgate", option, NULL};
+	char *argv[] = { (char *)"camgate", option, NULL };
 	struct cg_config_args *a = config_args_new(2, argv);
 	GString *errs = g_string_new(NULL);
 	/* Exactly what g_file_get_contents() hands config_read_file(): NUL-terminated. */
@@ -865,7 +944,7 @@ static int config_reload_args(const struct cg_config_args *old, struct cg_config
 	struct cg_config_args *a = config_args_new((int)g_strv_length(old->argv), old->argv);
 	struct cg_config_args *merged;
 	struct cg_config *fresh;
-	struct config_flags f = {0};
+	struct config_flags f = { 0 };
 
 	if (config_gather(a, &f, errs) < 0) {
 		config_args_free(a);
@@ -908,7 +987,7 @@ unsigned cg_config_report_changes(const struct cg_config *old, const struct cg_c
 				  cg_config_change_fn fn, void *userdata)
 {
 	struct cg_config_args *fresh = config_args_new(0, NULL);
-	struct config_flags f = {0};
+	struct config_flags f = { 0 };
 	GString *errs = g_string_new(NULL);
 	unsigned n = 0;
 
@@ -948,6 +1027,9 @@ struct cg_config *cg_config_free(struct cg_config *cfg)
 	g_free(cfg->turn_host);
 	free(cfg->turn_user);
 	free(cfg->turn_password);
+	free(cfg->turn_secret);
+	g_strfreev(cfg->server_names);
+	g_strfreev(cfg->cors_origins);
 	free(cfg->audio);
 	free(cfg->speaker);
 	config_args_free(cfg->args);
@@ -957,7 +1039,6 @@ struct cg_config *cg_config_free(struct cg_config *cfg)
 
 bool cg_config_listens_on_loopback(const struct cg_config *cfg)
 {
-	return g_str_has_prefix(cfg->listen_host, "127.") ||
-	       strcmp(cfg->listen_host, "::1") == 0 ||
+	return g_str_has_prefix(cfg->listen_host, "127.") || strcmp(cfg->listen_host, "::1") == 0 ||
 	       strcmp(cfg->listen_host, "localhost") == 0;
 }

@@ -32,11 +32,11 @@ enum cg_config_turn_transport {
 struct cg_config_args; /* the raw values the snapshot was built from (config.c) */
 
 struct cg_config {
-	char *source;	     /* "test" */
-	char *encoder;	     /* "auto", "x264" */
-	char *audio;	     /* "auto", "test", "none" or an ALSA capture device */
-	char *speaker;	     /* "none" or an ALSA playback device (talkback) */
-	char *listen_host;   /* "127.0.0.1", "0.0.0.0", "::" */
+	char *source;	   /* "test" */
+	char *encoder;	   /* "auto", "x264" */
+	char *audio;	   /* "auto", "test", "none" or an ALSA capture device */
+	char *speaker;	   /* "none" or an ALSA playback device (talkback) */
+	char *listen_host; /* "127.0.0.1", "0.0.0.0", "::" */
 	uint16_t listen_port;
 	uint32_t width;
 	uint32_t height;
@@ -77,6 +77,16 @@ struct cg_config {
 	enum cg_config_turn_transport turn_transport;
 	char *turn_user;
 	char *turn_password; /* secret */
+	/* TURN REST API (coturn's use-auth-secret): viewers and the daemon's agents get
+	 * "EXPIRY:camgate" with HMAC-SHA1(secret) as password instead of turn_password.
+	 * Secret; NULL when not configured. */
+	char *turn_secret;
+
+	/* HTTP: Host names accepted besides the machine's own names and addresses (NULL or a
+	 * NULL-terminated list), and the origins of WHEP players on other sites that get CORS
+	 * on /whep (NULL: none; a list holding "*": any). */
+	char **server_names;
+	char **cors_origins;
 
 	struct cg_config_args *args; /* private: for reload and change reports */
 };
@@ -101,8 +111,8 @@ int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_er
  * messages; reads no file (a reload of the snapshot reads name). For tests and fuzzing.
  * Returns 0 with *ret set, or -EINVAL with *ret_error (g_free it). Control thread.
  */
-int cg_config_parse_data(const char *name, const char *data, size_t len,
-			 struct cg_config **ret, char **ret_error);
+int cg_config_parse_data(const char *name, const char *data, size_t len, struct cg_config **ret,
+			 char **ret_error);
 
 /*
  * Builds the snapshot SIGHUP asks for: the running snapshot's command line again, then its
@@ -115,8 +125,8 @@ int cg_config_parse_data(const char *name, const char *data, size_t len,
 int cg_config_reload(const struct cg_config *running, struct cg_config **ret, char **ret_error);
 
 /* Called once per setting that differs: value strings are NULL for secrets. */
-typedef void (*cg_config_change_fn)(const char *key, const char *old_value,
-				    const char *new_value, bool applied, void *userdata);
+typedef void (*cg_config_change_fn)(const char *key, const char *old_value, const char *new_value,
+				    bool applied, void *userdata);
 
 /*
  * Calls fn for each setting whose value in the key file or on the command line differs
