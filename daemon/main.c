@@ -53,12 +53,11 @@ struct daemon {
 static gboolean daemon_send_status(gpointer userdata)
 {
 	struct daemon *d = userdata;
-	char *status =
-		g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
-				cg_media_source_name(d->media), d->cfg->width, d->cfg->height,
-				d->cfg->fps,
-				cg_media_encoder_name(d->media), cg_signaling_viewers(d->signaling),
-				cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
+	char *status = g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
+				       cg_media_source_name(d->media), d->cfg->width,
+				       d->cfg->height, d->cfg->fps, cg_media_encoder_name(d->media),
+				       cg_signaling_viewers(d->signaling),
+				       cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
 
 	cg_notify_send(d->notify, status);
 	g_free(status);
@@ -299,8 +298,11 @@ static int daemon_start(struct daemon *d)
 					   .tls_key_pem = key };
 	r = cg_signaling_new(&deps, &d->signaling);
 	if (r < 0) {
-		cg_err("cannot listen on %s:%u: %s", d->cfg->listen_host, d->cfg->listen_port,
-		       strerror(-r));
+		cg_err("cannot listen on %s:%u: %s%s", d->cfg->listen_host, d->cfg->listen_port,
+		       strerror(-r),
+		       r == -EADDRNOTAVAIL ? " (this machine has no such address)"
+		       : r == -EADDRINUSE  ? " (another program listens on this port)"
+					   : "");
 		goto out;
 	}
 	r = cg_media_start(d->media);

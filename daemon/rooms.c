@@ -419,8 +419,17 @@ static const struct cg_roomreg_ops rooms_reg_ops = {
 
 /* ---- HTTP ---- */
 
-static enum MHD_Result rooms_respond(struct MHD_Connection *conn, unsigned status,
-				     const char *content_type, const char *text)
+/* Signaling's security headers (and no-store) on every response. */
+static void rooms_add_headers(struct cg_rooms *rooms, struct MHD_Response *resp)
+{
+	if (rooms->deps->add_http_headers)
+		rooms->deps->add_http_headers(rooms->deps->signaling_userdata, resp);
+	else
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+static enum MHD_Result rooms_respond(struct cg_rooms *rooms, struct MHD_Connection *conn,
+				     unsigned status, const char *content_type, const char *text)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -429,7 +438,7 @@ static enum MHD_Result rooms_respond(struct MHD_Connection *conn, unsigned statu
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", content_type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	rooms_add_headers(rooms, resp);
 	if (status == MHD_HTTP_UPGRADE_REQUIRED)
 		MHD_add_response_header(resp, "Sec-WebSocket-Version", "13");
 	r = MHD_queue_response(conn, status, resp);
@@ -437,10 +446,11 @@ static enum MHD_Result rooms_respond(struct MHD_Connection *conn, unsigned statu
 	return r;
 }
 
-static enum MHD_Result rooms_error(struct MHD_Connection *conn, unsigned status, const char *reason)
+static enum MHD_Result rooms_error(struct cg_rooms *rooms, struct MHD_Connection *conn,
+				   unsigned status, const char *reason)
 {
 	char *text = g_strdup_printf("%s\n", reason);
-	enum MHD_Result r = rooms_respond(conn, status, "text/plain; charset=utf-8", text);
+	enum MHD_Result r = rooms_respond(rooms, conn, status, "text/plain; charset=utf-8", text);
 
 	g_free(text);
 	return r;
@@ -474,23 +484,26 @@ static enum MHD_Result rooms_upgrade(struct cg_rooms *rooms, struct MHD_Connecti
 
 	if (!rooms_header_has(conn, "Upgrade", "websocket") ||
 	    !rooms_header_has(conn, "Connection", "upgrade"))
-		return rooms_error(conn, MHD_HTTP_UPGRADE_REQUIRED,
+		return rooms_error(rooms, conn, MHD_HTTP_UPGRADE_REQUIRED,
 				   "/rooms/ws is a WebSocket: connect with new WebSocket(url)");
 	if (!version || strcmp(version, "13") != 0)
-		return rooms_error(conn, MHD_HTTP_UPGRADE_REQUIRED, "WebSocket version 13 only");
+		return rooms_error(rooms, conn, MHD_HTTP_UPGRADE_REQUIRED,
+				   "WebSocket version 13 only");
 	if (cg_ws_accept_key(key, accept) < 0)
-		return rooms_error(conn, MHD_HTTP_BAD_REQUEST, "bad Sec-WebSocket-Key");
+		return rooms_error(rooms, conn, MHD_HTTP_BAD_REQUEST, "bad Sec-WebSocket-Key");
 	if (!cg_ws_origin_allowed(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
 				  MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
-		return rooms_error(conn, MHD_HTTP_FORBIDDEN,
+		return rooms_error(rooms, conn, MHD_HTTP_FORBIDDEN,
 				   "WebSocket from another origin: open the page from this server");
 	if (rooms->stopped || g_hash_table_size(rooms->peers) >= ROOMS_MAX_PEERS)
-		return rooms_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many room peers");
+		return rooms_error(rooms, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "too many room peers");
 	resp = MHD_create_response_for_upgrade(rooms_on_upgraded, rooms);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+	rooms_add_headers(rooms, resp);
 	r = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -507,16 +520,16 @@ enum MHD_Result cg_rooms_handle(struct cg_rooms *rooms, struct MHD_Connection *c
 		enum MHD_Result r;
 
 		if (!get)
-			return rooms_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
+			return rooms_error(rooms, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
 		json = cg_roomreg_list_json(rooms->reg);
-		r = rooms_respond(conn, MHD_HTTP_OK, "application/json", json);
+		r = rooms_respond(rooms, conn, MHD_HTTP_OK, "application/json", json);
 		g_free(json);
 		return r;
 	}
 	if (strcmp(url, "/rooms/ws") != 0)
-		return rooms_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+		return rooms_error(rooms, conn, MHD_HTTP_NOT_FOUND, "not found");
 	if (!get)
-		return rooms_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		return rooms_error(rooms, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   "GET with Upgrade: websocket");
 	return rooms_upgrade(rooms, conn);
 }

@@ -11,6 +11,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "hub.h"
+#include "hostnames.h"
 #include "hw/frame.h"
 #include "ice_servers.h"
 #include "media.h"
@@ -26,6 +27,7 @@
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/time.h"
+#include "ws.h"
 #include "web/assets.h"
 
 #define SIGNALING_MAX_BODY (64 * 1024)
@@ -41,6 +43,14 @@
 /* How long after viewers leave their freed memory goes back to the system (and how often,
  * at most, while viewers keep leaving). */
 #define SIGNALING_TRIM_MS 2000
+/* Browsers open about six connections to a server; players one or two. More from one
+ * address is a client holding connections open to starve others. */
+#define SIGNALING_CONNECTIONS_PER_CLIENT 16
+/* An idle keep-alive connection is closed after this long (a WebSocket is not idle: rooms
+ * pings it; a POST /whep suspended while gathering is not timed out). */
+#define SIGNALING_IDLE_TIMEOUT_S 15
+/* At most one "Host refused" line per this interval: a scanner must not flood the log. */
+#define SIGNALING_MISDIRECTED_LOG_USEC (10 * CG_USEC_PER_SEC)
 
 struct cg_signaling {
 	struct cg_signaling_deps deps;
@@ -56,8 +66,10 @@ struct cg_signaling {
 	uint8_t *snapshot_jpeg; /* the last picture, for SNAPSHOT_REUSE_USEC */
 	size_t snapshot_len;
 	uint64_t snapshot_usec;
-	GSource *trim_timer; /* armed while departed viewers' memory waits for a trim */
-	bool trim_again;     /* a viewer left after the timer was armed */
+	GSource *trim_timer;		/* armed while departed viewers' memory waits for a trim */
+	bool trim_again;		/* a viewer left after the timer was armed */
+	struct cg_hostnames *hostnames; /* the Host names we answer to */
+	uint64_t misdirected_log_usec;
 };
 
 struct route;
@@ -70,8 +82,12 @@ struct request {
 	const struct route *route;    /* NULL: no such path or method */
 	bool path_known;	      /* the path exists, for another method */
 	const char *method;	      /* MHD's string, valid for the request */
+	const char *url;	      /* likewise */
 	struct whep_pending *pending; /* POST /whep suspended while its session gathers */
 	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
+	unsigned refuse;	      /* non-zero: the status to refuse it with (signaling_gate) */
+	const char *refuse_reason;
+	char *cors_origin; /* the Access-Control-Allow-Origin to send, or NULL: no CORS */
 };
 
 /*
@@ -103,39 +119,78 @@ struct route {
 	unsigned flags;
 };
 
-static void add_cors_headers(struct MHD_Response *resp)
+static char *signaling_allowed_methods(const char *url);
+
+/*
+ * What every response carries: nothing of ours may be framed, sniffed as another type,
+ * leak its URL (a WHEP Location is a capability) or reach a script of another site. The
+ * page loads its scripts, styles and icons from this server alone; its favicon is a data:
+ * URL. HSTS only with a certificate the admin gave: a self-signed one is accepted per
+ * browser, and HSTS would turn that exception into a hard failure.
+ */
+static void signaling_add_security_headers(struct cg_signaling *sig, struct MHD_Response *resp)
 {
-	/* WHEP players on other origins must be able to read Location and the answer. */
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-	MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-				"Location, Link, ETag, Accept-Patch, Retry-After");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+				"frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Permissions-Policy", "microphone=(self)");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (sig->deps.cfg->tls && sig->deps.cfg->tls_cert_path)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
-			       const char *content_type, const void *body, size_t len,
-			       enum MHD_ResponseMemoryMode mode)
+/* For rooms' responses (deps.add_http_headers). */
+static void signaling_add_security_headers_cb(void *userdata, struct MHD_Response *resp)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, mode);
+	signaling_add_security_headers(userdata, resp);
+}
+
+/* Adds the common headers (and CORS where the request earned it), queues and drops resp. */
+static enum MHD_Result signaling_queue(struct cg_signaling *sig, struct request *req,
+				       struct MHD_Connection *conn, unsigned status,
+				       struct MHD_Response *resp)
+{
 	enum MHD_Result r;
 
 	if (!resp)
 		return MHD_NO;
-	if (content_type)
-		MHD_add_response_header(resp, "Content-Type", content_type);
-	add_cors_headers(resp);
+	signaling_add_security_headers(sig, resp);
+	if (req && req->cors_origin) {
+		/* A WHEP player on an origin the admin listed reads Location and the answer. */
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", req->cors_origin);
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+					"Location, Link, Accept-Patch, Retry-After");
+	}
+	/* The answer depends on Origin: caches must not serve one origin's to another. */
+	if (req && g_str_has_prefix(req->url, "/whep"))
+		MHD_add_response_header(resp, "Vary", "Origin");
 	r = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return r;
 }
 
+static enum MHD_Result respond(struct cg_signaling *sig, struct request *req,
+			       struct MHD_Connection *conn, unsigned status,
+			       const char *content_type, const void *body, size_t len,
+			       enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, mode);
+
+	if (resp && content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	return signaling_queue(sig, req, conn, status, resp);
+}
+
 /* A text/plain error with a reason for the client: bad input changes nothing else. */
-static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status,
+static enum MHD_Result respond_error(struct cg_signaling *sig, struct request *req,
+				     struct MHD_Connection *conn, unsigned status,
 				     const char *reason)
 {
 	char *text = g_strdup_printf("%s\n", reason);
-	enum MHD_Result r = respond(conn, status, "text/plain; charset=utf-8", text, strlen(text),
-				    MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(sig, req, conn, status, "text/plain; charset=utf-8", text,
+				    strlen(text), MHD_RESPMEM_MUST_COPY);
 
 	g_free(text);
 	return r;
@@ -160,23 +215,27 @@ static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Conne
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result r;
+	char *allow;
 
-	add_cors_headers(resp);
-	MHD_add_response_header(resp, "Access-Control-Allow-Methods",
-				"GET, POST, PATCH, DELETE, OPTIONS");
-	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-				"Content-Type, If-Match, Authorization");
-	MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+	/* A CORS preflight is answered only for the origins signaling_gate allowed (the
+	 * listed ones, on /whep): any other page's browser then refuses to send. */
+	if (req->cors_origin) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+					"POST, PATCH, DELETE, OPTIONS");
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+					"Content-Type, Authorization");
+		MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+	}
+	allow = signaling_allowed_methods(url);
+	MHD_add_response_header(resp, "Allow", allow);
+	g_free(allow);
 	if (g_str_has_prefix(url, "/whep"))
 		MHD_add_response_header(resp, "Accept-Post", "application/sdp");
-	/* A player may ask before its offer (RFC 9725 §4.4); TURN credentials only go to
-	 * those allowed to watch anyway. */
+	/* A player may ask before its offer (the WHIP RFC 9725 §4.4, which the WHEP draft
+	 * follows); TURN credentials only go to those allowed to watch anyway. */
 	if (strcmp(url, "/whep") == 0 && req->authorized)
 		add_ice_links(sig, resp);
-	r = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return signaling_queue(sig, req, conn, MHD_HTTP_NO_CONTENT, resp);
 }
 
 static enum MHD_Result handle_asset(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -185,8 +244,8 @@ static enum MHD_Result handle_asset(struct cg_signaling *sig, struct MHD_Connect
 	const struct cg_web_asset *asset = cg_web_asset_find(url);
 
 	if (!asset)
-		return respond_error(conn, MHD_HTTP_NOT_FOUND, "not found");
-	return respond(conn, MHD_HTTP_OK, asset->content_type, asset->data, asset->len,
+		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "not found");
+	return respond(sig, req, conn, MHD_HTTP_OK, asset->content_type, asset->data, asset->len,
 		       MHD_RESPMEM_PERSISTENT);
 }
 
@@ -219,7 +278,7 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 		cg_stats_percentile_ms(st, &st->encode, 95),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 50),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 95));
-	r = respond(conn, MHD_HTTP_OK, "application/json", json->str, json->len,
+	r = respond(sig, req, conn, MHD_HTTP_OK, "application/json", json->str, json->len,
 		    MHD_RESPMEM_MUST_COPY);
 	g_string_free(json, TRUE);
 	return r;
@@ -293,8 +352,9 @@ static void signaling_on_session_closed(struct cg_session *s, void *userdata)
 	}
 }
 
-static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_Connection *conn,
-					  struct cg_session *s, char *answer)
+static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct request *req,
+					  struct MHD_Connection *conn, struct cg_session *s,
+					  char *answer)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(strlen(answer), answer, MHD_RESPMEM_MUST_COPY);
@@ -305,9 +365,7 @@ static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct MHD_C
 	MHD_add_response_header(resp, "Location", location);
 	MHD_add_response_header(resp, "Accept-Patch", "application/trickle-ice-sdpfrag");
 	add_ice_links(sig, resp);
-	add_cors_headers(resp);
-	r = MHD_queue_response(conn, MHD_HTTP_CREATED, resp);
-	MHD_destroy_response(resp);
+	r = signaling_queue(sig, req, conn, MHD_HTTP_CREATED, resp);
 	g_free(location);
 	g_free(answer);
 	return r;
@@ -322,24 +380,21 @@ static enum MHD_Result whep_created(struct cg_signaling *sig, struct MHD_Connect
 	cg_stats_add(&sig->deps.stats->sessions_created, 1);
 	cg_session_start(s);
 	cg_info("[%s] new viewer, %u in all", cg_session_id(s), g_hash_table_size(sig->sessions));
-	return whep_reply_created(sig, conn, s, answer);
+	return whep_reply_created(sig, req, conn, s, answer);
 }
 
-static enum MHD_Result whep_too_many(struct cg_signaling *sig, struct MHD_Connection *conn)
+static enum MHD_Result whep_too_many(struct cg_signaling *sig, struct request *req,
+				     struct MHD_Connection *conn)
 {
 	const struct cg_config *cfg = sig->deps.cfg;
 	struct MHD_Response *resp;
-	enum MHD_Result mr;
 
 	cg_stats_add(&sig->deps.stats->sessions_refused, 1);
 	cg_notice("viewer limit of %u reached, refusing a new one", cfg->max_viewers);
 	resp = MHD_create_response_from_buffer(
 		strlen("too many viewers\n"), (void *)"too many viewers\n", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Retry-After", "10");
-	add_cors_headers(resp);
-	mr = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
-	MHD_destroy_response(resp);
-	return mr;
+	return signaling_queue(sig, req, conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
 }
 
 /* Parses and negotiates; on failure writes the HTTP status and reason. */
@@ -448,7 +503,7 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 		cg_session_unref(s);
 		if (r == -EPIPE)
 			return MHD_NO;
-		return respond_error(conn,
+		return respond_error(sig, req, conn,
 				     r == -ESHUTDOWN ? MHD_HTTP_SERVICE_UNAVAILABLE
 						     : MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
@@ -472,7 +527,7 @@ static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connect
 	if (r < 0) {
 		cg_warn("cannot create a session: %s", strerror(-r));
 		whep_pending_free(p);
-		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
 	p->conn = conn;
@@ -497,19 +552,19 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	int r;
 
 	if (!content_type_is(conn, "application/sdp"))
-		return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		return respond_error(sig, req, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "a WHEP offer must be Content-Type: application/sdp");
 	/* Viewers still waiting for their answer count: they will be viewers in a moment. */
 	if (g_hash_table_size(sig->sessions) + g_hash_table_size(sig->pending) >=
 	    sig->deps.cfg->max_viewers)
-		return whep_too_many(sig, conn);
+		return whep_too_many(sig, req, conn);
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	r = whep_negotiate(sig, req, offer, &choice, &status, &reason);
 	if (r < 0) {
 		cg_stats_add(&sig->deps.stats->sessions_refused, 1);
 		cg_info("offer refused (%u): %s", status, reason);
 		free(offer);
-		return respond_error(conn, status, reason);
+		return respond_error(sig, req, conn, status, reason);
 	}
 	whep_session_setup(sig, &setup);
 	if (cg_ice_servers_any(&sig->ice))
@@ -519,7 +574,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	free(offer);
 	if (r < 0) {
 		cg_warn("cannot create a session: %s", strerror(-r));
-		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
 	return whep_created(sig, conn, req, s, answer);
@@ -557,22 +612,23 @@ static enum MHD_Result whep_patch(struct cg_signaling *sig, struct MHD_Connectio
 	int r;
 
 	if (!s)
-		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no such session");
+		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "no such session");
 	if (!content_type_is(conn, "application/trickle-ice-sdpfrag"))
-		return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		return respond_error(sig, req, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "PATCH needs Content-Type: application/trickle-ice-sdpfrag");
 	frag = cg_new0(struct cg_sdp_fragment, 1);
 	r = cg_sdp_parse_fragment((const char *)req->body->data, req->body->len, frag, &reason);
 	if (r < 0)
-		mr = respond_error(conn, MHD_HTTP_BAD_REQUEST, reason);
+		mr = respond_error(sig, req, conn, MHD_HTTP_BAD_REQUEST, reason);
 	else if (whep_count_candidates(sig, s, frag->n_candidates) < 0)
-		mr = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+		mr = respond_error(sig, req, conn, MHD_HTTP_TOO_MANY_REQUESTS,
 				   "too many ICE candidates for this session");
 	else if (cg_session_add_remote_candidates(s, frag) < 0)
-		mr = respond_error(conn, MHD_HTTP_UNPROCESSABLE_CONTENT,
+		mr = respond_error(sig, req, conn, MHD_HTTP_UNPROCESSABLE_CONTENT,
 				   "ICE credentials differ: ICE restart is not supported");
 	else
-		mr = respond(conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
+		mr = respond(sig, req, conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0,
+			     MHD_RESPMEM_PERSISTENT);
 	free(frag);
 	return mr;
 }
@@ -583,12 +639,12 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 	struct cg_session *s = whep_lookup(sig, url);
 
 	if (!s)
-		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no such session");
+		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "no such session");
 	cg_info("[%s] viewer left (DELETE)", cg_session_id(s));
 	cg_session_close(s);
 	g_hash_table_remove(sig->candidates, cg_session_id(s));
 	g_hash_table_remove(sig->sessions, cg_session_id(s));
-	return respond(conn, MHD_HTTP_OK, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
+	return respond(sig, req, conn, MHD_HTTP_OK, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
 }
 
 static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -619,8 +675,8 @@ static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Conne
 			(double)(cg_mono_usec() - cg_media_heartbeat_usec(media)) / 1e6,
 	};
 	char *text = cg_metrics_render(&in);
-	enum MHD_Result r = respond(conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text, strlen(text),
-				    MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(sig, req, conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text,
+				    strlen(text), MHD_RESPMEM_MUST_COPY);
 
 	g_free(text);
 	return r;
@@ -660,37 +716,38 @@ static enum MHD_Result handle_snapshot(struct cg_signaling *sig, struct MHD_Conn
 	int r = snapshot_refresh(sig);
 
 	if (r == -EAGAIN)
-		return respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no frame captured yet");
+		return respond_error(sig, req, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "no frame captured yet");
 	if (r == -ENOTSUP)
-		return respond_error(conn, MHD_HTTP_NOT_IMPLEMENTED,
+		return respond_error(sig, req, conn, MHD_HTTP_NOT_IMPLEMENTED,
 				     "this source's frames cannot be read by the CPU");
 	if (r < 0) {
 		cg_warn("snapshot failed: %s", strerror(-r));
-		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "snapshot failed");
+		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "snapshot failed");
 	}
-	return respond(conn, MHD_HTTP_OK, "image/jpeg", sig->snapshot_jpeg, sig->snapshot_len,
-		       MHD_RESPMEM_MUST_COPY);
+	return respond(sig, req, conn, MHD_HTTP_OK, "image/jpeg", sig->snapshot_jpeg,
+		       sig->snapshot_len, MHD_RESPMEM_MUST_COPY);
 }
 
 static const char login_head[] =
 	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-	"<title>camgate: sign in</title><style>"
-	"body{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;"
-	"margin:0;background:#111;color:#eee}form{display:grid;gap:.7em;min-width:16em}"
-	"input,button{font:inherit;padding:.5em}.e{color:#f77;margin:0}</style></head><body>"
+	"<title>camgate: sign in</title><link rel=\"stylesheet\" href=\"/login.css\">"
+	"</head><body>"
 	"<form method=\"post\" action=\"/login\"><h1>camgate</h1>";
 static const char login_tail[] =
 	"<label>Password or access token<br><input type=\"password\" name=\"secret\" "
 	"autocomplete=\"current-password\" autofocus required></label>"
 	"<button>Sign in</button></form></body></html>\n";
 
-static enum MHD_Result login_page(struct MHD_Connection *conn, unsigned status, const char *error)
+static enum MHD_Result login_page(struct cg_signaling *sig, struct request *req,
+				  struct MHD_Connection *conn, unsigned status, const char *error)
 {
 	char *html = g_strconcat(login_head, error ? "<p class=\"e\">" : "", error ? error : "",
 				 error ? "</p>" : "", login_tail, NULL);
-	enum MHD_Result r = respond(conn, status, "text/html; charset=utf-8", html, strlen(html),
-				    MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r = respond(sig, req, conn, status, "text/html; charset=utf-8", html,
+				    strlen(html), MHD_RESPMEM_MUST_COPY);
 
 	g_free(html);
 	return r;
@@ -699,23 +756,20 @@ static enum MHD_Result login_page(struct MHD_Connection *conn, unsigned status, 
 static enum MHD_Result handle_login_get(struct cg_signaling *sig, struct MHD_Connection *conn,
 					const char *url, struct request *req)
 {
-	return login_page(conn, MHD_HTTP_OK, NULL);
+	return login_page(sig, req, conn, MHD_HTTP_OK, NULL);
 }
 
-static enum MHD_Result redirect(struct MHD_Connection *conn, const char *location,
+static enum MHD_Result redirect(struct cg_signaling *sig, struct request *req,
+				struct MHD_Connection *conn, const char *location,
 				const char *cookie)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result r;
 
 	MHD_add_response_header(resp, "Location", location);
 	if (cookie)
 		MHD_add_response_header(resp, "Set-Cookie", cookie);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	r = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return signaling_queue(sig, req, conn, MHD_HTTP_SEE_OTHER, resp);
 }
 
 static enum MHD_Result handle_login_post(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -735,22 +789,22 @@ static enum MHD_Result handle_login_post(struct cg_signaling *sig, struct MHD_Co
 	g_free(secret);
 	if (r == 0) {
 		cg_info("browser signed in");
-		mr = redirect(conn, "/", cookie);
+		mr = redirect(sig, req, conn, "/", cookie);
 		g_free(cookie);
 		return mr;
 	}
 	cg_stats_add(&sig->deps.stats->auth_failures, 1);
 	cg_notice("sign-in refused%s", r == -EAGAIN ? " (too many failures, waiting)" : "");
 	if (r == -EAGAIN)
-		return login_page(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+		return login_page(sig, req, conn, MHD_HTTP_TOO_MANY_REQUESTS,
 				  "Too many failed attempts: wait a minute and try again.");
-	return login_page(conn, MHD_HTTP_UNAUTHORIZED, "Wrong password or token.");
+	return login_page(sig, req, conn, MHD_HTTP_UNAUTHORIZED, "Wrong password or token.");
 }
 
 static enum MHD_Result handle_logout(struct cg_signaling *sig, struct MHD_Connection *conn,
 				     const char *url, struct request *req)
 {
-	return redirect(conn, "/login",
+	return redirect(sig, req, conn, "/login",
 			CG_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
 				       "SameSite=Strict");
 }
@@ -758,6 +812,7 @@ static enum MHD_Result handle_logout(struct cg_signaling *sig, struct MHD_Connec
 static const struct route routes[] = {
 	{ "OPTIONS", "/", true, handle_options, ROUTE_PUBLIC },
 	{ "GET", "/login", false, handle_login_get, ROUTE_PUBLIC },
+	{ "GET", "/login.css", false, handle_asset, ROUTE_PUBLIC },
 	{ "POST", "/login", false, handle_login_post, ROUTE_PUBLIC },
 	{ "POST", "/logout", false, handle_logout, ROUTE_PUBLIC },
 	{ "GET", "/rooms", true, handle_rooms, 0 },
@@ -773,16 +828,37 @@ static const struct route routes[] = {
 	{ "HEAD", "/", true, handle_asset, ROUTE_PAGE },
 };
 
+static bool route_matches(const struct route *rt, const char *url)
+{
+	return rt->prefix ? g_str_has_prefix(url, rt->path) : strcmp(url, rt->path) == 0;
+}
+
+/* RFC 9110 §10.2.1: the methods url takes, for OPTIONS' Allow (g_free it). */
+static char *signaling_allowed_methods(const char *url)
+{
+	GString *allow = g_string_new("OPTIONS");
+
+	for (size_t i = 0; i < CG_ARRAY_SIZE(routes); i++) {
+		const struct route *rt = &routes[i];
+
+		/* "/" (the page's assets) prefixes every path: it counts for none of the others. */
+		if (strcmp(rt->method, "OPTIONS") == 0 || !route_matches(rt, url) ||
+		    (strcmp(rt->path, "/") == 0 && strcmp(url, "/") != 0 &&
+		     !cg_web_asset_find(url)))
+			continue;
+		if (!strstr(allow->str, rt->method))
+			g_string_append_printf(allow, ", %s", rt->method);
+	}
+	return g_string_free(allow, FALSE);
+}
+
 static const struct route *signaling_find_route(const char *url, const char *method,
 						bool *ret_path_known)
 {
 	*ret_path_known = false;
 	for (size_t i = 0; i < CG_ARRAY_SIZE(routes); i++) {
 		const struct route *rt = &routes[i];
-		bool match =
-			rt->prefix ? g_str_has_prefix(url, rt->path) : strcmp(url, rt->path) == 0;
-
-		if (!match)
+		if (!route_matches(rt, url))
 			continue;
 		if (strcmp(method, rt->method) == 0)
 			return rt;
@@ -804,24 +880,20 @@ static bool signaling_authorized(struct cg_signaling *sig, struct MHD_Connection
 			     cg_wall_usec() / CG_USEC_PER_SEC);
 }
 
-static enum MHD_Result respond_unauthorized(struct cg_signaling *sig, struct MHD_Connection *conn,
-					    const struct route *rt)
+static enum MHD_Result respond_unauthorized(struct cg_signaling *sig, struct request *req,
+					    struct MHD_Connection *conn, const struct route *rt)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result r;
 
 	cg_stats_add(&sig->deps.stats->auth_failures, 1);
 	if (rt->flags & ROUTE_PAGE)
-		return redirect(conn, "/login", NULL);
+		return redirect(sig, req, conn, "/login", NULL);
 	resp = MHD_create_response_from_buffer(strlen("sign in first\n"), (void *)"sign in first\n",
 					       MHD_RESPMEM_PERSISTENT);
 	/* RFC 6750 §3: tell WHEP players and scrapers which credential to send. */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"camgate\"");
 	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-	add_cors_headers(resp);
-	r = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return signaling_queue(sig, req, conn, MHD_HTTP_UNAUTHORIZED, resp);
 }
 
 static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -830,28 +902,141 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 	const struct route *rt = req->route;
 
 	cg_stats_add(&sig->deps.stats->http_requests, 1);
+	if (req->refuse)
+		return respond_error(sig, req, conn, req->refuse, req->refuse_reason);
 	if (!rt && req->path_known)
-		return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		return respond_error(sig, req, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				     "method not allowed");
 	if (!rt)
-		return respond_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "not found");
 	if (!(rt->flags & ROUTE_PUBLIC) && !req->authorized)
-		return respond_unauthorized(sig, conn, rt);
+		return respond_unauthorized(sig, req, conn, rt);
 	if (req->too_large)
-		return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		return respond_error(sig, req, conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				     "request body larger than 64 KiB");
 	return rt->handle(sig, conn, url, req);
 }
 
+static const char *signaling_header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static void signaling_refuse(struct request *req, unsigned status, const char *reason)
+{
+	req->refuse = status;
+	req->refuse_reason = reason;
+}
+
+/*
+ * The origin that may read this response from a page of another site: only on the WHEP
+ * resource (players embedded elsewhere), only an origin the admin listed (--cors-origins),
+ * or any with "*". NULL: none (the page, its assets, /status, /metrics, /snapshot.jpg).
+ */
+static const char *signaling_cors_origin(struct cg_signaling *sig, const char *url,
+					 const char *origin)
+{
+	if (!origin || !g_str_has_prefix(url, "/whep"))
+		return NULL;
+	for (char **o = sig->deps.cfg->cors_origins; o && *o; o++) {
+		if (strcmp(*o, "*") == 0)
+			return "*";
+		if (g_ascii_strcasecmp(*o, origin) == 0)
+			return origin;
+	}
+	return NULL;
+}
+
+/*
+ * A browser request sent by a page of another site (Fetch Metadata, or an Origin that is
+ * not this server: older browsers send no Sec-Fetch-Site). Clients that are not browsers
+ * send neither.
+ */
+static bool signaling_cross_site(struct MHD_Connection *conn, const char *host)
+{
+	const char *site = signaling_header(conn, "Sec-Fetch-Site");
+	const char *origin = signaling_header(conn, "Origin");
+
+	if (site && g_ascii_strcasecmp(site, "cross-site") == 0)
+		return true;
+	return origin && !cg_ws_origin_allowed(origin, host ? host : "");
+}
+
+static bool signaling_changes_state(struct MHD_Connection *conn, const char *method)
+{
+	const char *upgrade = signaling_header(conn, MHD_HTTP_HEADER_UPGRADE);
+
+	if (upgrade && g_ascii_strcasecmp(upgrade, "websocket") == 0)
+		return true;
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	       strcmp(method, "OPTIONS") != 0;
+}
+
+/* A Host that is not ours is a page of another site reaching us by DNS rebinding. */
+static bool signaling_host_ok(struct cg_signaling *sig, struct request *req, const char *host,
+			      const char *version)
+{
+	char name[256];
+
+	if (!host) {
+		/* RFC 9112 §3.2: HTTP/1.1 needs one; an HTTP/1.0 client may have none. */
+		if (strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+			return true;
+		signaling_refuse(req, MHD_HTTP_BAD_REQUEST, "no Host header");
+		return false;
+	}
+	if (cg_http_host_normalize(host, name, sizeof(name)) < 0) {
+		signaling_refuse(req, MHD_HTTP_BAD_REQUEST, "malformed Host header");
+		return false;
+	}
+	if (cg_hostnames_allowed(sig->hostnames, name, cg_mono_usec()))
+		return true;
+	if (cg_mono_usec() - sig->misdirected_log_usec >= SIGNALING_MISDIRECTED_LOG_USEC) {
+		sig->misdirected_log_usec = cg_mono_usec();
+		cg_notice("refused a request for host \"%s\" (421): add it with --server-name if "
+			  "camgate is reached by that name",
+			  name);
+	}
+	signaling_refuse(req, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected request");
+	return false;
+}
+
+/*
+ * Whether a browser's page may reach us at all: the Host must be ours, and a request that
+ * changes something (a WHEP session, a sign-in, the rooms WebSocket) must come from our
+ * own page, a WHEP player on an origin the admin listed, or carry a bearer token (which a
+ * page of another site cannot add without our CORS consent). Also on loopback, where no
+ * credential is asked. Sets req->refuse, or req->cors_origin.
+ */
+static void signaling_gate(struct cg_signaling *sig, struct MHD_Connection *conn, const char *url,
+			   const char *method, const char *version, struct request *req)
+{
+	const char *host = signaling_header(conn, MHD_HTTP_HEADER_HOST);
+	const char *cors = signaling_cors_origin(sig, url, signaling_header(conn, "Origin"));
+	bool bearer = signaling_header(conn, MHD_HTTP_HEADER_AUTHORIZATION) && req->authorized;
+
+	if (!signaling_host_ok(sig, req, host, version))
+		return;
+	req->cors_origin = g_strdup(cors);
+	if (signaling_changes_state(conn, method) && !cors && !bearer &&
+	    signaling_cross_site(conn, host))
+		signaling_refuse(req, MHD_HTTP_FORBIDDEN,
+				 "cross-site request refused: open the page from this server");
+}
+
 /* With the headers: where the request goes and whether it may. */
 static struct request *signaling_request_new(struct cg_signaling *sig, struct MHD_Connection *conn,
-					     const char *url, const char *method)
+					     const char *url, const char *method,
+					     const char *version)
 {
 	struct request *req = g_new0(struct request, 1);
 
 	req->body = g_byte_array_new();
 	req->method = method;
+	req->url = url;
 	req->route = signaling_find_route(url, method, &req->path_known);
 	req->authorized = signaling_authorized(sig, conn);
+	signaling_gate(sig, conn, url, method, version, req);
 	return req;
 }
 
@@ -865,14 +1050,15 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 	struct request *req = *con_cls;
 
 	if (!req) {
-		*con_cls = signaling_request_new(sig, conn, url, method);
+		*con_cls = signaling_request_new(sig, conn, url, method, version);
 		return MHD_YES;
 	}
 	if (req->pending)
 		return whep_resume(sig, conn, req);
 	if (*upload_data_size > 0) {
 		/* A body nobody may act on is not kept. */
-		bool wanted = req->route && (req->authorized || (req->route->flags & ROUTE_PUBLIC));
+		bool wanted = req->route && !req->refuse &&
+			      (req->authorized || (req->route->flags & ROUTE_PUBLIC));
 
 		if (req->body->len + *upload_data_size > SIGNALING_MAX_BODY)
 			req->too_large = true;
@@ -919,6 +1105,7 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 	if (req->body->len)
 		explicit_bzero(req->body->data, req->body->len);
 	g_byte_array_unref(req->body);
+	g_free(req->cors_origin);
 	g_free(req);
 	*con_cls = NULL;
 }
@@ -948,7 +1135,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 		.host = deps->cfg->listen_host,
 		.port = deps->cfg->listen_port,
 		.max_connections = 512,
-		.connection_timeout_s = 30,
+		.connections_per_client = SIGNALING_CONNECTIONS_PER_CLIENT,
+		.connection_timeout_s = SIGNALING_IDLE_TIMEOUT_S,
 		.connection_memory = 64 * 1024,
 		.handler = signaling_on_request,
 		.handler_cls = sig,
@@ -971,6 +1159,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	sig->pending = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
+	sig->hostnames = cg_hostnames_new(deps->cfg);
+	sig->deps.add_http_headers = signaling_add_security_headers_cb;
 	signaling_load_ice_servers(sig);
 	r = cg_rooms_new(&sig->deps, &sig->rooms);
 	if (r < 0) {
@@ -989,6 +1179,7 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *cfg)
 {
 	sig->deps.cfg = cfg;
+	cg_hostnames_set_config(sig->hostnames, cfg);
 	signaling_load_ice_servers(sig);
 }
 
@@ -1050,6 +1241,7 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 		g_source_unref(sig->trim_timer);
 	}
 	sig->snapshot = cg_snapshot_free(sig->snapshot);
+	sig->hostnames = cg_hostnames_free(sig->hostnames);
 	g_free(sig->snapshot_jpeg);
 	free(sig);
 	return NULL;

@@ -20,6 +20,7 @@ struct cg_hub;
 struct cg_media;
 struct cg_signaling;
 struct cg_stats;
+struct MHD_Response;
 
 struct cg_signaling_deps {
 	const struct cg_config *cfg;
@@ -46,6 +47,9 @@ struct cg_signaling_deps {
 	 * (MHD_upgrade_action), which takes effect only when MHD runs: run it now. */
 	void (*session_closed)(void *userdata);
 	void (*http_kick)(void *userdata);
+	/* add_http_headers: the headers every response carries (security policy); call it
+	 * on each response one builds before queueing it. */
+	void (*add_http_headers)(void *userdata, struct MHD_Response *resp);
 	void *signaling_userdata;
 	/* The board's sound and talkback speaker, or NULL (video only). */
 	struct cg_audio_track *audio;

@@ -6,6 +6,8 @@
 #include <glib-unix.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/http_mhd.h"
 #include "util/log.h"
@@ -20,9 +22,6 @@ struct cg_http {
 	char *tls_cert; /* MHD reads these while it runs: kept until it stops */
 	char *tls_key;
 };
-
-/* TLS 1.2 and 1.3 only; GnuTLS' defaults otherwise. */
-#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static gboolean http_on_timer(gpointer userdata);
 
@@ -75,7 +74,7 @@ static void http_log_mhd(void *cls, const char *fmt, va_list ap)
 }
 
 static int http_parse_address(const char *host, uint16_t port, struct sockaddr_storage *ss,
-			      unsigned *flags)
+			      socklen_t *len, unsigned *flags)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -84,11 +83,13 @@ static int http_parse_address(const char *host, uint16_t port, struct sockaddr_s
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
 		return 0;
 	}
 	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
 		*flags |= MHD_USE_IPv6;
 		return 0;
 	}
@@ -106,43 +107,73 @@ static int http_tls_options(struct cg_http *http, const struct cg_http_cfg *cfg,
 			return -ENOTSUP;
 		http->tls_cert = g_strdup(cfg->tls_cert_pem);
 		http->tls_key = g_strdup(cfg->tls_key_pem);
-		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, http->tls_cert};
-		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, http->tls_key};
-		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-						     (void *)HTTP_TLS_PRIORITIES};
+		items[n++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, http->tls_cert };
+		items[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, http->tls_key };
+		items[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						      (void *)CG_HTTP_TLS_PRIORITIES };
 		*flags |= MHD_USE_TLS;
 	}
-	items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	items[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	return 0;
+}
+
+/*
+ * The listening socket, bound here rather than by MHD so that a failure says why: an
+ * address the machine does not have is EADDRNOTAVAIL, a port below 1024 EACCES, a taken
+ * one EADDRINUSE (MHD reports each of these as one failure). IPv6 listens on IPv6 alone,
+ * as MHD does without MHD_USE_DUAL_STACK. Returns the fd or -errno.
+ */
+static int http_listen(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int on = 1, r;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 static int http_start(struct cg_http *http, const struct cg_http_cfg *cfg)
 {
 	struct sockaddr_storage ss;
+	socklen_t ss_len = 0;
 	struct MHD_OptionItem tls[4];
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
-	int r;
+	int r, fd;
 
-	if (http_parse_address(cfg->host, cfg->port, &ss, &flags) < 0)
+	if (http_parse_address(cfg->host, cfg->port, &ss, &ss_len, &flags) < 0)
 		return -EINVAL;
 	r = http_tls_options(http, cfg, tls, &flags);
 	if (r < 0)
 		return r;
+	fd = http_listen(&ss, ss_len);
+	if (fd < 0)
+		return fd;
+	/* MHD owns fd once it started; it closes it when it stops. */
 	http->daemon = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, cfg->handler, cfg->handler_cls,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_NOTIFY_COMPLETED, cfg->completed, cfg->handler_cls,
-		MHD_OPTION_ARRAY, tls,
-		MHD_OPTION_END);
-	if (!http->daemon)
-		return -EADDRINUSE;
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->connections_per_client,
+		MHD_OPTION_NOTIFY_COMPLETED, cfg->completed, cfg->handler_cls, MHD_OPTION_ARRAY,
+		tls, MHD_OPTION_END);
+	if (!http->daemon) {
+		close(fd);
+		return -EIO;
+	}
 	info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	http->port = info ? info->port : cfg->port;
 	info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_EPOLL_FD);

@@ -21,3 +21,12 @@ bool cg_http_media_type_is(const char *content_type, const char *expected);
  * A-Z a-z 0-9, nothing after. Returns a pointer into path, or NULL.
  */
 const char *cg_http_resource_id(const char *path, const char *prefix, size_t max_len);
+
+/*
+ * The host of a Host header value (RFC 9110 §7.2: uri-host [":" port]) in a form that
+ * compares with strcmp: lower case, without the port and a trailing dot, an IPv6 literal
+ * without its brackets and in inet_ntop's canonical form, an IPv4 literal as inet_ntop
+ * writes it. Writes it to buf (size bytes). Returns 0, -EINVAL (not a host[:port]: empty,
+ * a character a host cannot hold, a bad port or bracket) or -ENAMETOOLONG.
+ */
+int cg_http_host_normalize(const char *value, char *buf, size_t size);

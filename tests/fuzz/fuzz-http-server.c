@@ -427,11 +427,15 @@ static const char config_a[] = "[camgate]\n"
 			       "turn = turn:127.0.0.1:3478\n"
 			       "turn-user = fuzz\n"
 			       "turn-password = fuzz\n"
+			       "server-name = a\n"
+			       "cors-origins = https://player.example\n"
 			       "audio = none\n";
 static const char config_b[] = "[camgate]\n"
 			       "listen = 127.0.0.1:8080\n"
 			       "auth = off\n"
 			       "max-viewers = 2\n"
+			       "server-name = a\n"
+			       "cors-origins = *\n"
 			       "audio = none\n";
 
 static struct {
@@ -1021,7 +1025,8 @@ static void check_response(const struct pass *p, enum verdict v)
 
 /*
  * With auth on, what an input without the token and without any login cookie may get in
- * 2xx (or 101): the CORS preflight's 204 and the login page. Anything else served to it
+ * 2xx (or 101): OPTIONS' 204 (with the CORS preflight), the login page and its style
+ * sheet. Anything else served to it
  * went past the credential check. A status line is looked for at each line start: no
  * body these requests can get holds one (no WebSocket is opened without credentials).
  */
@@ -1043,9 +1048,13 @@ static void check_no_credentials(const struct pass *p, const uint8_t *data, size
 		head_end = memmem(l, rest, "\r\n\r\n", 4);
 		if (!head_end)
 			head_end = end;
+		/* OPTIONS: the methods a path takes, and the CORS preflight. */
 		if (memcmp(l + 9, "204", 3) == 0 &&
-		    memmem(l, (size_t)(head_end - l), "Access-Control-Allow-Methods:", 29))
+		    memmem(l, (size_t)(head_end - l), "Allow: OPTIONS", 14))
 			continue;
+		if (memcmp(l + 9, "200", 3) == 0 &&
+		    memmem(l, (size_t)(head_end - l), "Content-Type: text/css", 22))
+			continue; /* the sign-in page's style sheet */
 		if (memcmp(l + 9, "200", 3) == 0 &&
 		    memmem(head_end, MIN((size_t)(end - head_end), 1024),
 			   "<title>camgate: sign in</title>", 31))

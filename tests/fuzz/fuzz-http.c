@@ -2,10 +2,12 @@
 /*
  * The parts of an HTTP request camgate reads itself (daemon/net/http_req.c); the request
  * line and the header syntax are libmicrohttpd's. Input: the first line is a Content-Type
- * value, the rest a request path. Checks that the answers are consistent, not just that
- * nothing crashes.
+ * value, the rest a request path; the whole input is a Host value too. Checks that the answers are
+ * consistent, not just that nothing crashes.
  */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +47,25 @@ static void check_resource(const char *path)
 			abort();
 }
 
+/* A normalized host is lower case, a name or an address literal, and normalizes to itself. */
+static void check_host(const char *value)
+{
+	char host[256], again[256 + 2], bracketed[256 + 2];
+	int r = cg_http_host_normalize(value, host, sizeof(host));
+
+	if (r == -EINVAL || r == -ENAMETOOLONG)
+		return;
+	if (r != 0 || !host[0] || strlen(host) >= sizeof(host))
+		abort();
+	for (const char *p = host; *p; p++)
+		if ((*p >= 'A' && *p <= 'Z') || *p == '[' || *p == ']' || *p == '/' || *p == ' ')
+			abort();
+	/* An IPv6 literal comes back without brackets: a Host writes it with them. */
+	snprintf(bracketed, sizeof(bracketed), strchr(host, ':') ? "[%s]" : "%s", host);
+	if (cg_http_host_normalize(bracketed, again, sizeof(again)) != 0 || strcmp(again, host))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -59,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 	check_media_type(text);
 	check_resource(nl ? nl + 1 : text);
+	if (nl)
+		*nl = '\n';
+	check_host(text);
 	free(text);
 	return 0;
 }
