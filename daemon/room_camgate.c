@@ -22,6 +22,7 @@ struct room_call {
 	struct cg_roomreg_peer *peer;
 	struct cg_session *session; /* a reference */
 	bool awaiting_answer;	    /* camgate offered; the session starts with the answer */
+	unsigned n_candidates;	    /* trickled by the peer, against --max-candidates */
 };
 
 struct cg_room_camgate {
@@ -226,10 +227,11 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 static bool camgate_full(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 			 const char *type)
 {
-	if (g_hash_table_size(cam->calls) < cam->deps->cfg->max_viewers)
+	/* One --max-viewers for WHEP viewers and room calls (signaling counts both). */
+	if (!cam->deps->viewers_full || !cam->deps->viewers_full(cam->deps->signaling_userdata))
 		return false;
-	cg_notice("room call with %s refused: %u calls already", cg_roomreg_peer_id(from),
-		  g_hash_table_size(cam->calls));
+	cg_notice("room call with %s refused: viewer limit of %u reached", cg_roomreg_peer_id(from),
+		  cam->deps->cfg->max_viewers);
 	cg_roomreg_send_error(cam->reg, from, type, "too many calls, try again later");
 	return true;
 }
@@ -320,9 +322,16 @@ static void camgate_on_candidate(struct cg_room_camgate *cam, struct cg_roomreg_
 					   : "no call with camgate: offer first");
 		return;
 	}
+	/* The same bound as WHEP's PATCH: each candidate may cost the agent a check pair. */
+	if (msg->type == CG_ROOM_MSG_CANDIDATE && msg->candidate[0] &&
+	    call->n_candidates >= cam->deps->cfg->max_candidates) {
+		cg_roomreg_send_error(cam->reg, from, type, "too many candidates");
+		return;
+	}
 	frag = cg_new0(struct cg_sdp_fragment, 1);
 	g_strlcpy(frag->ice_ufrag, msg->ufrag, sizeof(frag->ice_ufrag));
 	if (msg->type == CG_ROOM_MSG_CANDIDATE && msg->candidate[0]) {
+		call->n_candidates++;
 		g_strlcpy(frag->candidates[0], msg->candidate, sizeof(frag->candidates[0]));
 		g_strlcpy(frag->mids[0], msg->mid, sizeof(frag->mids[0]));
 		frag->n_candidates = 1;

@@ -249,6 +249,22 @@ static enum MHD_Result handle_asset(struct cg_signaling *sig, struct MHD_Connect
 		       MHD_RESPMEM_PERSISTENT);
 }
 
+/* Every viewer, whatever signaling brought it: WHEP sessions and camgate's room calls. */
+static unsigned signaling_viewer_count(const struct cg_signaling *sig)
+{
+	return g_hash_table_size(sig->sessions) + (sig->rooms ? cg_rooms_n_calls(sig->rooms) : 0);
+}
+
+/* deps.viewers_full: one --max-viewers for WHEP and rooms. */
+static bool signaling_viewers_full_cb(void *userdata)
+{
+	struct cg_signaling *sig = userdata;
+
+	/* Viewers still waiting for their answer count: they will be viewers in a moment. */
+	return signaling_viewer_count(sig) + g_hash_table_size(sig->pending) >=
+	       sig->deps.cfg->max_viewers;
+}
+
 static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connection *conn,
 				     const char *url, struct request *req)
 {
@@ -270,11 +286,11 @@ static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connec
 		"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
 		CG_VERSION, cg_media_source_name(sig->deps.media),
 		cg_media_encoder_name(sig->deps.media), cfg->width, cfg->height, cfg->fps,
-		cfg->bitrate_kbps, g_hash_table_size(sig->sessions),
-		cg_stats_get(&st->frames_captured), cg_stats_get(&st->frames_encoded),
-		cg_stats_get(&st->frames_dropped), cg_stats_get(&st->keyframes),
-		cg_stats_get(&st->keyframe_requests), cg_stats_get(&st->copied_bytes),
-		cg_media_bitrate(sig->deps.media), cg_stats_percentile_ms(st, &st->encode, 50),
+		cfg->bitrate_kbps, signaling_viewer_count(sig), cg_stats_get(&st->frames_captured),
+		cg_stats_get(&st->frames_encoded), cg_stats_get(&st->frames_dropped),
+		cg_stats_get(&st->keyframes), cg_stats_get(&st->keyframe_requests),
+		cg_stats_get(&st->copied_bytes), cg_media_bitrate(sig->deps.media),
+		cg_stats_percentile_ms(st, &st->encode, 50),
 		cg_stats_percentile_ms(st, &st->encode, 95),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 50),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 95));
@@ -379,7 +395,7 @@ static enum MHD_Result whep_created(struct cg_signaling *sig, struct MHD_Connect
 	req->created = cg_session_ref(s);
 	cg_stats_add(&sig->deps.stats->sessions_created, 1);
 	cg_session_start(s);
-	cg_info("[%s] new viewer, %u in all", cg_session_id(s), g_hash_table_size(sig->sessions));
+	cg_info("[%s] new viewer, %u in all", cg_session_id(s), signaling_viewer_count(sig));
 	return whep_reply_created(sig, req, conn, s, answer);
 }
 
@@ -554,9 +570,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	if (!content_type_is(conn, "application/sdp"))
 		return respond_error(sig, req, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "a WHEP offer must be Content-Type: application/sdp");
-	/* Viewers still waiting for their answer count: they will be viewers in a moment. */
-	if (g_hash_table_size(sig->sessions) + g_hash_table_size(sig->pending) >=
-	    sig->deps.cfg->max_viewers)
+	if (signaling_viewers_full_cb(sig))
 		return whep_too_many(sig, req, conn);
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	r = whep_negotiate(sig, req, offer, &choice, &status, &reason);
@@ -666,7 +680,7 @@ static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Conne
 		.width = cfg->width,
 		.height = cfg->height,
 		.fps = cfg->fps,
-		.viewers = g_hash_table_size(sig->sessions),
+		.viewers = signaling_viewer_count(sig),
 		.max_viewers = cfg->max_viewers,
 		.bitrate_kbps = cfg->bitrate_kbps,
 		.bitrate_target_kbps = cg_media_bitrate(media),
@@ -1161,6 +1175,7 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->snapshot = cg_snapshot_new();
 	sig->hostnames = cg_hostnames_new(deps->cfg);
 	sig->deps.add_http_headers = signaling_add_security_headers_cb;
+	sig->deps.viewers_full = signaling_viewers_full_cb;
 	signaling_load_ice_servers(sig);
 	r = cg_rooms_new(&sig->deps, &sig->rooms);
 	if (r < 0) {
@@ -1254,7 +1269,7 @@ uint16_t cg_signaling_port(const struct cg_signaling *sig)
 
 unsigned cg_signaling_viewers(const struct cg_signaling *sig)
 {
-	return g_hash_table_size(sig->sessions);
+	return signaling_viewer_count(sig);
 }
 
 const struct cg_ice_servers *cg_signaling_ice_servers(const struct cg_signaling *sig)

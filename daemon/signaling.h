@@ -9,6 +9,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cg_auth;
@@ -50,6 +51,9 @@ struct cg_signaling_deps {
 	/* add_http_headers: the headers every response carries (security policy); call it
 	 * on each response one builds before queueing it. */
 	void (*add_http_headers)(void *userdata, struct MHD_Response *resp);
+	/* viewers_full: whether --max-viewers viewers are watching, counting WHEP sessions
+	 * (answered or gathering) and camgate's room calls together: one limit for all. */
+	bool (*viewers_full)(void *userdata);
 	void *signaling_userdata;
 	/* The board's sound and talkback speaker, or NULL (video only). */
 	struct cg_audio_track *audio;
@@ -78,5 +82,5 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig);
 /* The bound HTTP port. */
 uint16_t cg_signaling_port(const struct cg_signaling *sig);
 
-/* Number of live sessions. */
+/* Number of viewers: WHEP sessions and camgate's room calls. */
 unsigned cg_signaling_viewers(const struct cg_signaling *sig);
