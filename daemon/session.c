@@ -878,6 +878,7 @@ static void session_use_ice_servers(struct cg_session *s)
 		[CG_CONFIG_TURN_TLS] = NICE_RELAY_TYPE_TURN_TLS,
 	};
 	const struct cg_ice_servers *ice = s->setup.ice;
+	struct cg_turn_credentials cred;
 
 	if (!ice)
 		return;
@@ -888,13 +889,19 @@ static void session_use_ice_servers(struct cg_session *s)
 	else if (ice->stun_ip[0])
 		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
 			     (guint)ice->stun_port, NULL);
-	if (ice->turn_ip[0] &&
-	    !nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
-				       ice->turn_user ? ice->turn_user : "",
-				       ice->turn_password ? ice->turn_password : "",
-				       relay_types[ice->turn_transport]))
+	if (!ice->turn_ip[0])
+		return;
+	/* REST credentials are made here, as the agent allocates: the server checks their
+	 * expiry on the Allocate only, and libnice copies them for the refreshes. */
+	if (cg_ice_servers_turn_credentials(ice, (int64_t)(cg_wall_usec() / CG_USEC_PER_SEC),
+					    &cred) < 0)
+		cg_warn("[%s] cannot make TURN credentials, not using the TURN server", s->id);
+	else if (!nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
+					    cred.username, cred.password,
+					    relay_types[ice->turn_transport]))
 		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->id, ice->turn_ip,
 			ice->turn_port);
+	cg_turn_credentials_clear(&cred);
 }
 
 static int session_create_agent(struct cg_session *s)

@@ -395,7 +395,7 @@ static enum MHD_Result whep_created(struct cg_signaling *sig, struct MHD_Connect
 	req->created = cg_session_ref(s);
 	cg_stats_add(&sig->deps.stats->sessions_created, 1);
 	cg_session_start(s);
-	cg_info("[%s] new viewer, %u in all", cg_session_id(s), signaling_viewer_count(sig));
+	cg_info("[%.8s] new viewer, %u in all", cg_session_id(s), signaling_viewer_count(sig));
 	return whep_reply_created(sig, req, conn, s, answer);
 }
 
@@ -461,7 +461,7 @@ static struct whep_pending *whep_pending_free(struct whep_pending *p)
 /* The request ended while suspended (the daemon stops): nobody will get this answer. */
 static void whep_pending_cancel(struct cg_signaling *sig, struct whep_pending *p)
 {
-	cg_info("[%s] request ended before its answer, closing", cg_session_id(p->session));
+	cg_info("[%.8s] request ended before its answer, closing", cg_session_id(p->session));
 	g_hash_table_remove(sig->pending, p->session);
 	cg_session_close(p->session);
 	whep_pending_free(p);
@@ -513,7 +513,7 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 		r = cg_session_answer(s, p->offer, &p->choice, &answer);
 	whep_pending_free(p);
 	if (r < 0) {
-		cg_info("[%s] no answer: %s", cg_session_id(s),
+		cg_info("[%.8s] no answer: %s", cg_session_id(s),
 			r == -EPIPE ? "the viewer hung up while we gathered" : strerror(-r));
 		cg_session_close(s);
 		cg_session_unref(s);
@@ -550,7 +550,7 @@ static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connect
 	p->choice = *choice;
 	req->pending = p;
 	g_hash_table_insert(sig->pending, p->session, p);
-	cg_debug("[%s] waiting for STUN/TURN candidates", cg_session_id(p->session));
+	cg_debug("[%.8s] waiting for STUN/TURN candidates", cg_session_id(p->session));
 	MHD_suspend_connection(conn);
 	return MHD_YES;
 }
@@ -608,7 +608,7 @@ static int whep_count_candidates(struct cg_signaling *sig, struct cg_session *s,
 	unsigned have = GPOINTER_TO_UINT(g_hash_table_lookup(sig->candidates, id));
 
 	if (have + n > sig->deps.cfg->max_candidates) {
-		cg_notice("[%s] more than %u remote candidates, refusing them", id,
+		cg_notice("[%.8s] more than %u remote candidates, refusing them", id,
 			  sig->deps.cfg->max_candidates);
 		return -E2BIG;
 	}
@@ -654,7 +654,7 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 
 	if (!s)
 		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "no such session");
-	cg_info("[%s] viewer left (DELETE)", cg_session_id(s));
+	cg_info("[%.8s] viewer left (DELETE)", cg_session_id(s));
 	cg_session_close(s);
 	g_hash_table_remove(sig->candidates, cg_session_id(s));
 	g_hash_table_remove(sig->sessions, cg_session_id(s));
@@ -1099,7 +1099,7 @@ static void whep_request_done(struct cg_signaling *sig, struct request *req,
 	req->pending = NULL;
 	if (s && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
 	    g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s) {
-		cg_info("[%s] the answer did not reach the viewer, closing", cg_session_id(s));
+		cg_info("[%.8s] the answer did not reach the viewer, closing", cg_session_id(s));
 		cg_session_close(s);
 		g_hash_table_remove(sig->candidates, cg_session_id(s));
 		g_hash_table_remove(sig->sessions, cg_session_id(s));
