@@ -75,7 +75,7 @@ void cg_room_camgate_hang_up(struct cg_room_camgate *cam, struct cg_roomreg_peer
 
 	if (!call)
 		return;
-	cg_info("[%s] room call with %s ended", cg_session_id(call->session),
+	cg_info("[%.8s] room call with %s ended", cg_session_id(call->session),
 		cg_roomreg_peer_id(peer));
 	cg_session_close(call->session);
 	g_hash_table_remove(cam->calls, peer);
@@ -97,7 +97,7 @@ static void camgate_on_session_closed(struct cg_session *s, void *userdata)
 
 		if (call->session != s)
 			continue;
-		cg_info("[%s] room call with %s closed by camgate", cg_session_id(s),
+		cg_info("[%.8s] room call with %s closed by camgate", cg_session_id(s),
 			cg_roomreg_peer_id(call->peer));
 		cg_roomreg_send_from_camgate(cam->reg, call->peer, &bye);
 		g_hash_table_iter_remove(&it);
@@ -215,7 +215,7 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 	call->session = s;
 	g_hash_table_insert(cam->calls, from, call);
 	cg_session_start(s);
-	cg_info("[%s] room call from %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
+	cg_info("[%.8s] room call from %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
 		cg_roomreg_peer_room(from));
 	cg_roomreg_send_from_camgate(cam->reg, from, &reply);
 	camgate_send_candidates(cam, from, reply.sdp, choice);
@@ -259,7 +259,7 @@ static void camgate_on_call(struct cg_room_camgate *cam, struct cg_roomreg_peer 
 	call->session = s;
 	call->awaiting_answer = true;
 	g_hash_table_insert(cam->calls, from, call);
-	cg_info("[%s] camgate calls %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
+	cg_info("[%.8s] camgate calls %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
 		cg_roomreg_peer_room(from));
 	cg_roomreg_send_from_camgate(cam->reg, from, &offer);
 	strcpy(where.video_mid, "0");
@@ -280,7 +280,7 @@ static void camgate_on_answer(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		return;
 	}
 	if (cg_session_set_answer(call->session, msg->sdp, strlen(msg->sdp), &reason) < 0) {
-		cg_info("[%s] answer from %s refused: %s", cg_session_id(call->session),
+		cg_info("[%.8s] answer from %s refused: %s", cg_session_id(call->session),
 			cg_roomreg_peer_id(from), reason);
 		cg_roomreg_send_error(cam->reg, from, "answer", reason);
 		cg_room_camgate_hang_up(cam, from);

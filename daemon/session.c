@@ -54,6 +54,7 @@ enum session_state {
 struct cg_session {
 	struct cg_refcount ref;
 	char id[CG_SESSION_ID_LEN + 1];
+	char log_id[CG_SESSION_LOG_ID_LEN + 1]; /* what log lines show of id */
 	struct cg_session_setup setup;
 	enum session_state state;
 	NiceAgent *agent;
@@ -141,6 +142,18 @@ const char *cg_session_id(const struct cg_session *s)
 	return s->id;
 }
 
+const char *cg_session_log_id(const struct cg_session *s)
+{
+	return s->log_id;
+}
+
+/* A fresh random id, and the prefix of it that log lines show. */
+static void session_make_id(struct cg_session *s)
+{
+	cg_rand_token(s->id, CG_SESSION_ID_LEN);
+	g_strlcpy(s->log_id, s->id, sizeof(s->log_id));
+}
+
 static void session_destroy_source(GSource **source)
 {
 	if (*source) {
@@ -162,7 +175,7 @@ static GSource *session_add_timeout(struct cg_session *s, guint ms, GSourceFunc 
 static void session_send_raw(struct cg_session *s, const uint8_t *buf, size_t len)
 {
 	if (nice_agent_send(s->agent, s->stream_id, 1, (guint)len, (const gchar *)buf) < 0)
-		cg_debug("[%s] send of %zu bytes failed, dropping", s->id, len);
+		cg_debug("[%s] send of %zu bytes failed, dropping", s->log_id, len);
 }
 
 static gboolean session_on_dtls_timer(gpointer userdata);
@@ -261,7 +274,7 @@ static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp
 	int r = cg_srtp_new(keys, true, &s->srtp);
 
 	if (r < 0) {
-		cg_warn("[%s] cannot set up SRTP: %s, closing", s->id, strerror(-r));
+		cg_warn("[%s] cannot set up SRTP: %s, closing", s->log_id, strerror(-r));
 		cg_session_close(s);
 		return;
 	}
@@ -272,7 +285,7 @@ static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp
 	/* A keyframe of the last few frames starts the picture now; else ask for one. */
 	if (!cg_worker_replay_gop(s->setup.worker, s, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000))
 		cg_media_request_keyframe(s->setup.media);
-	cg_info("[%s] DTLS connected (%s), streaming", s->id,
+	cg_info("[%s] DTLS connected (%s), streaming", s->log_id,
 		keys->profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
 							  : "AES_CM_128_HMAC_SHA1_80");
 }
@@ -285,11 +298,11 @@ static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_eve
 		break;
 	case CG_DTLS_EVENT_FAILED:
 		cg_stats_add(&s->setup.stats->dtls_failures, 1);
-		cg_warn("[%s] DTLS failed: %s, closing", s->id, ev->reason ? ev->reason : "?");
+		cg_warn("[%s] DTLS failed: %s, closing", s->log_id, ev->reason ? ev->reason : "?");
 		cg_session_close(s);
 		break;
 	case CG_DTLS_EVENT_CLOSED:
-		cg_info("[%s] viewer closed DTLS, closing", s->id);
+		cg_info("[%s] viewer closed DTLS, closing", s->log_id);
 		cg_session_close(s);
 		break;
 	case CG_DTLS_EVENT_NONE:
@@ -348,12 +361,12 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 		return;
 	r = cg_srtp_unprotect_rtcp(s->srtp, buf, len);
 	if (r < 0) {
-		cg_trace("[%s] SRTCP unprotect failed: %s, dropping", s->id, strerror(-r));
+		cg_trace("[%s] SRTCP unprotect failed: %s, dropping", s->log_id, strerror(-r));
 		return;
 	}
 	if (cg_rtcp_parse(buf, (size_t)r, &info) < 0) {
 		cg_stats_add(&s->setup.stats->rtcp_malformed, 1);
-		cg_trace("[%s] malformed RTCP, dropping", s->id);
+		cg_trace("[%s] malformed RTCP, dropping", s->log_id);
 		return;
 	}
 	s->last_rtcp_usec = now;
@@ -362,14 +375,14 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 	if (info.fir)
 		cg_stats_add(&s->setup.stats->firs_received, 1);
 	if (info.pli || info.fir) {
-		cg_debug("[%s] %s received, asking for a keyframe", s->id,
+		cg_debug("[%s] %s received, asking for a keyframe", s->log_id,
 			 info.pli ? "PLI" : "FIR");
 		cg_media_request_keyframe(s->setup.media);
 	}
 	if (s->state == SESSION_STREAMING)
 		session_on_feedback(s, buf, (size_t)r, &info, now);
 	if (info.bye) {
-		cg_info("[%s] viewer sent BYE, closing", s->id);
+		cg_info("[%s] viewer sent BYE, closing", s->log_id);
 		cg_session_close(s);
 	}
 }
@@ -384,7 +397,7 @@ static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
 		return;
 	r = cg_srtp_unprotect(s->srtp, buf, len);
 	if (r < 0) {
-		cg_trace("[%s] SRTP unprotect failed: %s, dropping", s->id, strerror(-r));
+		cg_trace("[%s] SRTP unprotect failed: %s, dropping", s->log_id, strerror(-r));
 		return;
 	}
 	if (cg_rtp_parse(buf, (size_t)r, &pkt) < 0 || pkt.header.payload_type != s->audio_pt)
@@ -392,7 +405,7 @@ static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
 	r = cg_audio_track_talkback(s->setup.audio, pkt.header.ssrc, pkt.header.sequence,
 				    pkt.header.timestamp, pkt.payload, pkt.payload_len);
 	if (r < 0 && r != -EBUSY)
-		cg_trace("[%s] talkback packet dropped: %s", s->id, strerror(-r));
+		cg_trace("[%s] talkback packet dropped: %s", s->log_id, strerror(-r));
 }
 
 static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
@@ -425,18 +438,18 @@ static void session_on_component_state(NiceAgent *agent, guint stream_id, guint 
 {
 	struct cg_session *s = userdata;
 
-	cg_debug("[%s] ICE %s", s->id, nice_component_state_to_string(state));
+	cg_debug("[%s] ICE %s", s->log_id, nice_component_state_to_string(state));
 	if (s->state == SESSION_CLOSED)
 		return;
 	if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
 	    s->state == SESSION_NEW) {
 		s->state = SESSION_ICE_CONNECTED;
-		cg_info("[%s] ICE connected, %.1f ms after the offer", s->id,
+		cg_info("[%s] ICE connected, %.1f ms after the offer", s->log_id,
 			(cg_mono_usec() - s->created_usec) / 1000.0);
 		session_flush_dtls(s);
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
 		cg_stats_add(&s->setup.stats->ice_failures, 1);
-		cg_info("[%s] ICE failed or consent lost, closing", s->id);
+		cg_info("[%s] ICE failed or consent lost, closing", s->log_id);
 		cg_session_close(s);
 	}
 }
@@ -449,11 +462,12 @@ static gboolean session_on_watchdog(gpointer userdata)
 
 	if (s->state != SESSION_STREAMING &&
 	    now - s->created_usec > SESSION_SETUP_TIMEOUT_S * CG_USEC_PER_SEC) {
-		cg_info("[%s] no media path after %d s, closing", s->id, SESSION_SETUP_TIMEOUT_S);
+		cg_info("[%s] no media path after %d s, closing", s->log_id,
+			SESSION_SETUP_TIMEOUT_S);
 		cg_session_close(s);
 	} else if (s->state == SESSION_STREAMING &&
 		   now - s->last_rtcp_usec > SESSION_RTCP_TIMEOUT_S * CG_USEC_PER_SEC) {
-		cg_info("[%s] no RTCP for %d s, closing", s->id, SESSION_RTCP_TIMEOUT_S);
+		cg_info("[%s] no RTCP for %d s, closing", s->log_id, SESSION_RTCP_TIMEOUT_S);
 		cg_session_close(s);
 	}
 	return G_SOURCE_CONTINUE;
@@ -545,7 +559,7 @@ static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch
 	sent = nice_agent_send_messages_nonblocking(s->agent, s->stream_id, 1, b->msgs, n, NULL,
 						    &err);
 	if (sent < 0) {
-		cg_trace("[%s] batch send failed: %s", s->id, err ? err->message : "?");
+		cg_trace("[%s] batch send failed: %s", s->log_id, err ? err->message : "?");
 		g_clear_error(&err);
 		return 0;
 	}
@@ -562,7 +576,7 @@ static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *
 	unsigned dropped = 0;
 
 	if (len < 0) {
-		cg_trace("[%s] cannot build packet: %s, dropping", s->id, strerror(-len));
+		cg_trace("[%s] cannot build packet: %s, dropping", s->log_id, strerror(-len));
 		return 0;
 	}
 	b->vecs[*n].size = (gsize)len;
@@ -672,7 +686,7 @@ void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
 	}
 	if (s->waiting_keyframe) {
 		s->waiting_keyframe = false;
-		cg_debug("[%s] keyframe, %.1f ms after the offer", s->id,
+		cg_debug("[%s] keyframe, %.1f ms after the offer", s->log_id,
 			 (now - s->created_usec) / 1000.0);
 	}
 	/* A full socket buffer: this viewer cannot keep up. Rather than queue, it resumes at
@@ -722,12 +736,12 @@ static void session_add_remote_candidate(struct cg_session *s, const char *value
 	if (!c) {
 		/* mDNS ".local" names and TCP candidates land here; the browser's checks still
 		 * reach us and become peer-reflexive candidates. */
-		cg_debug("[%s] remote candidate not usable, ignoring", s->id);
+		cg_debug("[%s] remote candidate not usable, ignoring", s->log_id);
 	} else {
 		c->component_id = 1;
 		c->stream_id = s->stream_id;
 		if (nice_agent_set_remote_candidates(s->agent, s->stream_id, 1, &list) < 0)
-			cg_debug("[%s] remote candidate rejected by ICE, ignoring", s->id);
+			cg_debug("[%s] remote candidate rejected by ICE, ignoring", s->log_id);
 		nice_candidate_free(c);
 	}
 	g_free(line);
@@ -794,7 +808,7 @@ static void session_report_gathered(struct cg_session *s, int status)
 	g->status = s->state == SESSION_CLOSED ? -ECONNRESET : status;
 	if (g->status != -ECONNRESET)
 		g->candidates = session_local_candidates(s, &g->n);
-	cg_debug("[%s] %u local candidates after %.1f ms%s", s->id, g->n,
+	cg_debug("[%s] %u local candidates after %.1f ms%s", s->log_id, g->n,
 		 (cg_mono_usec() - s->created_usec) / 1000.0,
 		 g->status == -ETIMEDOUT ? " (gathering not done: capped)" : "");
 	src = g_idle_source_new();
@@ -810,8 +824,8 @@ static gboolean session_on_gather_cap(gpointer userdata)
 
 	g_source_unref(s->gather.cap_timer);
 	s->gather.cap_timer = NULL;
-	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is", s->id,
-		s->gather.cap_ms);
+	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is",
+		s->log_id, s->gather.cap_ms);
 	session_report_gathered(s, -ETIMEDOUT);
 	return G_SOURCE_REMOVE;
 }
@@ -885,7 +899,7 @@ static void session_use_ice_servers(struct cg_session *s)
 	if (session_stun_is_turn(ice))
 		cg_debug("[%s] STUN server is the TURN server: its allocation gives the "
 			 "server-reflexive candidate",
-			 s->id);
+			 s->log_id);
 	else if (ice->stun_ip[0])
 		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
 			     (guint)ice->stun_port, NULL);
@@ -895,12 +909,12 @@ static void session_use_ice_servers(struct cg_session *s)
 	 * expiry on the Allocate only, and libnice copies them for the refreshes. */
 	if (cg_ice_servers_turn_credentials(ice, (int64_t)(cg_wall_usec() / CG_USEC_PER_SEC),
 					    &cred) < 0)
-		cg_warn("[%s] cannot make TURN credentials, not using the TURN server", s->id);
+		cg_warn("[%s] cannot make TURN credentials, not using the TURN server", s->log_id);
 	else if (!nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
 					    cred.username, cred.password,
 					    relay_types[ice->turn_transport]))
-		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->id, ice->turn_ip,
-			ice->turn_port);
+		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->log_id,
+			ice->turn_ip, ice->turn_port);
 	cg_turn_credentials_clear(&cred);
 }
 
@@ -1090,7 +1104,7 @@ static int session_new_answerer(const struct cg_session_setup *setup,
 	int r;
 
 	cg_refcount_init(&s->ref);
-	cg_rand_token(s->id, CG_SESSION_ID_LEN);
+	session_make_id(s);
 	s->setup = *setup;
 	s->created_usec = cg_mono_usec();
 	session_apply_choice(s, choice);
@@ -1277,7 +1291,7 @@ void cg_session_close_now(struct cg_session *s)
 	s->srtp = cg_srtp_free(s->srtp);
 	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
 		" retransmitted, %" PRIu64 " frames skipped, loss %.1f %%",
-		s->id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,
+		s->log_id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,
 		s->st.nacks_received, s->st.retransmitted, s->st.frames_skipped,
 		100.0 * s->bwe.loss);
 	if (was_started) {
@@ -1362,7 +1376,7 @@ int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session
 	int r;
 
 	cg_refcount_init(&s->ref);
-	cg_rand_token(s->id, CG_SESSION_ID_LEN);
+	session_make_id(s);
 	s->setup = *setup;
 	s->offerer = true;
 	s->created_usec = cg_mono_usec();

@@ -30,6 +30,14 @@ struct cg_stats;
 struct cg_worker;
 
 #define CG_SESSION_ID_LEN 16
+/*
+ * Log lines name a session by this many leading characters of its id: the id is a
+ * capability (whoever knows it may PATCH or DELETE a WHEP session), and logs reach more
+ * people (journal readers, bug reports) than may end sessions. 8 of 62 symbols still tell
+ * a few hundred sessions apart; the 8 left unlogged keep ~47 bits to guess. Code that only
+ * has cg_session_id() prints it with "%.8s" (signaling.c, room_camgate.c).
+ */
+#define CG_SESSION_LOG_ID_LEN 8
 
 typedef void (*cg_session_closed_fn)(struct cg_session *s, void *userdata);
 
@@ -84,10 +92,9 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
  * before cg_session_start(). userdata must stay valid until fn ran or the session closed
  * and was released. Returns 0, -EIO. Control thread.
  */
-int cg_session_new_gathering(const struct cg_session_setup *setup,
-			     const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
-			     unsigned cap_ms, cg_session_gathered_fn fn, void *userdata,
-			     struct cg_session **ret);
+int cg_session_new_gathering(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			     const struct cg_sdp_choice *choice, unsigned cap_ms,
+			     cg_session_gathered_fn fn, void *userdata, struct cg_session **ret);
 
 /*
  * The answer of a cg_session_new_gathering() session, with the candidates its report
@@ -120,8 +127,12 @@ int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
  * it was attached reports on_closed all the same. Control thread. */
 void cg_session_start(struct cg_session *s);
 
-/* The random id used in the WHEP Location and every log line. Any thread. */
+/* The random id used in the WHEP Location: a capability, never log it. Any thread. */
 const char *cg_session_id(const struct cg_session *s);
+
+/* The id's first CG_SESSION_LOG_ID_LEN characters, for log lines ("[%s] ..."); stored in
+ * the session (valid as long as it is). Any thread. */
+const char *cg_session_log_id(const struct cg_session *s);
 
 /*
  * Adds trickled remote candidates (copied). Returns 0, -EAGAIN before an offering
