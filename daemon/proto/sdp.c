@@ -29,22 +29,33 @@ static int sdp_copy_str(char *dst, size_t cap, const char *s)
 	return sdp_copy(dst, cap, s, strlen(s));
 }
 
-/* Parses decimal digits at *s up to max; advances *s. Returns -EBADMSG on no digits/overflow. */
-static int sdp_uint(const char **s, unsigned long max, unsigned long *ret)
+/*
+ * Parses decimal digits at *s, at most max; advances *s. Only digits: a sign or a leading
+ * space is no number (strtoul would take "+1", " 1" and "-1"). The value is built in 64 bits
+ * and checked against max after every digit, and max fits in 32 bits, so it never wraps,
+ * whatever the size of long (armhf). Returns -EBADMSG on no digits or a value above max.
+ */
+static int sdp_uint(const char **s, uint32_t max, uint32_t *ret)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;
 	const char *p = *s;
 
 	if (*p < '0' || *p > '9')
 		return -EBADMSG;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned long)(*p - '0');
+		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > max)
 			return -EBADMSG;
 	}
 	*s = p;
-	*ret = v;
+	*ret = (uint32_t)v;
 	return 0;
+}
+
+/* The whole of s is one decimal number of at most max (sdp_uint, nothing after it). */
+static bool sdp_uint_str(const char *s, uint32_t max, uint32_t *ret)
+{
+	return sdp_uint(&s, max, ret) == 0 && *s == '\0';
 }
 
 /* Returns the next space-separated word of *s (length in *ret_len) and advances past it. */
@@ -103,7 +114,7 @@ static int sdp_fail(struct sdp_parser *p, int err, const char *reason)
 	return err;
 }
 
-static struct cg_sdp_codec *sdp_codec(struct sdp_parser *p, unsigned long pt, bool create)
+static struct cg_sdp_codec *sdp_codec(struct sdp_parser *p, uint32_t pt, bool create)
 {
 	struct cg_sdp_media *m = p->m;
 
@@ -119,7 +130,7 @@ static struct cg_sdp_codec *sdp_codec(struct sdp_parser *p, unsigned long pt, bo
 /* Reads "<pt> " at the start of an rtpmap/fmtp/rtcp-fb value; finds or adds the codec. */
 static int sdp_codec_prefix(struct sdp_parser *p, const char **v, struct cg_sdp_codec **ret)
 {
-	unsigned long pt;
+	uint32_t pt;
 
 	if (sdp_uint(v, 127, &pt) < 0 || **v != ' ')
 		return sdp_fail(p, -EBADMSG, "bad payload type in a=rtpmap/fmtp/rtcp-fb");
@@ -133,7 +144,7 @@ static int sdp_codec_prefix(struct sdp_parser *p, const char **v, struct cg_sdp_
 static int attr_rtpmap(struct sdp_parser *p, const char *v)
 {
 	struct cg_sdp_codec *c;
-	unsigned long rate, ch = 0;
+	uint32_t rate, ch = 0;
 	const char *slash;
 	int r = sdp_codec_prefix(p, &v, &c);
 
@@ -202,7 +213,7 @@ static int attr_rtcp_fb(struct sdp_parser *p, const char *v)
 static int attr_extmap(struct sdp_parser *p, const char *v)
 {
 	struct cg_sdp_media *m = p->m;
-	unsigned long id;
+	uint32_t id;
 	const char *uri;
 	size_t n;
 
@@ -378,7 +389,7 @@ static enum cg_sdp_kind sdp_kind(const char *name)
 static int sdp_media_line(struct sdp_parser *p, const char *v)
 {
 	struct cg_sdp_media *m;
-	unsigned long port, nports;
+	uint32_t port, nports;
 	const char *w;
 	size_t n;
 
@@ -654,13 +665,14 @@ static int sdp_transport_answer(const struct cg_sdp_offer *o, const struct cg_sd
 static uint8_t sdp_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
 {
 	char v[16];
+	uint32_t apt;
 
 	for (unsigned i = 0; i < m->n_codecs; i++) {
 		const struct cg_sdp_codec *c = &m->codecs[i];
 
 		if (strcasecmp(c->name, "rtx") == 0 && c->clock_rate == 90000 &&
-		    sdp_fmtp_get(c->fmtp, "apt", v, sizeof(v)) && strtoul(v, NULL, 10) == pt &&
-		    c->pt != pt)
+		    sdp_fmtp_get(c->fmtp, "apt", v, sizeof(v)) && sdp_uint_str(v, 127, &apt) &&
+		    apt == pt && c->pt != pt)
 			return c->pt;
 	}
 	return 0;

@@ -439,6 +439,114 @@ static void test_parse_errors(void)
 	g_assert_cmpint(cg_sdp_parse_offer("v=0", CG_SDP_MAX_SIZE + 1, o, &reason), ==, -E2BIG);
 }
 
+/*
+ * Numbers are digits only and exact on every ABI: 2^32 and 2^64 plus a small value used to
+ * wrap to that small value where long has 32 bits (armhf), and strtoul took "+", "-" and
+ * leading spaces. Each case is written so that a wrapped or sign-accepting parser would
+ * accept it.
+ */
+static void test_parse_numbers(void)
+{
+	static const struct {
+		const char *sdp;
+		const char *reason;
+	} bad[] = {
+		{ "a=rtpmap:96 H264/4294967296", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/4294967386", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/18446744073709551616", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/18446744073709641616", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/42949672960", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/+90000", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/-90000", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 H264/ 90000", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 opus/48000/4294967298", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:96 opus/48000/+2", "bad a=rtpmap clock rate" },
+		{ "a=rtpmap:4294967392 H264/90000", "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=rtpmap:18446744073709551712 H264/90000",
+		  "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=rtpmap:+96 H264/90000", "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=rtpmap: 96 H264/90000", "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=fmtp:-96 apt=1", "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=rtcp-fb:+96 nack", "bad payload type in a=rtpmap/fmtp/rtcp-fb" },
+		{ "a=extmap:4294967297 urn:x", "bad a=extmap" },
+		{ "a=extmap:18446744073709551617 urn:x", "bad a=extmap" },
+		{ "a=extmap:+1 urn:x", "bad a=extmap" },
+	};
+	static const char *const bad_ports[] = {
+		"m=video 4294967305 UDP/TLS/RTP/SAVPF 96",
+		"m=video 18446744073709551625 UDP/TLS/RTP/SAVPF 96",
+		"m=video 65536 UDP/TLS/RTP/SAVPF 96",
+		"m=video +9 UDP/TLS/RTP/SAVPF 96",
+		"m=video -9 UDP/TLS/RTP/SAVPF 96",
+		"m=video  9 UDP/TLS/RTP/SAVPF 96",
+		"m=video 9/4294967298 UDP/TLS/RTP/SAVPF 96",
+	};
+	g_autofree struct cg_sdp_offer *o = g_new0(struct cg_sdp_offer, 1);
+	const char *reason;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *text = g_strdup_printf(
+			"v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n%s\r\n", bad[i].sdp);
+
+		expect_parse_error(text, -EBADMSG, bad[i].reason);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_ports); i++) {
+		g_autofree char *text = g_strdup_printf("v=0\r\n%s\r\n", bad_ports[i]);
+
+		expect_parse_error(text, -EBADMSG, "bad m= line port");
+	}
+	/* The largest values still fit. */
+	{
+		static const char ok[] = "v=0\r\nm=video 65535 UDP/TLS/RTP/SAVPF 127\r\n"
+					 "a=rtpmap:127 H264/4294967295\r\n"
+					 "a=rtpmap:0 opus/48000/255\r\n"
+					 "a=extmap:255 urn:x\r\n";
+
+		g_assert_cmpint(cg_sdp_parse_offer(ok, strlen(ok), o, &reason), ==, 0);
+		g_assert_cmpuint(o->media[0].port, ==, 65535);
+		g_assert_cmpuint(o->media[0].codecs[0].clock_rate, ==, UINT32_MAX);
+		g_assert_cmpuint(o->media[0].codecs[1].channels, ==, 255);
+		g_assert_cmpuint(o->media[0].extmaps[0].id, ==, 255);
+	}
+}
+
+/* An rtx payload is paired by its apt= read exactly: a sign, a space or a value that wraps to
+ * the H.264 payload type (106) on some ABI is no apt=106. */
+static void test_rtx_apt_exact(void)
+{
+	static const char *const apts[] = {
+		"apt=+106",
+		"apt= 106",
+		"apt=-4294967190",
+		"apt=-18446744073709551510",
+		"apt=4294967402",
+		"apt=106x",
+		"apt=",
+	};
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_choice c;
+	const char *reason;
+
+	caps.nack = caps.rtx = true;
+	for (size_t i = 0; i < G_N_ELEMENTS(apts); i++) {
+		g_autofree char *edit = g_strdup_printf("a=fmtp:107 %s", apts[i]);
+		const char *const edits[] = { "a=fmtp:107 apt=106", edit, NULL };
+		g_autofree struct cg_sdp_offer *o =
+			parse_edited("chromium-recvonly-video-audio.sdp", edits);
+
+		g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+		g_assert_cmpuint(c.video_pt, ==, 106);
+		g_assert_cmpuint(c.rtx_pt, ==, 0);
+	}
+	/* The stored offer as it is pairs 107 with 106: the edits above are what breaks it. */
+	{
+		g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+
+		g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, 0);
+		g_assert_cmpuint(c.rtx_pt, ==, 107);
+	}
+}
+
 static void test_fragment(void)
 {
 	/* RFC 8840 §4.4 / RFC 9725 §4.3.1-style PATCH body. */
@@ -640,7 +748,8 @@ static void test_offer_and_answer(void)
 		"a=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
 		"a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 transport-cc\r\n"
 		"a=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
-		"a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+		"a=fmtp:102 "
+		"level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
 		"a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
 		"a=candidate:1 1 udp 2113937151 192.0.2.7 50000 typ host\r\n"
 		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
@@ -688,6 +797,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/parse/chromium", test_parse_chromium);
 	g_test_add_func("/sdp/parse/firefox", test_parse_firefox);
 	g_test_add_func("/sdp/parse/errors", test_parse_errors);
+	g_test_add_func("/sdp/parse/numbers", test_parse_numbers);
+	g_test_add_func("/sdp/negotiate/rtx-apt-exact", test_rtx_apt_exact);
 	g_test_add_func("/sdp/negotiate/chromium", test_negotiate_chromium);
 	g_test_add_func("/sdp/negotiate/firefox-safari", test_negotiate_firefox_safari);
 	g_test_add_func("/sdp/negotiate/high-only-rejected", test_negotiate_high_only_rejected);
