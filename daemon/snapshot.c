@@ -37,10 +37,10 @@ struct cg_snapshot *cg_snapshot_free(struct cg_snapshot *snap)
 }
 
 /* libjpeg-turbo reads planar chroma only: NV12's interleaved UV is split once here. */
-static void snapshot_split_nv12(struct cg_snapshot *snap, const struct cg_frame *f,
-				const uint8_t *planes[3], int strides[3])
+static void snapshot_split_nv12(struct cg_snapshot *snap, const struct cg_frame *f, uint32_t w,
+				uint32_t h, const uint8_t *planes[3], int strides[3])
 {
-	uint32_t cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+	uint32_t cw = w / 2, ch = h / 2;
 	size_t need = (size_t)cw * ch * 2;
 	const struct cg_frame_plane *uv = &f->planes[1];
 
@@ -50,7 +50,7 @@ static void snapshot_split_nv12(struct cg_snapshot *snap, const struct cg_frame 
 		snap->chroma_cap = need;
 	}
 	for (uint32_t y = 0; y < ch; y++) {
-		const uint8_t *row = uv->data + uv->offset + (size_t)y * uv->stride;
+		const uint8_t *row = uv->data + (size_t)y * uv->stride;
 
 		for (uint32_t x = 0; x < cw; x++) {
 			snap->chroma[(size_t)y * cw + x] = row[2 * x];
@@ -62,8 +62,14 @@ static void snapshot_split_nv12(struct cg_snapshot *snap, const struct cg_frame 
 	strides[1] = strides[2] = (int)cw;
 }
 
-static int snapshot_planes(struct cg_snapshot *snap, const struct cg_frame *f,
-			   const uint8_t *planes[3], int strides[3])
+/*
+ * Plane pointers for libjpeg-turbo. planes[i].data already points at plane i (hw/frame.h:
+ * V4L2 capture maps the buffer and adds the plane's offset itself); .offset indexes the
+ * DMA-BUF and must not be added again, or the chroma of a single-buffer NV12/YU12 frame is
+ * read past the end of its buffer.
+ */
+static int snapshot_planes(struct cg_snapshot *snap, const struct cg_frame *f, uint32_t w,
+			   uint32_t h, const uint8_t *planes[3], int strides[3])
 {
 	unsigned need = f->fourcc == CG_FOURCC_I420 ? 3 : f->fourcc == CG_FOURCC_NV12 ? 2 : 0;
 
@@ -73,11 +79,11 @@ static int snapshot_planes(struct cg_snapshot *snap, const struct cg_frame *f,
 		if (!f->planes[i].data)
 			return -ENOTSUP;
 	for (unsigned i = 0; i < need; i++) {
-		planes[i] = f->planes[i].data + f->planes[i].offset;
+		planes[i] = f->planes[i].data;
 		strides[i] = (int)f->planes[i].stride;
 	}
 	if (f->fourcc == CG_FOURCC_NV12)
-		snapshot_split_nv12(snap, f, planes, strides);
+		snapshot_split_nv12(snap, f, w, h, planes, strides);
 	return 0;
 }
 
@@ -88,14 +94,18 @@ int cg_snapshot_encode(struct cg_snapshot *snap, const struct cg_frame *frame, i
 	int strides[3];
 	unsigned char *jpeg = NULL;
 	unsigned long len = 0;
+	/* Even sizes only: the capture layouts (hw/v4l2, the test source) hold width / 2 by
+	 * height / 2 chroma samples, where 4:2:0 JPEG would read (width + 1) / 2 of them. */
+	uint32_t w = frame->width & ~1u, h = frame->height & ~1u;
 	int r;
 
-	r = snapshot_planes(snap, frame, planes, strides);
+	if (!w || !h)
+		return -ENOTSUP;
+	r = snapshot_planes(snap, frame, w, h, planes, strides);
 	if (r < 0)
 		return r;
-	if (tjCompressFromYUVPlanes(snap->tj, planes, (int)frame->width, strides,
-				    (int)frame->height, TJSAMP_420, &jpeg, &len,
-				    CG_MIN(CG_MAX(quality, 1), 100), TJFLAG_FASTDCT) < 0) {
+	if (tjCompressFromYUVPlanes(snap->tj, planes, (int)w, strides, (int)h, TJSAMP_420, &jpeg,
+				    &len, CG_MIN(CG_MAX(quality, 1), 100), TJFLAG_FASTDCT) < 0) {
 		tjFree(jpeg);
 		return -EIO;
 	}
