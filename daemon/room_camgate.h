@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * camgate's camera as a peer in every room (issue 8): it answers "stream ok" when its media
- * is ready, answers a browser's offer with a session (cg_session_new), sends that answer's
- * candidates again as "candidate" messages followed by "end of candidates" (for pages that
- * only add trickled candidates), applies the browser's trickled candidates, and hangs up on
- * "bye", when the peer leaves, or says "bye" itself when the session ends.
+ * camgate's camera as a peer in every room (issue 8). Either side may offer:
+ *   - "offer" from a page: camgate answers with a session (cg_session_new, sendonly), then
+ *     sends the answer's candidates again as "candidate" messages and "end of candidates"
+ *     (for pages that only add trickled candidates);
+ *   - "call" from a page: camgate offers (cg_session_new_offer: a=setup:actpass, ICE
+ *     controlling), sends its candidates the same way, and starts the session with the
+ *     page's "answer" (cg_session_set_answer; the DTLS role follows that answer).
+ * It answers "stream ok" once its camera has produced a frame, applies the page's trickled
+ * candidates, and hangs up on "bye", when the peer leaves, or says "bye" itself when the
+ * session ends. A new "offer" or "call" from the same peer replaces its call: there is no
+ * renegotiation.
  *
- * camgate only answers for now: "call" (asking it to offer) and "answer" get an error
- * message saying so. TODO(8): offering needs an offer builder in proto/sdp.c and a session
- * that starts from our offer (see README, "Calls and rooms").
+ * Calls are viewers: they count against the one --max-viewers limit together with WHEP
+ * sessions (deps->viewers_full, see signaling.h); a call over it gets an error message.
  *
  * Owns one session per calling peer. Control thread only.
  */

@@ -8,7 +8,14 @@
  *   GET /rooms/ws    WebSocket (RFC 6455) carrying the JSON messages of room_msg.h
  *
  * The room logic is roomreg.c, the messages room_msg.c, the framing ws.c, camgate's side of
- * a call room_camgate.c; this file is the transport. Control thread only.
+ * a call room_camgate.c; this file is the transport.
+ *
+ * Limits: 256 connected peers, 64 rooms, 8 peers a room, 64 KiB a message; a peer that joins
+ * no room within 30 s, or sends nothing for 60 s (not even a pong to our pings), is
+ * disconnected. A call to camgate's camera is a viewer: WHEP sessions and room calls share
+ * one --max-viewers limit, which signaling.c keeps (cg_signaling_deps.viewers_full).
+ *
+ * Control thread only.
  */
 #pragma once
 
@@ -35,8 +42,8 @@ void cg_rooms_stop(struct cg_rooms *rooms);
  */
 struct cg_rooms *cg_rooms_free(struct cg_rooms *rooms);
 
-/* Connected WebSocket peers, and calls to camgate's camera in progress (for /status and
- * for a viewer limit shared with WHEP). */
+/* Connected WebSocket peers, and calls to camgate's camera in progress (for /status, and
+ * for the one --max-viewers limit that WHEP sessions and room calls share). */
 unsigned cg_rooms_n_peers(const struct cg_rooms *rooms);
 unsigned cg_rooms_n_calls(const struct cg_rooms *rooms);
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The HTTP(S) API on libmicrohttpd: the embedded viewer page, WHEP (RFC 9725: POST offer →
- * 201 answer + Location + ICE server Link headers, PATCH trickle, DELETE), CORS, /status
- * (JSON), /metrics (Prometheus), /snapshot.jpg, and /login for browsers. Every route but
- * /login and CORS preflights needs a credential when auth is required (cg_auth). It owns
- * the session registry. Control thread only.
+ * The HTTP(S) API on libmicrohttpd: the embedded viewer page, WHEP (draft-ietf-wish-whep:
+ * POST offer → 201 answer + Location + ICE server Link headers as WHIP, RFC 9725 §4.6,
+ * defines them; PATCH trickle, DELETE), CORS, /status (JSON), /metrics (Prometheus),
+ * /snapshot.jpg, and /login for browsers. Every route but /login and CORS preflights needs
+ * a credential when auth is required (cg_auth). It owns the session registry. Control
+ * thread only.
  */
 #pragma once
 
