@@ -294,9 +294,24 @@ static int attr_mid(struct sdp_parser *p, const char *v)
 
 static int attr_group(struct sdp_parser *p, const char *v)
 {
-	/* RFC 8843 §7.1: a=group:BUNDLE <mid>... */
-	if (strncmp(v, "BUNDLE", 6) == 0 && (v[6] == ' ' || v[6] == '\0'))
-		p->offer->has_bundle = true;
+	struct cg_sdp_offer *o = p->offer;
+	const char *mid;
+	size_t n;
+
+	/* RFC 8843 §7.1 / RFC 5888 §5: a=group:BUNDLE <mid> *(SP <mid>) */
+	if (strncmp(v, "BUNDLE", 6) != 0 || (v[6] != ' ' && v[6] != '\0'))
+		return 0;
+	if (o->has_bundle)
+		return 0; /* a second group: its sections get a transport of their own, not ours */
+	o->has_bundle = true;
+	v += 6;
+	while ((mid = sdp_word(&v, &n))) {
+		if (o->n_bundle_mids == CG_SDP_MAX_MEDIA)
+			return sdp_fail(p, -E2BIG, "too many mids in a=group:BUNDLE");
+		if (sdp_copy(o->bundle_mids[o->n_bundle_mids], CG_SDP_TOKEN, mid, n) < 0)
+			return sdp_fail(p, -E2BIG, "a=group:BUNDLE mid too long");
+		o->n_bundle_mids++;
+	}
 	return 0;
 }
 
@@ -318,6 +333,8 @@ static int attr_flag(struct sdp_parser *p, const char *name)
 		p->m->rtcp_rsize = true;
 	else if (p->m && strcmp(name, "end-of-candidates") == 0)
 		p->m->end_of_candidates = true;
+	else if (p->m && strcmp(name, "bundle-only") == 0)
+		p->m->bundle_only = true; /* RFC 8843 §6 */
 	else if (!p->m && strcmp(name, "ice-lite") == 0)
 		p->offer->ice_lite = true;
 	else if (strcmp(name, "extmap-allow-mixed") == 0)
@@ -466,6 +483,17 @@ static int sdp_next_line(struct sdp_parser *p, const char *text, size_t len, siz
 	return 1;
 }
 
+/* Which sections the BUNDLE group names; a section without a mid is in no group. */
+static void sdp_mark_bundled(struct cg_sdp_offer *o)
+{
+	for (unsigned i = 0; i < o->n_media; i++) {
+		struct cg_sdp_media *m = &o->media[i];
+
+		for (unsigned j = 0; m->mid[0] && j < o->n_bundle_mids && !m->bundled; j++)
+			m->bundled = strcmp(m->mid, o->bundle_mids[j]) == 0;
+	}
+}
+
 int cg_sdp_parse_offer(const char *sdp, size_t len, struct cg_sdp_offer *ret,
 		       const char **ret_reason)
 {
@@ -493,10 +521,22 @@ int cg_sdp_parse_offer(const char *sdp, size_t len, struct cg_sdp_offer *ret,
 		return r;
 	}
 	sdp_close_media(&p);
+	sdp_mark_bundled(ret);
 	return 0;
 }
 
 /* ---- negotiation ---- */
+
+/*
+ * RFC 3264 §6: port 0 rejects (or, in an offer, disables) a section, except that RFC 8843
+ * §6 lets an offerer give a section port 0 with a=bundle-only to say it may only be used
+ * within the BUNDLE group. Firefox does that for every section after the first when the
+ * page asks for bundlePolicy 'max-bundle'.
+ */
+static bool sdp_media_rejected(const struct cg_sdp_media *m)
+{
+	return m->port == 0 && !(m->bundle_only && m->bundled);
+}
 
 /* What a profile-level-id means for decoding (RFC 6184 §8.1 table 5, as browsers read it). */
 enum sdp_h264_class { H264_OTHER = 0, H264_CB, H264_BASELINE, H264_MAIN, H264_HIGH };
@@ -570,8 +610,9 @@ static const struct cg_sdp_codec *sdp_pick_codec(const struct cg_sdp_media *m,
 
 static const char *sdp_media_unusable(const struct cg_sdp_media *m)
 {
-	if (m->port == 0)
-		return "the offer's video section is rejected (port 0)";
+	if (sdp_media_rejected(m))
+		return "the offer's video section is rejected (port 0 without a=bundle-only in "
+		       "the BUNDLE group)";
 	if (m->direction != CG_SDP_SENDRECV && m->direction != CG_SDP_RECVONLY)
 		return "the offer's video section does not receive (sendonly or inactive)";
 	/* RFC 8829 §5.1.2: WebRTC media is UDP/TLS/RTP/SAVPF. */
@@ -726,20 +767,24 @@ static enum cg_sdp_direction sdp_audio_direction(const struct cg_sdp_media *m,
 
 /*
  * Accepts the first audio section we can serve, bundled with the video: same transport,
- * so it must be in the offer's BUNDLE group when there is one (RFC 8843).
+ * so when the offer has a BUNDLE group both must be in it (RFC 8843), and a bundle-only
+ * audio section (Firefox, max-bundle) is as good as one with a port.
  */
 static void sdp_choose_audio(const struct cg_sdp_offer *offer,
 			     const struct cg_sdp_capabilities *caps, struct cg_sdp_choice *c)
 {
+	bool video_bundled = offer->media[c->video_index].bundled;
+
 	c->audio_index = -1;
 	for (unsigned i = 0; i < offer->n_media && c->audio_index < 0; i++) {
 		const struct cg_sdp_media *m = &offer->media[i];
 		enum cg_sdp_direction dir;
 		int pt;
 
-		if (m->kind != CG_SDP_KIND_AUDIO || m->port == 0 || !m->rtcp_mux ||
+		if (m->kind != CG_SDP_KIND_AUDIO || sdp_media_rejected(m) || !m->rtcp_mux ||
 		    strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0 ||
-		    (offer->n_media > 1 && !offer->has_bundle) || (offer->has_bundle && !m->mid[0]))
+		    (offer->n_media > 1 && !offer->has_bundle) ||
+		    (offer->has_bundle && !(m->bundled && video_bundled)))
 			continue;
 		pt = sdp_opus_pt(m);
 		dir = sdp_audio_direction(m, caps);
@@ -1116,7 +1161,7 @@ static int sdp_answer_video_choice(const struct cg_sdp_media *m,
 		else if (m->codecs[i].pt == CG_SDP_OFFER_RTX_PT)
 			c->rtx_pt = CG_SDP_OFFER_RTX_PT;
 	}
-	if (m->kind != CG_SDP_KIND_VIDEO || m->port == 0 || !h264) {
+	if (m->kind != CG_SDP_KIND_VIDEO || sdp_media_rejected(m) || !h264) {
 		*ret_reason = "the answer does not accept our H.264 video";
 		return -ENOTSUP;
 	}
@@ -1145,7 +1190,7 @@ static void sdp_answer_audio_choice(const struct cg_sdp_offer *a,
 	bool send, receive;
 
 	c->audio_index = -1;
-	if (!m || m->kind != CG_SDP_KIND_AUDIO || m->port == 0 || sdp_opus_pt(m) < 0)
+	if (!m || m->kind != CG_SDP_KIND_AUDIO || sdp_media_rejected(m) || sdp_opus_pt(m) < 0)
 		return;
 	send = ours->audio_send &&
 	       (m->direction == CG_SDP_RECVONLY || m->direction == CG_SDP_SENDRECV);

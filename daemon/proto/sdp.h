@@ -58,6 +58,10 @@ struct cg_sdp_media {
 	char formats[CG_SDP_MAX_LINE / 4]; /* the m= line's format list as written */
 	uint16_t port;
 	char mid[CG_SDP_TOKEN];
+	/* RFC 8843 §6 a=bundle-only: port 0 in an offer then means "only within the BUNDLE
+	 * group", not rejected (Firefox's max-bundle offers). */
+	bool bundle_only;
+	bool bundled; /* its mid is in the offer's (first) BUNDLE group */
 	enum cg_sdp_direction direction;
 	bool rtcp_mux;
 	bool rtcp_rsize;
@@ -85,6 +89,10 @@ struct cg_sdp_offer {
 	char setup[CG_SDP_TOKEN];
 	bool ice_lite;
 	bool has_bundle;
+	/* The mids of the first a=group:BUNDLE, as written (RFC 8843 §7.1); later BUNDLE groups
+	 * are ignored (browsers write one): their sections are not "bundled". */
+	unsigned n_bundle_mids;
+	char bundle_mids[CG_SDP_MAX_MEDIA][CG_SDP_TOKEN];
 	bool extmap_allow_mixed; /* RFC 8285 §6, session level (added) */
 	unsigned n_media;
 	struct cg_sdp_media media[CG_SDP_MAX_MEDIA];
@@ -93,7 +101,8 @@ struct cg_sdp_offer {
 /*
  * Parses an offer (CRLF or LF line ends). Returns 0, or a negative errno with *ret_reason
  * set to a static, human-readable reason: -EBADMSG (malformed: no v=0, bad m= line, bad
- * rtpmap), -E2BIG (too many sections/codecs/candidates, a line or the whole too long).
+ * rtpmap, a number that is not plain digits or out of range), -E2BIG (too many
+ * sections/codecs/candidates/BUNDLE mids, a line or the whole too long).
  * ret is fully written on success and left in an unspecified state on failure.
  */
 int cg_sdp_parse_offer(const char *sdp, size_t len, struct cg_sdp_offer *ret,
@@ -144,7 +153,9 @@ struct cg_sdp_choice {
 };
 
 /*
- * Chooses the video section, payload type and extensions to use. Accepts the first video
+ * Chooses the video section, payload type and extensions to use. A section with port 0 is
+ * rejected unless it is a=bundle-only and in the BUNDLE group (RFC 8843 §6: Firefox's
+ * max-bundle offers put every section after the first that way). Accepts the first video
  * section that is sendrecv or recvonly, over UDP/TLS/RTP/SAVPF with rtcp-mux, offering
  * H.264 packetization-mode=1 with a profile our stream conforms to (profiles are matched,
  * levels are not: a Constrained Baseline stream matches offers of Constrained Baseline,
@@ -179,7 +190,9 @@ struct cg_sdp_local {
  * rtcp-rsize if offered, a=setup:passive, ICE credentials, fingerprint, candidates and the
  * playout-delay/abs-send-time extmaps when offered; every other section rejected with
  * port 0 (audio until we send audio, data channels), and a BUNDLE group of the accepted
- * mid. Returns the length written (NUL-terminated), or -ENOSPC.
+ * mids. Accepted sections have port 9 even when offered bundle-only, and the answer never
+ * carries a=bundle-only (RFC 9143 §7.3, which obsoletes RFC 8843). Returns the length
+ * written (NUL-terminated), or -ENOSPC.
  */
 int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 			const struct cg_sdp_choice *choice, const struct cg_sdp_local *local);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SDP offer parser, negotiation and answer writer. Invariants: the answer to any accepted
- * offer is CRLF-terminated text that our own parser reads back with the chosen payload type.
+ * offer is CRLF-terminated text that our own parser reads back with the chosen payload type,
+ * every section it accepts has a port (a bundle-only offer section included), and it never
+ * says a=bundle-only (RFC 9143 §7.3).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,8 +30,17 @@ static void check_answer(const struct cg_sdp_choice *c, int n)
 	if (reparsed.n_media != offer.n_media)
 		abort();
 	m = &reparsed.media[c->video_index];
-	if (m->n_codecs != 1 || m->codecs[0].pt != c->video_pt || m->direction != CG_SDP_SENDONLY)
+	if (m->n_codecs != 1 || m->codecs[0].pt != c->video_pt || m->direction != CG_SDP_SENDONLY ||
+	    m->port == 0)
 		abort();
+	if (c->audio_index >= 0) {
+		m = &reparsed.media[c->audio_index];
+		if (m->port == 0 || m->n_codecs != 1 || m->codecs[0].pt != c->audio_pt)
+			abort();
+	}
+	for (unsigned i = 0; i < reparsed.n_media; i++)
+		if (reparsed.media[i].bundle_only)
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,13 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const cands[] = { "candidate:1 1 udp 2130706431 192.0.2.1 9 typ host" };
 	const struct cg_sdp_capabilities caps = { .video_profile = { 66, 0xe0, 0x1f },
 						  .nack = size & 1,
-						  .remb = size & 2 };
+						  .remb = size & 2,
+						  .audio_send = size & 4,
+						  .audio_receive = size & 8 };
 	const struct cg_sdp_local local = {
 		.session_id = 1,
 		.ice_ufrag = "ufrg",
 		.ice_pwd = "passwordpasswordpassword",
 		.fingerprint = "AA:BB",
 		.video_ssrc = 42,
+		.audio_ssrc = 43,
 		.cname = "c",
 		.stream_id = "s",
 		.candidates = cands,

@@ -29,6 +29,7 @@ static const struct cg_sdp_local test_local = {
 	.fingerprint = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:"
 		       "22:33:44:55:66:77:88:99",
 	.video_ssrc = 305419896,
+	.audio_ssrc = 2864434397,
 	.cname = "camgate",
 	.stream_id = "camgate-video",
 	.candidates = test_candidates,
@@ -716,6 +717,179 @@ static void test_answer_audio_talkback(void)
 	g_assert_null(strstr(audio, "a=ssrc:"));
 }
 
+/*
+ * Firefox with bundlePolicy 'max-bundle' (camgate's viewer page) writes every section after
+ * the first with port 0 and a=bundle-only (RFC 8843 §6; tests/data/sdp/README.md says where
+ * the offers' shape comes from). Such a section is in the BUNDLE group, not rejected.
+ */
+static void test_parse_firefox_max_bundle(void)
+{
+	g_autofree struct cg_sdp_offer *o = parse_file("firefox-115-max-bundle-talkback.sdp");
+	const struct cg_sdp_media *v = &o->media[0], *a = &o->media[1];
+
+	g_assert_cmpuint(o->n_media, ==, 2);
+	g_assert_true(o->has_bundle);
+	g_assert_cmpuint(o->n_bundle_mids, ==, 2);
+	g_assert_cmpstr(o->bundle_mids[0], ==, "0");
+	g_assert_cmpstr(o->bundle_mids[1], ==, "1");
+	g_assert_cmpuint(v->port, ==, 9);
+	g_assert_false(v->bundle_only);
+	g_assert_true(v->bundled);
+	g_assert_cmpuint(a->port, ==, 0);
+	g_assert_true(a->bundle_only);
+	g_assert_true(a->bundled);
+	g_assert_cmpint(a->direction, ==, CG_SDP_SENDRECV);
+	/* Current Firefox writes ICE credentials per section, bundle-only ones included. */
+	g_assert_cmpstr(o->ice_ufrag, ==, "");
+	g_assert_cmpstr(v->ice_ufrag, ==, "a81f5d26");
+	g_assert_cmpstr(a->ice_ufrag, ==, "a81f5d26");
+	g_assert_cmpstr(o->fingerprint_alg, ==, "sha-256");
+}
+
+/* Negotiates o with caps and writes the answer with test_local into buf[8192]. */
+static void answer_with(const struct cg_sdp_offer *o, const struct cg_sdp_capabilities *caps,
+			struct cg_sdp_choice *c, char *buf)
+{
+	const char *reason = NULL;
+	int r = cg_sdp_negotiate(o, caps, c, &reason);
+
+	if (r < 0)
+		g_error("negotiate failed: %d %s", r, reason);
+	g_assert_cmpint(cg_sdp_build_answer(buf, 8192, o, c, &test_local), >, 0);
+	assert_crlf_only(buf);
+}
+
+static void test_answer_firefox_max_bundle(void)
+{
+	g_autofree struct cg_sdp_offer *recv = parse_file("firefox-115-max-bundle-recvonly.sdp");
+	g_autofree struct cg_sdp_offer *talk = parse_file("firefox-115-max-bundle-talkback.sdp");
+	g_autofree struct cg_sdp_offer *back = g_new0(struct cg_sdp_offer, 1);
+	g_autofree char *buf = g_malloc(8192);
+	struct cg_sdp_capabilities caps = caps_cb;
+	struct cg_sdp_choice c;
+	const char *audio, *reason;
+	char line[128];
+
+	/* The board's sound to a recvonly audio section that is bundle-only. */
+	caps.audio_send = true;
+	answer_with(recv, &caps, &c, buf);
+	g_assert_cmpuint(c.video_pt, ==, 126);
+	g_assert_cmpint(c.audio_index, ==, 1);
+	g_assert_cmpuint(c.audio_pt, ==, 109);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_SENDONLY);
+	g_assert_cmpstr(c.audio_mid, ==, "1");
+	g_assert_nonnull(strstr(buf, "\r\na=group:BUNDLE 0 1\r\n"));
+	g_assert_nonnull(strstr(buf, "\r\nm=video 9 UDP/TLS/RTP/SAVPF 126\r\n"));
+	audio = strstr(buf, "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 109\r\n");
+	g_assert_nonnull(audio);
+	g_assert_nonnull(strstr(audio, "\r\na=mid:1\r\n"));
+	g_assert_nonnull(strstr(audio, "\r\na=sendonly\r\n"));
+	g_assert_nonnull(strstr(audio, "\r\na=rtcp-mux\r\n"));
+	snprintf(line, sizeof(line), "\r\na=ssrc:%u cname:camgate\r\n", test_local.audio_ssrc);
+	g_assert_nonnull(strstr(audio, line));
+	/* RFC 9143 §7.3: the answer gives every bundled section the same port and never
+	 * says bundle-only; candidates go once, in the first (tagged) section. */
+	g_assert_null(strstr(buf, "bundle-only"));
+	g_assert_null(strstr(audio, "a=candidate"));
+	g_assert_nonnull(strstr(buf, "a=candidate"));
+	/* Read back as Firefox would: the audio section is accepted with a port. */
+	g_assert_cmpint(cg_sdp_parse_offer(buf, strlen(buf), back, &reason), ==, 0);
+	g_assert_cmpuint(back->media[1].port, ==, 9);
+	g_assert_false(back->media[1].bundle_only);
+	g_assert_true(back->media[1].bundled);
+	g_assert_cmpstr(back->media[1].mid, ==, "1");
+
+	/* Talkback: the page's sendrecv audio, both ways or receive only. */
+	caps.audio_receive = true;
+	answer_with(talk, &caps, &c, buf);
+	g_assert_cmpint(c.audio_index, ==, 1);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_SENDRECV);
+	audio = strstr(buf, "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 109\r\n");
+	g_assert_nonnull(audio);
+	g_assert_nonnull(strstr(audio, "\r\na=sendrecv\r\n"));
+	g_assert_null(strstr(buf, "bundle-only"));
+	caps.audio_send = false;
+	answer_with(talk, &caps, &c, buf);
+	g_assert_cmpint(c.audio_direction, ==, CG_SDP_RECVONLY);
+	audio = strstr(buf, "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 109\r\n");
+	g_assert_nonnull(audio);
+	g_assert_nonnull(strstr(audio, "\r\na=recvonly\r\n"));
+	g_assert_null(strstr(audio, "a=ssrc:"));
+
+	/* No sound either way: the bundle-only section is rejected the RFC 9143 §7.3.3 way:
+	 * port 0, out of the group, and no bundle-only. */
+	caps.audio_receive = false;
+	answer_with(talk, &caps, &c, buf);
+	g_assert_cmpint(c.audio_index, ==, -1);
+	g_assert_nonnull(strstr(buf, "\r\na=group:BUNDLE 0\r\n"));
+	g_assert_nonnull(strstr(buf, "\r\nm=audio 0 UDP/TLS/RTP/SAVPF 109\r\nc=IN IP4 0.0.0.0\r\n"
+				     "a=mid:1\r\n"));
+	g_assert_null(strstr(buf, "bundle-only"));
+}
+
+/* Port 0 still rejects a section when it is not bundle-only, or not in the BUNDLE group. */
+static void test_negotiate_port0_rejected(void)
+{
+	static const char *const no_flag[] = { "a=bundle-only\r\n", "", NULL };
+	static const char *const not_grouped[] = { "a=group:BUNDLE 0 1", "a=group:BUNDLE 0", NULL };
+	static const char *const other_group[] = { "a=group:BUNDLE 0 1",
+						   "a=group:BUNDLE 0\r\na=group:BUNDLE 1", NULL };
+	static const char *const video_off[] = { "m=video 9 ", "m=video 0 ", NULL };
+	const char *const *edits[] = { no_flag, not_grouped, other_group };
+	struct cg_sdp_capabilities caps = caps_cb;
+	g_autofree char *buf = g_malloc(8192);
+	struct cg_sdp_choice c;
+	const char *reason = NULL;
+
+	caps.audio_send = caps.audio_receive = true;
+	for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
+		g_autofree struct cg_sdp_offer *o =
+			parse_edited("firefox-115-max-bundle-talkback.sdp", edits[i]);
+
+		answer_with(o, &caps, &c, buf);
+		g_assert_cmpint(c.audio_index, ==, -1);
+		g_assert_nonnull(strstr(buf, "\r\nm=audio 0 UDP/TLS/RTP/SAVPF 109\r\n"));
+		g_assert_nonnull(strstr(buf, "\r\na=group:BUNDLE 0\r\n"));
+	}
+	/* An audio section with a port but outside the video's BUNDLE group would need a
+	 * transport of its own: not answered (RFC 8843 §7.3: only offered-bundled sections may
+	 * be in the answer's group). */
+	{
+		static const char *const chromium_unbundled[] = { "a=group:BUNDLE 0 1",
+								  "a=group:BUNDLE 0", NULL };
+		g_autofree struct cg_sdp_offer *o =
+			parse_edited("chromium-recvonly-video-audio.sdp", chromium_unbundled);
+
+		answer_with(o, &caps, &c, buf);
+		g_assert_cmpint(c.audio_index, ==, -1);
+		g_assert_nonnull(strstr(buf, "\r\na=group:BUNDLE 0\r\n"));
+	}
+	{
+		g_autofree struct cg_sdp_offer *o =
+			parse_edited("firefox-115-max-bundle-recvonly.sdp", video_off);
+
+		g_assert_cmpint(cg_sdp_negotiate(o, &caps, &c, &reason), ==, -ENOTSUP);
+		g_assert_true(g_str_has_prefix(reason, "the offer's video section is rejected"));
+	}
+}
+
+/* A BUNDLE group naming more sections than an offer may have, or a mid too long. */
+static void test_parse_bundle_limits(void)
+{
+	GString *s = g_string_new("v=0\r\na=group:BUNDLE");
+
+	for (int i = 0; i <= CG_SDP_MAX_MEDIA; i++)
+		g_string_append_printf(s, " m%d", i);
+	g_string_append(s, "\r\n");
+	expect_parse_error(s->str, -E2BIG, "too many mids in a=group:BUNDLE");
+	g_string_assign(s, "v=0\r\na=group:BUNDLE ");
+	for (int i = 0; i < CG_SDP_TOKEN; i++)
+		g_string_append_c(s, 'm');
+	g_string_append(s, "\r\n");
+	expect_parse_error(s->str, -E2BIG, "a=group:BUNDLE mid too long");
+	g_string_free(s, TRUE);
+}
+
 /* camgate offering: the offer parses as an offer, and a browser-style answer reads back. */
 static void test_offer_and_answer(void)
 {
@@ -810,5 +984,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/nospace", test_answer_nospace);
 	g_test_add_func("/sdp/fragment", test_fragment);
 	g_test_add_func("/sdp/answer/rtx-twcc", test_answer_rtx_twcc);
+	g_test_add_func("/sdp/parse/firefox-max-bundle", test_parse_firefox_max_bundle);
+	g_test_add_func("/sdp/parse/bundle-limits", test_parse_bundle_limits);
+	g_test_add_func("/sdp/answer/firefox-max-bundle", test_answer_firefox_max_bundle);
+	g_test_add_func("/sdp/negotiate/port0-rejected", test_negotiate_port0_rejected);
 	return g_test_run();
 }
