@@ -99,8 +99,9 @@ for minor in 128 129 130 131 132 133 134 135; do
   printf '%s\n' "$settings" | grep -qx "DeviceAllow=/dev/char/226:$minor rw" ||
     missing="$missing 226:$minor"
 done
+card_minor='([0-9]|[1-9][0-9]|1[01][0-9]|12[0-7])' # 0-127: card and control nodes
 broad=$(printf '%s\n' "$settings" |
-  grep -E '^DeviceAllow=(char-drm|char-\*|/dev/dri/card|/dev/char/226:([0-9]|[1-9][0-9]|1[01][0-9]|12[0-7]) )')
+  grep -E "^DeviceAllow=(char-drm|char-\\*|/dev/dri/card|/dev/char/226:$card_minor )")
 if [ -z "$missing" ] && [ -z "$broad" ]; then
   echo "ok $n - DeviceAllow= has the render nodes 226:128-135 and no DRM card node"
 else
