@@ -11,11 +11,17 @@
  * - A viewer that hangs up while its answer is waiting: its session is closed.
  * - Nothing configured: the answer is immediate, host candidates only, no Link header, and
  *   no packet reaches the default STUN port.
+ * - TURN REST API credentials (coturn's use-auth-secret, camgate's --turn-secret): the
+ *   daemon's agent allocates with the credentials it derives; the Link header carries
+ *   "EXPIRY:camgate" and a derived password, never the secret, and those allocate too; a
+ *   wrong secret gets no relay. The secret, the derived password and whole session ids
+ *   stay out of the daemon's log.
  *
  * usage: test-nat CAMGATE --tap   (inside run-in-netns.sh; skips without turnserver)
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <agent.h>
+
 #include "crypto/cert.h"
 #include "daemon.h"
 #include "http_client.h"
@@ -37,6 +45,7 @@
 #define HOST	      "127.0.0.1"
 #define TURN_USER     "camgate"
 #define TURN_PASS     "nat-test-secret"
+#define TURN_SECRET   "nat-test-rest-secret"
 #define GATHER_CAP_MS 3000 /* WHEP_GATHER_CAP_MS in daemon/signaling.c */
 
 static const char *camgate_path;
@@ -109,9 +118,10 @@ static void turn_child_setup(gpointer userdata)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static bool turn_start(struct turn *t)
+/* auth: coturn's authentication options (two of them). */
+static bool turn_start(struct turn *t, const char *const auth[2])
 {
-	g_autofree char *listen = NULL, *log = NULL, *pidfile = NULL, *user = NULL;
+	g_autofree char *listen = NULL, *log = NULL, *pidfile = NULL;
 	uint64_t deadline = cg_mono_usec() + 10 * CG_USEC_PER_SEC;
 	GError *err = NULL;
 
@@ -121,7 +131,6 @@ static bool turn_start(struct turn *t)
 	listen = g_strdup_printf("--listening-port=%u", t->port);
 	log = g_strdup_printf("--log-file=%s/turn.log", t->dir);
 	pidfile = g_strdup_printf("--pidfile=%s/turn.pid", t->dir);
-	user = g_strdup_printf("--user=%s:%s", TURN_USER, TURN_PASS);
 	const char *argv[] = { "turnserver",
 			       "-n",
 			       "--listening-ip=" HOST,
@@ -129,8 +138,8 @@ static bool turn_start(struct turn *t)
 			       listen,
 			       "--min-port=49152",
 			       "--max-port=49400",
-			       "--lt-cred-mech",
-			       user,
+			       auth[0],
+			       auth[1],
 			       "--realm=camgate.test",
 			       "--no-tls",
 			       "--no-dtls",
@@ -152,6 +161,14 @@ static bool turn_start(struct turn *t)
 		if (stun_answers(t->port, 100))
 			return true;
 	return false;
+}
+
+/* The long-term credential mechanism with one user and password (RFC 8489 §9.2). */
+static bool turn_start_lt(struct turn *t)
+{
+	const char *auth[] = { "--lt-cred-mech", "--user=" TURN_USER ":" TURN_PASS };
+
+	return turn_start(t, auth);
 }
 
 static void turn_stop(struct turn *t)
@@ -327,7 +344,7 @@ static void test_turn(void)
 	g_autofree char *stun = NULL, *turn = NULL, *stun_link = NULL, *turn_link = NULL;
 	uint64_t t0;
 
-	g_assert_true(turn_start(&t));
+	g_assert_true(turn_start_lt(&t));
 	stun = g_strdup_printf("--stun=%s:%u", HOST, t.port);
 	turn = g_strdup_printf("--turn=%s:%u", HOST, t.port);
 	const char *ice[] = { stun,
@@ -555,6 +572,211 @@ static void test_nothing_configured(void)
 	close(quiet);
 }
 
+/* ---- TURN REST API credentials ---- */
+
+/* Redirects this process's stderr, which the daemon inherits when it is spawned, to path;
+ * returns the saved descriptor for stderr_restore(). */
+static int stderr_to_file(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	g_assert_cmpint(saved, >=, 0);
+	g_assert_cmpint(fd, >=, 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+static void stderr_restore(int saved)
+{
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+/* The username and credential of the Link header that names a TURN server. */
+static bool turn_link_credentials(const struct http_result *res, char **ret_user, char **ret_cred)
+{
+	g_auto(GStrv) lines = g_strsplit(res->headers ? res->headers : "", "\n", -1);
+
+	for (char **l = lines; *l; l++) {
+		const char *u, *c;
+
+		if (g_ascii_strncasecmp(*l, "Link:", 5) != 0 || !strstr(*l, "<turn:"))
+			continue;
+		u = strstr(*l, "username=\"");
+		c = strstr(*l, "credential=\"");
+		if (!u || !c)
+			return false;
+		u += strlen("username=\"");
+		c += strlen("credential=\"");
+		*ret_user = g_strndup(u, strcspn(u, "\""));
+		*ret_cred = g_strndup(c, strcspn(c, "\""));
+		return true;
+	}
+	return false;
+}
+
+/* The session id of a 201's Location (/whep/<id>), or NULL. */
+static char *location_id(const struct http_result *res)
+{
+	g_auto(GStrv) lines = g_strsplit(res->headers ? res->headers : "", "\n", -1);
+
+	for (char **l = lines; *l; l++) {
+		const char *slash;
+
+		if (g_ascii_strncasecmp(*l, "Location:", 9) != 0 || !(slash = strrchr(*l, '/')))
+			continue;
+		return g_strndup(slash + 1, strcspn(slash + 1, "\r\n "));
+	}
+	return NULL;
+}
+
+static void on_probe_gathered(NiceAgent *agent, guint stream_id, gpointer data)
+{
+	*(bool *)data = true;
+}
+
+/* Nothing arrives but STUN, which libnice handles itself. */
+static void on_probe_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+			  gchar *buf, gpointer data)
+{
+}
+
+static void on_probe_closed(GObject *agent, GAsyncResult *res, gpointer data)
+{
+	*(bool *)data = true;
+}
+
+static bool is_true(void *data)
+{
+	return *(bool *)data;
+}
+
+/*
+ * Whether the TURN server grants an allocation for user and password: an agent of the
+ * test's own, as a viewer's browser would use the Link header, gathers against it and
+ * looks for a relayed candidate.
+ */
+static bool relay_allocates(GMainContext *ctx, uint16_t port, const char *user,
+			    const char *password)
+{
+	NiceAgent *agent = nice_agent_new(ctx, NICE_COMPATIBILITY_RFC5245);
+	NiceAddress lo;
+	bool done = false, relayed = false;
+	GSList *cands;
+	guint stream;
+
+	g_object_set(agent, "ice-tcp", FALSE, "upnp", FALSE, NULL);
+	/* libnice skips loopback when it enumerates interfaces. */
+	nice_address_init(&lo);
+	g_assert_true(nice_address_set_from_string(&lo, HOST));
+	nice_agent_add_local_address(agent, &lo);
+	stream = nice_agent_add_stream(agent, 1);
+	g_assert_cmpuint(stream, >, 0);
+	g_assert_true(nice_agent_set_relay_info(agent, stream, 1, HOST, port, user, password,
+						NICE_RELAY_TYPE_TURN_UDP));
+	/* libnice reads its sockets (the server's answers too) only with a receiver. */
+	g_assert_true(nice_agent_attach_recv(agent, stream, 1, ctx, on_probe_recv, NULL));
+	g_signal_connect(agent, "candidate-gathering-done", G_CALLBACK(on_probe_gathered), &done);
+	g_assert_true(nice_agent_gather_candidates(agent, stream));
+	g_assert_true(cg_test_loop_until(ctx, is_true, &done, 15000));
+	cands = nice_agent_get_local_candidates(agent, stream, 1);
+	for (GSList *l = cands; l; l = l->next)
+		relayed |= ((NiceCandidate *)l->data)->type == NICE_CANDIDATE_TYPE_RELAYED;
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	/* Releases the allocation (a Refresh with lifetime 0) before the agent goes. */
+	done = false;
+	nice_agent_close_async(agent, on_probe_closed, &done);
+	g_assert_true(cg_test_loop_until(ctx, is_true, &done, 5000));
+	g_object_unref(agent);
+	return relayed;
+}
+
+/* CG_TURN_REST_TTL_S in daemon/ice_servers.h. */
+#define REST_TTL_S (12 * 60 * 60)
+
+static void test_turn_rest(void)
+{
+	const char *auth[] = { "--use-auth-secret", "--static-auth-secret=" TURN_SECRET };
+	struct turn t = { 0 };
+	struct cg_test_daemon d;
+	struct http_result res;
+	uint16_t quiet_port;
+	int quiet = udp_bind(0, &quiet_port), saved;
+	g_autofree char *offer = quiet_offer(quiet_port);
+	g_autofree char *turn = NULL, *turn_link = NULL, *user = NULL, *cred = NULL, *id = NULL;
+	g_autofree char *logpath = NULL, *log = NULL, *tag = NULL;
+	int64_t before, after, expiry;
+	char *end;
+
+	g_assert_true(turn_start(&t, auth));
+	turn = g_strdup_printf("--turn=%s:%u", HOST, t.port);
+	logpath = g_strdup_printf("%s/camgate.log", t.dir);
+	const char *ice[] = { turn, "--turn-secret=" TURN_SECRET, "--turn-transport=udp",
+			      "--log-level=debug", NULL };
+	saved = stderr_to_file(logpath);
+	daemon_start(&d, ice);
+	stderr_restore(saved);
+
+	before = g_get_real_time() / G_USEC_PER_SEC;
+	http_sync(&d, "POST", "/whep", offer, &res);
+	after = g_get_real_time() / G_USEC_PER_SEC;
+	g_test_message("answer:\n%s", res.body);
+	g_assert_cmpint(res.status, ==, 201);
+	/* The daemon's agent allocated with the credentials it derived from the secret. */
+	g_assert_cmpuint(candidates_of_type(res.body, "relay"), >=, 1);
+
+	turn_link = g_strdup_printf("<turn:%s:%u?transport=udp>; rel=\"ice-server\"", HOST, t.port);
+	g_assert_cmpuint(links_with(&res, turn_link), ==, 1);
+	g_assert_true(turn_link_credentials(&res, &user, &cred));
+	g_test_message("Link username \"%s\"", user);
+	/* "EXPIRY:camgate", expiring REST_TTL_S after the response was made. */
+	expiry = g_ascii_strtoll(user, &end, 10);
+	g_assert_cmpint(*end, ==, ':');
+	g_assert_cmpstr(end + 1, ==, "camgate");
+	g_assert_cmpint(expiry, >=, before + REST_TTL_S);
+	g_assert_cmpint(expiry, <=, after + REST_TTL_S);
+	/* base64 of an HMAC-SHA1, never the secret itself. */
+	g_assert_cmpuint(strlen(cred), ==, 28);
+	g_assert_null(strstr(res.headers, TURN_SECRET));
+	id = location_id(&res);
+	g_assert_nonnull(id);
+	g_assert_cmpuint(strlen(id), >, 8);
+	http_result_clear(&res);
+
+	/* The viewer's credentials allocate too, and the server does check them. */
+	g_assert_true(relay_allocates(d.ctx, t.port, user, cred));
+	g_assert_false(relay_allocates(d.ctx, t.port, user, TURN_SECRET));
+
+	daemon_stop(&d);
+	g_assert_true(g_file_get_contents(logpath, &log, NULL, NULL));
+	fputs(log, stderr);
+	g_assert_null(strstr(log, TURN_SECRET));
+	g_assert_null(strstr(log, cred));
+	/* The session's log lines carry the first 8 characters of its id, never all of it. */
+	tag = g_strdup_printf("[%.8s]", id);
+	g_assert_nonnull(strstr(log, tag));
+	g_assert_null(strstr(log, id));
+	unlink(logpath);
+
+	/* A daemon with the wrong secret: the server refuses its allocation. */
+	const char *wrong[] = { turn, "--turn-secret=not-" TURN_SECRET, "--turn-transport=udp",
+				NULL };
+	daemon_start(&d, wrong);
+	http_sync(&d, "POST", "/whep", offer, &res);
+	g_assert_cmpint(res.status, ==, 201);
+	g_assert_cmpuint(candidates_of_type(res.body, "host"), >=, 1);
+	g_assert_cmpuint(candidates_of_type(res.body, "relay"), ==, 0);
+	http_result_clear(&res);
+	daemon_stop(&d);
+
+	turn_stop(&t);
+	close(quiet);
+}
+
 int main(int argc, char **argv)
 {
 	g_autofree char *turnserver = g_find_program_in_path("turnserver");
@@ -580,6 +802,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/silent-turn-tcp", test_silent_turn_tcp);
 	g_test_add_func("/nat/hangup-while-waiting", test_hangup_while_waiting);
 	g_test_add_func("/nat/nothing-configured", test_nothing_configured);
+	g_test_add_func("/nat/turn-rest", test_turn_rest);
 	r = g_test_run();
 	client_cert = cg_cert_free(client_cert);
 	return r;
