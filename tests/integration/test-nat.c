@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <agent.h>
+#include <nice/agent.h>
 
 #include "crypto/cert.h"
 #include "daemon.h"
