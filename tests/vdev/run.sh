@@ -11,18 +11,26 @@
 # With --audio the guest loads snd-aloop (and the ALSA core) instead and runs vdev-audio:
 # camgate's ALSA capture and talkback playback on the loopback's two ends (guest-audio.sh).
 #
+# The payload is the binary meson passes in, from the build dir under test: the sanitizer
+# build's vdev-media/vdev-audio carry ASan and UBSan into the guest (with their runtime
+# libraries and the host's ASAN_OPTIONS/UBSAN_OPTIONS/LSAN_OPTIONS, so an error fails the
+# case there as it would on the host).
+#
 # Usage: run.sh [--bench] path/to/vdev-media     (CG_VDEV_VERBOSE=1: debug logs)
-#        run.sh --audio path/to/vdev-audio
+#        run.sh --audio [--bench] path/to/vdev-audio
 # Exit:  0 pass, 1 fail, 77 skip (qemu or Debian's kernel packages cannot be had; with
 #        --audio also when the kernel's sound modules cannot be had).
 set -uo pipefail
 BENCH=""
 AUDIO=""
-case ${1:-} in
---bench) BENCH=1; shift ;;
---audio) AUDIO=1; shift ;;
-esac
-PROG=${1:?usage: run.sh [--bench|--audio] vdev-media|vdev-audio}
+while :; do
+	case ${1:-} in
+	--bench) BENCH=1; shift ;;
+	--audio) AUDIO=1; shift ;;
+	*) break ;;
+	esac
+done
+PROG=${1:?usage: run.sh [--bench] [--audio] vdev-media|vdev-audio}
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
 
@@ -79,6 +87,13 @@ else
 	echo "n_devs=1 node_types=0x1 vid_cap_nr=0" >"$R/payload/vivid.params"
 fi
 [ -n "$BENCH" ] && touch "$R/payload/bench"
+for var in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	[ -n "${!var:-}" ] && printf "export %s='%s'\n" "$var" "${!var}" >>"$R/payload/env"
+done
+case $(ldd "$PROG" 2>/dev/null) in
+*libasan*) echo "vdev: $(basename "$PROG") is built with AddressSanitizer" \
+	"(ASAN_OPTIONS=${ASAN_OPTIONS:-} UBSAN_OPTIONS=${UBSAN_OPTIONS:-})" ;;
+esac
 [ -n "${CG_VDEV_VERBOSE:-}" ] && touch "$R/payload/verbose"
 copy_libs() { # the ELF's ldd closure, so host-built binaries run unchanged
 	ldd "$1" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | while read -r lib; do

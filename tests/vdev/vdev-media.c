@@ -3,20 +3,25 @@
  * Runs camgate's own media thread (daemon/media.c) and hardware backends (hw/v4l2) against
  * the kernel's virtual drivers, inside the qemu guest of tests/vdev/run.sh: vivid capture,
  * buffers exported with VIDIOC_EXPBUF, imported by vicodec's stateful encoder or vim2m.
- * Timers drive the scenario (no sleeps): a forced key frame, then vivid unbound
- * mid-stream, removed (rmmod), inserted again and streaming again. Prints what it sees
- * and exits 0 when every check passes.
+ * A timer ticks the scenario (no sleeps), which moves on by what happened, not by the
+ * clock, so a slow or busy machine only makes it take longer: frames flow, a forced key
+ * frame comes, /snapshot.jpg's encoder reads the camera's own buffer, then vivid is
+ * unbound mid-stream, removed (rmmod, retried until camgate has let go of it), inserted
+ * again and streams again. Prints what it sees and exits 0 when every check passes.
  *
  * vdev-media --source=/dev/videoN --encoder-device=/dev/videoM --codec=FWHT --format=YUYV
- *            [--encoder=v4l2-m2m|x264] [--size=640x480] [--fps=25] [--seconds=S]
- *            [--force-keyframe] [--unbind-at=S --rmmod-at=S --insmod-at=S --insmod=KO]
- *            [--modparams="..."] [--copies=zero|nonzero] [--bench] [--report]
+ *            [--encoder=v4l2-m2m|x264] [--size=640x480] [--fps=25] [--force-keyframe]
+ *            [--snapshot] [--replug --insmod=KO [--modparams="..."]]
+ *            [--copies=zero|nonzero] [--timeout=S] [--seconds=S [--bench] [--report]]
  *
- * tests/hw/run.sh uses it on real boards too (--report: one table row per run).
+ * Without --seconds it runs until the scenario is done (or --timeout, default 120 s, for a
+ * hang). --seconds=S streams S seconds whatever happens, for rates: --bench prints them,
+ * tests/hw/run.sh uses --report on real boards (one table row per run).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glib.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,17 +35,33 @@
 #include "hub.h"
 #include "hw/encoder.h"
 #include "media.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "util/log.h"
 #include "util/time.h"
 
-#define TICK_MS 100
+#ifdef VDEV_SNAPSHOT
+#include <turbojpeg.h>
+#endif
+
+#define TICK_MS		100
+#define VDEV_MIN_FRAMES 10  /* encoded before the scenario moves on; and after vivid is back */
+#define VDEV_KEY_GIVEUP 200 /* AUs without a natural or forced key frame: stop waiting */
+#define VDEV_JPEG_MAD	6.0 /* mean |JPEG - frame| per plane at quality 90 on vivid's bars */
+
+enum vdev_phase {
+	VDEV_STREAM,  /* until frames flow (and the key frame, the snapshot) */
+	VDEV_RELEASE, /* vivid unbound: rmmod until camgate has closed it */
+	VDEV_RESUME,  /* vivid inserted again: until frames flow again */
+	VDEV_DONE,
+};
 
 struct vdev {
 	const char *source, *encoder, *encoder_device, *insmod, *modparams, *copies;
 	uint32_t codec, format, width, height, fps;
-	double seconds, unbind_at, rmmod_at, insmod_at;
-	bool force_keyframe, bench, report;
+	double seconds; /* > 0: stream this long (rates); 0: until the scenario is done */
+	double timeout;
+	bool force_keyframe, replug, snapshot, bench, report;
 	struct cg_media *media;
 	struct cg_stats stats;
 	/* Written by the AU hook on the media thread. */
@@ -48,8 +69,10 @@ struct vdev {
 	uint64_t key_requested_at; /* AU count when the key frame was asked for, +1 */
 	int64_t forced_distance;   /* AUs from the request to the next key frame, -1: none */
 	/* Main thread. */
-	uint64_t frames_at_unbind, frames_at_insmod, frames_at_outage_end, first_after;
-	double outage_start;
+	enum vdev_phase phase;
+	bool snapshot_done, released, rmmod_busy_logged;
+	double unbind_t, release_t, insmod_t, resume_t; /* resume_t: first frame after insmod */
+	uint64_t frames_at_unbind, frames_at_insmod, frames_at_outage_end;
 	int failures;
 };
 
@@ -110,21 +133,11 @@ static void vdev_unbind(struct vdev *v, double t)
 	int r = vdev_write("/sys/bus/platform/drivers/vivid/unbind", "vivid.0");
 
 	v->frames_at_unbind = cg_stats_get(&v->stats.frames_captured);
-	v->outage_start = t;
+	v->unbind_t = t;
 	printf("vdev: %.1f s: unbind vivid.0: %s (%lu frames so far)\n", t,
 	       r < 0 ? strerror(-r) : "ok", (unsigned long)v->frames_at_unbind);
 	vdev_check(v, r == 0, "unbind vivid");
-}
-
-static void vdev_rmmod(struct vdev *v, double t)
-{
-	long r = syscall(SYS_delete_module, "vivid", O_NONBLOCK);
-	int err = r < 0 ? errno : 0;
-
-	printf("vdev: %.1f s: rmmod vivid: %s\n", t, err ? strerror(err) : "ok");
-	/* It can only go once camgate has closed every fd of the vanished device. */
-	vdev_check(v, err == 0, "camgate let go of the vanished device (rmmod vivid)");
-	v->frames_at_outage_end = cg_stats_get(&v->stats.frames_captured);
+	v->phase = r == 0 ? VDEV_RELEASE : VDEV_DONE;
 }
 
 static void vdev_insmod(struct vdev *v, double t)
@@ -136,22 +149,189 @@ static void vdev_insmod(struct vdev *v, double t)
 	if (fd >= 0)
 		close(fd);
 	v->frames_at_insmod = cg_stats_get(&v->stats.frames_captured);
+	v->insmod_t = t;
 	printf("vdev: %.1f s: insmod %s: %s\n", t, v->insmod, err ? strerror(err) : "ok");
 	vdev_check(v, err == 0, "vivid back");
+	v->phase = err ? VDEV_DONE : VDEV_RESUME;
 }
 
-/* Scheduled events, each once, at tick resolution. */
-static void vdev_tick(struct vdev *v, double t, double prev)
+/*
+ * The module can only go once camgate has closed every fd of the vanished device; until
+ * then delete_module() answers EWOULDBLOCK. Tried every tick: how long it takes is a
+ * figure (--bench), that it happens is the check.
+ */
+static void vdev_try_rmmod(struct vdev *v, double t)
 {
-#define VDEV_AT(x) ((x) > 0 && prev < (x) && t >= (x))
-	if (VDEV_AT(v->unbind_at))
-		vdev_unbind(v, t);
-	if (VDEV_AT(v->rmmod_at))
-		vdev_rmmod(v, t);
-	if (VDEV_AT(v->insmod_at) && v->insmod)
+	long r = syscall(SYS_delete_module, "vivid", O_NONBLOCK);
+	int err = r < 0 ? errno : 0;
+
+	if (err == EWOULDBLOCK || err == EBUSY) {
+		if (!v->rmmod_busy_logged)
+			printf("vdev: %.1f s: rmmod vivid: %s, retrying\n", t, strerror(err));
+		v->rmmod_busy_logged = true;
+		return;
+	}
+	printf("vdev: %.1f s: rmmod vivid: %s\n", t, err ? strerror(err) : "ok");
+	if (err) {
+		v->phase = VDEV_DONE;
+		return;
+	}
+	v->released = true;
+	v->release_t = t;
+	v->frames_at_outage_end = cg_stats_get(&v->stats.frames_captured);
+	if (v->insmod)
 		vdev_insmod(v, t);
-#undef VDEV_AT
+	else
+		v->phase = VDEV_DONE;
 }
+
+#ifdef VDEV_SNAPSHOT
+/* Mean |a - b| over rows x cols samples, b every bstep bytes (NV12's interleaved chroma). */
+static double vdev_mad(const uint8_t *a, int astride, const uint8_t *b, uint32_t bstride,
+		       unsigned bstep, uint32_t cols, uint32_t rows)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t y = 0; y < rows; y++)
+		for (uint32_t x = 0; x < cols; x++)
+			sum += (uint64_t)abs((int)a[(size_t)y * (size_t)astride + x] -
+					     (int)b[(size_t)y * bstride + (size_t)x * bstep]);
+	return (double)sum / ((double)cols * rows);
+}
+
+/* The JPEG decoded back must show the frame: its size, and each plane close to the
+ * camera's (a plane read from the wrong place would differ wholesale). */
+static void vdev_check_jpeg(struct vdev *v, const struct cg_frame *f, const uint8_t *jpeg,
+			    size_t len)
+{
+	uint32_t w = f->width & ~1u, h = f->height & ~1u;
+	tjhandle tj = tjInitDecompress();
+	uint8_t *yuv = malloc((size_t)w * h * 3 / 2);
+	unsigned char *planes[3] = { yuv, yuv + (size_t)w * h, yuv + (size_t)w * h * 5 / 4 };
+	int strides[3] = { (int)w, (int)w / 2, (int)w / 2 }, jw = 0, jh = 0, sub = -1, cs;
+	bool nv12 = f->fourcc == CG_FOURCC_NV12, decoded;
+	double mad[3] = { 0 };
+	char what[128];
+
+	/* Decoded only when it has the size and subsampling the buffers are made for. */
+	decoded = tj && yuv && tjDecompressHeader3(tj, jpeg, len, &jw, &jh, &sub, &cs) == 0 &&
+		  jw == (int)w && jh == (int)h && sub == TJSAMP_420 &&
+		  tjDecompressToYUVPlanes(tj, jpeg, len, planes, (int)w, strides, (int)h, 0) == 0;
+	printf("vdev: snapshot: %zu byte JPEG, %dx%d, subsampling %d\n", len, jw, jh, sub);
+	snprintf(what, sizeof(what), "the snapshot is a valid %ux%u 4:2:0 JPEG", w, h);
+	vdev_check(v, decoded, what);
+	if (decoded) {
+		mad[0] = vdev_mad(planes[0], strides[0], f->planes[0].data, f->planes[0].stride, 1,
+				  w, h);
+		mad[1] = vdev_mad(planes[1], strides[1], f->planes[1].data, f->planes[1].stride,
+				  nv12 ? 2 : 1, w / 2, h / 2);
+		mad[2] = vdev_mad(planes[2], strides[2],
+				  nv12 ? f->planes[1].data + 1 : f->planes[2].data,
+				  f->planes[nv12 ? 1 : 2].stride, nv12 ? 2 : 1, w / 2, h / 2);
+		printf("vdev: snapshot: mean difference to the frame Y %.2f U %.2f V %.2f\n",
+		       mad[0], mad[1], mad[2]);
+	}
+	snprintf(what, sizeof(what), "the snapshot shows the frame (each plane within %.0f)",
+		 VDEV_JPEG_MAD);
+	vdev_check(v,
+		   decoded && mad[0] < VDEV_JPEG_MAD && mad[1] < VDEV_JPEG_MAD &&
+			   mad[2] < VDEV_JPEG_MAD,
+		   what);
+	free(yuv);
+	if (tj)
+		tjDestroy(tj);
+}
+
+/*
+ * /snapshot.jpg on the newest captured frame, as signaling.c does it: here that is vivid's
+ * own NV12/YU12 buffer (mmap'ed, planes at offsets of one buffer), which reaches the
+ * snapshot unconverted when the encoder takes the camera's format.
+ */
+static void vdev_snapshot(struct vdev *v)
+{
+	struct cg_frame *f = cg_media_latest_frame(v->media);
+	struct cg_snapshot *snap;
+	uint8_t *jpeg = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!f)
+		return;
+	v->snapshot_done = true;
+	printf("vdev: snapshot of frame %u: %.4s %ux%u, %u planes, buffer %u bytes (fd %d)\n",
+	       f->sequence, (const char *)&f->fourcc, f->width, f->height, f->n_planes, f->buf_size,
+	       f->planes[0].dma_fd);
+	for (unsigned p = 0; p < f->n_planes; p++)
+		printf("vdev: snapshot:   plane %u: offset %u, stride %u\n", p, f->planes[p].offset,
+		       f->planes[p].stride);
+	vdev_check(v,
+		   f->fourcc == v->format && f->n_planes >= 2 &&
+			   f->planes[1].offset == f->planes[0].stride * f->height &&
+			   f->planes[1].data == f->planes[0].data + f->planes[1].offset,
+		   "the snapshot reads the camera's own buffer (planes at offsets)");
+	snap = cg_snapshot_new();
+	r = snap ? cg_snapshot_encode(snap, f, 90, &jpeg, &len) : -ENOMEM;
+	printf("vdev: snapshot: cg_snapshot_encode: %s\n", r < 0 ? strerror(-r) : "ok");
+	vdev_check(v, r == 0, "cg_snapshot_encode on a V4L2 frame");
+	if (r == 0)
+		vdev_check_jpeg(v, f, jpeg, len);
+	g_free(jpeg);
+	cg_snapshot_free(snap);
+	cg_frame_unref(f);
+}
+#else
+static void vdev_snapshot(struct vdev *v)
+{
+	printf("vdev: snapshot: built without libturbojpeg, not checked\n");
+	v->snapshot_done = true;
+}
+#endif
+
+/* Frames flow, the forced key frame has come (or will not), the snapshot is taken. */
+static bool vdev_streamed(struct vdev *v)
+{
+	uint64_t aus = __atomic_load_n(&v->aus, __ATOMIC_RELAXED);
+	bool key = !v->force_keyframe ||
+		   __atomic_load_n(&v->forced_distance, __ATOMIC_ACQUIRE) >= 0 ||
+		   aus > VDEV_KEY_GIVEUP;
+
+	if (v->snapshot && !v->snapshot_done)
+		vdev_snapshot(v);
+	return cg_stats_get(&v->stats.frames_encoded) >= VDEV_MIN_FRAMES && key &&
+	       (!v->snapshot || v->snapshot_done);
+}
+
+/* The scenario, one step per tick. */
+static void vdev_tick(struct vdev *v, double t)
+{
+	uint64_t since_insmod;
+
+	switch (v->phase) {
+	case VDEV_STREAM:
+		if (!vdev_streamed(v))
+			break;
+		if (v->replug)
+			vdev_unbind(v, t);
+		else
+			v->phase = VDEV_DONE;
+		break;
+	case VDEV_RELEASE:
+		vdev_try_rmmod(v, t);
+		break;
+	case VDEV_RESUME:
+		since_insmod = cg_stats_get(&v->stats.frames_captured) - v->frames_at_insmod;
+		if (since_insmod > 0 && v->resume_t == 0)
+			v->resume_t = t;
+		if (since_insmod >= VDEV_MIN_FRAMES)
+			v->phase = VDEV_DONE;
+		break;
+	case VDEV_DONE:
+		break;
+	}
+}
+
+static const char *const vdev_phase_names[] = { "streaming", "waiting for rmmod",
+						"waiting for frames after insmod", "done" };
 
 static int vdev_loop(struct vdev *v)
 {
@@ -159,16 +339,21 @@ static int vdev_loop(struct vdev *v)
 	struct itimerspec its = { .it_interval.tv_nsec = TICK_MS * 1000000L,
 				  .it_value.tv_nsec = TICK_MS * 1000000L };
 	uint64_t t0 = cg_mono_usec(), n;
-	double t = 0, prev;
+	double t = 0;
 
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
 		return -errno;
-	while (t < v->seconds) {
+	for (;;) {
 		if (read(tfd, &n, sizeof(n)) != sizeof(n))
 			break;
-		prev = t;
 		t = (double)(cg_mono_usec() - t0) / 1e6;
-		vdev_tick(v, t, prev);
+		vdev_tick(v, t);
+		if (v->seconds > 0 ? t >= v->seconds : v->phase == VDEV_DONE)
+			break;
+		if (!v->seconds && t >= v->timeout) {
+			printf("vdev: %.1f s: gave up %s\n", t, vdev_phase_names[v->phase]);
+			break;
+		}
 	}
 	close(tfd);
 	return 0;
@@ -197,10 +382,11 @@ static void vdev_report(struct vdev *v, double elapsed)
 	uint64_t copied = cg_stats_get(&v->stats.copied_bytes);
 	int64_t dist = __atomic_load_n(&v->forced_distance, __ATOMIC_ACQUIRE);
 
-	printf("vdev: %lu frames captured, %lu encoded, %lu key frames, %lu bytes copied\n",
+	printf("vdev: %lu frames captured, %lu encoded, %lu key frames, %lu bytes copied in "
+	       "%.1f s\n",
 	       (unsigned long)cap, (unsigned long)enc, (unsigned long)v->keys,
-	       (unsigned long)copied);
-	vdev_check(v, enc >= 10, "frames flow through the encoder");
+	       (unsigned long)copied, elapsed);
+	vdev_check(v, enc >= VDEV_MIN_FRAMES, "frames flow through the encoder");
 	if (v->copies && strcmp(v->copies, "zero") == 0)
 		vdev_check(v, copied == 0, "no pixel copied (DMA-BUF capture -> mem2mem)");
 	if (v->copies && strcmp(v->copies, "nonzero") == 0)
@@ -209,19 +395,35 @@ static void vdev_report(struct vdev *v, double elapsed)
 		printf("vdev: forced key frame %ld AU(s) after the request\n", (long)dist);
 		vdev_check(v, dist >= 1 && dist <= 3, "a forced key frame arrives");
 	}
-	if (v->insmod_at > 0) {
-		printf("vdev: %lu frames during the outage, %lu after vivid came back\n",
-		       (unsigned long)(v->frames_at_outage_end - v->frames_at_unbind),
-		       (unsigned long)(cap - v->frames_at_insmod));
-		vdev_check(v, cap - v->frames_at_insmod >= 10, "the stream resumes");
+	if (v->snapshot)
+		vdev_check(v, v->snapshot_done, "a frame to snapshot");
+	if (v->replug) {
+		vdev_check(v, v->released, "camgate let go of the vanished device (rmmod vivid)");
+		if (v->released)
+			printf("vdev: vivid released %.1f s after the unbind, %lu frames during "
+			       "the "
+			       "outage\n",
+			       v->release_t - v->unbind_t,
+			       (unsigned long)(v->frames_at_outage_end - v->frames_at_unbind));
+		if (v->resume_t > 0)
+			printf("vdev: first frame %.1f s after insmod, %lu since\n",
+			       v->resume_t - v->insmod_t,
+			       (unsigned long)(cap - v->frames_at_insmod));
+		vdev_check(v, v->insmod_t > 0 && cap - v->frames_at_insmod >= VDEV_MIN_FRAMES,
+			   "the stream resumes");
 	}
 	if (v->report)
 		vdev_row(v, elapsed, enc);
-	if (v->bench)
+	if (v->bench && v->seconds > 0)
 		printf("BENCH %s %ux%u %s -> %s: %.1f fps, %.0f bytes copied per frame\n",
 		       v->source, v->width, v->height, v->encoder,
 		       v->encoder_device ? v->encoder_device : "-", (double)enc / elapsed,
 		       enc ? (double)copied / (double)enc : 0.0);
+	if (v->bench && v->replug && v->released && v->resume_t > 0)
+		printf("BENCH replug %s: vivid released %.0f ms after the unbind, first frame "
+		       "%.0f ms after insmod\n",
+		       v->source, (v->release_t - v->unbind_t) * 1e3,
+		       (v->resume_t - v->insmod_t) * 1e3);
 }
 
 static int vdev_run(struct vdev *v)
@@ -276,10 +478,10 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 		{ "size", 1, 0, 'z' },
 		{ "fps", 1, 0, 'r' },
 		{ "seconds", 1, 0, 't' },
+		{ "timeout", 1, 0, 'T' },
 		{ "force-keyframe", 0, 0, 'k' },
-		{ "unbind-at", 1, 0, 'u' },
-		{ "rmmod-at", 1, 0, 'm' },
-		{ "insmod-at", 1, 0, 'i' },
+		{ "snapshot", 0, 0, 'S' },
+		{ "replug", 0, 0, 'u' },
 		{ "insmod", 1, 0, 'I' },
 		{ "modparams", 1, 0, 'p' },
 		{ "copies", 1, 0, 'C' },
@@ -316,17 +518,17 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 		case 't':
 			v->seconds = atof(optarg);
 			break;
+		case 'T':
+			v->timeout = atof(optarg);
+			break;
 		case 'k':
 			v->force_keyframe = true;
 			break;
+		case 'S':
+			v->snapshot = true;
+			break;
 		case 'u':
-			v->unbind_at = atof(optarg);
-			break;
-		case 'm':
-			v->rmmod_at = atof(optarg);
-			break;
-		case 'i':
-			v->insmod_at = atof(optarg);
+			v->replug = true;
 			break;
 		case 'I':
 			v->insmod = optarg;
@@ -350,7 +552,7 @@ static int vdev_parse(struct vdev *v, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	return v->source ? 0 : -EINVAL;
+	return v->source && (!v->replug || v->insmod) ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -360,7 +562,7 @@ int main(int argc, char **argv)
 		.width = 640,
 		.height = 480,
 		.fps = 25,
-		.seconds = 4,
+		.timeout = 120,
 		.forced_distance = -1,
 	};
 
