@@ -59,7 +59,6 @@ struct cg_signaling {
 	GHashTable *sessions;	/* id → struct cg_session * (a reference) */
 	GHashTable *candidates; /* id → remote candidates trickled so far (GUINT_TO_POINTER) */
 	GHashTable *pending;	/* session → struct whep_pending: answers waiting for STUN/TURN */
-	char **ice_links;	/* WHEP Link headers for the configured STUN/TURN servers */
 	struct cg_ice_servers ice;
 	double start_time_s;
 	struct cg_snapshot *snapshot;
@@ -203,11 +202,15 @@ static bool content_type_is(struct MHD_Connection *conn, const char *expected)
 		expected);
 }
 
-/* RFC 9725 §4.4: the ICE servers a player should use, one Link header each. */
+/* The ice-server Link headers (WHIP RFC 9725 §4.6, reused by the WHEP draft), one per
+ * server. Made for each response: TURN REST credentials (turn-secret) expire. */
 static void add_ice_links(struct cg_signaling *sig, struct MHD_Response *resp)
 {
-	for (char **l = sig->ice_links; l && *l; l++)
-		MHD_add_response_header(resp, "Link", *l);
+	char **links = cg_ice_servers_links(sig->deps.cfg);
+
+	for (char **l = links; l && *l; l++)
+		MHD_add_response_header(resp, "Link", *l); /* MHD copies it */
+	g_strfreev(links);
 }
 
 static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -1134,8 +1137,6 @@ static void signaling_load_ice_servers(struct cg_signaling *sig)
 {
 	const struct cg_config *cfg = sig->deps.cfg;
 
-	g_strfreev(sig->ice_links);
-	sig->ice_links = cg_ice_servers_links(cfg);
 	if (cg_ice_servers_resolve(cfg, &sig->ice) < 0)
 		cg_warn("cannot resolve the STUN/TURN server%s, the daemon will not use it until "
 			"a reload",
@@ -1250,7 +1251,6 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	sig->rooms = cg_rooms_free(sig->rooms);
 	g_hash_table_unref(sig->sessions);
 	g_hash_table_unref(sig->candidates);
-	g_strfreev(sig->ice_links);
 	if (sig->trim_timer) {
 		g_source_destroy(sig->trim_timer);
 		g_source_unref(sig->trim_timer);

@@ -226,7 +226,14 @@ static void test_file_bad(void)
 		{ "[camgate]\nsize = 10x10\n", ":2: size=10x10 is not WxH" },
 		{ "[camgate]\ntoken = short\n", ":2: token=(secret) is not" },
 		{ "[camgate]\ntls-cert = /a.pem\n", "needs both tls-cert and tls-key" },
-		{ "[camgate]\nturn = t.example\n", "turn=t.example needs turn-user" },
+		{ "[camgate]\nturn = t.example\n",
+		  "turn=t.example needs turn-secret, or turn-user and turn-password" },
+		{ "[camgate]\nserver-name = a.example, bad name\n", ":2: server-name=a.example" },
+		{ "[camgate]\nserver-name = a,,b\n", "is not a comma-separated list" },
+		{ "[camgate]\ncors-origins = ftp://x.example\n", ":2: cors-origins=ftp" },
+		{ "[camgate]\ncors-origins = https://x.example/path\n", "is not * or" },
+		{ "[camgate]\ncors-origins = https://\n", "is not * or" },
+		{ "[camgate]\nturn-secret = a\"b\n", ":2: turn-secret=(secret)" },
 		{ "[camgate]\npassword-hash = x\n", ":2: password-hash=(secret) is not a hash" },
 	};
 	struct cg_config *cfg;
@@ -417,6 +424,31 @@ static void test_metrics(void)
 	cg_stats_fini(&st);
 }
 
+/* The HTTP hardening's lists (issue 12): names and origins, blanks around commas dropped. */
+static void test_http_lists(void)
+{
+	struct cg_config *cfg;
+	char *error = NULL;
+
+	g_assert_cmpint(parse_conf(&cfg, &error,
+				   "[camgate]\nserver-name = cam.example.org , 10.0.0.5\n"
+				   "cors-origins = https://a.example:8443, http://b.example\n"
+				   "turn = t.example\nturn-secret = north\n",
+				   NULL),
+			==, 0);
+	g_assert_cmpuint(g_strv_length(cfg->server_names), ==, 2);
+	g_assert_cmpstr(cfg->server_names[0], ==, "cam.example.org");
+	g_assert_cmpstr(cfg->server_names[1], ==, "10.0.0.5");
+	g_assert_cmpstr(cfg->cors_origins[0], ==, "https://a.example:8443");
+	g_assert_cmpstr(cfg->cors_origins[1], ==, "http://b.example");
+	g_assert_cmpstr(cfg->turn_secret, ==, "north");
+	cg_config_free(cfg);
+	g_assert_cmpint(parse_conf(&cfg, &error, "[camgate]\ncors-origins = *\n", NULL), ==, 0);
+	g_assert_cmpstr(cfg->cors_origins[0], ==, "*");
+	g_assert_null(cfg->server_names);
+	cg_config_free(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -432,5 +464,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/flags", test_flags);
 	g_test_add_func("/config/rejects", test_rejects);
 	g_test_add_func("/stats/percentiles", test_percentiles);
+	g_test_add_func("/config/http-lists", test_http_lists);
 	return g_test_run();
 }
