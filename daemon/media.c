@@ -47,6 +47,18 @@ static const char *const media_state_names[] = {
 	[MEDIA_FAILED] = "failed",
 };
 
+/*
+ * Where the announced profile comes from, least to most trusted. A backend declares what
+ * it configured when it opens, but only the stream's SPS says what the decoder will get
+ * (a UVC H.264 camera picks its own profile; a driver may refuse the profile control or
+ * clamp the level), so the first SPS seen corrects the declaration.
+ */
+enum media_profile_source {
+	MEDIA_PROFILE_DEFAULT,	/* no encoder opened yet */
+	MEDIA_PROFILE_DECLARED, /* the open encoder's get_profile() */
+	MEDIA_PROFILE_SPS,	/* an SPS of the stream */
+};
+
 /* Spare units kept for reuse: in steady state one comes back per frame (the NACK history's
  * oldest), so a few cover it; a burst of releases beyond this is freed. */
 #define MEDIA_FREE_UNITS 8
@@ -73,8 +85,12 @@ struct cg_media {
 	struct cg_encoder *encoder;
 	struct cg_convert *convert;
 	const char *encoder_name; /* atomic: read by the control thread */
-	bool have_profile;
-	struct cg_h264_profile profile;
+	/* The profile-level-id SDP answers and offers say, packed by media_pack_profile() for
+	 * the control thread's atomic reads, and where it comes from. Written by the thread
+	 * that owns the pipeline (control thread before cg_media_start, then the media
+	 * thread). */
+	uint32_t profile_packed; /* atomic */
+	enum media_profile_source profile_source;
 	uint32_t ssrc;
 	uint32_t rtp_offset;
 	uint16_t next_seq;
@@ -161,6 +177,54 @@ static void media_keep_latest(struct cg_media *m, struct cg_frame *frame)
 	cg_frame_unref(old);
 }
 
+static uint32_t media_pack_profile(const struct cg_h264_profile *p)
+{
+	return (uint32_t)p->profile_idc << 16 | (uint32_t)p->constraints << 8 | p->level_idc;
+}
+
+static struct cg_h264_profile media_unpack_profile(uint32_t v)
+{
+	return (struct cg_h264_profile){ .profile_idc = (uint8_t)(v >> 16),
+					 .constraints = (uint8_t)(v >> 8),
+					 .level_idc = (uint8_t)v };
+}
+
+/* What SDP answers say from now on. Pipeline owner. */
+static void media_announce_profile(struct cg_media *m, const struct cg_h264_profile *p,
+				   enum media_profile_source source)
+{
+	__atomic_store_n(&m->profile_packed, media_pack_profile(p), __ATOMIC_RELEASE);
+	m->profile_source = source;
+}
+
+/*
+ * Every key frame carries the SPS (the cg_au contract), and its profile_idc, constraint
+ * flags and level_idc are exactly profile-level-id (RFC 6184 §8.1): from the first one on,
+ * the SDP says what the stream is, whatever the encoder declared. A viewer that was
+ * answered before keeps its answer; the notice says so. Media thread.
+ */
+static void media_note_sps(struct cg_media *m, const struct cg_au *au)
+{
+	struct cg_h264_profile sps, was = cg_media_profile(m);
+	char now[7], before[7];
+
+	if (cg_h264_au_sps_profile(au->data, au->len, &sps) < 0)
+		return;
+	if (memcmp(&sps, &was, sizeof(sps)) == 0) {
+		m->profile_source = MEDIA_PROFILE_SPS;
+		return;
+	}
+	cg_h264_profile_to_string(&sps, now);
+	cg_h264_profile_to_string(&was, before);
+	cg_notice("encoder %s: the stream's SPS says profile-level-id %s, not %s as %s; SDP "
+		  "answers say %s from now on (viewers answered before keep %s)",
+		  m->encoder_ops->name, now, before,
+		  m->profile_source == MEDIA_PROFILE_SPS ? "an earlier SPS said"
+							 : "the encoder declared",
+		  now, before);
+	media_announce_profile(m, &sps, MEDIA_PROFILE_SPS);
+}
+
 /* Counts, packetizes once and publishes an AU (borrowed). Media thread. */
 static void media_publish(struct cg_media *m, struct cg_au *au)
 {
@@ -180,6 +244,8 @@ static void media_publish(struct cg_media *m, struct cg_au *au)
 			m->opts.on_au(au, m->opts.userdata);
 		return;
 	}
+	if (au->keyframe)
+		media_note_sps(m, au);
 	r = media_packetize(m, au, &unit);
 	if (r < 0) {
 		cg_warn("cannot packetize an access unit: %s, dropping it", strerror(-r));
@@ -411,19 +477,23 @@ static void media_close_pipeline(struct cg_media *m)
 	m->capture = NULL;
 }
 
-/* The SDP answer describes the first encoder that opened; later reopens keep it. */
+/*
+ * An encoder opened: until the first SPS of its stream, the SDP says what it declares
+ * (answers may come before the first frame). Once an SPS has spoken, a reopen keeps that:
+ * the new stream's first key frame corrects it if it differs (media_note_sps).
+ */
 static void media_note_profile(struct cg_media *m)
 {
-	struct cg_h264_profile p = { 0 };
+	struct cg_h264_profile p = { 0 }, cur = cg_media_profile(m);
 
 	m->encoder_ops->get_profile(m->encoder, &p.profile_idc, &p.constraints, &p.level_idc);
-	if (!m->have_profile) {
-		m->profile = p;
-		m->have_profile = true;
-	} else if (memcmp(&p, &m->profile, sizeof(p)) != 0) {
-		cg_debug("the reopened encoder reports another profile/level; the SDP keeps the "
-			 "first");
+	if (m->profile_source != MEDIA_PROFILE_SPS) {
+		media_announce_profile(m, &p, MEDIA_PROFILE_DECLARED);
+		return;
 	}
+	if (memcmp(&p, &cur, sizeof(p)) != 0)
+		cg_debug("the reopened encoder declares another profile/level; the SDP keeps the "
+			 "one the stream's SPS said until the new stream's SPS says otherwise");
 }
 
 static int media_open_pipeline(struct cg_media *m)
@@ -611,11 +681,14 @@ static int media_resolve(struct cg_media *m)
 	return 0;
 }
 
-/* Before any encoder opened: what every backend makes by default, for the SDP. */
+/* Before any encoder opened: what every backend is asked for (Constrained Baseline). */
 static void media_default_profile(struct cg_media *m)
 {
-	m->profile =
-		(struct cg_h264_profile){ .profile_idc = 66, .constraints = 0xc0, .level_idc = 31 };
+	static const struct cg_h264_profile cb = { .profile_idc = 66,
+						   .constraints = 0xc0,
+						   .level_idc = 31 };
+
+	media_announce_profile(m, &cb, MEDIA_PROFILE_DEFAULT);
 }
 
 int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_opts *opts,
@@ -722,7 +795,7 @@ void cg_media_request_keyframe(struct cg_media *m)
 
 struct cg_h264_profile cg_media_profile(const struct cg_media *m)
 {
-	return m->profile;
+	return media_unpack_profile(__atomic_load_n(&m->profile_packed, __ATOMIC_ACQUIRE));
 }
 
 uint32_t cg_media_ssrc(const struct cg_media *m)

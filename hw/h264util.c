@@ -40,6 +40,20 @@ int cg_h264util_level(uint32_t width, uint32_t height, uint32_t fps, uint32_t kb
 	return -ENOTSUP;
 }
 
+int cg_h264util_sps_profile(const uint8_t *sps, size_t len, uint8_t ret[3])
+{
+	/* forbidden_zero_bit set, or another NAL type */
+	if (!sps || len < 4 || (sps[0] & 0x9f) != CG_H264_NAL_SPS)
+		return -EBADMSG;
+	/* An emulation_prevention_three_byte follows two zero bytes; with profile_idc and
+	 * level_idc both nonzero, as every real profile and level is, these three bytes hold
+	 * no such pair, so they are the RBSP's as they stand. */
+	if (sps[1] == 0 || sps[3] == 0)
+		return -EBADMSG;
+	memcpy(ret, sps + 1, 3);
+	return 0;
+}
+
 /* Offset of the next start code at or after i, and its length in *sc; len if none. */
 static size_t h264_next_sc(const uint8_t *p, size_t len, size_t i, size_t *sc)
 {

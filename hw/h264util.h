@@ -18,6 +18,14 @@
 /* level_idc (30 for 3.0, 31 for 3.1, …) of the lowest level that fits, or -ENOTSUP. */
 int cg_h264util_level(uint32_t width, uint32_t height, uint32_t fps, uint32_t kbps);
 
+/*
+ * profile_idc, the constraint_set flags byte and level_idc of an SPS NAL (header byte
+ * included): the three bytes after the header, which are exactly RFC 6184 §8.1
+ * profile-level-id. Fills ret[3]; returns 0, or -EBADMSG when it is no SPS, is too short,
+ * or says profile_idc or level_idc 0 (no such profile or level). Any thread.
+ */
+int cg_h264util_sps_profile(const uint8_t *sps, size_t len, uint8_t ret[3]);
+
 struct cg_h264util_info {
 	bool sps, pps, idr, slice; /* NAL types present */
 	const uint8_t *sps_nal;	   /* the last SPS/PPS, pointing into the source */

@@ -305,6 +305,28 @@ int cg_h264_sps_profile(const uint8_t *sps, size_t len, struct cg_h264_profile *
 	return 0;
 }
 
+int cg_h264_au_sps_profile(const uint8_t *annexb, size_t len, struct cg_h264_profile *ret)
+{
+	size_t pos = annexb ? h264_first_nal(annexb, len) : len;
+
+	while (pos < len) {
+		uint8_t type = annexb[pos] & 0x1f;
+		size_t end, n;
+
+		if (type >= CG_H264_NAL_SLICE && type <= CG_H264_NAL_IDR)
+			return -ENOENT;
+		end = h264_find_start(annexb, len, pos);
+		if (type == CG_H264_NAL_SPS) {
+			/* As h264_next_nal: the next start code's zeros are not the SPS's. */
+			for (n = end; n > pos && annexb[n - 1] == 0; n--)
+				;
+			return cg_h264_sps_profile(annexb + pos, n - pos, ret);
+		}
+		pos = end == len ? len : end + 3;
+	}
+	return -ENOENT;
+}
+
 static int h264_hex(char c)
 {
 	if (c >= '0' && c <= '9')

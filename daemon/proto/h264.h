@@ -35,8 +35,7 @@ struct cg_h264_nal {
  * NALs written to nals (≤ max_nals), -ENOSPC when there are more than max_nals, or
  * -EBADMSG when buf contains no NAL unit.
  */
-int cg_h264_split_annexb(const uint8_t *buf, size_t len, struct cg_h264_nal *nals,
-			 size_t max_nals);
+int cg_h264_split_annexb(const uint8_t *buf, size_t len, struct cg_h264_nal *nals, size_t max_nals);
 
 /* One RTP payload of the plan: bytes [offset, offset+len) of the plan's arena. */
 struct cg_h264_payload {
@@ -57,8 +56,8 @@ struct cg_h264_plan {
 	struct cg_h264_payload *items;
 	size_t items_cap;
 	size_t n_items;
-	bool keyframe;	   /* the AU contains an IDR slice */
-	bool has_sps_pps;  /* the AU carries SPS and PPS */
+	bool keyframe;	  /* the AU contains an IDR slice */
+	bool has_sps_pps; /* the AU carries SPS and PPS */
 };
 
 /*
@@ -89,6 +88,15 @@ struct cg_h264_profile {
  * included). Returns 0 or -EBADMSG. */
 int cg_h264_sps_profile(const uint8_t *sps, size_t len, struct cg_h264_profile *ret);
 
+/*
+ * The profile of the SPS that heads an Annex-B access unit: looks at the NALs before the
+ * first slice (an SPS is only ever there, H.264 7.4.1.2.3) and reads the first SPS with
+ * cg_h264_sps_profile(), so an AU that starts with a slice costs one byte to look at.
+ * Returns 0, -ENOENT (no SPS before the first slice, or no NAL at all) or -EBADMSG (an SPS
+ * too short to say). Any thread.
+ */
+int cg_h264_au_sps_profile(const uint8_t *annexb, size_t len, struct cg_h264_profile *ret);
+
 /* Parses a 6-hex-digit profile-level-id. Returns 0 or -EINVAL. */
 int cg_h264_profile_from_string(const char *hex6, struct cg_h264_profile *ret);
 
@@ -106,8 +114,8 @@ struct cg_h264_depacketizer {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;
-	bool in_fu;	  /* inside a FU-A run */
-	bool broken;	  /* a fragment was lost: drop until the next AU */
+	bool in_fu;  /* inside a FU-A run */
+	bool broken; /* a fragment was lost: drop until the next AU */
 };
 
 /*

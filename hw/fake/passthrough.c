@@ -33,9 +33,12 @@ static int pass_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	enc = cg_new0(struct cg_encoder, 1);
 	enc->cfg = *cfg;
 	enc->cfg.device = NULL;
+	/* Nothing is known of the camera's stream before its first SPS: declare what camgate
+	 * asks of every encoder (cfg->profile, at the level for cfg). The media thread reads
+	 * the SPS of the first key frame and announces that instead (daemon/media.c). */
 	level = cg_h264util_level(cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps);
-	enc->profile_idc = 66;
-	enc->constraints = 0xc0;
+	enc->profile_idc = cfg->profile == CG_ENCODER_PROFILE_MAIN ? 77 : 66;
+	enc->constraints = cfg->profile == CG_ENCODER_PROFILE_MAIN ? 0x00 : 0xc0;
 	enc->level_idc = (uint8_t)(level < 0 ? 40 : level);
 	*ret = enc;
 	return 0;
@@ -46,10 +49,26 @@ static void pass_close(struct cg_encoder *enc)
 	free(enc);
 }
 
+/* What the camera really sends: profile_idc, constraint flags, level_idc of its SPS. */
+static void pass_note_profile(struct cg_encoder *enc, const struct cg_h264util_info *info)
+{
+	uint8_t b[3];
+
+	if (!info->sps || cg_h264util_sps_profile(info->sps_nal, info->sps_len, b) < 0)
+		return;
+	if (b[0] != enc->profile_idc || b[1] != enc->constraints || b[2] != enc->level_idc)
+		cg_debug("the camera's SPS says profile %u constraints 0x%02x level %u", b[0], b[1],
+			 b[2]);
+	enc->profile_idc = b[0];
+	enc->constraints = b[1];
+	enc->level_idc = b[2];
+}
+
 static void pass_note_ps(struct cg_encoder *enc, const struct cg_h264util_info *info)
 {
 	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
 
+	pass_note_profile(enc, info);
 	if (!info->sps || !info->pps || info->sps_len + info->pps_len + 8 > PASS_PS_MAX ||
 	    info->sps_len < 4)
 		return;
@@ -58,10 +77,6 @@ static void pass_note_ps(struct cg_encoder *enc, const struct cg_h264util_info *
 	memcpy(enc->ps + 4 + info->sps_len, sc4, 4);
 	memcpy(enc->ps + 8 + info->sps_len, info->pps_nal, info->pps_len);
 	enc->ps_len = info->sps_len + info->pps_len + 8;
-	/* What the camera really sends: profile_idc, constraint flags, level_idc. */
-	enc->profile_idc = info->sps_nal[1];
-	enc->constraints = info->sps_nal[2];
-	enc->level_idc = info->sps_nal[3];
 }
 
 static int pass_encode(struct cg_encoder *enc, struct cg_frame *f, struct cg_au **ret)

@@ -8,9 +8,11 @@
  * come without SPS/PPS get the last ones seen put in front.
  *
  * open(): cfg->input_fourcc must be H.264 (-ENOTSUP otherwise). The profile reported is
- * Constrained Baseline at the level for cfg until the first SPS is seen; after that, the
- * SPS's. encode(): returns 0 with an AU, -EAGAIN (the frame held only SPS/PPS), -EINVAL
- * (not H.264, no CPU mapping). set_bitrate(): -ENOTSUP. Owner: the media thread.
+ * the one cfg asks for (Constrained Baseline or Main) at the level for cfg until the first
+ * SPS is seen, a guess, since the camera decides; after that, the latest SPS's
+ * (cg_h264util_sps_profile). The SDP does not rely on it: the media thread reads the SPS
+ * of the AUs themselves. encode(): returns 0 with an AU, -EAGAIN (the frame held only SPS/PPS),
+ * -EINVAL (not H.264, no CPU mapping). set_bitrate(): -ENOTSUP. Owner: the media thread.
  */
 #pragma once
 

@@ -139,21 +139,43 @@ static int32_t m2m_v4l2_level(int idc)
 	return V4L2_MPEG_VIDEO_H264_LEVEL_4_0;
 }
 
+/*
+ * Sets the profile and says which one the stream will have until its first SPS tells:
+ * Constrained Baseline (constraint_set0 + 1) when the driver takes it; plain Baseline,
+ * without constraint flags, when it only takes Baseline, since nothing then promises the
+ * constraints; Main when asked. A driver without the control keeps its own default, which
+ * the SPS will tell; CB, what was asked, is declared meanwhile.
+ */
+static void m2m_h264_profile(struct cg_encoder *enc)
+{
+	bool main = enc->cfg.profile == CG_ENCODER_PROFILE_MAIN;
+
+	enc->profile_idc = main ? 77 : 66;
+	enc->constraints = main ? 0x00 : 0xc0;
+	if (main) {
+		m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE, V4L2_MPEG_VIDEO_H264_PROFILE_MAIN,
+			 "profile");
+		return;
+	}
+	if (m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE,
+		     V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE, "profile") == 0)
+		return;
+	if (m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE, V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
+		     "profile") == 0) {
+		enc->constraints = 0x00;
+		cg_info("%s: no Constrained Baseline, Baseline instead; the stream's SPS will say "
+			"which constraint flags it sets",
+			enc->path);
+	}
+}
+
 static void m2m_h264_controls(struct cg_encoder *enc)
 {
 	const struct cg_encoder_cfg *cfg = &enc->cfg;
-	bool main = cfg->profile == CG_ENCODER_PROFILE_MAIN;
 	int level = cg_h264util_level(cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps);
 
 	enc->level_idc = (uint8_t)(level < 0 ? 40 : level);
-	enc->profile_idc = main ? 77 : 66;
-	enc->constraints = main ? 0x00 : 0xc0; /* Constrained Baseline: constraint_set0 + 1 */
-	if (main || m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE,
-			     V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE, "profile") < 0)
-		m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_PROFILE,
-			 main ? V4L2_MPEG_VIDEO_H264_PROFILE_MAIN
-			      : V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
-			 "profile");
+	m2m_h264_profile(enc);
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_LEVEL, m2m_v4l2_level(enc->level_idc), "level");
 	m2m_ctrl(enc, V4L2_CID_MPEG_VIDEO_H264_I_PERIOD, (int32_t)cfg->keyframe_interval,
 		 "IDR period");
@@ -548,9 +570,17 @@ static struct cg_au *m2m_h264_au(struct cg_encoder *enc, const uint8_t *p, size_
 	long len = cg_h264util_annexb(p, n, NULL, 0, &info);
 	bool add_ps = info.idr && !info.sps && enc->ps_len;
 	struct cg_au *au;
+	uint8_t prof[3];
 
 	if (len < 0)
 		return NULL;
+	/* get_profile() says what the stream is, once it has said it (the driver may have
+	 * clamped the level or ignored the profile). */
+	if (info.sps && cg_h264util_sps_profile(info.sps_nal, info.sps_len, prof) == 0) {
+		enc->profile_idc = prof[0];
+		enc->constraints = prof[1];
+		enc->level_idc = prof[2];
+	}
 	if (info.sps && info.pps && info.sps_len + info.pps_len + 8 <= M2M_PS_MAX) {
 		memcpy(enc->ps, (const uint8_t[]){ 0, 0, 0, 1 }, 4);
 		memcpy(enc->ps + 4, info.sps_nal, info.sps_len);

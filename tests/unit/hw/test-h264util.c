@@ -45,6 +45,43 @@ static void test_annexb(void)
 			-EINVAL);
 }
 
+/* profile-level-id from an SPS: the three bytes after the NAL header, checked. */
+static void test_sps_profile(void)
+{
+	static const struct {
+		uint8_t sps[6];
+		size_t len;
+		int r;
+		uint8_t want[3];
+	} cases[] = {
+		{ { 0x67, 0x42, 0xc0, 0x1f, 0xaa }, 5, 0, { 0x42, 0xc0, 0x1f } }, /* CB 3.1 */
+		/* An M2M encoder that fell back to Baseline: no constraint flags. */
+		{ { 0x67, 0x42, 0x00, 0x28, 0x8d }, 5, 0, { 0x42, 0x00, 0x28 } },
+		{ { 0x27, 0x64, 0x00, 0x29, 0xac },
+		  5,
+		  0,
+		  { 0x64, 0x00, 0x29 } }, /* nal_ref_idc 1 */
+		{ { 0x67, 0x4d, 0x40, 0x1e }, 4, 0, { 0x4d, 0x40, 0x1e } },
+		{ { 0x67, 0x42, 0xc0 }, 3, -EBADMSG, { 0 } },	    /* too short */
+		{ { 0x68, 0x42, 0xc0, 0x1f }, 4, -EBADMSG, { 0 } }, /* a PPS */
+		{ { 0xe7, 0x42, 0xc0, 0x1f }, 4, -EBADMSG, { 0 } }, /* forbidden_zero_bit */
+		{ { 0x67, 0x00, 0xc0, 0x1f }, 4, -EBADMSG, { 0 } }, /* profile_idc 0 */
+		{ { 0x67, 0x42, 0x00, 0x00, 0x03, 0x1f }, 6, -EBADMSG, { 0 } }, /* level_idc 0 */
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		uint8_t got[3] = { 0xee, 0xee, 0xee };
+
+		g_assert_cmpint(cg_h264util_sps_profile(cases[i].sps, cases[i].len, got), ==,
+				cases[i].r);
+		if (cases[i].r == 0)
+			g_assert_cmpmem(got, 3, cases[i].want, 3);
+		else
+			g_assert_cmpuint(got[0], ==, 0xee); /* untouched */
+	}
+	g_assert_cmpint(cg_h264util_sps_profile(NULL, 4, (uint8_t[3]){ 0 }), ==, -EBADMSG);
+}
+
 static struct cg_frame *frame_of(const uint8_t *data, size_t len, uint32_t fourcc)
 {
 	static struct cg_frame f;
@@ -77,6 +114,7 @@ static void test_passthrough(void)
 				      .bitrate_kbps = 1000,
 				      .input_fourcc = CG_FOURCC_I420 };
 	static const uint8_t idr_only[] = { 0, 0, 0, 1, 0x65, 0x11 };
+	static const uint8_t high[] = { 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x29, 0xac, 0x2b };
 	struct cg_encoder *enc = NULL;
 	struct cg_au *au = NULL;
 	uint8_t p, c, l;
@@ -84,6 +122,11 @@ static void test_passthrough(void)
 	g_assert_cmpint(ops->open(&cfg, &enc), ==, -ENOTSUP);
 	cfg.input_fourcc = CG_FOURCC_H264;
 	g_assert_cmpint(ops->open(&cfg, &enc), ==, 0);
+	/* Before any frame: what was asked (Constrained Baseline) at the level for cfg. */
+	ops->get_profile(enc, &p, &c, &l);
+	g_assert_cmpuint(p, ==, 66);
+	g_assert_cmpuint(c, ==, 0xc0);
+	g_assert_cmpuint(l, ==, 30);
 	g_assert_cmpint(ops->encode(enc, frame_of(stream, sizeof(stream), CG_FOURCC_H264), &au), ==,
 			0);
 	g_assert_true(au->keyframe);
@@ -92,7 +135,15 @@ static void test_passthrough(void)
 	au = cg_au_unref(au);
 	ops->get_profile(enc, &p, &c, &l);
 	g_assert_cmpuint(p, ==, 0x42);
+	g_assert_cmpuint(c, ==, 0xc0);
 	g_assert_cmpuint(l, ==, 0x1f);
+	/* A camera that sends High: its SPS, not what was asked, from then on. */
+	g_assert_cmpint(ops->encode(enc, frame_of(high, sizeof(high), CG_FOURCC_H264), &au), ==,
+			-EAGAIN);
+	ops->get_profile(enc, &p, &c, &l);
+	g_assert_cmpuint(p, ==, 100);
+	g_assert_cmpuint(c, ==, 0);
+	g_assert_cmpuint(l, ==, 41);
 	/* An IDR without headers gets the last SPS/PPS in front. */
 	g_assert_cmpint(ops->encode(enc, frame_of(idr_only, sizeof(idr_only), CG_FOURCC_H264), &au),
 			==, 0);
@@ -145,6 +196,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/h264util/level", test_level);
 	g_test_add_func("/h264util/annexb", test_annexb);
+	g_test_add_func("/h264util/sps-profile", test_sps_profile);
 	g_test_add_func("/hw/passthrough", test_passthrough);
 	g_test_add_func("/hw/convert-yuyv", test_convert_yuyv);
 	return g_test_run();

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/h264.h"
 #include "proto/rtp.h"
 #include "proto/sdp.h"
 #include "proto/twcc.h"
@@ -890,6 +891,92 @@ static void test_parse_bundle_limits(void)
 	g_string_free(s, TRUE);
 }
 
+/* An access unit as encoders hand it out: AUD, SPS with the given profile bytes, PPS, IDR. */
+static size_t au_with_sps(uint8_t *buf, uint8_t profile_idc, uint8_t constraints, uint8_t level)
+{
+	const uint8_t au[] = { 0, 0,	0,	     1,		  0x09,	 0xf0, 0,    0,	   0,
+			       1, 0x67, profile_idc, constraints, level, 0x8d, 0x8d, 0x40, 0x50,
+			       0, 0,	0,	     1,		  0x68,	 0xce, 0x3c, 0x80, 0,
+			       0, 0,	1,	     0x65,	  0x88,	 0x84, 0x00, 0x33 };
+
+	memcpy(buf, au, sizeof(au));
+	return sizeof(au);
+}
+
+/*
+ * The SDP says what the stream's SPS says (RFC 6184 §8.1: profile-level-id is the SPS's
+ * profile_idc, constraint flags and level_idc): media reads the SPS of a key frame with
+ * cg_h264_au_sps_profile() and that is what negotiation gets. An M2M encoder that fell back
+ * to Baseline without constraint flags is announced as Baseline, not Constrained Baseline.
+ */
+static void test_profile_from_sps(void)
+{
+	static const struct {
+		uint8_t sps[3];
+		uint8_t chromium_pt; /* 0: Chromium's offer has nothing for it */
+		const char *chromium_plid;
+		bool firefox; /* Firefox 115 offers Constrained Baseline only */
+	} cases[] = {
+		{ { 0x42, 0x00, 0x28 }, 102, "420028", false }, /* M2M: Baseline, no flags */
+		{ { 0x42, 0xc0, 0x1f }, 106, "42e01f", true },	/* Constrained Baseline */
+		{ { 0x42, 0x40, 0x20 }, 106, "42e020", true },	/* constraint_set1 alone is CB */
+		{ { 0x4d, 0x00, 0x28 }, 127, "4d0028", false }, /* Main */
+		{ { 0x64, 0x00, 0x29 }, 112, "640029", false }, /* High (a UVC camera) */
+		{ { 0x58, 0x00, 0x28 }, 0, NULL, false },	/* Extended: nobody offers it */
+	};
+	g_autofree struct cg_sdp_offer *chromium = parse_file("chromium-recvonly-video-audio.sdp");
+	g_autofree struct cg_sdp_offer *firefox = parse_file("firefox-115-max-bundle-recvonly.sdp");
+	g_autofree char *buf = g_malloc(8192);
+	uint8_t au[64];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct cg_sdp_capabilities caps = caps_cb;
+		struct cg_sdp_choice c;
+		const char *reason = NULL;
+		char plid[7], want[64];
+		size_t len = au_with_sps(au, cases[i].sps[0], cases[i].sps[1], cases[i].sps[2]);
+
+		g_assert_cmpint(cg_h264_au_sps_profile(au, len, &caps.video_profile), ==, 0);
+		cg_h264_profile_to_string(&caps.video_profile, plid);
+		snprintf(want, sizeof(want), "%02x%02x%02x", cases[i].sps[0], cases[i].sps[1],
+			 cases[i].sps[2]);
+		g_assert_cmpstr(plid, ==, want);
+		if (!cases[i].chromium_pt) {
+			g_assert_cmpint(cg_sdp_negotiate(chromium, &caps, &c, &reason), ==,
+					-ENOTSUP);
+		} else {
+			answer_with(chromium, &caps, &c, buf);
+			g_assert_cmpuint(c.video_pt, ==, cases[i].chromium_pt);
+			snprintf(want, sizeof(want), "profile-level-id=%s\r\n",
+				 cases[i].chromium_plid);
+			g_assert_nonnull(strstr(buf, want));
+		}
+		g_assert_cmpint(cg_sdp_negotiate(firefox, &caps, &c, &reason), ==,
+				cases[i].firefox ? 0 : -ENOTSUP);
+	}
+}
+
+/* Where the SPS is looked for: before the first slice, nowhere else. */
+static void test_profile_au_scan(void)
+{
+	static const uint8_t slice_first[] = { 0, 0, 0, 1,    0x41, 0x9a, 0,
+					       0, 0, 1, 0x67, 0x42, 0xc0, 0x1f };
+	static const uint8_t sei_then_sps[] = { 0,    0,    1, 0x06, 0x05, 0x01, 0xaa,
+						0x80, 0,    0, 1,    0x67, 0x64, 0x00,
+						0x28, 0xac, 0, 0,    1,	   0x65, 0x88 };
+	static const uint8_t short_sps[] = { 0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x65, 0x88 };
+	static const uint8_t no_start[] = { 0x67, 0x42, 0xc0, 0x1f };
+	struct cg_h264_profile p;
+
+	g_assert_cmpint(cg_h264_au_sps_profile(slice_first, sizeof(slice_first), &p), ==, -ENOENT);
+	g_assert_cmpint(cg_h264_au_sps_profile(sei_then_sps, sizeof(sei_then_sps), &p), ==, 0);
+	g_assert_cmpuint(p.profile_idc, ==, 100);
+	g_assert_cmpuint(p.level_idc, ==, 40);
+	g_assert_cmpint(cg_h264_au_sps_profile(short_sps, sizeof(short_sps), &p), ==, -EBADMSG);
+	g_assert_cmpint(cg_h264_au_sps_profile(no_start, sizeof(no_start), &p), ==, -ENOENT);
+	g_assert_cmpint(cg_h264_au_sps_profile(NULL, 0, &p), ==, -ENOENT);
+}
+
 /* camgate offering: the offer parses as an offer, and a browser-style answer reads back. */
 static void test_offer_and_answer(void)
 {
@@ -988,5 +1075,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/parse/bundle-limits", test_parse_bundle_limits);
 	g_test_add_func("/sdp/answer/firefox-max-bundle", test_answer_firefox_max_bundle);
 	g_test_add_func("/sdp/negotiate/port0-rejected", test_negotiate_port0_rejected);
+	g_test_add_func("/sdp/profile/from-sps", test_profile_from_sps);
+	g_test_add_func("/sdp/profile/au-scan", test_profile_au_scan);
 	return g_test_run();
 }
