@@ -1284,6 +1284,10 @@ void cg_session_close_now(struct cg_session *s)
 		nice_agent_attach_recv(s->agent, s->stream_id, 1,
 				       cg_worker_context(s->setup.worker), NULL, NULL);
 		g_signal_handlers_disconnect_by_data(s->agent, s);
+		/* Releases TURN allocations now (a refresh with lifetime 0) instead of leaving
+		 * them to time out on the server, where they count against the user's quota.
+		 * The close holds its own reference to the agent until it is done. */
+		nice_agent_close_async(s->agent, NULL, NULL);
 		g_object_unref(s->agent);
 		s->agent = NULL;
 	}
