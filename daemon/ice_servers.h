@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The configured STUN and TURN servers in the two forms they are used in: WHEP Link
- * headers for the viewer (RFC 9725 §4.4, rel="ice-server", RFC 8288 syntax), and numeric
- * addresses for the daemon's own libnice agents (libnice does not resolve names). With
- * none configured both are empty, so neither side contacts any outside server.
+ * headers for the viewer (WHIP RFC 9725 §4.6, reused by draft-ietf-wish-whep; rel="ice-server", RFC
+ * 8288 syntax), and numeric addresses for the daemon's own libnice agents (libnice does not resolve
+ * names). With none configured both are empty, so neither side contacts any outside server.
  *
  * TURN credentials are either the configured user and password (coturn's lt-cred-mech),
  * or, with a turn-secret, made per use by the TURN REST API (draft-uberti-behave-turn-rest-00

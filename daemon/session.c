@@ -749,9 +749,10 @@ static void session_add_remote_candidate(struct cg_session *s, const char *value
 
 /*
  * Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). WHEP has
- * no server-to-client trickle (RFC 9725 §4.3), so the answer must wait for STUN and TURN;
- * the wait runs on the worker, where cg_session_close_now() also runs, so the agent cannot
- * go away while its candidates are read. The control thread gets one report.
+ * no server-to-client trickle (draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2), so the
+ * answer must wait for STUN and TURN; the wait runs on the worker, where cg_session_close_now()
+ * also runs, so the agent cannot go away while its candidates are read. The control thread gets one
+ * report.
  */
 struct session_gathered {
 	struct cg_session *s;
@@ -999,7 +1000,7 @@ static char **session_local_candidates(struct cg_session *s, unsigned *ret_n)
 }
 
 /* Writes the answer with the given candidates and a=end-of-candidates (WHEP has no
- * server-to-client trickle, RFC 9725 §4.3: the answer must hold them all). */
+ * server-to-client trickle, draft-ietf-wish-whep-03 §4.4.2: the answer must hold them all). */
 static int session_write_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
 				const struct cg_sdp_choice *choice, char **candidates,
 				unsigned n_candidates, char **ret_answer)

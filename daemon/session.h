@@ -85,10 +85,10 @@ int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_off
 
 /*
  * Like cg_session_new(), for an agent that asks STUN/TURN servers (setup->ice): WHEP cannot
- * trickle our candidates (RFC 9725 §4.3), so the answer waits for server-reflexive and
- * relayed candidates. Returns at once with the session (a reference for the caller) and
- * no answer; fn(userdata) then runs on setup->control_ctx when gathering is done or after
- * cap_ms, whichever is first, and the caller gets the answer from cg_session_answer()
+ * trickle our candidates (draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2), so the answer
+ * waits for server-reflexive and relayed candidates. Returns at once with the session (a reference
+ * for the caller) and no answer; fn(userdata) then runs on setup->control_ctx when gathering is
+ * done or after cap_ms, whichever is first, and the caller gets the answer from cg_session_answer()
  * before cg_session_start(). userdata must stay valid until fn ran or the session closed
  * and was released. Returns 0, -EIO. Control thread.
  */

@@ -34,8 +34,9 @@
 #define WHEP_PREFIX	   "/whep/"
 /* How long POST /whep waits for server-reflexive and relayed candidates when STUN or TURN
  * is configured: a reachable server answers in a round trip, an unreachable one would keep
- * libnice retransmitting for ~40 s, and players time out their POST (RFC 9725 has no
- * server-to-client trickle, so what is not in the answer is never used). */
+ * libnice retransmitting for ~40 s, and players time out their POST (WHEP has no
+ * server-to-client trickle: draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2, so
+ * what is not in the answer is never used). */
 #define WHEP_GATHER_CAP_MS 3000
 #define SNAPSHOT_QUALITY   85
 /* A picture at most this old is served again: a client polling fast costs no encodes. */
@@ -234,7 +235,7 @@ static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Conne
 	g_free(allow);
 	if (g_str_has_prefix(url, "/whep"))
 		MHD_add_response_header(resp, "Accept-Post", "application/sdp");
-	/* A player may ask before its offer (the WHIP RFC 9725 §4.4, which the WHEP draft
+	/* A player may ask before its offer (WHIP RFC 9725 §4.6, which the WHEP draft
 	 * follows); TURN credentials only go to those allowed to watch anyway. */
 	if (strcmp(url, "/whep") == 0 && req->authorized)
 		add_ice_links(sig, resp);
@@ -531,8 +532,9 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 }
 
 /*
- * With STUN or TURN the answer must wait for their candidates (RFC 9725 has no
- * server-to-client trickle): suspend the connection, never the control loop. Takes offer.
+ * With STUN or TURN the answer must wait for their candidates (WHEP has no
+ * server-to-client trickle: draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2):
+ * suspend the connection, never the control loop. Takes offer.
  */
 static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connection *conn,
 				    struct request *req, const struct cg_session_setup *setup,

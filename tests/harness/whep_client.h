@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * A WHEP viewer (RFC 9725) built from the project's own layers: libnice for ICE (controlling),
- * cg_dtls as the DTLS client, cg_srtp, the RTP/RTCP parsers and the H.264 depacketizer.
- * It receives one H.264 stream, reassembles access units, checks them and measures join
- * times; it never decodes pixels. Used by the integration tests and, later, by the load
- * client (hundreds of viewers on one context).
+ * A WHEP viewer (draft-ietf-wish-whep) built from the project's own layers: libnice for ICE
+ * (controlling), cg_dtls as the DTLS client, cg_srtp, the RTP/RTCP parsers and the H.264
+ * depacketizer. It receives one H.264 stream, reassembles access units, checks them and measures
+ * join times; it never decodes pixels. Used by the integration tests and, later, by the load client
+ * (hundreds of viewers on one context).
  *
  * Threads: none of its own. Every client runs on the GMainContext given at creation and
  * must be used only from the thread iterating it; many clients may share one context.
@@ -89,18 +89,18 @@ struct cg_whep_stats {
 	unsigned answer_candidates; /* a=candidate lines in the accepted video section */
 	/* Media. */
 	uint64_t packets, bytes;
-	uint64_t packets_lost; /* sequence numbers skipped */
-	uint64_t packets_bad;  /* failed SRTP, not RTP, wrong PT/SSRC, replayed */
+	uint64_t packets_lost;	/* sequence numbers skipped */
+	uint64_t packets_bad;	/* failed SRTP, not RTP, wrong PT/SSRC, replayed */
 	uint64_t audio_packets; /* Opus packets (the offer's PT 111), not counted above */
 	/* RFC 7587 §4.1: 20 ms packets advance the 48 kHz timestamp by 960 and the sequence
 	 * number by one; these count the packets that did otherwise. */
 	uint64_t audio_ts_bad, audio_seq_bad;
 	uint16_t audio_last_seq;
 	uint32_t audio_last_ts;
-	uint64_t frames;       /* complete access units */
-	uint64_t keyframes;    /* complete AUs with an IDR slice */
-	uint64_t aus_lost;     /* AUs started but not completed (gap, bad payload, no marker) */
-	bool first_is_idr;     /* of the first complete AU */
+	uint64_t frames;    /* complete access units */
+	uint64_t keyframes; /* complete AUs with an IDR slice */
+	uint64_t aus_lost;  /* AUs started but not completed (gap, bad payload, no marker) */
+	bool first_is_idr;  /* of the first complete AU */
 	bool first_has_sps_pps;
 	uint32_t first_rtp_ts, last_rtp_ts;
 	uint64_t ts_backwards; /* AUs whose timestamp did not advance */

@@ -80,7 +80,7 @@ check "/snapshot.jpg is a JPEG of the current frame (block code under 1.5 s old)
   "$snapcheck" "$dir/body" 320 240 1500
 
 http -X OPTIONS -H "Authorization: Bearer $token" "$base/whep" >/dev/null
-check "OPTIONS /whep with a credential lists the STUN server (RFC 9725 Link)" \
+check "OPTIONS /whep with a credential lists the STUN server (ice-server Link, WHIP RFC 9725 §4.6)" \
   grep -qi '^Link: <stun:10.99.0.7:3478>; rel="ice-server"' "$dir/headers"
 http -X OPTIONS "$base/whep" >/dev/null
 check "OPTIONS /whep without a credential lists no ICE server" sh -c "! grep -qi '^Link:' '$dir/headers'"

@@ -4,8 +4,8 @@
  * (turnserver) on 127.0.0.1 in the test's own network namespace, started and ended by PID.
  *
  * - STUN and TURN configured: POST /whep waits for gathering, so the answer carries a relayed
- *   candidate (RFC 9725 has no server-to-client trickle), the Link headers name both
- *   servers, and a viewer still gets frames.
+ *   candidate (WHEP has no server-to-client trickle: draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC
+ * 9725 §4.3.2), the Link headers name both servers, and a viewer still gets frames.
  * - An unreachable TURN server (a socket that swallows what it gets): the answer comes within
  *   the cap, with host candidates, and the control loop kept serving meanwhile.
  * - A viewer that hangs up while its answer is waiting: its session is closed.
@@ -371,7 +371,7 @@ static void test_turn(void)
 	g_assert_cmpuint(links_with(&res, "username=\"" TURN_USER "\""), ==, 1);
 	http_result_clear(&res);
 
-	/* RFC 9725 §4.4: a player may ask before offering. */
+	/* WHIP RFC 9725 §4.6 (reused by WHEP): a player may ask before offering. */
 	http_sync(&d, "OPTIONS", "/whep", NULL, &res);
 	g_assert_cmpuint(links_with(&res, stun_link), ==, 1);
 	g_assert_cmpuint(links_with(&res, turn_link), ==, 1);
