@@ -109,7 +109,8 @@ uint32_t cg_media_bitrate(const struct cg_media *m);
  * first one. Any thread; unref it soon, it holds a capture buffer. */
 struct cg_frame *cg_media_latest_frame(struct cg_media *m);
 
-/* The stream's profile (fixed once opened) and SSRC. Any thread. */
+/* The profile SDP answers announce (the encoder's declaration until the stream's first
+ * SPS, then the SPS's; it changes when a later SPS differs) and the SSRC. Any thread. */
 struct cg_h264_profile cg_media_profile(const struct cg_media *m);
 uint32_t cg_media_ssrc(const struct cg_media *m);
 const char *cg_media_encoder_name(const struct cg_media *m);

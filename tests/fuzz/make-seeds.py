@@ -22,7 +22,7 @@ def w(target, name, b):
 
 def sdp():
     d = os.path.join(DATA, 'sdp')
-    for n in sorted(os.listdir(d)):
+    for n in sorted(f for f in os.listdir(d) if f.endswith('.sdp')):
         os.makedirs(os.path.join(CORPUS, 'fuzz-sdp'), exist_ok=True)
         shutil.copy(os.path.join(d, n), os.path.join(CORPUS, 'fuzz-sdp', n))
     w('fuzz-sdp-fragment', 'rfc8840-example',
