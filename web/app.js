@@ -45,7 +45,31 @@
   const talkNote = $('talk-note');
 
   const params = new URLSearchParams(location.search);
-  const baseUrl = new URL(params.get('server') || './', location.href);
+
+  /* ?server= says where the daemon's WHEP and /status are when this page is served under
+   * another path (a reverse proxy: ?server=/cam/). It may name this page's own origin only,
+   * as a path or as a full URL: a link to ?server=https://elsewhere.example/ would have the
+   * page send its offer (and the viewer's microphone, on talk) to another site and show that
+   * site's stream as this camera's. The resolved URL's origin is compared, so "//host",
+   * "/\host", "javascript:" and the like are refused too. Returns the base URL and, when
+   * the parameter was refused, what it said. */
+  function serverBase(param, here) {
+    const own = new URL('./', here);
+    if (param === null || param === '') return { url: own, refused: null };
+    let url;
+    try {
+      url = new URL(param, here);
+    } catch (e) {
+      return { url: own, refused: param };
+    }
+    if (url.origin !== here.origin || !/^https?:$/.test(url.protocol)) {
+      return { url: own, refused: param };
+    }
+    return { url, refused: null };
+  }
+
+  const server = serverBase(params.get('server'), new URL(location.href));
+  const baseUrl = server.url;
 
   const cg = {
     state: 'idle',           // idle | connecting | connected | playing | retrying
@@ -1084,6 +1108,22 @@
     // rVFC does not run in hidden tabs: restart the stall clock on return.
     if (document.visibilityState === 'visible') lastFrameAt = performance.now();
   });
+
+  // A refused ?server= is said on the page too (as text: it came from the link), not only
+  // in the console, so that whoever followed the link sees the page stayed on this camera.
+  if (server.refused !== null) {
+    console.warn('[camgate] ignoring ?server=%s: not this page\'s origin (%s); ' +
+                 'using this server', server.refused, location.origin);
+    log('ignored ?server= of another origin', server.refused);
+    const note = document.createElement('p');
+    note.className = 'hint warn';
+    note.setAttribute('role', 'status');
+    note.textContent = 'This link asked the page to connect to another server ' +
+      '(?server=); that was ignored, and this is the camera of ' + location.host + '.';
+    $('controls').append(note);
+  }
+  cg.server = { base: baseUrl.href, refused: server.refused };
+  cg.serverBase = serverBase;
 
   cg.connect = connect;
   cg.disconnect = teardown;
