@@ -2,11 +2,14 @@
 /*
  * What a client sends to get past auth (daemon/auth.c). The first byte picks the input:
  *   0  an Authorization header (and the token format check on the same text);
- *   1  a Cookie header, alone and around a valid login cookie: "PREFIX" 0xff "SUFFIX";
+ *   1  a Cookie header, alone and around a valid login cookie: "PREFIX" 0xff "SUFFIX"; the
+ *      header alone is also logged out, and the one around the cookie refreshed;
  *   2  a /login form body (application/x-www-form-urlencoded);
  *   3  a password-hash setting, and a password hashed and verified.
  * Invariants: a header passes only with the exact token or a valid cookie, a valid cookie
- * passes wherever the pair syntax puts it, and hash check and verify agree.
+ * passes wherever the pair syntax puts it, a header without one logs nobody out, a valid
+ * cookie is reissued once a day old and the reissue outlives it, and hash check and verify
+ * agree.
  */
 #include <errno.h>
 #include <glib.h>
@@ -70,6 +73,24 @@ static bool pair_boundary(const char *prefix)
 	return n == 0 || prefix[n - 1] == ';' || strspn(prefix, " ;") == strlen(prefix);
 }
 
+/* The valid cookie in header (issued at NOW_S) is reissued when a day old, not before. */
+static void check_refresh(const char *header)
+{
+	uint64_t later = NOW_S + CG_AUTH_COOKIE_REFRESH_S;
+	char *fresh = cg_auth_refresh_cookie(auth, header, NOW_S, false);
+	char *set_cookie = cg_auth_refresh_cookie(auth, header, later, false);
+	char *pair;
+
+	if (fresh || !set_cookie)
+		abort();
+	pair = g_strndup(set_cookie, strcspn(set_cookie, ";"));
+	if (!cg_auth_check(auth, NULL, pair, later + CG_AUTH_COOKIE_MAX_AGE_S - 1) ||
+	    cg_auth_check(auth, NULL, cookie, later + CG_AUTH_COOKIE_MAX_AGE_S - 1))
+		abort();
+	g_free(pair);
+	g_free(set_cookie);
+}
+
 static void fuzz_cookie(const char *s)
 {
 	const char *sep = strchr(s, '\xff');
@@ -79,17 +100,23 @@ static void fuzz_cookie(const char *s)
 	/* No camgate_auth pair, no entry (the header alone never carries the token). */
 	if (!strstr(s, "camgate_auth=") && cg_auth_check(auth, NULL, s, NOW_S))
 		abort();
+	/* The input cannot hold a valid cookie (the key is random): logging it out revokes
+	 * nothing, and the valid cookie still passes. */
+	if (cg_auth_logout(auth, s, NOW_S) != -ENOENT || !cg_auth_check(auth, NULL, cookie, NOW_S))
+		abort();
 	if (!sep)
 		return;
 	prefix = g_strndup(s, (gsize)(sep - s));
 	suffix = sep + 1;
 	header = g_strconcat(prefix, cookie, suffix, NULL);
-	if (pair_boundary(prefix) && (suffix[0] == '\0' || suffix[0] == ';') &&
-	    !cg_auth_check(auth, NULL, header, NOW_S))
-		abort();
+	if (pair_boundary(prefix) && (suffix[0] == '\0' || suffix[0] == ';')) {
+		if (!cg_auth_check(auth, NULL, header, NOW_S))
+			abort();
+		check_refresh(header);
+	}
 	/* Expired, and too far in the future, whatever surrounds it. */
 	if (!strstr(prefix, "camgate_auth=") && !strstr(suffix, "camgate_auth=") &&
-	    (cg_auth_check(auth, NULL, header, NOW_S + CG_AUTH_COOKIE_MAX_AGE_S + 1) ||
+	    (cg_auth_check(auth, NULL, header, NOW_S + CG_AUTH_COOKIE_MAX_AGE_S) ||
 	     cg_auth_check(auth, NULL, header, NOW_S - CG_AUTH_COOKIE_MAX_AGE_S - 1)))
 		abort();
 	g_free(header);
