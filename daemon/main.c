@@ -381,13 +381,19 @@ static void daemon_stop(struct daemon *d)
 	g_free(d->state_token);
 }
 
-/* --hash-password: one line from stdin (not echoed on a terminal), its hash on stdout. */
+/*
+ * --hash-password: one line from stdin (not echoed on a terminal), its hash on stdout. A
+ * password shorter than CG_AUTH_PASSWORD_MIN_CHARS is refused: the hash guards the camera
+ * against anyone on the network, and PBKDF2 only slows guessing down.
+ */
 static int daemon_hash_password(void)
 {
 	struct termios saved, quiet;
 	bool tty = tcgetattr(STDIN_FILENO, &saved) == 0;
-	char line[1024];
+	char line[1024], error[96] = "no password on stdin";
 	char *hash = NULL;
+	size_t len;
+	bool cut;
 
 	if (tty) {
 		quiet = saved;
@@ -396,9 +402,19 @@ static int daemon_hash_password(void)
 		fprintf(stderr, "Password: ");
 	}
 	if (fgets(line, sizeof(line), stdin)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0])
-			hash = cg_auth_hash_password(line, 0);
+		len = strcspn(line, "\r\n");
+		/* A line that filled the buffer was cut: its hash would not match the password. */
+		cut = !line[len] && len == sizeof(line) - 1;
+		line[len] = '\0';
+		if (cut)
+			snprintf(error, sizeof(error), "the password is longer than %zu bytes",
+				 sizeof(line) - 2);
+		else if (line[0] && cg_auth_password_check(line) < 0)
+			snprintf(error, sizeof(error),
+				 "the password must be at least %u characters long",
+				 CG_AUTH_PASSWORD_MIN_CHARS);
+		else if (line[0] && !(hash = cg_auth_hash_password(line, 0)))
+			snprintf(error, sizeof(error), "cannot hash the password (GnuTLS failed)");
 	}
 	explicit_bzero(line, sizeof(line));
 	if (tty) {
@@ -406,7 +422,7 @@ static int daemon_hash_password(void)
 		fputc('\n', stderr);
 	}
 	if (!hash) {
-		fprintf(stderr, "camgate: no password on stdin\n");
+		fprintf(stderr, "camgate: %s\n", error);
 		return 1;
 	}
 	printf("%s\n", hash);
