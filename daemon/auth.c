@@ -434,8 +434,6 @@ int cg_auth_keep_cookie_key(struct cg_auth *auth, const char *state_dir)
 	bool current = false;
 	int r;
 
-	if (auth->state_dir && strcmp(auth->state_dir, state_dir) == 0)
-		return 0;
 	g_free(auth->state_dir);
 	auth->state_dir = NULL;
 	path = g_build_filename(state_dir, CG_AUTH_COOKIE_KEY_FILE, NULL);

@@ -99,10 +99,11 @@ struct cg_auth *cg_auth_free(struct cg_auth *auth);
  * missing; the file is written 0600 through a temporary file, fsync and rename, like the
  * token and the HTTPS key): read if it is there and was made for the current credentials,
  * else a new random key is made and written (revoking every cookie of the old one). From
- * then on, credential changes and logouts are written there too. Calling it again with the
- * same directory does nothing. Returns 0, or -errno when the file cannot be read or written
- * (a file that is not a cookie key is replaced, not an error); the key then stays in memory
- * only: cookies work until camgate restarts. Call it when credentials are required.
+ * then on, credential changes and logouts are written there too. Each call reads the file
+ * again (a reload may call it every time). Returns 0, or -errno when the file cannot be read
+ * or written (a file that is not a cookie key is replaced, not an error); the key then stays
+ * in memory only: cookies work until camgate restarts. Call it when credentials are
+ * required.
  */
 int cg_auth_keep_cookie_key(struct cg_auth *auth, const char *state_dir);
 

@@ -470,7 +470,6 @@ static void test_cookie_key(void)
 	struct stat st;
 
 	g_assert_cmpint(cg_auth_keep_cookie_key(auth, dir), ==, 0);
-	g_assert_cmpint(cg_auth_keep_cookie_key(auth, dir), ==, 0);
 	g_assert_cmpint(stat(dir, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 07777, ==, 0700);
 	g_assert_cmpint(stat(path, &st), ==, 0);
@@ -479,9 +478,13 @@ static void test_cookie_key(void)
 	/* Not derived from the token: it appears nowhere in the file. */
 	g_assert_null(strstr(text, TOKEN));
 	pair = sign_in(auth, NOW_S);
-	/* A reload with the same credentials keeps the key. */
+	/* A reload with the same credentials keeps the key, and reading it again too. */
 	set_credentials(auth, TOKEN, hash);
+	g_assert_cmpint(cg_auth_keep_cookie_key(auth, dir), ==, 0);
 	g_assert_true(cg_auth_check(auth, NULL, pair, NOW_S));
+	text2 = read_key_file(dir);
+	g_assert_cmpstr(text, ==, text2);
+	g_free(text2);
 	cg_auth_free(auth);
 
 	/* A restart reads the same key: the cookie still passes; the file is unchanged. */
