@@ -142,6 +142,17 @@ static void daemon_log_change(const char *key, const char *old_value, const char
 			  old_value ? old_value : "(none)");
 }
 
+/* Sign-in cookies survive a restart, and logouts too, where the state directory is kept. */
+static void daemon_keep_cookie_key(struct daemon *d, const char *state_dir)
+{
+	int r = cg_auth_keep_cookie_key(d->auth, state_dir);
+
+	if (r < 0)
+		cg_warn("cannot keep the cookie key in %s: %s; sign-in cookies will not survive a "
+			"restart",
+			state_dir, strerror(-r));
+}
+
 /* What SIGHUP can change without dropping a viewer. */
 static void daemon_apply(struct daemon *d, const struct cg_config *old, const struct cg_config *new)
 {
@@ -149,6 +160,9 @@ static void daemon_apply(struct daemon *d, const struct cg_config *old, const st
 	if (new->bitrate_kbps != old->bitrate_kbps)
 		cg_media_set_bitrate(d->media, new->bitrate_kbps);
 	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
+	/* A credential change revoked every cookie: the kept key must say so too. */
+	if (new->auth_required)
+		daemon_keep_cookie_key(d, d->cfg->state_dir);
 	cg_signaling_set_config(d->signaling, new);
 }
 
@@ -228,6 +242,8 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 	}
 	if (d->cfg->auth_required && !d->cfg->token && !d->state_token && !d->cfg->password_hash)
 		return -EACCES;
+	if (d->cfg->auth_required)
+		daemon_keep_cookie_key(d, d->cfg->state_dir);
 	if (!d->cfg->auth_required && !cg_config_listens_on_loopback(d->cfg))
 		cg_warn("listening beyond loopback with auth=off: anyone who can reach %s:%u can "
 			"watch",

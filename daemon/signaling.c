@@ -60,6 +60,7 @@ struct cg_signaling {
 	GHashTable *sessions;	/* id → struct cg_session * (a reference) */
 	GHashTable *candidates; /* id → remote candidates trickled so far (GUINT_TO_POINTER) */
 	GHashTable *pending;	/* session → struct whep_pending: answers waiting for STUN/TURN */
+	GHashTable *logins;	/* struct login_wait set: sign-ins waiting for their hash */
 	struct cg_ice_servers ice;
 	double start_time_s;
 	struct cg_snapshot *snapshot;
@@ -87,7 +88,23 @@ struct request {
 	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
 	unsigned refuse;	      /* non-zero: the status to refuse it with (signaling_gate) */
 	const char *refuse_reason;
-	char *cors_origin; /* the Access-Control-Allow-Origin to send, or NULL: no CORS */
+	char *cors_origin;	  /* the Access-Control-Allow-Origin to send, or NULL: no CORS */
+	char *set_cookie;	  /* a reissued sign-in cookie to send (cg_auth_refresh_cookie) */
+	struct login_wait *login; /* POST /login suspended while its password is hashed */
+};
+
+/*
+ * A POST /login whose connection is suspended while its password is hashed off the control
+ * loop (cg_auth_login_async): PBKDF2 takes tens of milliseconds, and the control loop feeds
+ * the watchdog. Owned by the request; in sig->logins until the handler runs again.
+ */
+struct login_wait {
+	struct cg_signaling *sig;
+	struct MHD_Connection *conn;
+	struct cg_auth_login *login; /* NULL once done has run */
+	int result;		     /* cg_auth_login_fn's, or -ESHUTDOWN */
+	char *cookie;
+	bool resumed;
 };
 
 /*
@@ -120,6 +137,11 @@ struct route {
 };
 
 static char *signaling_allowed_methods(const char *url);
+
+static const char *signaling_header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
 
 /*
  * What every response carries: nothing of ours may be framed, sniffed as another type,
@@ -157,6 +179,8 @@ static enum MHD_Result signaling_queue(struct cg_signaling *sig, struct request 
 	if (!resp)
 		return MHD_NO;
 	signaling_add_security_headers(sig, resp);
+	if (req && req->set_cookie)
+		MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
 	if (req && req->cors_origin) {
 		/* A WHEP player on an origin the admin listed reads Location and the answer. */
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", req->cors_origin);
@@ -791,38 +815,114 @@ static enum MHD_Result redirect(struct cg_signaling *sig, struct request *req,
 	return signaling_queue(sig, req, conn, MHD_HTTP_SEE_OTHER, resp);
 }
 
-static enum MHD_Result handle_login_post(struct cg_signaling *sig, struct MHD_Connection *conn,
-					 const char *url, struct request *req)
+/* The answer to a sign-in, once its secret was checked. */
+static enum MHD_Result login_answer(struct cg_signaling *sig, struct request *req,
+				    struct MHD_Connection *conn, int r, const char *cookie)
 {
-	/* The fuzzed parser (tests/fuzz/fuzz-auth.c); it clears what it frees. */
-	char *secret = cg_auth_form_secret((const char *)req->body->data, req->body->len);
-	char *cookie = NULL;
-	enum MHD_Result mr;
-	int r;
-
-	r = secret ? cg_auth_login(sig->deps.auth, secret, cg_wall_usec() / CG_USEC_PER_SEC,
-				   cg_mono_usec(), sig->deps.cfg->tls, &cookie)
-		   : -EACCES;
-	if (secret)
-		explicit_bzero(secret, strlen(secret));
-	g_free(secret);
 	if (r == 0) {
 		cg_info("browser signed in");
-		mr = redirect(sig, req, conn, "/", cookie);
-		g_free(cookie);
-		return mr;
+		return redirect(sig, req, conn, "/", cookie);
 	}
+	if (r == -EBUSY) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			strlen("busy, try again in a moment\n"),
+			(void *)"busy, try again in a moment\n", MHD_RESPMEM_PERSISTENT);
+
+		MHD_add_response_header(resp, "Retry-After", "1");
+		return signaling_queue(sig, req, conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	}
+	if (r == -ESHUTDOWN)
+		return respond_error(sig, req, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "camgate is stopping");
+	if (r == -EIO)
+		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "sign-in failed");
 	cg_stats_add(&sig->deps.stats->auth_failures, 1);
-	cg_notice("sign-in refused%s", r == -EAGAIN ? " (too many failures, waiting)" : "");
+	cg_notice("sign-in refused%s",
+		  r == -EAGAIN ? " (too many failures from this client, waiting)" : "");
 	if (r == -EAGAIN)
 		return login_page(sig, req, conn, MHD_HTTP_TOO_MANY_REQUESTS,
 				  "Too many failed attempts: wait a minute and try again.");
 	return login_page(sig, req, conn, MHD_HTTP_UNAUTHORIZED, "Wrong password or token.");
 }
 
+static void login_wait_free(struct login_wait *w)
+{
+	if (w->login)
+		cg_auth_login_cancel(w->login);
+	g_free(w->cookie);
+	g_free(w);
+}
+
+/* cg_auth_login_fn: the hash is done; the handler answers when MHD runs it again. */
+static void login_on_done(int result, char *set_cookie, void *userdata)
+{
+	struct login_wait *w = userdata;
+
+	w->login = NULL;
+	w->result = result;
+	w->cookie = set_cookie;
+	if (w->resumed)
+		return;
+	w->resumed = true;
+	MHD_resume_connection(w->conn);
+	cg_http_kick(w->sig->http);
+}
+
+static enum MHD_Result login_resume(struct cg_signaling *sig, struct MHD_Connection *conn,
+				    struct request *req)
+{
+	struct login_wait *w = req->login;
+	enum MHD_Result r;
+
+	g_hash_table_remove(sig->logins, w);
+	req->login = NULL;
+	r = login_answer(sig, req, conn, w->result, w->cookie);
+	login_wait_free(w);
+	return r;
+}
+
+static enum MHD_Result handle_login_post(struct cg_signaling *sig, struct MHD_Connection *conn,
+					 const char *url, struct request *req)
+{
+	/* The fuzzed parser (tests/fuzz/fuzz-auth.c); it clears what it frees. */
+	char *secret = cg_auth_form_secret((const char *)req->body->data, req->body->len);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct login_wait *w;
+	int r;
+
+	if (!secret)
+		return login_answer(sig, req, conn, -EACCES, NULL);
+	w = cg_new0(struct login_wait, 1);
+	w->sig = sig;
+	w->conn = conn;
+	/* The client's address: one client guessing is throttled without locking out others. */
+	r = cg_auth_login_async(sig->deps.auth, ci ? ci->client_addr : NULL, secret,
+				sig->deps.cfg->tls, cg_wall_usec() / CG_USEC_PER_SEC,
+				cg_mono_usec(), sig->deps.ctx, login_on_done, w, &w->login);
+	explicit_bzero(secret, strlen(secret));
+	g_free(secret);
+	if (r < 0) {
+		w->login = NULL;
+		login_wait_free(w);
+		return login_answer(sig, req, conn, r, NULL);
+	}
+	req->login = w;
+	g_hash_table_add(sig->logins, w);
+	MHD_suspend_connection(conn);
+	return MHD_YES;
+}
+
 static enum MHD_Result handle_logout(struct cg_signaling *sig, struct MHD_Connection *conn,
 				     const char *url, struct request *req)
 {
+	/* Revokes this browser's sign-in for good (a stolen copy of the cookie dies too). */
+	int r = cg_auth_logout(sig->deps.auth, signaling_header(conn, MHD_HTTP_HEADER_COOKIE),
+			       cg_wall_usec() / CG_USEC_PER_SEC);
+
+	if (r < 0 && r != -ENOENT)
+		cg_warn("signing out: cannot keep the revocation: %s", strerror(-r));
 	return redirect(sig, req, conn, "/login",
 			CG_AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
 				       "SameSite=Strict");
@@ -934,11 +1034,6 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 		return respond_error(sig, req, conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				     "request body larger than 64 KiB");
 	return rt->handle(sig, conn, url, req);
-}
-
-static const char *signaling_header(struct MHD_Connection *conn, const char *name)
-{
-	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
 static void signaling_refuse(struct request *req, unsigned status, const char *reason)
@@ -1056,6 +1151,12 @@ static struct request *signaling_request_new(struct cg_signaling *sig, struct MH
 	req->route = signaling_find_route(url, method, &req->path_known);
 	req->authorized = signaling_authorized(sig, conn);
 	signaling_gate(sig, conn, url, method, version, req);
+	/* A browser that keeps watching keeps its sign-in: its cookie is reissued daily. */
+	if (req->authorized && req->route && !req->refuse &&
+	    ((req->route->flags & ROUTE_PAGE) || strcmp(url, "/status") == 0))
+		req->set_cookie = cg_auth_refresh_cookie(
+			sig->deps.auth, signaling_header(conn, MHD_HTTP_HEADER_COOKIE),
+			cg_wall_usec() / CG_USEC_PER_SEC, sig->deps.cfg->tls);
 	return req;
 }
 
@@ -1074,6 +1175,8 @@ static enum MHD_Result signaling_on_request(void *cls, struct MHD_Connection *co
 	}
 	if (req->pending)
 		return whep_resume(sig, conn, req);
+	if (req->login)
+		return login_resume(sig, conn, req);
 	if (*upload_data_size > 0) {
 		/* A body nobody may act on is not kept. */
 		bool wanted = req->route && !req->refuse &&
@@ -1115,15 +1218,21 @@ static void whep_request_done(struct cg_signaling *sig, struct request *req,
 static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				   enum MHD_RequestTerminationCode toe)
 {
+	struct cg_signaling *sig = cls;
 	struct request *req = *con_cls;
 
 	if (!req)
 		return;
-	whep_request_done(cls, req, toe);
+	whep_request_done(sig, req, toe);
 	/* Bodies may hold a password (the login form). */
 	if (req->body->len)
 		explicit_bzero(req->body->data, req->body->len);
 	g_byte_array_unref(req->body);
+	if (req->login) {
+		g_hash_table_remove(sig->logins, req->login);
+		login_wait_free(req->login);
+	}
+	g_free(req->set_cookie);
 	g_free(req->cors_origin);
 	g_free(req);
 	*con_cls = NULL;
@@ -1175,6 +1284,7 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, signaling_unref_session);
 	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	sig->pending = g_hash_table_new(NULL, NULL);
+	sig->logins = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
 	sig->hostnames = cg_hostnames_new(deps->cfg);
 	sig->deps.add_http_headers = signaling_add_security_headers_cb;
@@ -1224,9 +1334,30 @@ static void whep_pending_resume_all(struct cg_signaling *sig)
 	}
 }
 
+/* Likewise for sign-ins waiting for their hash: they get 503. */
+static void login_resume_all(struct cg_signaling *sig)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!sig->http || !sig->logins)
+		return;
+	g_hash_table_iter_init(&it, sig->logins);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct login_wait *w = key;
+
+		if (w->resumed)
+			continue;
+		w->resumed = true;
+		w->result = -ESHUTDOWN;
+		MHD_resume_connection(w->conn);
+	}
+}
+
 void cg_signaling_stop(struct cg_signaling *sig)
 {
 	whep_pending_resume_all(sig);
+	login_resume_all(sig);
 	/* Open WebSockets get a close frame and go back to libmicrohttpd before it stops. */
 	if (sig->rooms)
 		cg_rooms_stop(sig->rooms);
@@ -1238,6 +1369,7 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	if (!sig)
 		return NULL;
 	whep_pending_resume_all(sig);
+	login_resume_all(sig);
 	sig->http = cg_http_free(sig->http);
 	/* MHD ends every request it had; should one have escaped, its session still closes. */
 	while (sig->pending && g_hash_table_size(sig->pending) > 0) {
@@ -1250,6 +1382,9 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	}
 	if (sig->pending)
 		g_hash_table_unref(sig->pending);
+	/* MHD ended every request, and each took its sign-in out of the set. */
+	if (sig->logins)
+		g_hash_table_unref(sig->logins);
 	sig->rooms = cg_rooms_free(sig->rooms);
 	g_hash_table_unref(sig->sessions);
 	g_hash_table_unref(sig->candidates);
