@@ -65,12 +65,13 @@ def request(method, path, headers=None, body=None, source="127.0.0.1", host="127
 
 
 class Daemon:
-    def __init__(self, *args, expect_listen=True):
+    def __init__(self, *args, expect_listen=True, state=None):
         self.dir = tempfile.mkdtemp(prefix="camgate-sec-")
+        self.state = state or f"{self.dir}/state"
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen(
             [CAMGATE, "--source=test", "--size=320x240", "--fps=10", "--audio=none",
-             f"--state-dir={self.dir}/state", *args],
+             f"--state-dir={self.state}", *args],
             stdout=self.log, stderr=subprocess.STDOUT)
         if expect_listen:
             self.wait_listening()
@@ -276,10 +277,17 @@ def test_cors_origins():
 
 def test_login_throttle():
     pw = "correct horse battery"
+    short = subprocess.run([CAMGATE, "--hash-password"], input="short\n", text=True,
+                           capture_output=True)
+    check("--hash-password refuses a password under 10 characters",
+          short.returncode != 0 and "at least 10 characters" in short.stderr, short.stderr)
     hashed = subprocess.run([CAMGATE, "--hash-password"], input=pw + "\n", text=True,
                             capture_output=True).stdout.strip()
-    d = Daemon(f"--listen=127.0.0.1:{PORT}", "--auth=on", f"--password-hash={hashed}")
+    state = tempfile.mkdtemp(prefix="camgate-state-")
+    args = (f"--listen=127.0.0.1:{PORT}", "--auth=on", f"--password-hash={hashed}")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
+    d = Daemon(*args, state=state)
+    cookie = None
     try:
         codes = [request("POST", "/login", form, "secret=wrong-guess-" + str(i),
                          source="127.0.0.2")[0] for i in range(12)]
@@ -288,8 +296,28 @@ def test_login_throttle():
                            source="127.0.0.3")
         check("another client still signs in meanwhile",
               st == 303 and "set-cookie" in h, f"{st} {h}")
+        cookie = h.get("set-cookie", "").split(";")[0]
+        mode = oct(os.stat(os.path.join(state, "cookie-key")).st_mode & 0o777)
+        check("the cookie key is kept 0600 in the state directory", mode == "0o600", mode)
     finally:
         d.stop()
+    d = Daemon(*args, state=state)
+    try:
+        st, _, _ = request("GET", "/status", {"Cookie": cookie})
+        check("the cookie still opens /status after a restart", st == 200, st)
+        st, _, _ = request("POST", "/logout", {"Cookie": cookie, "Origin": f"http://127.0.0.1:{PORT}"})
+        check("POST /logout answers", st == 303, st)
+        st, _, _ = request("GET", "/status", {"Cookie": cookie})
+        check("a signed-out cookie is refused", st == 401, st)
+    finally:
+        d.stop()
+    d = Daemon(*args, state=state)
+    try:
+        st, _, _ = request("GET", "/status", {"Cookie": cookie})
+        check("... also after a restart", st == 401, st)
+    finally:
+        d.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_listen_missing_address():
