@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * camgate viewer: WHEP (RFC 9725) client with trickle ICE (RFC 8840), statistics overlay
+ * camgate viewer: WHEP (draft-ietf-wish-whep) client with trickle ICE (RFC 8840), statistics overlay
  * and capture-to-display latency read back from the block code that the test pattern
  * writes into the picture. No framework, no external resources.
  *
@@ -927,7 +927,7 @@
     tick();
   }
 
-  // RFC 9725 §4.4: the daemon names its STUN/TURN servers in Link headers of OPTIONS /whep.
+  // WHIP RFC 9725 §4.6 (reused by WHEP): the daemon names its STUN/TURN servers in Link headers of OPTIONS /whep.
   // `<turn:host:3478?transport=udp>; rel="ice-server"; username="u"; credential="p"`
   function parseIceLinks(header) {
     const servers = [];

@@ -560,6 +560,24 @@ async function main() {
       } finally {
         await p2.close();
       }
+
+      // ---- ?server= naming another origin is refused: the page plays from its own ----
+      const p3 = await context.newPage();
+      try {
+        const foreign = 'http://127.0.0.2:9/';
+        const u = new URL(args.url);
+        u.searchParams.set('server', foreign);
+        await p3.goto(u.href, { waitUntil: 'load', timeout: 15000 });
+        const r = await pollUntil(() => p3.evaluate(() => (window.camgate && window.camgate.framesDecoded > 0 ? {
+          refused: window.camgate.server && window.camgate.server.refused,
+          frames: window.camgate.framesDecoded } : null)), 15000, 100);
+        say(`?server=${foreign}: ${JSON.stringify(r)}`);
+        if (!r) fail(`?server=${foreign}: the page decoded nothing from its own server`);
+        else if (r.refused !== foreign) fail(`?server=${foreign} was not refused: ${JSON.stringify(r)}`);
+        await p3.evaluate(() => window.camgate.disconnect());
+      } finally {
+        await p3.close();
+      }
     }
 
     if (args.mode === 'test') {
