@@ -2,7 +2,7 @@
 # tests/vdev/guest.sh - runs inside the qemu guest (busybox sh), from run.sh's initramfs.
 # Each case prints vdev-media's checks; the exit status is the number of failed cases.
 # ./env (from run.sh) carries the host's sanitizer options into the guest.
-[ -f ./env ] && . ./env && echo "vdev: sanitizer options: $(cat ./env | tr '\n' ' ')"
+[ -f ./env ] && . ./env && echo "vdev: sanitizer options: $(tr '\n' ' ' <./env)"
 dev() { for v in /sys/class/video4linux/video*; do [ "$(cat $v/name)" = "$1" ] && echo /dev/${v##*/}; done; }
 CAP=$(dev vivid-000-vid-cap); ENC=$(dev stateful-encoder); M2M=$(dev vim2m)
 echo "vdev: vivid=$CAP vicodec=$ENC vim2m=$M2M"
