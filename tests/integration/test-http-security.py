@@ -332,12 +332,38 @@ def test_listen_missing_address():
         d.stop()
 
 
+def tls12_handshake(ciphers):
+    """Whether a TLS 1.2 handshake offering only these OpenSSL cipher names succeeds."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(ciphers)
+    try:
+        with socket.create_connection(("127.0.0.1", PORT), timeout=10) as raw:
+            with ctx.wrap_socket(raw) as tls:
+                return tls.cipher() is not None
+    except (ssl.SSLError, OSError):
+        return False
+
+
+def check_tls_suites():
+    check("HTTPS: ECDHE with AES-GCM is accepted",
+          tls12_handshake("ECDHE-RSA-AES128-GCM-SHA256"))
+    check("HTTPS: ECDHE with a CBC cipher is refused",
+          not tls12_handshake("ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA384"))
+    check("HTTPS: RSA key transport is refused", not tls12_handshake("AES128-GCM-SHA256:AES128-SHA"))
+    check("HTTPS: finite-field DHE is refused", not tls12_handshake("DHE-RSA-AES128-GCM-SHA256"))
+
+
 def test_hsts():
     tmp = tempfile.mkdtemp(prefix="camgate-cert-")
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-days", "2",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    # RSA, so that RSA key transport and DHE-RSA could be chosen if the policy allowed them.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=localhost", "-days", "2", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
     for args, want, what in (
             (["--tls=on"], False, "no HSTS with the self-signed certificate"),
             ([f"--tls-cert={cert}", f"--tls-key={key}", "--tls=on"], True,
@@ -346,6 +372,8 @@ def test_hsts():
         try:
             st, h, _ = request("GET", "/status", tls=True)
             check(what, st == 200 and ("strict-transport-security" in h) == want, str(h))
+            if want:
+                check_tls_suites()
         finally:
             d.stop()
     shutil.rmtree(tmp, ignore_errors=True)
