@@ -16,7 +16,7 @@
 #define CG_FRAME_MAX_PLANES 3
 
 /* fourcc codes as in linux/videodev2.h, repeated so hw users need not include it. */
-#define CG_FOURCC(a, b, c, d) \
+#define CG_FOURCC(a, b, c, d)                                                                      \
 	((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define CG_FOURCC_I420 CG_FOURCC('Y', 'U', '1', '2')
 #define CG_FOURCC_NV12 CG_FOURCC('N', 'V', '1', '2')
@@ -28,7 +28,8 @@
 
 struct cg_frame_plane {
 	int dma_fd;	 /* -1 when the plane is only in CPU memory */
-	uint32_t offset; /* into dma_fd / data */
+	uint32_t offset; /* this plane's position in dma_fd's buffer; data already points at the
+			    plane */
 	uint32_t stride; /* bytes per line */
 	uint8_t *data;	 /* CPU mapping of this plane, or NULL */
 };
@@ -53,8 +54,8 @@ struct cg_frame {
 	 */
 	uint32_t buf_size;
 	uint32_t bytesused;
-	bool keyframe;		    /* compressed sources: the frame starts a GOP */
-	uint32_t copied_bytes;	    /* pixel bytes the CPU wrote to make this frame (0: DMA) */
+	bool keyframe;	       /* compressed sources: the frame starts a GOP */
+	uint32_t copied_bytes; /* pixel bytes the CPU wrote to make this frame (0: DMA) */
 	cg_frame_release_fn release;
 	void *release_userdata;
 };
