@@ -119,11 +119,15 @@ static int playback_write_device(struct cg_audio_playback *p, snd_pcm_t *pcm)
 		playback_next_frame(p);
 		n = snd_pcm_writei(pcm, p->pcm, CG_AUDIO_FRAME_SAMPLES);
 		if (n == -EPIPE) {
+			/* An underrun: restart the PCM and write the frame taken above to it,
+			 * rather than count it as played and lose it. */
 			playback_count(p, &p->stats.underruns);
 			snd_pcm_prepare(pcm);
 			start = cg_mono_usec();
 			written = 0;
-			continue;
+			n = snd_pcm_writei(pcm, p->pcm, CG_AUDIO_FRAME_SAMPLES);
+			if (n == -EPIPE)
+				continue;
 		}
 		if (n < 0)
 			return (int)n;
