@@ -3,7 +3,7 @@
  * The life of one viewer's session as a pure state machine: inputs in (each with the
  * caller's monotonic time in µs), actions out, drained by the caller after every input
  * (str0m's rule), and one deadline for the caller's one timer. No I/O, clock, thread,
- * GLib or logging: the session (daemon/session.c) owns the libnice agent, DTLS, SRTP and
+ * GLib or logging: the session (daemon/fanout/session.c) owns the libnice agent, DTLS, SRTP and
  * the send path, feeds what they report in here, and carries out what comes out.
  *
  * Owner: the session's thread. The control thread feeds the inputs of creation

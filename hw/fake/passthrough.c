@@ -35,7 +35,7 @@ static int pass_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	enc->cfg.device = NULL;
 	/* Nothing is known of the camera's stream before its first SPS: declare what camgate
 	 * asks of every encoder (cfg->profile, at the level for cfg). The media thread reads
-	 * the SPS of the first key frame and announces that instead (daemon/media.c). */
+	 * the SPS of the first key frame and announces that instead (daemon/media/media.c). */
 	level = cg_h264util_level(cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps);
 	enc->profile_idc = cfg->profile == CG_ENCODER_PROFILE_MAIN ? 77 : 66;
 	enc->constraints = cfg->profile == CG_ENCODER_PROFILE_MAIN ? 0x00 : 0xc0;

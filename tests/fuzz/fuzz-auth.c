@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * What a client sends to get past auth (daemon/auth.c). The first byte picks the input:
+ * What a client sends to get past auth (daemon/app/auth.c). The first byte picks the input:
  *   0  an Authorization header (and the token format check on the same text);
  *   1  a Cookie header, alone and around a valid login cookie: "PREFIX" 0xff "SUFFIX"; the
  *      header alone is also logged out, and the one around the cookie refreshed;
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "config.h"
+#include "app/auth.h"
+#include "app/config.h"
 #include "fuzz.h"
 
 #define TOKEN	   "fuzz-token-0123456789abcdef"

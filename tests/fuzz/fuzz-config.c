@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "config.h"
+#include "app/auth.h"
+#include "app/config.h"
 #include "fuzz.h"
 
 #define NAME "fuzz.conf"

@@ -3,7 +3,7 @@
  * The whole HTTP request path: the input is what an HTTP/1.1 client writes on its
  * connection, and it goes through libmicrohttpd's parser (request line, headers, chunked
  * and Content-Length bodies, pipelining, WebSocket upgrades) into camgate's real signaling
- * (daemon/signaling.c: route table, credentials, CORS, WHEP POST/PATCH/DELETE, /status,
+ * (daemon/signaling/signaling.c: route table, credentials, CORS, WHEP POST/PATCH/DELETE, /status,
  * /metrics, /login, the embedded page, /rooms and its WebSocket), on the real
  * daemon/net/http_mhd.c glue and one GLib context, as the control thread runs them.
  *
@@ -49,16 +49,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "config.h"
+#include "app/auth.h"
+#include "app/config.h"
 #include "fuzz.h"
-#include "hub.h"
+#include "fanout/hub.h"
 #include "hw/frame.h"
-#include "media.h"
+#include "media/media.h"
 #include "proto/sdp.h"
-#include "session.h"
-#include "signaling.h"
-#include "stats.h"
+#include "fanout/session.h"
+#include "signaling/signaling.h"
+#include "app/stats.h"
 #include "util/log.h"
 #include "util/refcount.h"
 

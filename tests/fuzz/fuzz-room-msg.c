@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "room_msg.h"
-#include "roomreg.h"
-#include "ws.h"
+#include "signaling/rooms/room_msg.h"
+#include "signaling/rooms/roomreg.h"
+#include "signaling/rooms/ws.h"
 
 #define FUZZ_MAX_MESSAGE 4096
 

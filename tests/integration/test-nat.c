@@ -46,7 +46,7 @@
 #define TURN_USER     "camgate"
 #define TURN_PASS     "nat-test-secret"
 #define TURN_SECRET   "nat-test-rest-secret"
-#define GATHER_CAP_MS 3000 /* WHEP_GATHER_CAP_MS in daemon/signaling.c */
+#define GATHER_CAP_MS 3000 /* WHEP_GATHER_CAP_MS in daemon/signaling/signaling.c */
 
 static const char *camgate_path;
 static struct cg_cert *client_cert;
@@ -695,7 +695,7 @@ static bool relay_allocates(GMainContext *ctx, uint16_t port, const char *user,
 	return relayed;
 }
 
-/* CG_TURN_REST_TTL_S in daemon/ice_servers.h. */
+/* CG_TURN_REST_TTL_S in daemon/signaling/ice_servers.h. */
 #define REST_TTL_S (12 * 60 * 60)
 
 static void test_turn_rest(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Runs camgate's own media thread (daemon/media.c) and hardware backends (hw/v4l2) against
+ * Runs camgate's own media thread (daemon/media/media.c) and hardware backends (hw/v4l2) against
  * the kernel's virtual drivers, inside the qemu guest of tests/vdev/run.sh: vivid capture,
  * buffers exported with VIDIOC_EXPBUF, imported by vicodec's stateful encoder or vim2m.
  * A timer ticks the scenario (no sleeps), which moves on by what happened, not by the
@@ -31,12 +31,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hub.h"
+#include "app/config.h"
+#include "fanout/hub.h"
 #include "hw/encoder.h"
-#include "media.h"
-#include "snapshot.h"
-#include "stats.h"
+#include "media/media.h"
+#include "media/snapshot.h"
+#include "app/stats.h"
 #include "util/log.h"
 #include "util/time.h"
 

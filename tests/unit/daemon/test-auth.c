@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Sign-in hardening (daemon/auth.c, issue 12): buckets per client address (IPv6 by /64,
+ * Sign-in hardening (daemon/app/auth.c, issue 12): buckets per client address (IPv6 by /64,
  * a bounded table), the cap on hashes in flight, the asynchronous sign-in on a
  * GMainContext (cancelled, or with auth freed under it), the cookie key in the state
  * directory (0600, kept across restarts, replaced when the credentials change), logout
@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "auth.h"
-#include "config.h"
+#include "app/auth.h"
+#include "app/config.h"
 
 #define TOKEN	  "test-token-0123456789abcdef"
 #define PASSWORD  "correct horse battery"

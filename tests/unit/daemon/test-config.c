@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "config.h"
-#include "ice_servers.h"
-#include "metrics.h"
-#include "stats.h"
+#include "app/auth.h"
+#include "app/config.h"
+#include "signaling/ice_servers.h"
+#include "signaling/metrics.h"
+#include "app/stats.h"
 
 static int parse(struct cg_config **cfg, ...)
 {

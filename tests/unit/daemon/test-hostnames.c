@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hostnames.h"
+#include "app/config.h"
+#include "signaling/hostnames.h"
 #include "net/http_req.h"
 #include "util/time.h"
 

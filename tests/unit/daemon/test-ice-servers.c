@@ -8,8 +8,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ice_servers.h"
+#include "app/config.h"
+#include "signaling/ice_servers.h"
 
 /*
  * Expected passwords, computed outside camgate with OpenSSL:

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Room signaling messages (daemon/room_msg.c): every type, every rejection, round trips. */
+/* Room signaling messages (daemon/signaling/rooms/room_msg.c): every type, every rejection, round
+ * trips. */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
 
-#include "room_msg.h"
+#include "signaling/rooms/room_msg.h"
 
 static int parse(const char *text, struct cg_room_msg *m, const char **reason)
 {
@@ -39,7 +40,8 @@ static void test_each_type(void)
 		struct cg_room_msg m;
 		const char *reason;
 
-		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json : "(not UTF-8)");
+		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json
+									      : "(not UTF-8)");
 		g_assert_cmpint(parse(cases[i].json, &m, &reason), ==, 0);
 		g_assert_cmpint(m.type, ==, cases[i].type);
 		cg_room_msg_clear(&m);
@@ -138,7 +140,8 @@ static void test_rejections(void)
 		struct cg_room_msg m;
 		const char *reason;
 
-		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json : "(not UTF-8)");
+		g_test_message("%s", g_utf8_validate(cases[i].json, -1, NULL) ? cases[i].json
+									      : "(not UTF-8)");
 		g_assert_cmpint(parse(cases[i].json, &m, &reason), ==, cases[i].err);
 		g_assert_nonnull(reason);
 		g_assert_cmpint(m.type, ==, CG_ROOM_MSG_INVALID);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Room logic (daemon/roomreg.c) with fake transports and a fake camgate: no sockets. */
+/* Room logic (daemon/signaling/rooms/roomreg.c) with fake transports and a fake camgate: no
+ * sockets. */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
 
-#include "room_msg.h"
-#include "roomreg.h"
+#include "signaling/rooms/room_msg.h"
+#include "signaling/rooms/roomreg.h"
 
 #define SEC 1000000ULL
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The WebSocket server framing (daemon/ws.c): RFC 6455 examples, fragments, limits. */
+/* The WebSocket server framing (daemon/signaling/rooms/ws.c): RFC 6455 examples, fragments, limits.
+ */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
 
-#include "ws.h"
+#include "signaling/rooms/ws.h"
 
 /* Masks payload into a client frame (RFC 6455 §5.3) with the given first byte. */
 static GByteArray *client_frame(uint8_t b0, const void *payload, size_t len)

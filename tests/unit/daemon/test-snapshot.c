@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * /snapshot.jpg's encoder (daemon/snapshot.c) on frames laid out the way their sources lay
+ * /snapshot.jpg's encoder (daemon/media/snapshot.c) on frames laid out the way their sources lay
  * them out: V4L2 capture (one mmap'ed buffer, planes at offsets: data = map + offset, the
  * offset kept for the DMA-BUF) and the test source (separate planes, offsets 0). Each
  * buffer ends right where a PROT_NONE area begins, so reading past it faults in any build,
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "hw/frame.h"
-#include "snapshot.h"
+#include "media/snapshot.h"
 
 /* Four quadrants (Y, U, V): red, green, blue and grey in BT.601 limited range. */
 static const uint8_t quad_yuv[4][3] = {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The media unit pool (daemon/unit_pool.c): reuse, the fit rule, release with units still
+/* The media unit pool (daemon/media/unit_pool.c): reuse, the fit rule, release with units still
  * out, and units dropped on other threads than the one that gets them. */
 #include <glib.h>
 #include <pthread.h>
 
-#include "unit_pool.h"
+#include "media/unit_pool.h"
 
 static void test_reuse(void)
 {

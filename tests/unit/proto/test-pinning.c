@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Worker pinning (daemon/hub.h cg_hub_pick): a new viewer goes to the least loaded worker,
+/* Worker pinning (daemon/fanout/hub.h cg_hub_pick): a new viewer goes to the least loaded worker,
  * ties to the lowest index, so N viewers spread evenly over K workers. */
 #include <glib.h>
 
-#include "hub.h"
+#include "fanout/hub.h"
 
 static void test_pick(void)
 {

@@ -1,0 +1,1428 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define CG_LOG_TOPIC "session"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <nice/agent.h>
+#include <string.h>
+
+#include "app/config.h"
+#include "media/audio_track.h"
+#include "crypto/cert.h"
+#include "crypto/dtls.h"
+#include "crypto/srtp.h"
+#include "signaling/ice_servers.h"
+#include "media/media.h"
+#include "proto/rtcp.h"
+#include "proto/bwe.h"
+#include "proto/rtp.h"
+#include "proto/rtx.h"
+#include "proto/sdp.h"
+#include "proto/twcc.h"
+#include "fanout/session.h"
+#include "app/stats.h"
+#include "util/log.h"
+#include "util/macros.h"
+#include "util/rand.h"
+#include "util/refcount.h"
+#include "util/time.h"
+#include "fanout/worker.h"
+
+#define SESSION_SETUP_TIMEOUT_S 30 /* offer to media flowing */
+#define SESSION_RTCP_TIMEOUT_S	30 /* browsers send RTCP every second or so */
+#define SESSION_SR_INTERVAL_MS	1000
+#define SESSION_MAX_CANDIDATES	16
+#define SESSION_PACKET_MAX	1500
+/* A joining viewer replays at most this much of the past rather than wait for an IDR. */
+#define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
+/* NACK service per viewer: a hostile or hopeless receiver cannot make us resend the
+ * stream (2 Mbit/s is about 250 packets/s; a 5 % loss needs ~13/s). */
+#define SESSION_RTX_RATE  200
+#define SESSION_RTX_BURST 100
+/* A slow viewer asks the arbiter for a keyframe at most this often. */
+#define SESSION_SKIP_ASK_MS 2000
+/* A viewer whose estimate is below this share of the stream's bitrate gets a send budget. */
+#define SESSION_BUDGET_PCT 90
+
+enum session_state {
+	SESSION_NEW,	       /* answered, waiting for ICE */
+	SESSION_ICE_CONNECTED, /* waiting for the DTLS handshake */
+	SESSION_STREAMING,     /* keys in place, media flowing */
+	SESSION_CLOSED,
+};
+
+struct cg_session {
+	struct cg_refcount ref;
+	char id[CG_SESSION_ID_LEN + 1];
+	char log_id[CG_SESSION_LOG_ID_LEN + 1]; /* what log lines show of id */
+	struct cg_session_setup setup;
+	enum session_state state;
+	NiceAgent *agent;
+	guint stream_id;
+	char *local_ufrag;
+	char *local_pwd; /* both read once, when the agent is made: never from the agent later */
+	char *remote_ufrag;
+	struct cg_dtls *dtls;
+	struct cg_srtp *srtp;
+	uint8_t pt;
+	bool offerer; /* camgate sent the offer: ICE controlling, DTLS role from the answer */
+	struct cg_sdp_offer_params offered; /* what we offered (strings not kept) */
+	/* Sound (issue 4): what the answer said about the audio section. */
+	uint8_t audio_pt;
+	bool audio_sending;
+	bool audio_receiving;
+	uint32_t audio_packets_sent;
+	uint32_t audio_octets_sent;
+	uint32_t last_audio_rtp_timestamp;
+	uint64_t last_audio_wall_usec;
+	uint8_t playout_delay_id;
+	uint8_t abs_send_time_id;
+	uint8_t rtx_pt; /* 0: retransmit in the original stream */
+	uint8_t twcc_id;
+	uint32_t rtx_ssrc; /* RFC 4588: own SSRC and sequence space */
+	uint16_t rtx_seq;
+	struct cg_twcc *twcc; /* only when negotiated (8 KiB) */
+	struct cg_bwe_viewer bwe;
+	struct cg_bwe_budget budget;
+	struct cg_rtx_budget rtx_budget;
+	struct cg_session_stats st;
+	uint64_t last_skip_ask_usec;
+	bool waiting_keyframe; /* a new viewer starts at an IDR */
+	GSource *dtls_timer;
+	GSource *sr_timer;
+	GSource *watchdog_timer;
+	/* Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). */
+	struct {
+		cg_session_gathered_fn fn; /* set at creation, then read-only */
+		void *userdata;
+		unsigned cap_ms;
+		GSource *cap_timer; /* worker */
+		bool armed;	    /* worker: the cap runs, a report is owed */
+		bool done;	    /* worker: libnice said gathering is done */
+		bool reported;	    /* worker: the report left for the control thread */
+		char **candidates;  /* control: the report's candidates, for the answer */
+		unsigned n_candidates;
+	} gather;
+	uint64_t created_usec;
+	uint64_t last_rtcp_usec;
+	uint32_t packets_sent;
+	uint32_t octets_sent;
+	uint32_t last_rtp_timestamp;
+	uint64_t last_capture_wall_usec;
+	uint8_t packet[SESSION_PACKET_MAX + CG_SRTP_MAX_TRAILER];
+};
+
+struct cg_session *cg_session_ref(struct cg_session *s)
+{
+	cg_refcount_inc(&s->ref);
+	return s;
+}
+
+struct cg_session *cg_session_unref(struct cg_session *s)
+{
+	if (s && cg_refcount_dec(&s->ref)) {
+		/* close_now already released everything thread-bound. */
+		g_free(s->local_ufrag);
+		g_free(s->local_pwd);
+		g_free(s->remote_ufrag);
+		g_strfreev(s->gather.candidates);
+		free(s->twcc);
+		free(s);
+	}
+	return NULL;
+}
+
+static void session_unref_notify(gpointer s)
+{
+	cg_session_unref(s);
+}
+
+const char *cg_session_id(const struct cg_session *s)
+{
+	return s->id;
+}
+
+const char *cg_session_log_id(const struct cg_session *s)
+{
+	return s->log_id;
+}
+
+/* A fresh random id, and the prefix of it that log lines show. */
+static void session_make_id(struct cg_session *s)
+{
+	cg_rand_token(s->id, CG_SESSION_ID_LEN);
+	g_strlcpy(s->log_id, s->id, sizeof(s->log_id));
+}
+
+static void session_destroy_source(GSource **source)
+{
+	if (*source) {
+		g_source_destroy(*source);
+		g_source_unref(*source);
+		*source = NULL;
+	}
+}
+
+static GSource *session_add_timeout(struct cg_session *s, guint ms, GSourceFunc fn)
+{
+	GSource *src = g_timeout_source_new(ms);
+
+	g_source_set_callback(src, fn, s, NULL);
+	g_source_attach(src, cg_worker_context(s->setup.worker));
+	return src;
+}
+
+static void session_send_raw(struct cg_session *s, const uint8_t *buf, size_t len)
+{
+	if (nice_agent_send(s->agent, s->stream_id, 1, (guint)len, (const gchar *)buf) < 0)
+		cg_debug("[%s] send of %zu bytes failed, dropping", s->log_id, len);
+}
+
+static gboolean session_on_dtls_timer(gpointer userdata);
+
+/* Sends what DTLS queued and re-arms its retransmission timer. */
+static void session_flush_dtls(struct cg_session *s)
+{
+	int len, ms;
+
+	/* The browser's ClientHello can arrive before ICE has selected a pair for us to
+	 * answer on; leave the flight queued until then instead of losing it to a 1 s
+	 * retransmission. */
+	while (s->state >= SESSION_ICE_CONNECTED && s->state != SESSION_CLOSED &&
+	       (len = cg_dtls_poll_transmit(s->dtls, s->packet, sizeof(s->packet))) > 0)
+		session_send_raw(s, s->packet, (size_t)len);
+	session_destroy_source(&s->dtls_timer);
+	ms = cg_dtls_poll_timeout_ms(s->dtls);
+	if (ms >= 0 && s->state != SESSION_CLOSED)
+		s->dtls_timer = session_add_timeout(s, (guint)ms, session_on_dtls_timer);
+}
+
+static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev);
+
+static void session_drain_dtls_events(struct cg_session *s)
+{
+	struct cg_dtls_event ev;
+
+	while (s->state != SESSION_CLOSED && cg_dtls_poll_event(s->dtls, &ev) > 0)
+		session_on_dtls_event(s, &ev);
+}
+
+static gboolean session_on_dtls_timer(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	g_source_unref(s->dtls_timer);
+	s->dtls_timer = NULL;
+	cg_dtls_handle_timeout(s->dtls);
+	session_flush_dtls(s);
+	session_drain_dtls_events(s);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * A sender report maps a stream's RTP time to the capture wall clock. Audio and video both
+ * map to that one clock, so the browser can line them up (RFC 3550 §6.4.1: lip sync
+ * through NTP timestamps).
+ */
+static void session_send_sr(struct cg_session *s, const struct cg_rtcp_sr *sr)
+{
+	int len = cg_rtcp_build_sr(s->packet, SESSION_PACKET_MAX, sr);
+
+	if (len < 0)
+		return;
+	len = cg_srtp_protect_rtcp(s->srtp, s->packet, (size_t)len, sizeof(s->packet));
+	if (len > 0)
+		session_send_raw(s, s->packet, (size_t)len);
+}
+
+static void session_send_srs(struct cg_session *s)
+{
+	/* Only for what was sent: an SR before the first packet would map nothing. */
+	if (s->packets_sent > 0)
+		session_send_sr(
+			s, &(struct cg_rtcp_sr){
+				   .ssrc = cg_media_ssrc(s->setup.media),
+				   .ntp = cg_rtcp_ntp_from_unix_usec(s->last_capture_wall_usec),
+				   .rtp_timestamp = s->last_rtp_timestamp,
+				   .packet_count = s->packets_sent,
+				   .octet_count = s->octets_sent,
+				   .cname = "camgate",
+			   });
+	if (s->audio_packets_sent > 0)
+		session_send_sr(s,
+				&(struct cg_rtcp_sr){
+					.ssrc = cg_audio_track_ssrc(s->setup.audio),
+					.ntp = cg_rtcp_ntp_from_unix_usec(s->last_audio_wall_usec),
+					.rtp_timestamp = s->last_audio_rtp_timestamp,
+					.packet_count = s->audio_packets_sent,
+					.octet_count = s->audio_octets_sent,
+					.cname = "camgate",
+				});
+}
+
+static gboolean session_on_sr_timer(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	if (s->state == SESSION_STREAMING)
+		session_send_srs(s);
+	return G_SOURCE_CONTINUE;
+}
+
+static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp_keys *keys)
+{
+	int r = cg_srtp_new(keys, true, &s->srtp);
+
+	if (r < 0) {
+		cg_warn("[%s] cannot set up SRTP: %s, closing", s->log_id, strerror(-r));
+		cg_session_close(s);
+		return;
+	}
+	s->state = SESSION_STREAMING;
+	s->waiting_keyframe = true;
+	s->last_rtcp_usec = cg_mono_usec();
+	s->sr_timer = session_add_timeout(s, SESSION_SR_INTERVAL_MS, session_on_sr_timer);
+	/* A keyframe of the last few frames starts the picture now; else ask for one. */
+	if (!cg_worker_replay_gop(s->setup.worker, s, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000))
+		cg_media_request_keyframe(s->setup.media);
+	cg_info("[%s] DTLS connected (%s), streaming", s->log_id,
+		keys->profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+							  : "AES_CM_128_HMAC_SHA1_80");
+}
+
+static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev)
+{
+	switch (ev->type) {
+	case CG_DTLS_EVENT_CONNECTED:
+		session_on_dtls_connected(s, &ev->keys);
+		break;
+	case CG_DTLS_EVENT_FAILED:
+		cg_stats_add(&s->setup.stats->dtls_failures, 1);
+		cg_warn("[%s] DTLS failed: %s, closing", s->log_id, ev->reason ? ev->reason : "?");
+		cg_session_close(s);
+		break;
+	case CG_DTLS_EVENT_CLOSED:
+		cg_info("[%s] viewer closed DTLS, closing", s->log_id);
+		cg_session_close(s);
+		break;
+	case CG_DTLS_EVENT_NONE:
+		break;
+	}
+}
+
+/* Receiver report blocks about our stream: loss and jitter (RFC 3550 §6.4.1). */
+static void session_on_report_blocks(struct cg_session *s, const struct cg_rtcp_info *info,
+				     uint64_t now)
+{
+	uint32_t ssrc = cg_media_ssrc(s->setup.media);
+
+	for (unsigned i = 0; i < info->n_report_blocks; i++) {
+		const struct cg_rtcp_report_block *b = &info->report_blocks[i];
+
+		if (b->ssrc != ssrc)
+			continue;
+		s->st.fraction_lost = b->fraction_lost;
+		s->st.cumulative_lost = b->cumulative_lost;
+		s->st.jitter = b->jitter;
+		cg_bwe_on_rr(&s->bwe, b->fraction_lost, now);
+	}
+}
+
+static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info,
+				uint64_t now);
+
+/* Feedback that is not about keyframes: reports, REMB, TWCC, NACK. */
+static void session_on_feedback(struct cg_session *s, const uint8_t *buf, size_t len,
+				const struct cg_rtcp_info *info, uint64_t now)
+{
+	struct cg_twcc_report tr;
+
+	session_on_report_blocks(s, info, now);
+	if (info->remb) {
+		s->st.rembs++;
+		cg_bwe_on_remb(&s->bwe, info->remb_bitrate_bps, now);
+	}
+	/* cg_rtcp_parse skips RTPFB FMT 15; the TWCC module reads it from the same bytes. */
+	if (s->twcc && cg_twcc_read_compound(s->twcc, buf, len, &tr) > 0) {
+		s->st.twcc_feedbacks++;
+		cg_bwe_on_twcc(&s->bwe, &tr, now);
+	}
+	if (info->n_nacks > 0 && info->nack_media_ssrc == cg_media_ssrc(s->setup.media))
+		session_serve_nacks(s, info, now);
+}
+
+static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
+{
+	struct cg_rtcp_info info;
+	uint64_t now = cg_mono_usec();
+	int r;
+
+	if (!s->srtp)
+		return;
+	r = cg_srtp_unprotect_rtcp(s->srtp, buf, len);
+	if (r < 0) {
+		cg_trace("[%s] SRTCP unprotect failed: %s, dropping", s->log_id, strerror(-r));
+		return;
+	}
+	if (cg_rtcp_parse(buf, (size_t)r, &info) < 0) {
+		cg_stats_add(&s->setup.stats->rtcp_malformed, 1);
+		cg_trace("[%s] malformed RTCP, dropping", s->log_id);
+		return;
+	}
+	s->last_rtcp_usec = now;
+	if (info.pli)
+		cg_stats_add(&s->setup.stats->plis_received, 1);
+	if (info.fir)
+		cg_stats_add(&s->setup.stats->firs_received, 1);
+	if (info.pli || info.fir) {
+		cg_debug("[%s] %s received, asking for a keyframe", s->log_id,
+			 info.pli ? "PLI" : "FIR");
+		cg_media_request_keyframe(s->setup.media);
+	}
+	if (s->state == SESSION_STREAMING)
+		session_on_feedback(s, buf, (size_t)r, &info, now);
+	if (info.bye) {
+		cg_info("[%s] viewer sent BYE, closing", s->log_id);
+		cg_session_close(s);
+	}
+}
+
+/* RTP from the browser: its microphone, for talkback. Anything else is dropped. */
+static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
+{
+	struct cg_rtp_packet pkt;
+	int r;
+
+	if (!s->audio_receiving || !s->srtp)
+		return;
+	r = cg_srtp_unprotect(s->srtp, buf, len);
+	if (r < 0) {
+		cg_trace("[%s] SRTP unprotect failed: %s, dropping", s->log_id, strerror(-r));
+		return;
+	}
+	if (cg_rtp_parse(buf, (size_t)r, &pkt) < 0 || pkt.header.payload_type != s->audio_pt)
+		return;
+	r = cg_audio_track_talkback(s->setup.audio, pkt.header.ssrc, pkt.header.sequence,
+				    pkt.header.timestamp, pkt.payload, pkt.payload_len);
+	if (r < 0 && r != -EBUSY)
+		cg_trace("[%s] talkback packet dropped: %s", s->log_id, strerror(-r));
+}
+
+static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+			    gchar *buf, gpointer userdata)
+{
+	struct cg_session *s = userdata;
+	uint8_t *data = (uint8_t *)buf;
+
+	if (s->state == SESSION_CLOSED)
+		return;
+	switch (cg_rtp_demux(data, len)) {
+	case CG_DEMUX_DTLS:
+		cg_dtls_handle_datagram(s->dtls, data, len);
+		session_flush_dtls(s);
+		session_drain_dtls_events(s);
+		break;
+	case CG_DEMUX_RTCP:
+		session_on_rtcp(s, data, len);
+		break;
+	case CG_DEMUX_RTP:
+		session_on_rtp(s, data, len);
+		break;
+	default:
+		break; /* noise */
+	}
+}
+
+static void session_on_component_state(NiceAgent *agent, guint stream_id, guint component_id,
+				       guint state, gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	cg_debug("[%s] ICE %s", s->log_id, nice_component_state_to_string(state));
+	if (s->state == SESSION_CLOSED)
+		return;
+	if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
+	    s->state == SESSION_NEW) {
+		s->state = SESSION_ICE_CONNECTED;
+		cg_info("[%s] ICE connected, %.1f ms after the offer", s->log_id,
+			(cg_mono_usec() - s->created_usec) / 1000.0);
+		session_flush_dtls(s);
+	} else if (state == NICE_COMPONENT_STATE_FAILED) {
+		cg_stats_add(&s->setup.stats->ice_failures, 1);
+		cg_info("[%s] ICE failed or consent lost, closing", s->log_id);
+		cg_session_close(s);
+	}
+}
+
+/* Closes sessions that never connect, and viewers that went silent. */
+static gboolean session_on_watchdog(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+	uint64_t now = cg_mono_usec();
+
+	if (s->state != SESSION_STREAMING &&
+	    now - s->created_usec > SESSION_SETUP_TIMEOUT_S * CG_USEC_PER_SEC) {
+		cg_info("[%s] no media path after %d s, closing", s->log_id,
+			SESSION_SETUP_TIMEOUT_S);
+		cg_session_close(s);
+	} else if (s->state == SESSION_STREAMING &&
+		   now - s->last_rtcp_usec > SESSION_RTCP_TIMEOUT_S * CG_USEC_PER_SEC) {
+		cg_info("[%s] no RTCP for %d s, closing", s->log_id, SESSION_RTCP_TIMEOUT_S);
+		cg_session_close(s);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* abs-send-time: 6.18 fixed-point seconds, 24 bits; the browser's bandwidth estimator
+ * compares send and arrival spacing, so any epoch will do. */
+static void session_abs_send_time(struct cg_rtp_ext *ext, uint8_t id, uint64_t now_usec)
+{
+	uint32_t v = (uint32_t)(((now_usec << 18) / CG_USEC_PER_SEC) & 0xffffff);
+
+	*ext = (struct cg_rtp_ext){ .id = id, .len = 3 };
+	ext->data[0] = (uint8_t)(v >> 16);
+	ext->data[1] = (uint8_t)(v >> 8);
+	ext->data[2] = (uint8_t)v;
+}
+
+/* The header every packet of ours carries: payload type, marker, and the extensions the
+ * viewer negotiated (playout-delay min = max = 0 asks the browser not to buffer). */
+static void session_header(struct cg_session *s, struct cg_rtp_header *h, uint64_t now_usec,
+			   size_t wire_size)
+{
+	if (s->playout_delay_id)
+		cg_rtp_ext_playout_delay(&h->extensions[h->n_extensions++], s->playout_delay_id, 0,
+					 0);
+	if (s->abs_send_time_id)
+		session_abs_send_time(&h->extensions[h->n_extensions++], s->abs_send_time_id,
+				      now_usec);
+	if (s->twcc) {
+		/* draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: 16-bit, per session. */
+		uint16_t seq = cg_twcc_on_send(s->twcc, now_usec / 1000, wire_size);
+		struct cg_rtp_ext *e = &h->extensions[h->n_extensions++];
+
+		*e = (struct cg_rtp_ext){ .id = s->twcc_id, .len = 2 };
+		e->data[0] = (uint8_t)(seq >> 8);
+		e->data[1] = (uint8_t)seq;
+	}
+}
+
+/*
+ * Writes RTP packet index of u, SRTP-protected, into out (cap bytes): as sent the first
+ * time, or (rtx) as an RFC 4588 retransmission in the session's RTX stream. The payload
+ * is the shared plan's slice: the copy next to the header is the one SRTP needs anyway,
+ * since its output differs per viewer. Returns the length or a negative errno.
+ */
+static int session_build_packet(struct cg_session *s, const struct cg_media_unit *u, size_t index,
+				bool rtx, uint64_t now_usec, uint8_t *out, size_t cap)
+{
+	const struct cg_h264_payload *p = &u->plan.items[index];
+	uint16_t seq = (uint16_t)(u->first_seq + index);
+	struct cg_rtp_header h = {
+		.payload_type = rtx ? s->rtx_pt : s->pt,
+		.marker = p->marker,
+		.sequence = rtx ? s->rtx_seq++ : seq,
+		.timestamp = u->rtp_timestamp,
+		.ssrc = rtx ? s->rtx_ssrc : cg_media_ssrc(s->setup.media),
+	};
+	const uint8_t *payload = u->plan.arena + p->offset;
+	int len;
+
+	session_header(s, &h, now_usec, p->len + 48u);
+	if (rtx) {
+		len = cg_rtx_build(out, cap - CG_SRTP_MAX_TRAILER, &h, seq, payload, p->len);
+	} else {
+		len = cg_rtp_write_header(out, cap - CG_SRTP_MAX_TRAILER, &h);
+		if (len >= 0 && (size_t)len + p->len > cap - CG_SRTP_MAX_TRAILER)
+			len = -ENOSPC;
+		if (len >= 0) {
+			memcpy(out + len, payload, p->len);
+			len += p->len;
+		}
+	}
+	if (len < 0)
+		return len;
+	return cg_srtp_protect(s->srtp, out, (size_t)len, cap);
+}
+
+/*
+ * Hands n prepared messages of the worker's batch to libnice in one call. Returns the
+ * number libnice took; fewer than n means the socket buffer is full.
+ */
+static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch *b, unsigned n)
+{
+	GError *err = NULL;
+	gint sent;
+
+	if (n == 0)
+		return 0;
+	sent = nice_agent_send_messages_nonblocking(s->agent, s->stream_id, 1, b->msgs, n, NULL,
+						    &err);
+	if (sent < 0) {
+		cg_trace("[%s] batch send failed: %s", s->log_id, err ? err->message : "?");
+		g_clear_error(&err);
+		return 0;
+	}
+	return (unsigned)sent;
+}
+
+/* Adds packet index of u to the batch (flushing it when full); returns packets the
+ * socket refused. */
+static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *b, unsigned *n,
+				  const struct cg_media_unit *u, size_t index, bool rtx,
+				  uint64_t now)
+{
+	int len = session_build_packet(s, u, index, rtx, now, b->slots[*n], CG_WORKER_SLOT);
+	unsigned dropped = 0;
+
+	if (len < 0) {
+		cg_trace("[%s] cannot build packet: %s, dropping", s->log_id, strerror(-len));
+		return 0;
+	}
+	b->vecs[*n].size = (gsize)len;
+	if (++*n == CG_WORKER_BATCH) {
+		dropped = *n - session_flush_batch(s, b, *n);
+		*n = 0;
+	}
+	return dropped;
+}
+
+/*
+ * Sends all packets of u: built into the worker's preallocated slots, then one libnice
+ * call per CG_WORKER_BATCH packets (one call per frame in the common case). Returns the
+ * number of packets the socket did not take.
+ */
+static unsigned session_send_packets(struct cg_session *s, const struct cg_media_unit *u,
+				     uint64_t now)
+{
+	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	unsigned n = 0, dropped = 0;
+
+	for (size_t i = 0; i < u->plan.n_items; i++) {
+		dropped += session_batch_add(s, b, &n, u, i, false, now);
+		s->packets_sent++;
+		s->octets_sent += u->plan.items[i].len;
+	}
+	dropped += n - session_flush_batch(s, b, n);
+	s->st.packets_sent = s->packets_sent;
+	/* Once per frame, not per packet: the counters are shared atomics. */
+	cg_stats_add(&s->setup.stats->rtp_packets_sent, u->plan.n_items - dropped);
+	cg_stats_add(&s->setup.stats->rtp_bytes_sent, u->au->len);
+	return dropped;
+}
+
+/*
+ * Answers a generic NACK (RFC 4585 §6.2.1) from the worker's shared history: each lost
+ * packet is rebuilt from its unit, as RTX when negotiated (RFC 4588), else in the
+ * original stream (libsrtp allows re-protecting a sequence number on the send side).
+ * Everything goes out as one batch; a token bucket bounds what one viewer can ask for.
+ */
+static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info, uint64_t now)
+{
+	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	uint64_t retransmitted = s->st.retransmitted;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < info->n_nacks; i++) {
+		unsigned index;
+		struct cg_media_unit *u =
+			cg_worker_find_packet(s->setup.worker, info->nacks[i], &index);
+
+		s->st.nacks_received++;
+		if (!u || !cg_rtx_budget_take(&s->rtx_budget, now)) {
+			s->st.nacks_unserved++;
+			continue;
+		}
+		session_batch_add(s, b, &n, u, index, s->rtx_pt != 0, now);
+		s->st.retransmitted++;
+	}
+	session_flush_batch(s, b, n);
+	cg_stats_add(&s->setup.stats->nacks_received, info->n_nacks);
+	cg_stats_add(&s->setup.stats->retransmissions, s->st.retransmitted - retransmitted);
+}
+
+/* Skips to the next keyframe, asking the arbiter for one at most every
+ * SESSION_SKIP_ASK_MS for this viewer. */
+static void session_skip_to_keyframe(struct cg_session *s, uint64_t now)
+{
+	s->waiting_keyframe = true;
+	s->st.frames_skipped++;
+	if (now - s->last_skip_ask_usec >= SESSION_SKIP_ASK_MS * CG_USEC_PER_MSEC) {
+		s->last_skip_ask_usec = now;
+		cg_media_request_keyframe(s->setup.media);
+	}
+}
+
+/*
+ * The send budget: a viewer whose estimate is clearly below the stream's bitrate is
+ * served what fits in a token bucket at its estimate; a frame that does not fit is
+ * skipped with the rest of its GOP (a partial GOP is undecodable) rather than queued.
+ */
+static bool session_within_budget(struct cg_session *s, const struct cg_media_unit *u, uint64_t now)
+{
+	uint32_t est = cg_bwe_estimate_kbps(&s->bwe, now);
+	uint64_t stream = cg_media_bitrate(s->setup.media);
+
+	if (est && (uint64_t)est * 100 < stream * SESSION_BUDGET_PCT)
+		cg_bwe_budget_set_rate(&s->budget, (uint64_t)est * 1000);
+	else
+		cg_bwe_budget_set_rate(&s->budget, 0);
+	return cg_bwe_budget_take(&s->budget, u->plan.arena_len + 40 * u->plan.n_items, u->keyframe,
+				  now);
+}
+
+void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
+{
+	uint64_t now;
+
+	if (s->state != SESSION_STREAMING)
+		return;
+	if (s->waiting_keyframe && !u->keyframe)
+		return;
+	now = cg_mono_usec();
+	if (!session_within_budget(s, u, now)) {
+		session_skip_to_keyframe(s, now);
+		return;
+	}
+	if (s->waiting_keyframe) {
+		s->waiting_keyframe = false;
+		cg_debug("[%s] keyframe, %.1f ms after the offer", s->log_id,
+			 (now - s->created_usec) / 1000.0);
+	}
+	/* A full socket buffer: this viewer cannot keep up. Rather than queue, it resumes at
+	 * the next keyframe (STYLE 4.4 hub drop policy). */
+	if (session_send_packets(s, u, now) > 0)
+		session_skip_to_keyframe(s, now);
+	s->last_rtp_timestamp = u->rtp_timestamp;
+	s->last_capture_wall_usec = u->capture_wall_usec;
+}
+
+void cg_session_resync(struct cg_session *s)
+{
+	if (s->state == SESSION_STREAMING && !s->waiting_keyframe)
+		session_skip_to_keyframe(s, cg_mono_usec());
+}
+
+void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret)
+{
+	*ret = s->st;
+	ret->estimate_kbps = cg_bwe_estimate_kbps(&s->bwe, cg_mono_usec());
+	ret->loss = s->bwe.loss;
+}
+
+struct cg_media *cg_session_media(const struct cg_session *s)
+{
+	return s->setup.media;
+}
+
+void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
+			       uint32_t *ret_max_kbps)
+{
+	if (s->setup.cfg && s->setup.cfg->min_bitrate_kbps && s->setup.cfg->max_bitrate_kbps) {
+		*ret_min_kbps = s->setup.cfg->min_bitrate_kbps;
+		*ret_max_kbps = s->setup.cfg->max_bitrate_kbps;
+		return;
+	}
+	*ret_max_kbps = cg_media_bitrate(s->setup.media);
+	*ret_min_kbps = CG_MAX(*ret_max_kbps / 4, 50u);
+}
+
+static void session_add_remote_candidate(struct cg_session *s, const char *value)
+{
+	gchar *line = g_strconcat("a=", value, NULL);
+	NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(s->agent, s->stream_id, line);
+	GSList list = { .data = c };
+
+	if (!c) {
+		/* mDNS ".local" names and TCP candidates land here; the browser's checks still
+		 * reach us and become peer-reflexive candidates. */
+		cg_debug("[%s] remote candidate not usable, ignoring", s->log_id);
+	} else {
+		c->component_id = 1;
+		c->stream_id = s->stream_id;
+		if (nice_agent_set_remote_candidates(s->agent, s->stream_id, 1, &list) < 0)
+			cg_debug("[%s] remote candidate rejected by ICE, ignoring", s->log_id);
+		nice_candidate_free(c);
+	}
+	g_free(line);
+}
+
+/*
+ * Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). WHEP has
+ * no server-to-client trickle (draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2), so the
+ * answer must wait for STUN and TURN; the wait runs on the worker, where cg_session_close_now()
+ * also runs, so the agent cannot go away while its candidates are read. The control thread gets one
+ * report.
+ */
+struct session_gathered {
+	struct cg_session *s;
+	char **candidates; /* NULL when the session closed first */
+	unsigned n;
+	int status;
+};
+
+static void session_on_worker(struct cg_session *s, GSourceFunc fn)
+{
+	GSource *src = g_idle_source_new();
+
+	g_source_set_callback(src, fn, cg_session_ref(s), session_unref_notify);
+	g_source_attach(src, cg_worker_context(s->setup.worker));
+	g_source_unref(src);
+}
+
+static gboolean session_deliver_gathered(gpointer userdata)
+{
+	struct session_gathered *g = userdata;
+	struct cg_session *s = g->s;
+
+	g_strfreev(s->gather.candidates);
+	s->gather.candidates = g_steal_pointer(&g->candidates);
+	s->gather.n_candidates = g->n;
+	s->gather.fn(s, g->status, s->gather.userdata);
+	return G_SOURCE_REMOVE;
+}
+
+static void session_gathered_free(gpointer userdata)
+{
+	struct session_gathered *g = userdata;
+
+	cg_session_unref(g->s);
+	g_strfreev(g->candidates);
+	g_free(g);
+}
+
+static char **session_local_candidates(struct cg_session *s, unsigned *ret_n);
+
+/* Sends the candidates, or the news that the session closed, to the control thread: once,
+ * and only once the wait is armed. Worker thread. */
+static void session_report_gathered(struct cg_session *s, int status)
+{
+	struct session_gathered *g;
+	GSource *src;
+
+	if (!s->gather.armed || s->gather.reported)
+		return;
+	s->gather.reported = true;
+	session_destroy_source(&s->gather.cap_timer);
+	g = g_new0(struct session_gathered, 1);
+	g->s = cg_session_ref(s);
+	g->status = s->state == SESSION_CLOSED ? -ECONNRESET : status;
+	if (g->status != -ECONNRESET)
+		g->candidates = session_local_candidates(s, &g->n);
+	cg_debug("[%s] %u local candidates after %.1f ms%s", s->log_id, g->n,
+		 (cg_mono_usec() - s->created_usec) / 1000.0,
+		 g->status == -ETIMEDOUT ? " (gathering not done: capped)" : "");
+	src = g_idle_source_new();
+	g_source_set_callback(src, session_deliver_gathered, g, session_gathered_free);
+	g_source_attach(src, s->setup.control_ctx);
+	g_source_unref(src);
+}
+
+/* An unreachable STUN or TURN server retransmits for ~40 s: the viewer does not wait that. */
+static gboolean session_on_gather_cap(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	g_source_unref(s->gather.cap_timer);
+	s->gather.cap_timer = NULL;
+	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is",
+		s->log_id, s->gather.cap_ms);
+	session_report_gathered(s, -ETIMEDOUT);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean session_gather_done_idle(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	s->gather.done = true;
+	session_report_gathered(s, 0);
+	return G_SOURCE_REMOVE;
+}
+
+/* libnice emits this on whichever thread drove the agent (the control thread during
+ * nice_agent_gather_candidates(), else the worker): continue on the worker. */
+static void session_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer userdata)
+{
+	session_on_worker(userdata, session_gather_done_idle);
+}
+
+static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+			    gchar *buf, gpointer userdata);
+
+static gboolean session_gather_arm(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	s->gather.armed = true;
+	/* libnice reads its sockets only once a receiver is attached: without one, the STUN
+	 * and TURN responses would wait in the socket until cg_session_start(), and
+	 * discovery would time out first. Creation is over, so the session is the worker's
+	 * to run; what arrives before the answer is read as it would be after. */
+	if (s->state != SESSION_CLOSED)
+		nice_agent_attach_recv(s->agent, s->stream_id, 1,
+				       cg_worker_context(s->setup.worker), session_on_recv, s);
+	if (s->state == SESSION_CLOSED || s->gather.done)
+		session_report_gathered(s, 0);
+	else
+		s->gather.cap_timer =
+			session_add_timeout(s, s->gather.cap_ms, session_on_gather_cap);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * One server for both (stun: and turn: naming the same host and port, as most deployments
+ * do): TURN over UDP already gives the server-reflexive address (XOR-MAPPED-ADDRESS in the
+ * Allocate response, RFC 8656 §7.3), and libnice takes everything from the TURN server's
+ * address on that socket for TURN, so a separate Binding answer is dropped and gathering
+ * would wait for its timeout (2 s) on every viewer.
+ */
+static bool session_stun_is_turn(const struct cg_ice_servers *ice)
+{
+	return ice->turn_ip[0] && ice->turn_transport == CG_CONFIG_TURN_UDP &&
+	       strcmp(ice->stun_ip, ice->turn_ip) == 0 && ice->stun_port == ice->turn_port;
+}
+
+/* STUN for a server-reflexive candidate, TURN for a relayed one: only when configured,
+ * so that on a LAN without them no packet leaves for an outside server. */
+static void session_use_ice_servers(struct cg_session *s)
+{
+	static const NiceRelayType relay_types[] = {
+		[CG_CONFIG_TURN_UDP] = NICE_RELAY_TYPE_TURN_UDP,
+		[CG_CONFIG_TURN_TCP] = NICE_RELAY_TYPE_TURN_TCP,
+		[CG_CONFIG_TURN_TLS] = NICE_RELAY_TYPE_TURN_TLS,
+	};
+	const struct cg_ice_servers *ice = s->setup.ice;
+	struct cg_turn_credentials cred;
+
+	if (!ice)
+		return;
+	if (session_stun_is_turn(ice))
+		cg_debug("[%s] STUN server is the TURN server: its allocation gives the "
+			 "server-reflexive candidate",
+			 s->log_id);
+	else if (ice->stun_ip[0])
+		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
+			     (guint)ice->stun_port, NULL);
+	if (!ice->turn_ip[0])
+		return;
+	/* REST credentials are made here, as the agent allocates: the server checks their
+	 * expiry on the Allocate only, and libnice copies them for the refreshes. */
+	if (cg_ice_servers_turn_credentials(ice, (int64_t)(cg_wall_usec() / CG_USEC_PER_SEC),
+					    &cred) < 0)
+		cg_warn("[%s] cannot make TURN credentials, not using the TURN server", s->log_id);
+	else if (!nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
+					    cred.username, cred.password,
+					    relay_types[ice->turn_transport]))
+		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->log_id,
+			ice->turn_ip, ice->turn_port);
+	cg_turn_credentials_clear(&cred);
+}
+
+static int session_create_agent(struct cg_session *s)
+{
+	NiceAddress loopback;
+
+	/*
+	 * No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21's consent checks dropped a
+	 * viewer 10–15 s into a link with 5 % loss and 50 ms delay (tests/integration/
+	 * browser-loss.sh), where RFC 7675 allows 30 s. Consent is kept instead by the
+	 * viewer's authenticated SRTCP (only the DTLS peer can send it): no RTCP for
+	 * SESSION_RTCP_TIMEOUT_S and the session stops sending and closes. libnice still
+	 * answers the browser's own consent checks.
+	 */
+	s->agent = nice_agent_new_full(cg_worker_context(s->setup.worker),
+				       NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+	if (!s->agent)
+		return -EIO;
+	/* The offerer controls (RFC 8445 §6.1.1): usually the browser. No TCP candidates, and no
+	 * UPnP: a camera must not ask the router to open ports for every viewer. */
+	g_object_set(s->agent, "controlling-mode", s->offerer, "ice-tcp", FALSE, "upnp", FALSE,
+		     NULL);
+	if (s->setup.loopback_only) {
+		/* libnice skips loopback when enumerating interfaces. */
+		nice_address_init(&loopback);
+		nice_address_set_from_string(&loopback, "127.0.0.1");
+		nice_agent_add_local_address(s->agent, &loopback);
+	}
+	s->stream_id = nice_agent_add_stream(s->agent, 1);
+	if (s->stream_id == 0)
+		return -EIO;
+	session_use_ice_servers(s);
+	g_signal_connect(s->agent, "component-state-changed",
+			 G_CALLBACK(session_on_component_state), s);
+	if (s->gather.fn)
+		g_signal_connect(s->agent, "candidate-gathering-done",
+				 G_CALLBACK(session_on_gathering_done), s);
+	if (!nice_agent_gather_candidates(s->agent, s->stream_id))
+		return -EIO;
+	if (!nice_agent_get_local_credentials(s->agent, s->stream_id, &s->local_ufrag,
+					      &s->local_pwd))
+		return -EIO;
+	return 0;
+}
+
+/* Appends the agent's server-reflexive and relayed candidates (relayed) or its host ones,
+ * up to SESSION_MAX_CANDIDATES in all. */
+static void session_append_candidates(struct cg_session *s, GSList *cands, bool relayed, char **out,
+				      unsigned *n)
+{
+	for (GSList *l = cands; l; l = l->next) {
+		NiceCandidate *c = l->data;
+		gchar *sdp;
+
+		if ((c->type != NICE_CANDIDATE_TYPE_HOST) != relayed)
+			continue;
+		sdp = nice_agent_generate_local_candidate_sdp(s->agent, c);
+		if (sdp && *n < SESSION_MAX_CANDIDATES && g_str_has_prefix(sdp, "a="))
+			out[(*n)++] = g_strdup(sdp + 2);
+		g_free(sdp);
+	}
+}
+
+/*
+ * The candidates gathered so far, as "candidate:…" values: server-reflexive and relayed
+ * first, so that a board with many interfaces cannot crowd out the ones a viewer beyond
+ * its NAT needs (the order of a=candidate lines means nothing to ICE, RFC 8839 §5.1).
+ * Host candidates exist as soon as gathering starts.
+ */
+static char **session_local_candidates(struct cg_session *s, unsigned *ret_n)
+{
+	GSList *cands = nice_agent_get_local_candidates(s->agent, s->stream_id, 1);
+	char **out = g_new0(char *, SESSION_MAX_CANDIDATES + 1);
+	unsigned n = 0;
+
+	session_append_candidates(s, cands, true, out, &n);
+	session_append_candidates(s, cands, false, out, &n);
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	*ret_n = n;
+	return out;
+}
+
+/* Writes the answer with the given candidates and a=end-of-candidates (WHEP has no
+ * server-to-client trickle, draft-ietf-wish-whep-03 §4.4.2: the answer must hold them all). */
+static int session_write_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, char **candidates,
+				unsigned n_candidates, char **ret_answer)
+{
+	size_t cap = 16 * 1024;
+	char *answer = g_malloc(cap);
+	struct cg_sdp_local local = {
+		.session_id = ((uint64_t)cg_rand_u32() << 31) | cg_rand_u32(),
+		.ice_ufrag = s->local_ufrag,
+		.ice_pwd = s->local_pwd,
+		.fingerprint = cg_cert_fingerprint(s->setup.cert),
+		.video_ssrc = cg_media_ssrc(s->setup.media),
+		.rtx_ssrc = s->rtx_ssrc,
+		.audio_ssrc = s->setup.audio ? cg_audio_track_ssrc(s->setup.audio) : 0,
+		.cname = "camgate",
+		.stream_id = "camgate",
+		.candidates = (const char *const *)candidates,
+		.n_candidates = n_candidates,
+		.end_of_candidates = true,
+	};
+	int r = cg_sdp_build_answer(answer, cap, offer, choice, &local);
+
+	if (r < 0) {
+		g_free(answer);
+		return r;
+	}
+	*ret_answer = answer;
+	return 0;
+}
+
+static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, char **ret_answer)
+{
+	unsigned n_candidates;
+	char **candidates = session_local_candidates(s, &n_candidates);
+	int r = session_write_answer(s, offer, choice, candidates, n_candidates, ret_answer);
+
+	g_strfreev(candidates);
+	return r;
+}
+
+/*
+ * The peer's side of the transport, from its offer or its answer: ICE credentials and
+ * candidates, and a DTLS endpoint in the role the SDP gave us (RFC 8842 §5).
+ */
+static int session_apply_remote(struct cg_session *s, const struct cg_sdp_media *m,
+				const struct cg_sdp_choice *choice, enum cg_dtls_role role)
+{
+	if (!nice_agent_set_remote_credentials(s->agent, s->stream_id, choice->remote_ufrag,
+					       choice->remote_pwd))
+		return -EIO;
+	s->remote_ufrag = g_strdup(choice->remote_ufrag);
+	for (unsigned i = 0; i < m->n_candidates; i++)
+		session_add_remote_candidate(s, m->candidates[i]);
+	if (m->end_of_candidates)
+		nice_agent_peer_candidate_gathering_done(s->agent, s->stream_id);
+	return cg_dtls_new(s->setup.cert, role, choice->remote_fingerprint_alg,
+			   choice->remote_fingerprint, &s->dtls);
+}
+
+void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track *audio,
+			     struct cg_sdp_capabilities *ret)
+{
+	/* NACK with RTX, REMB and transport-wide CC are all implemented by sessions. */
+	*ret = (struct cg_sdp_capabilities){ .video_profile = cg_media_profile(media),
+					     .nack = true,
+					     .remb = true,
+					     .rtx = true,
+					     .twcc = true,
+					     .audio_send = cg_audio_track_sends(audio),
+					     .audio_receive = cg_audio_track_receives(audio) };
+}
+
+static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choice *c)
+{
+	s->pt = c->video_pt;
+	if (c->audio_index >= 0) {
+		s->audio_pt = c->audio_pt;
+		s->audio_sending = c->audio_direction == CG_SDP_SENDRECV ||
+				   c->audio_direction == CG_SDP_SENDONLY;
+		s->audio_receiving = c->audio_direction == CG_SDP_SENDRECV ||
+				     c->audio_direction == CG_SDP_RECVONLY;
+	}
+	s->playout_delay_id = c->playout_delay_id;
+	s->abs_send_time_id = c->abs_send_time_id;
+	s->rtx_pt = c->rtx_pt;
+	s->rtx_ssrc = cg_rand_u32();
+	s->rtx_seq = (uint16_t)cg_rand_u32();
+	s->twcc_id = c->twcc_id;
+	if (c->twcc_id && c->twcc) {
+		s->twcc = cg_new0(struct cg_twcc, 1);
+		cg_twcc_init(s->twcc);
+	}
+	cg_rtx_budget_init(&s->rtx_budget, SESSION_RTX_RATE, SESSION_RTX_BURST);
+}
+
+/* The answering side up to the answer: agent gathering, the offer applied, DTLS started. */
+static int session_new_answerer(const struct cg_session_setup *setup,
+				const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice, struct cg_session *s)
+{
+	int r;
+
+	cg_refcount_init(&s->ref);
+	session_make_id(s);
+	s->setup = *setup;
+	s->created_usec = cg_mono_usec();
+	session_apply_choice(s, choice);
+	r = session_create_agent(s);
+	if (r >= 0)
+		r = session_apply_remote(s, &offer->media[choice->video_index], choice,
+					 CG_DTLS_SERVER);
+	if (r >= 0)
+		r = cg_dtls_start(s->dtls);
+	return r;
+}
+
+int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r = session_new_answerer(setup, offer, choice, s);
+
+	if (r >= 0)
+		r = session_build_answer(s, offer, choice, ret_answer);
+	if (r < 0) {
+		cg_session_close_now(s);
+		cg_session_unref(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int cg_session_new_gathering(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			     const struct cg_sdp_choice *choice, unsigned cap_ms,
+			     cg_session_gathered_fn fn, void *userdata, struct cg_session **ret)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r;
+
+	s->gather.fn = fn;
+	s->gather.userdata = userdata;
+	s->gather.cap_ms = cap_ms;
+	r = session_new_answerer(setup, offer, choice, s);
+	if (r < 0) {
+		cg_session_close_now(s);
+		cg_session_unref(s);
+		return r;
+	}
+	session_on_worker(s, session_gather_arm);
+	*ret = s;
+	return 0;
+}
+
+int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
+		      const struct cg_sdp_choice *choice, char **ret_answer)
+{
+	int r;
+
+	if (!s->gather.candidates)
+		return -ECONNRESET;
+	r = session_write_answer(s, offer, choice, s->gather.candidates, s->gather.n_candidates,
+				 ret_answer);
+	g_strfreev(s->gather.candidates);
+	s->gather.candidates = NULL;
+	return r;
+}
+
+static gboolean session_notify_closed(gpointer userdata);
+
+static gboolean session_attach(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	if (s->state == SESSION_CLOSED) {
+		/* ICE failed between the answer and now: the owner registered the session
+		 * and must still hear that it closed, or it would count it for ever. */
+		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
+					   session_notify_closed, cg_session_ref(s),
+					   session_unref_notify);
+		return G_SOURCE_REMOVE;
+	}
+	cg_worker_attach_session(s->setup.worker, s);
+	nice_agent_attach_recv(s->agent, s->stream_id, 1, cg_worker_context(s->setup.worker),
+			       session_on_recv, s);
+	s->watchdog_timer = session_add_timeout(s, 1000, session_on_watchdog);
+	session_flush_dtls(s);
+	return G_SOURCE_REMOVE;
+}
+
+void cg_session_start(struct cg_session *s)
+{
+	g_main_context_invoke_full(cg_worker_context(s->setup.worker), G_PRIORITY_DEFAULT,
+				   session_attach, cg_session_ref(s), session_unref_notify);
+}
+
+struct session_candidates {
+	struct cg_session *session;
+	unsigned n;
+	char **candidates;
+	bool end_of_candidates;
+};
+
+static gboolean session_apply_candidates(gpointer userdata)
+{
+	struct session_candidates *c = userdata;
+
+	if (c->session->state != SESSION_CLOSED) {
+		for (unsigned i = 0; i < c->n; i++)
+			session_add_remote_candidate(c->session, c->candidates[i]);
+		if (c->end_of_candidates)
+			nice_agent_peer_candidate_gathering_done(c->session->agent,
+								 c->session->stream_id);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void session_candidates_free(gpointer userdata)
+{
+	struct session_candidates *c = userdata;
+
+	cg_session_unref(c->session);
+	g_strfreev(c->candidates);
+	g_free(c);
+}
+
+int cg_session_add_remote_candidates(struct cg_session *s, const struct cg_sdp_fragment *frag)
+{
+	struct session_candidates *c;
+
+	/* An offering session knows the peer only once its answer is in. */
+	if (!s->remote_ufrag)
+		return -EAGAIN;
+	if (frag->ice_ufrag[0] && strcmp(frag->ice_ufrag, s->remote_ufrag) != 0)
+		return -EPERM;
+	c = g_new0(struct session_candidates, 1);
+	c->session = cg_session_ref(s);
+	c->n = frag->n_candidates;
+	c->candidates = g_new0(char *, frag->n_candidates + 1);
+	for (unsigned i = 0; i < frag->n_candidates; i++)
+		c->candidates[i] = g_strdup(frag->candidates[i]);
+	c->end_of_candidates = frag->end_of_candidates;
+	g_main_context_invoke_full(cg_worker_context(s->setup.worker), G_PRIORITY_DEFAULT,
+				   session_apply_candidates, c, session_candidates_free);
+	return 0;
+}
+
+static gboolean session_close_idle(gpointer userdata)
+{
+	cg_session_close_now(userdata);
+	return G_SOURCE_REMOVE;
+}
+
+void cg_session_close(struct cg_session *s)
+{
+	/* Always deferred: callers may be inside a libnice or DTLS callback of this session. */
+	session_on_worker(s, session_close_idle);
+}
+
+static gboolean session_notify_closed(gpointer userdata)
+{
+	struct cg_session *s = userdata;
+
+	s->setup.on_closed(s, s->setup.on_closed_userdata);
+	return G_SOURCE_REMOVE;
+}
+
+void cg_session_close_now(struct cg_session *s)
+{
+	bool was_started = s->watchdog_timer != NULL;
+
+	if (s->state == SESSION_CLOSED)
+		return;
+	s->state = SESSION_CLOSED;
+	/* A viewer still waiting for its answer gets an error instead of candidates. */
+	session_report_gathered(s, -ECONNRESET);
+	session_destroy_source(&s->dtls_timer);
+	session_destroy_source(&s->sr_timer);
+	session_destroy_source(&s->watchdog_timer);
+	if (s->agent) {
+		nice_agent_attach_recv(s->agent, s->stream_id, 1,
+				       cg_worker_context(s->setup.worker), NULL, NULL);
+		g_signal_handlers_disconnect_by_data(s->agent, s);
+		/* Releases TURN allocations now (a refresh with lifetime 0) instead of leaving
+		 * them to time out on the server, where they count against the user's quota.
+		 * The close holds its own reference to the agent until it is done. */
+		nice_agent_close_async(s->agent, NULL, NULL);
+		g_object_unref(s->agent);
+		s->agent = NULL;
+	}
+	s->dtls = cg_dtls_free(s->dtls);
+	s->srtp = cg_srtp_free(s->srtp);
+	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
+		" retransmitted, %" PRIu64 " frames skipped, loss %.1f %%",
+		s->log_id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,
+		s->st.nacks_received, s->st.retransmitted, s->st.frames_skipped,
+		100.0 * s->bwe.loss);
+	if (was_started) {
+		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
+					   session_notify_closed, cg_session_ref(s),
+					   session_unref_notify);
+		cg_worker_detach_session(s->setup.worker, s);
+	}
+}
+
+void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *u)
+{
+	const struct cg_h264_payload *p = &u->plan.items[0];
+	struct cg_rtp_header h = {
+		.payload_type = s->audio_pt,
+		.sequence = u->first_seq,
+		.timestamp = u->rtp_timestamp,
+		.ssrc = cg_audio_track_ssrc(s->setup.audio),
+	};
+	int len;
+
+	if (s->state != SESSION_STREAMING || !s->audio_sending)
+		return;
+	len = cg_rtp_write_header(s->packet, SESSION_PACKET_MAX, &h);
+	if (len < 0 || (size_t)len + p->len > SESSION_PACKET_MAX)
+		return;
+	memcpy(s->packet + len, u->plan.arena + p->offset, p->len);
+	len = cg_srtp_protect(s->srtp, s->packet, (size_t)len + p->len, sizeof(s->packet));
+	if (len < 0)
+		return;
+	session_send_raw(s, s->packet, (size_t)len);
+	s->audio_packets_sent++;
+	s->audio_octets_sent += p->len;
+	s->last_audio_rtp_timestamp = u->rtp_timestamp;
+	s->last_audio_wall_usec = u->capture_wall_usec;
+}
+
+/* Our offer: the same local parameters an answer would carry, from our side. */
+static int session_build_offer(struct cg_session *s, char **ret_offer)
+{
+	unsigned n_candidates;
+	char **candidates = session_local_candidates(s, &n_candidates);
+	size_t cap = 16 * 1024;
+	char *offer = g_malloc(cap);
+	struct cg_sdp_offer_params *p = &s->offered;
+	int r;
+
+	*p = (struct cg_sdp_offer_params){
+		.session_id = ((uint64_t)cg_rand_u32() << 31) | cg_rand_u32(),
+		.ice_ufrag = s->local_ufrag,
+		.ice_pwd = s->local_pwd,
+		.fingerprint = cg_cert_fingerprint(s->setup.cert),
+		.video_profile = cg_media_profile(s->setup.media),
+		.video_ssrc = cg_media_ssrc(s->setup.media),
+		.rtx_ssrc = s->rtx_ssrc,
+		.audio_ssrc = s->setup.audio ? cg_audio_track_ssrc(s->setup.audio) : 0,
+		.audio_send = cg_audio_track_sends(s->setup.audio),
+		.audio_receive = cg_audio_track_receives(s->setup.audio),
+		.cname = "camgate",
+		.stream_id = "camgate",
+		.candidates = (const char *const *)candidates,
+		.n_candidates = n_candidates,
+		.end_of_candidates = true,
+	};
+	r = cg_sdp_build_offer(offer, cap, p);
+	/* Only the flags and numbers are needed to read the answer. */
+	p->ice_ufrag = p->ice_pwd = NULL;
+	p->candidates = NULL;
+	g_strfreev(candidates);
+	if (r < 0) {
+		g_free(offer);
+		return r;
+	}
+	*ret_offer = offer;
+	return 0;
+}
+
+int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+			 char **ret_offer)
+{
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	int r;
+
+	cg_refcount_init(&s->ref);
+	session_make_id(s);
+	s->setup = *setup;
+	s->offerer = true;
+	s->created_usec = cg_mono_usec();
+	s->rtx_ssrc = cg_rand_u32();
+	r = session_create_agent(s);
+	if (r >= 0)
+		r = session_build_offer(s, ret_offer);
+	if (r < 0) {
+		cg_session_close_now(s);
+		cg_session_unref(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
+			  const char **ret_reason)
+{
+	struct cg_sdp_offer *answer = cg_new0(struct cg_sdp_offer, 1);
+	struct cg_sdp_choice choice;
+	uint32_t rtx_ssrc = s->rtx_ssrc;
+	int r;
+
+	cg_assert(s->offerer && !s->dtls);
+	r = cg_sdp_parse_offer(sdp, len, answer, ret_reason);
+	if (r >= 0)
+		r = cg_sdp_choose_from_answer(answer, &s->offered, &choice, ret_reason);
+	if (r >= 0) {
+		session_apply_choice(s, &choice);
+		s->rtx_ssrc = rtx_ssrc; /* the one our offer announced */
+		/* RFC 8842 §5.2: an active answerer makes us the DTLS server. */
+		r = session_apply_remote(s, &answer->media[0], &choice,
+					 strcmp(choice.remote_setup, "active") == 0
+						 ? CG_DTLS_SERVER
+						 : CG_DTLS_CLIENT);
+		if (r < 0)
+			*ret_reason = "cannot set up the transport";
+	}
+	if (r >= 0)
+		r = cg_dtls_start(s->dtls);
+	free(answer);
+	return r;
+}
