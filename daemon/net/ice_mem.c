@@ -89,6 +89,8 @@ static void ice_mem_schedule(struct ice_mem *t)
 	if (!t->attached || t->idle || g_queue_is_empty(&t->inbox))
 		return;
 	t->idle = g_idle_source_new();
+	/* A socket's priority, as libnice's sources have: a busy timer must not starve it. */
+	g_source_set_priority(t->idle, G_PRIORITY_DEFAULT);
 	g_source_set_callback(t->idle, ice_mem_dispatch, t, NULL);
 	g_source_attach(t->idle, t->ctx);
 }

@@ -4,7 +4,8 @@
  * of one network (struct cg_ice_mem_net) that know each other's credentials connect as
  * real ICE does once both are attached (CHECKING, then CONNECTED and a "host"/"host" pair);
  * candidates are accepted and counted but not needed. A datagram sent on one is copied and
- * delivered to the other from an idle source on the receiver's context, so the two ends may
+ * delivered to the other from an idle source on the receiver's context (at a socket's
+ * priority, G_PRIORITY_DEFAULT, so that a busy timer cannot starve it), so the two ends may
  * live on different threads (a session on a worker, a test's viewer on its own loop).
  *
  * Knobs a test turns: loss (a fixed share of what a transport sends, from a seeded
