@@ -131,28 +131,29 @@ static gboolean peer_on_timer(gpointer userdata)
 {
 	struct peer *p = userdata;
 
-	g_source_unref(p->timer);
-	p->timer = NULL;
 	cg_session_fsm_timeout(&p->fsm, cg_mono_usec());
 	peer_run(p);
-	return G_SOURCE_REMOVE;
+	return G_SOURCE_CONTINUE;
 }
 
-/* The one timer, at the FSM's next deadline. */
+/* A source with only a ready time: made once per session, re-armed without allocating. */
+static gboolean peer_timer_dispatch(GSource *source, GSourceFunc callback, gpointer userdata)
+{
+	g_source_set_ready_time(source, -1);
+	return callback(userdata);
+}
+
+static GSourceFuncs peer_timer_funcs = { .dispatch = peer_timer_dispatch };
+
+/*
+ * The one timer, at the FSM's next deadline. cg_mono_usec() and GLib's ready time are both
+ * CLOCK_MONOTONIC microseconds (g_get_monotonic_time()), so the deadline is the ready time.
+ */
 static void peer_arm_timer(struct peer *p)
 {
-	uint64_t due = cg_session_fsm_next_deadline_usec(&p->fsm), now = cg_mono_usec();
+	uint64_t due = cg_session_fsm_next_deadline_usec(&p->fsm);
 
-	if (p->timer) {
-		g_source_destroy(p->timer);
-		g_source_unref(p->timer);
-		p->timer = NULL;
-	}
-	if (due == CG_SESSION_FSM_NEVER)
-		return;
-	p->timer = g_timeout_source_new(due > now ? (guint)((due - now + 999) / 1000) : 0);
-	g_source_set_callback(p->timer, peer_on_timer, p, NULL);
-	g_source_attach(p->timer, p->ctx);
+	g_source_set_ready_time(p->timer, due == CG_SESSION_FSM_NEVER ? -1 : (gint64)due);
 }
 
 /* str0m's rule: after every input, carry out every action, then re-arm the timer. */
@@ -249,6 +250,9 @@ static void peer_init(struct peer *p, const char *name, struct cg_ice_mem_net *n
 	p->ctx = ctx;
 	p->dtls_server = dtls_server;
 	p->log = g_string_new(NULL);
+	p->timer = g_source_new(&peer_timer_funcs, sizeof(GSource));
+	g_source_set_callback(p->timer, peer_on_timer, p, NULL);
+	g_source_attach(p->timer, ctx);
 	g_assert_cmpint(cg_session_fsm_init(&p->fsm, NULL, cg_mono_usec()), ==, 0);
 	g_assert_cmpint(cg_ice_new(&cg_mem_ice_ops, net, &setup, &p->ice), ==, 0);
 	g_assert_cmpint(cg_ice_gather(p->ice), ==, 0);
@@ -280,10 +284,8 @@ static void peers_answer(struct peer *camgate, struct cg_cert *camgate_cert, str
 
 static void peer_fini(struct peer *p)
 {
-	if (p->timer) {
-		g_source_destroy(p->timer);
-		g_source_unref(p->timer);
-	}
+	g_source_destroy(p->timer);
+	g_source_unref(p->timer);
 	p->ice = cg_ice_free(p->ice);
 	p->dtls = cg_dtls_free(p->dtls);
 	p->srtp = cg_srtp_free(p->srtp);
@@ -489,9 +491,22 @@ static void test_ice_failure(void)
 	world_fini(&w);
 }
 
+/* The timer wiring above rests on this: the FSM's time and GLib's ready time are one clock
+ * (CLOCK_MONOTONIC µs). Another clock would be off by days or more, not by the call gap. */
+static void test_same_clock(void)
+{
+	gint64 glib = g_get_monotonic_time();
+	uint64_t ours = cg_mono_usec();
+
+	g_assert_cmpint(glib, >, 0);
+	g_assert_cmpuint(ours, >=, (uint64_t)glib);
+	g_assert_cmpuint(ours - (uint64_t)glib, <, CG_USEC_PER_SEC);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/ice-session/same-clock", test_same_clock);
 	g_test_add_func("/ice-session/handshake-and-media", test_handshake_and_media);
 	g_test_add_func("/ice-session/handshake-under-loss", test_handshake_under_loss);
 	g_test_add_func("/ice-session/ice-failure", test_ice_failure);
