@@ -1,49 +1,73 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <glib.h>
-#include <math.h>
 #include <stddef.h>
 
 #include "signaling/metrics.h"
 #include "app/stats.h"
 
+/*
+ * Which struct cg_stats a counter is read from. A counter belongs to a camera when what it
+ * counts happens on that camera's path: its capture and encoder (media thread), its hub and
+ * workers, the sessions of the viewers watching it (RTP sent, RTCP feedback, DTLS and ICE
+ * failures) and its sound track (each camera may carry audio=DEV, and talkback goes to that
+ * camera's speaker). It belongs to the daemon when it happens before or outside any one
+ * camera: HTTP requests and sign-in, the viewer registry that accepts or refuses offers under
+ * the shared limit (a refusal may come before a camera is known), and /snapshot.jpg, which
+ * signaling counts.
+ */
+enum metrics_kind {
+	METRICS_CAMERA,
+	METRICS_DAEMON,
+};
+
 struct metrics_counter {
 	const char *name; /* without the camgate_ prefix and _total suffix */
 	const char *help;
 	size_t field; /* offset of a uint64_t in struct cg_stats */
+	enum metrics_kind kind;
 };
 
-#define COUNTER(n, f, h)                                                                           \
+#define COUNTER(n, f, k, h)                                                                        \
 	{                                                                                          \
-		n, h, offsetof(struct cg_stats, f)                                                 \
+		n, h, offsetof(struct cg_stats, f), k                                              \
 	}
+#define CAMERA(n, f, h) COUNTER(n, f, METRICS_CAMERA, h)
+#define DAEMON(n, f, h) COUNTER(n, f, METRICS_DAEMON, h)
 
 static const struct metrics_counter counters[] = {
-	COUNTER("frames_captured", frames_captured, "Frames the source delivered."),
-	COUNTER("frames_encoded", frames_encoded, "Frames the encoder turned into access units."),
-	COUNTER("frames_dropped", frames_dropped,
-		"Frames dropped (encoder error or a slow viewer)."),
-	COUNTER("keyframes", keyframes, "IDR frames encoded."),
-	COUNTER("keyframe_requests", keyframe_requests, "Keyframe requests (joins, PLI, FIR)."),
-	COUNTER("copied_bytes", copied_bytes,
-		"Pixel bytes the CPU copied between capture and encoder."),
-	COUNTER("rtp_packets_sent", rtp_packets_sent, "RTP packets sent, all viewers."),
-	COUNTER("rtp_bytes_sent", rtp_bytes_sent, "RTP bytes sent, all viewers."),
-	COUNTER("nacks_received", nacks_received, "Packets viewers asked for again (RTCP NACK)."),
-	COUNTER("retransmissions", retransmissions, "Packets resent for NACKs."),
-	COUNTER("plis_received", plis_received, "RTCP picture loss indications received."),
-	COUNTER("firs_received", firs_received, "RTCP full intra requests received."),
-	COUNTER("dtls_failures", dtls_failures, "DTLS handshakes that failed or timed out."),
-	COUNTER("ice_failures", ice_failures, "ICE connectivity checks that failed."),
-	COUNTER("rtcp_malformed", rtcp_malformed, "RTCP packets dropped as malformed."),
-	COUNTER("sessions_created", sessions_created, "Viewers accepted."),
-	COUNTER("sessions_refused", sessions_refused, "Offers refused (viewer limit, bad SDP)."),
-	COUNTER("http_requests", http_requests, "HTTP requests answered."),
-	COUNTER("auth_failures", auth_failures, "Requests and logins without a valid credential."),
-	COUNTER("snapshots", snapshots, "JPEG snapshots encoded."),
-	COUNTER("audio_packets", audio_packets, "Opus packets of the board's sound published."),
-	COUNTER("talkback_packets", talkback_packets, "Talkback packets queued for the speaker."),
-	COUNTER("talkback_refused", talkback_refused,
-		"Talkback packets dropped: another browser had the floor."),
+	CAMERA("frames_captured", frames_captured, "Frames the source delivered."),
+	CAMERA("frames_encoded", frames_encoded, "Frames the encoder turned into access units."),
+	CAMERA("frames_dropped", frames_dropped,
+	       "Frames dropped (encoder error or a slow viewer)."),
+	CAMERA("keyframes", keyframes, "IDR frames encoded."),
+	CAMERA("keyframe_requests", keyframe_requests, "Keyframe requests (joins, PLI, FIR)."),
+	CAMERA("copied_bytes", copied_bytes,
+	       "Pixel bytes the CPU copied between capture and encoder."),
+	CAMERA("rtp_packets_sent", rtp_packets_sent, "RTP packets sent, all viewers."),
+	CAMERA("rtp_bytes_sent", rtp_bytes_sent, "RTP bytes sent, all viewers."),
+	CAMERA("nacks_received", nacks_received, "Packets viewers asked for again (RTCP NACK)."),
+	CAMERA("retransmissions", retransmissions, "Packets resent for NACKs."),
+	CAMERA("plis_received", plis_received, "RTCP picture loss indications received."),
+	CAMERA("firs_received", firs_received, "RTCP full intra requests received."),
+	CAMERA("dtls_failures", dtls_failures, "DTLS handshakes that failed or timed out."),
+	CAMERA("ice_failures", ice_failures, "ICE connectivity checks that failed."),
+	CAMERA("rtcp_malformed", rtcp_malformed, "RTCP packets dropped as malformed."),
+	DAEMON("sessions_created", sessions_created, "Viewers accepted."),
+	DAEMON("sessions_refused", sessions_refused, "Offers refused (viewer limit, bad SDP)."),
+	DAEMON("http_requests", http_requests, "HTTP requests answered."),
+	DAEMON("auth_failures", auth_failures, "Requests and logins without a valid credential."),
+	DAEMON("snapshots", snapshots, "JPEG snapshots encoded."),
+	CAMERA("audio_packets", audio_packets, "Opus packets of the camera's sound published."),
+	CAMERA("talkback_packets", talkback_packets, "Talkback packets queued for the speaker."),
+	CAMERA("talkback_refused", talkback_refused,
+	       "Talkback packets dropped: another browser had the floor."),
+};
+
+/* A render's input with each camera's label value escaped once. */
+struct metrics_render {
+	GString *out;
+	const struct cg_metrics_input *in;
+	char **camera; /* escaped names, in->n_cameras of them */
 };
 
 static void metrics_header(GString *out, const char *name, const char *type, const char *help)
@@ -52,28 +76,74 @@ static void metrics_header(GString *out, const char *name, const char *type, con
 			       name, type);
 }
 
+/* Gauges print with %.17g so a double survives the round trip. */
+static void metrics_value(GString *out, double value)
+{
+	g_string_append_printf(out, " %.17g\n", value);
+}
+
 static void metrics_gauge(GString *out, const char *name, const char *help, double value)
 {
 	metrics_header(out, name, "gauge", help);
-	g_string_append_printf(out, "camgate_%s %.17g\n", name, value);
+	g_string_append_printf(out, "camgate_%s", name);
+	metrics_value(out, value);
+}
+
+typedef double (*metrics_camera_get)(const struct cg_metrics_camera *cam);
+
+/* One gauge family with a sample per camera. */
+static void metrics_camera_gauge(struct metrics_render *r, const char *name, const char *help,
+				 metrics_camera_get get)
+{
+	metrics_header(r->out, name, "gauge", help);
+	for (unsigned c = 0; c < r->in->n_cameras; c++) {
+		g_string_append_printf(r->out, "camgate_%s{camera=\"%s\"}", name, r->camera[c]);
+		metrics_value(r->out, get(&r->in->cameras[c]));
+	}
+}
+
+static uint64_t metrics_counter_value(const struct metrics_counter *k, struct cg_stats *st)
+{
+	return cg_stats_get((const uint64_t *)((const char *)st + k->field));
+}
+
+static void metrics_counter(struct metrics_render *r, const struct metrics_counter *k)
+{
+	char *name = g_strconcat(k->name, "_total", NULL);
+
+	metrics_header(r->out, name, "counter", k->help);
+	if (k->kind == METRICS_DAEMON)
+		g_string_append_printf(r->out, "camgate_%s %" G_GUINT64_FORMAT "\n", name,
+				       metrics_counter_value(k, r->in->stats));
+	for (unsigned c = 0; k->kind == METRICS_CAMERA && c < r->in->n_cameras; c++)
+		g_string_append_printf(r->out, "camgate_%s{camera=\"%s\"} %" G_GUINT64_FORMAT "\n",
+				       name, r->camera[c],
+				       metrics_counter_value(k, r->in->cameras[c].stats));
+	g_free(name);
 }
 
 /* Percentiles as a gauge per quantile: the window is not a Prometheus summary (no sum). */
-static void metrics_latency(GString *out, struct cg_stats *st, struct cg_latency_window *w,
-			    const char *name, const char *help)
+static void metrics_latency(struct metrics_render *r, size_t window, const char *name,
+			    const char *help)
 {
 	static const unsigned quantiles[] = { 50, 95, 99 };
 
-	metrics_header(out, name, "gauge", help);
-	for (size_t i = 0; i < G_N_ELEMENTS(quantiles); i++) {
-		double ms = cg_stats_percentile_ms(st, w, quantiles[i]);
+	metrics_header(r->out, name, "gauge", help);
+	for (unsigned c = 0; c < r->in->n_cameras; c++) {
+		struct cg_stats *st = r->in->cameras[c].stats;
+		struct cg_latency_window *w = (struct cg_latency_window *)((char *)st + window);
 
-		if (ms < 0)
-			g_string_append_printf(out, "camgate_%s{quantile=\"0.%02u\"} NaN\n", name,
-					       quantiles[i]);
-		else
-			g_string_append_printf(out, "camgate_%s{quantile=\"0.%02u\"} %.6f\n", name,
-					       quantiles[i], ms / 1000.0);
+		for (size_t i = 0; i < G_N_ELEMENTS(quantiles); i++) {
+			double ms = cg_stats_percentile_ms(st, w, quantiles[i]);
+
+			g_string_append_printf(r->out,
+					       "camgate_%s{camera=\"%s\",quantile=\"0.%02u\"}",
+					       name, r->camera[c], quantiles[i]);
+			if (ms < 0)
+				g_string_append(r->out, " NaN\n");
+			else
+				g_string_append_printf(r->out, " %.6f\n", ms / 1000.0);
+		}
 	}
 }
 
@@ -93,51 +163,90 @@ static char *metrics_label(const char *v)
 	return g_string_free(s, FALSE);
 }
 
-static void metrics_info(GString *out, const struct cg_metrics_input *in)
+/* camgate_info is per camera (its source, encoder and size); the version repeats in each. */
+static void metrics_info(struct metrics_render *r)
 {
-	char *version = metrics_label(in->version), *source = metrics_label(in->source);
-	char *encoder = metrics_label(in->encoder);
+	char *version = metrics_label(r->in->version);
 
-	metrics_header(out, "info", "gauge", "Build and stream description (always 1).");
-	g_string_append_printf(out,
-			       "camgate_info{version=\"%s\",source=\"%s\",encoder=\"%s\","
-			       "width=\"%u\",height=\"%u\",fps=\"%u\"} 1\n",
-			       version, source, encoder, in->width, in->height, in->fps);
+	metrics_header(r->out, "info", "gauge",
+		       "Build and each camera's stream description (always 1).");
+	for (unsigned c = 0; c < r->in->n_cameras; c++) {
+		const struct cg_metrics_camera *cam = &r->in->cameras[c];
+		char *source = metrics_label(cam->source), *encoder = metrics_label(cam->encoder);
+
+		g_string_append_printf(r->out,
+				       "camgate_info{camera=\"%s\",version=\"%s\",source=\"%s\","
+				       "encoder=\"%s\",width=\"%u\",height=\"%u\",fps=\"%u\"} 1\n",
+				       r->camera[c], version, source, encoder, cam->width,
+				       cam->height, cam->fps);
+		g_free(source);
+		g_free(encoder);
+	}
 	g_free(version);
-	g_free(source);
-	g_free(encoder);
+}
+
+static double camera_viewers(const struct cg_metrics_camera *cam)
+{
+	return cam->viewers;
+}
+
+static double camera_bitrate(const struct cg_metrics_camera *cam)
+{
+	return cam->bitrate_kbps * 1000.0;
+}
+
+static double camera_bitrate_target(const struct cg_metrics_camera *cam)
+{
+	return cam->bitrate_target_kbps * 1000.0;
+}
+
+static double camera_heartbeat_age(const struct cg_metrics_camera *cam)
+{
+	return cam->media_heartbeat_age_s;
+}
+
+static void metrics_gauges(struct metrics_render *r)
+{
+	const struct cg_metrics_input *in = r->in;
+
+	metrics_gauge(r->out, "viewers", "Viewers connected now, all cameras.", in->viewers);
+	metrics_camera_gauge(r, "camera_viewers", "Viewers watching each camera now.",
+			     camera_viewers);
+	metrics_gauge(r->out, "max_viewers", "The viewer limit, shared by all cameras.",
+		      in->max_viewers);
+	metrics_gauge(r->out, "cameras", "Cameras configured.", in->n_cameras);
+	metrics_camera_gauge(r, "bitrate_bits_per_second", "Configured video bitrate.",
+			     camera_bitrate);
+	metrics_camera_gauge(r, "bitrate_target_bits_per_second",
+			     "Bitrate the encoder is asked for now (after adaptation).",
+			     camera_bitrate_target);
+	metrics_gauge(r->out, "start_time_seconds", "When the daemon started, Unix time.",
+		      in->start_time_s);
+	metrics_camera_gauge(r, "media_heartbeat_age_seconds",
+			     "Time since the camera's media thread last looped (the watchdog's "
+			     "input).",
+			     camera_heartbeat_age);
 }
 
 char *cg_metrics_render(const struct cg_metrics_input *in)
 {
-	GString *out = g_string_sized_new(4096);
+	struct metrics_render r = {
+		.out = g_string_sized_new(4096 + 4096 * in->n_cameras),
+		.in = in,
+		.camera = g_new0(char *, in->n_cameras + 1),
+	};
 
-	metrics_info(out, in);
-	for (size_t i = 0; i < G_N_ELEMENTS(counters); i++) {
-		const uint64_t *v = (const uint64_t *)((const char *)in->stats + counters[i].field);
-		char *name = g_strconcat(counters[i].name, "_total", NULL);
-
-		metrics_header(out, name, "counter", counters[i].help);
-		g_string_append_printf(out, "camgate_%s %" G_GUINT64_FORMAT "\n", name,
-				       cg_stats_get(v));
-		g_free(name);
-	}
-	metrics_gauge(out, "viewers", "Viewers connected now.", in->viewers);
-	metrics_gauge(out, "max_viewers", "The viewer limit.", in->max_viewers);
-	metrics_gauge(out, "bitrate_bits_per_second", "Configured video bitrate.",
-		      in->bitrate_kbps * 1000.0);
-	metrics_gauge(out, "bitrate_target_bits_per_second",
-		      "Bitrate the encoder is asked for now (after adaptation).",
-		      in->bitrate_target_kbps * 1000.0);
-	metrics_gauge(out, "start_time_seconds", "When the daemon started, Unix time.",
-		      in->start_time_s);
-	metrics_gauge(out, "media_heartbeat_age_seconds",
-		      "Time since the media thread last looped (the watchdog's input).",
-		      in->media_heartbeat_age_s);
-	metrics_latency(out, in->stats, &in->stats->encode, "encode_latency_seconds",
+	for (unsigned c = 0; c < in->n_cameras; c++)
+		r.camera[c] = metrics_label(in->cameras[c].name);
+	metrics_info(&r);
+	for (size_t i = 0; i < G_N_ELEMENTS(counters); i++)
+		metrics_counter(&r, &counters[i]);
+	metrics_gauges(&r);
+	metrics_latency(&r, offsetof(struct cg_stats, encode), "encode_latency_seconds",
 			"Encoder latency over the last 256 frames, by quantile.");
-	metrics_latency(out, in->stats, &in->stats->capture_to_send,
+	metrics_latency(&r, offsetof(struct cg_stats, capture_to_send),
 			"capture_to_send_latency_seconds",
 			"Capture to last packet sent over the last 256 frames, by quantile.");
-	return g_string_free(out, FALSE);
+	g_strfreev(r.camera);
+	return g_string_free(r.out, FALSE);
 }

@@ -2,11 +2,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A strict parser of Prometheus' text exposition format (version 0.0.4), stdlib only.
 
-usage: promparse.py FILE [NAME[=VALUE] ...]
-Parses FILE (the body of /metrics), fails on any line the format does not allow, on a
-sample whose family has no TYPE, on a counter that is negative or not named *_total, and on
-duplicate series; then checks that each NAME is present (and equals VALUE when given, or
-matches "NAME{labels}" exactly). Prints "N families, M samples" on success.
+usage: promparse.py FILE [SELECTOR ...]
+Parses FILE (the body of /metrics) and fails on any line the format does not allow: a sample
+whose family has no TYPE, a TYPE or HELP given twice or after the family's samples, a
+family's samples not all together, a counter that is negative or not named *_total, an
+escape other than \\\\, \\" and \\n in a label value (\\\\ and \\n in HELP), duplicate series.
+Then checks each SELECTOR, one of
+  NAME                   some series is called NAME
+  NAME{l="v",...}        some series NAME carries these labels (and maybe others)
+  SELECTOR=VALUE         exactly one series matches, and its value is VALUE
+  SELECTOR#N             exactly N series match
+so 'camgate_frames_captured_total{camera="main"}=30' or 'camgate_http_requests_total#1'.
+Prints "N families, M samples" on success.
 """
 import math
 import re
@@ -16,18 +23,24 @@ NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 SAMPLE = re.compile(rf"^({NAME})(\{{(.*)\}})?[ \t]+(\S+)([ \t]+-?\d+)?$")
 LABEL_PAIR = re.compile(rf'\s*({LABEL})="((?:[^"\\\n]|\\[\\"n])*)"\s*(,|$)')
+SELECTOR = re.compile(rf'^({NAME})(?:\{{(.*)\}})?(?:([=#])([^=#{{}}"]+))?$')
 TYPES = {"counter", "gauge", "summary", "histogram", "untyped"}
+UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 
 
-def parse_labels(text, lineno):
+def unescape(text):
+    return re.sub(r'\\[\\"n]', lambda m: UNESCAPE[m.group(0)], text)
+
+
+def parse_labels(text, where):
     labels, pos = {}, 0
     while pos < len(text):
         m = LABEL_PAIR.match(text, pos)
         if not m:
-            raise ValueError(f"line {lineno}: bad labels {{{text}}}")
+            raise ValueError(f"{where}: bad labels {{{text}}}")
         if m.group(1) in labels:
-            raise ValueError(f"line {lineno}: label {m.group(1)} twice")
-        labels[m.group(1)] = m.group(2).replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+            raise ValueError(f"{where}: label {m.group(1)} twice")
+        labels[m.group(1)] = unescape(m.group(2))
         pos = m.end()
     return labels
 
@@ -51,44 +64,106 @@ def family_of(name, types):
     return None
 
 
+class Parser:
+    def __init__(self):
+        self.types, self.helps, self.samples = {}, {}, {}
+        self.current = None  # the family whose samples come now
+        self.closed = set()  # families whose samples are over
+
+    def comment(self, line, lineno):
+        parts = line.split(None, 3)
+        if len(parts) < 3 or parts[1] not in ("HELP", "TYPE"):
+            return
+        kind, name = parts[1], parts[2]
+        if not re.fullmatch(NAME, name):
+            raise ValueError(f"line {lineno}: bad metric name {name!r}")
+        if name == self.current or name in self.closed:
+            raise ValueError(f"line {lineno}: {kind} for {name} after its samples")
+        if kind == "TYPE":
+            if len(parts) != 4 or parts[3] not in TYPES:
+                raise ValueError(f"line {lineno}: bad TYPE line")
+            if name in self.types:
+                raise ValueError(f"line {lineno}: second TYPE for {name}")
+            self.types[name] = parts[3]
+            return
+        if name in self.helps:
+            raise ValueError(f"line {lineno}: second HELP for {name}")
+        text = parts[3] if len(parts) > 3 else ""
+        if re.search(r"\\(?![\\n])", text):
+            raise ValueError(f"line {lineno}: bad escape in HELP for {name}")
+        self.helps[name] = text
+
+    def sample(self, line, lineno):
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"line {lineno}: not a sample: {line!r}")
+        name, labels = m.group(1), parse_labels(m.group(3) or "", f"line {lineno}")
+        value = parse_value(m.group(4), lineno)
+        family = family_of(name, self.types)
+        if family is None:
+            raise ValueError(f"line {lineno}: {name} has no TYPE")
+        if family != self.current:
+            if family in self.closed:
+                raise ValueError(f"line {lineno}: samples of {family} are not together")
+            if self.current is not None:
+                self.closed.add(self.current)
+            self.current = family
+        if self.types[family] == "counter":
+            if not name.endswith("_total") or value < 0 or math.isnan(value):
+                raise ValueError(f"line {lineno}: bad counter sample {line!r}")
+        key = (name, tuple(sorted(labels.items())))
+        if key in self.samples:
+            raise ValueError(f"line {lineno}: duplicate series {line!r}")
+        self.samples[key] = value
+
+
 def parse(text):
-    types, helps, samples = {}, {}, {}
+    p = Parser()
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         if line.startswith("#"):
-            parts = line.split(None, 3)
-            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
-                if not re.fullmatch(NAME, parts[2]):
-                    raise ValueError(f"line {lineno}: bad metric name {parts[2]!r}")
-                if parts[1] == "TYPE":
-                    if len(parts) != 4 or parts[3] not in TYPES:
-                        raise ValueError(f"line {lineno}: bad TYPE line")
-                    if parts[2] in types:
-                        raise ValueError(f"line {lineno}: second TYPE for {parts[2]}")
-                    types[parts[2]] = parts[3]
-                else:
-                    helps[parts[2]] = parts[3] if len(parts) > 3 else ""
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            raise ValueError(f"line {lineno}: not a sample: {line!r}")
-        name, labels = m.group(1), parse_labels(m.group(3) or "", lineno)
-        value = parse_value(m.group(4), lineno)
-        family = family_of(name, types)
-        if family is None:
-            raise ValueError(f"line {lineno}: {name} has no TYPE")
-        if types[family] == "counter":
-            if not name.endswith("_total") or value < 0 or math.isnan(value):
-                raise ValueError(f"line {lineno}: bad counter sample {line!r}")
-        key = (name, tuple(sorted(labels.items())))
-        if key in samples:
-            raise ValueError(f"line {lineno}: duplicate series {line!r}")
-        samples[key] = value
-    return types, samples
+            p.comment(line, lineno)
+        else:
+            p.sample(line, lineno)
+    return p.types, p.samples
+
+
+def check(samples, want):
+    """Returns None when the selector WANT holds, else why not."""
+    m = SELECTOR.match(want)
+    if not m:
+        return f"bad selector {want!r}"
+    name, op, arg = m.group(1), m.group(3), m.group(4)
+    try:
+        labels = parse_labels(m.group(2) or "", f"selector {want!r}")
+    except ValueError as e:
+        return str(e)
+    found = [(l, v) for (n, l), v in samples.items()
+             if n == name and all(dict(l).get(k) == x for k, x in labels.items())]
+    what = name + ("{" + m.group(2) + "}" if m.group(2) is not None else "")
+    if op == "#":
+        if not arg.isdigit() or len(found) != int(arg):
+            return f"{len(found)} series match {what}, not {arg}"
+        return None
+    if not found:
+        return f"no sample {what}"
+    if op == "=":
+        if len(found) != 1:
+            return f"{len(found)} series match {what}, so its value is ambiguous"
+        try:
+            expected = float(arg)
+        except ValueError:
+            return f"bad value {arg!r} in {want!r}"
+        if expected != found[0][1] and not (math.isnan(expected) and math.isnan(found[0][1])):
+            return f"{what} is {found[0][1]}, not {arg}"
+    return None
 
 
 def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
     text = open(sys.argv[1], encoding="utf-8").read()
     try:
         types, samples = parse(text)
@@ -96,16 +171,9 @@ def main():
         print(f"promparse: {e}", file=sys.stderr)
         return 1
     for want in sys.argv[2:]:
-        name, value = (want, "") if want.endswith("}") else want.rpartition("=")[::2]
-        if not name:
-            name, value = value, ""
-        found = [v for (n, l), v in samples.items()
-                 if n == name or n + "{" + ",".join(f'{k}="{x}"' for k, x in l) + "}" == name]
-        if not found:
-            print(f"promparse: no sample {name}", file=sys.stderr)
-            return 1
-        if value and float(value) != found[0]:
-            print(f"promparse: {name} is {found[0]}, not {value}", file=sys.stderr)
+        error = check(samples, want)
+        if error:
+            print(f"promparse: {error}", file=sys.stderr)
             return 1
     print(f"{len(types)} families, {len(samples)} samples")
     return 0
