@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * camgate viewer: WHEP (draft-ietf-wish-whep) client with trickle ICE (RFC 8840), statistics overlay
- * and capture-to-display latency read back from the block code that the test pattern
+ * camgate viewer: a WHEP (draft-ietf-wish-whep) viewer (the signaling is in whep.js), statistics
+ * overlay and capture-to-display latency read back from the block code that the test pattern
  * writes into the picture. No framework, no external resources.
  *
  * Sound: the stream's audio plays through the <video> element, which starts muted (so it
@@ -17,7 +17,6 @@
 (function () {
   const WHEP_PATH = 'whep';
   const STATUS_PATH = 'status';
-  const GATHER_WAIT_MS = 300;      // send the offer after this at the latest (see waitGathering)
   const CONNECT_TIMEOUT_MS = 10000; // offer sent → first frame
   const DISCONNECTED_GRACE_MS = 3000;
   const STALL_MS = 2500;           // no new frame for this long while playing → reconnect
@@ -753,126 +752,16 @@
     }
   }
 
-  /* ---------- WHEP session ---------- */
+  /* ---------- WHEP session (signaling in whep.js) ---------- */
 
   let pc = null;
-  let session = null;     // {location, ufrag, pwd, queue: [], ended, gen}
+  let session = null;     // this attempt's CamgateWhep.Session
   let gen = 0;
   let backoffIdx = 0;
   let watchdog = null;
   let disconnectedTimer = null;
   let retryTimer = null;
   let lastFrameAt = 0;
-
-  function iceCreds(sdp) {
-    const uf = /^a=ice-ufrag:(.+)$/m.exec(sdp);
-    const pw = /^a=ice-pwd:(.+)$/m.exec(sdp);
-    return { ufrag: uf ? uf[1].trim() : '', pwd: pw ? pw[1].trim() : '' };
-  }
-
-  /* m= line and mid of each m-section of the offer, for RFC 8840 fragments. */
-  function mSections(sdp) {
-    const out = [];
-    let cur = null;
-    for (const line of sdp.split(/\r?\n/)) {
-      if (line.startsWith('m=')) {
-        cur = { mline: line, mid: null };
-        out.push(cur);
-      } else if (cur && line.startsWith('a=mid:')) {
-        cur.mid = line.slice(6).trim();
-      }
-    }
-    return out;
-  }
-
-  function sdpFragment(s, cands, end) {
-    // With BUNDLE every candidate belongs to the first m-section's transport.
-    const lines = [`a=ice-ufrag:${s.ufrag}`, `a=ice-pwd:${s.pwd}`];
-    const secs = s.sections.length ? s.sections : [{ mline: 'm=video 9 UDP/TLS/RTP/SAVPF 0', mid: '0' }];
-    for (const sec of secs) {
-      const mine = cands.filter((c) => (c.sdpMid ?? secs[0].mid) === sec.mid);
-      if (!mine.length && !(end && sec === secs[0])) continue;
-      lines.push(sec.mline, `a=mid:${sec.mid}`);
-      for (const c of mine) lines.push(`a=${c.candidate}`);
-      if (end && sec === secs[0]) lines.push('a=end-of-candidates');
-    }
-    return lines.join('\r\n') + '\r\n';
-  }
-
-  async function flushTrickle(s) {
-    if (!s.location || s.flushing || s.closed) return;
-    if (!s.queue.length && !(s.endPending && !s.endSent)) return;
-    s.flushing = true;
-    try {
-      while (!s.closed && (s.queue.length || (s.endPending && !s.endSent))) {
-        const cands = s.queue.splice(0);
-        const end = s.endPending && !s.endSent;
-        const body = sdpFragment(s, cands, end);
-        if (end) s.endSent = true;
-        const r = await fetch(s.location, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' },
-          body,
-        });
-        cg.whep.patches++;
-        if (!r.ok && r.status !== 204) {
-          log('PATCH', r.status, await r.text().catch(() => ''));
-          // 405/501: the server does not do trickle; the offer had what it needs.
-          break;
-        }
-      }
-    } catch (e) {
-      log('PATCH failed', String(e));
-    } finally {
-      s.flushing = false;
-    }
-  }
-
-  /* Resolves when gathering is complete, shortly after the first UDP host candidate (the
-   * others of the same round come within a millisecond or two; TCP ones ~100 ms later and
-   * go by PATCH), or after ms at the latest. */
-  function waitGathering(p, ms) {
-    return new Promise((resolve) => {
-      if (p.iceGatheringState === 'complete') return resolve();
-      const t = setTimeout(done, ms);
-      let soon = null;
-      function done() {
-        clearTimeout(t);
-        clearTimeout(soon);
-        p.removeEventListener('icegatheringstatechange', check);
-        p.removeEventListener('icecandidate', cand);
-        resolve();
-      }
-      function check() {
-        if (p.iceGatheringState === 'complete') done();
-      }
-      function cand(e) {
-        if (soon === null && e.candidate && / udp /i.test(e.candidate.candidate)) soon = setTimeout(done, 5);
-      }
-      p.addEventListener('icegatheringstatechange', check);
-      p.addEventListener('icecandidate', cand);
-    });
-  }
-
-  function preferH264(transceiver) {
-    if (!window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities || !transceiver.setCodecPreferences) return;
-    const caps = RTCRtpReceiver.getCapabilities('video');
-    if (!caps) return;
-    const rank = (c) => {
-      const m = c.mimeType.toLowerCase();
-      if (m !== 'video/h264') return 10;
-      const f = c.sdpFmtpLine || '';
-      const cb = /profile-level-id=42e0/i.test(f);
-      const pm1 = /packetization-mode=1/.test(f);
-      return (cb ? 0 : 2) + (pm1 ? 0 : 1);
-    };
-    const codecs = caps.codecs.slice().sort((a, b) => rank(a) - rank(b));
-    try {
-      transceiver.setCodecPreferences(codecs);
-    } catch (e) {
-      /* keep the browser's order */
-    }
-  }
 
   function teardown() {
     gen++;
@@ -885,17 +774,10 @@
     clearInterval(daemonTimer);
     watchdog = disconnectedTimer = statsTimer = daemonTimer = null;
     if (session) {
-      session.closed = true;
-      if (session.location) {
-        fetch(session.location, { method: 'DELETE', keepalive: true }).catch(() => {});
-      }
+      session.close(); // DELETE, and the peer connection closed
       session = null;
     }
-    if (pc) {
-      pc.ontrack = pc.onicecandidate = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
-      pc.close();
-      pc = null;
-    }
+    pc = null;
     cg.whep.location = null;
     if (cg.audio.talking) talkStop();
     audioTx = null;
@@ -927,73 +809,9 @@
     tick();
   }
 
-  // WHIP RFC 9725 §4.6 (reused by WHEP): the daemon names its STUN/TURN servers in Link headers of OPTIONS /whep.
-  // `<turn:host:3478?transport=udp>; rel="ice-server"; username="u"; credential="p"`
-  function parseIceLinks(header) {
-    const servers = [];
-    for (const part of (header || '').split(/,(?=\s*<)/)) {
-      const m = part.match(/<([^>]+)>(.*)/);
-      if (!m || !/rel="?ice-server"?/.test(m[2])) continue;
-      const server = { urls: m[1] };
-      const user = m[2].match(/username="([^"]*)"/);
-      const cred = m[2].match(/credential="([^"]*)"/);
-      if (user) server.username = user[1];
-      if (cred) server.credential = cred[1];
-      servers.push(server);
-    }
-    return servers;
-  }
-
-  async function fetchIceServers() {
-    const r = await fetch(new URL(WHEP_PATH, baseUrl), { method: 'OPTIONS' });
-    if (r.status === 401) throw Object.assign(new Error('unauthorized'), { status: 401 });
-    return parseIceLinks(r.headers.get('Link'));
-  }
-
-  async function connect() {
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    teardown();
-    const my = gen;
-    cg.attempts++;
-    cg.connectStartedAt = performance.now();
-    cg.connectedAt = null;
-    cg.firstFrameAt = null;
-    cg.lastCapture = null;
-    cg.whep.lastError = null;
-    prevBytes = null;
-    lastFrameAt = 0;
-    setState('connecting', 'connecting…');
-
-    let iceServers = [];
-    try {
-      iceServers = await fetchIceServers();
-    } catch (err) {
-      if (err && err.status === 401) { window.location.assign('/login'); return; }
-      log('ICE servers', String(err)); // none: a LAN needs none
-    }
-    if (my !== gen) return;
-    const p = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
-                                      iceServers });
+  /* The handlers of this attempt's peer connection (CamgateWhep.Session's onPeer). */
+  function watchPeer(p, my) {
     pc = p;
-    const vt = p.addTransceiver('video', { direction: 'recvonly' });
-    // sendrecv from the start, with no track (nothing is sent): talkback needs no
-    // renegotiation, only replaceTrack when push-to-talk is first pressed.
-    const at = p.addTransceiver('audio', { direction: 'sendrecv' });
-    audioTx = at;
-    preferH264(vt);
-
-    const s = { location: null, queue: [], closed: false, endPending: false, endSent: false,
-                offerSent: false, sections: [], ufrag: '', pwd: '' };
-    session = s;
-
-    p.onicecandidate = (e) => {
-      if (e.candidate) log('candidate', `${(performance.now() - cg.connectStartedAt).toFixed(0)} ms`, e.candidate.candidate);
-      if (!s.offerSent) return; // still in the offer we are about to send
-      if (e.candidate && e.candidate.candidate) s.queue.push(e.candidate);
-      else if (!e.candidate) s.endPending = true;
-      flushTrickle(s);
-    };
     // Sound and picture share the daemon's stream (one msid): both play in the <video>.
     let media = null;
     p.ontrack = (e) => {
@@ -1034,53 +852,48 @@
       }
     };
     p.oniceconnectionstatechange = () => log('ice', p.iceConnectionState);
-    p.onicegatheringstatechange = () => {
-      if (p.iceGatheringState === 'complete') {
-        log('gathering complete', `${(performance.now() - cg.connectStartedAt).toFixed(0)} ms after start`);
-      }
-    };
+  }
 
+  async function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    teardown();
+    const my = gen;
+    cg.attempts++;
+    cg.connectStartedAt = performance.now();
+    cg.connectedAt = null;
+    cg.firstFrameAt = null;
+    cg.lastCapture = null;
+    cg.whep.lastError = null;
+    prevBytes = null;
+    lastFrameAt = 0;
+    setState('connecting', 'connecting…');
+
+    // The audio transceiver is sendrecv from the start, with no track (nothing is sent):
+    // talkback needs no renegotiation, only replaceTrack when push-to-talk is first pressed.
+    const s = new window.CamgateWhep.Session(new URL(WHEP_PATH, baseUrl), {
+      audio: 'sendrecv',
+      log,
+      onPeer: (p, sess) => {
+        audioTx = sess.audioTx;
+        watchPeer(p, my);
+      },
+      onPatch: () => { cg.whep.patches++; },
+    });
+    session = s;
     try {
-      const offer = await p.createOffer();
-      await p.setLocalDescription(offer);
-      await waitGathering(p, GATHER_WAIT_MS);
-      if (my !== gen) return;
-      const sdp = p.localDescription.sdp;
-      s.offerSent = true;
-      Object.assign(s, iceCreds(sdp));
-      s.sections = mSections(sdp);
-      if (p.iceGatheringState === 'complete') s.endSent = true; // the offer has them all
-
-      const whepUrl = new URL(WHEP_PATH, baseUrl);
-      const r = await fetch(whepUrl, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/sdp', Accept: 'application/sdp' },
-        body: sdp,
-      });
-      if (my !== gen) return;
-      if (r.status === 401) { window.location.assign('/login'); return; }
-      if (r.status !== 201 && r.status !== 200) {
-        const reason = (await r.text().catch(() => '')).trim();
-        cg.whep.lastError = `${r.status} ${reason}`;
-        throw new Error(`WHEP POST ${r.status}: ${reason}`);
-      }
-      const loc = r.headers.get('Location');
-      const answer = await r.text();
-      if (my !== gen) return;
-      if (loc) {
-        s.location = new URL(loc, whepUrl).href;
-        cg.whep.location = s.location;
-      }
-      await p.setRemoteDescription({ type: 'answer', sdp: answer });
-      if (my !== gen) return;
-      onAnswerAudio(at);
-      flushTrickle(s);
+      if (!(await s.start()) || my !== gen) return;
+      cg.whep.location = s.location;
+      onAnswerAudio(s.audioTx);
     } catch (e) {
       if (my !== gen) return;
+      if (e && e.status === 401) { window.location.assign('/login'); return; }
+      if (e && e.status) cg.whep.lastError = `${e.status} ${e.reason}`;
       log('connect failed', String(e));
       scheduleRetry(String(e.message || e));
       return;
     }
+    const p = s.pc;
 
     statsTimer = setInterval(() => pollStats(p), STATS_INTERVAL_MS);
     pollDaemon();

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Shared by tests/browser/run.sh and tests/bench/latency.sh (sourced, bash).
+# Shared by the browser tests (run.sh, call.sh, grid.sh), tests/integration/browser-*.sh and
+# tests/bench/latency.sh (sourced, bash).
 #
 # Everything runs inside a network namespace made by cg_enter_netns: the daemon, the
 # browser and every packet between them stay in it, and nothing can reach the machine's
@@ -73,14 +74,22 @@ cg_wait_listening() {
 CG_DAEMON_PID=
 CG_DAEMON_LOG=
 
-# cg_start_daemon EXE PORT ARGS... : starts camgate on 127.0.0.1:PORT in the background and
-# waits (polling, 15 s at most) until it accepts TCP connections on that port.
+# cg_start_daemon EXE PORT ARGS... : starts camgate --source=test on 127.0.0.1:PORT in the
+# background and waits (polling, 15 s at most) until it accepts TCP connections on that port.
 cg_start_daemon() {
 	local exe=$1 port=$2
 	shift 2
+	cg_start_daemon_args "$exe" "$port" --source=test "$@"
+}
+
+# cg_start_daemon_args EXE PORT ARGS... : the same with no --source of ours (the caller's
+# ARGS choose the sources, e.g. several --camera).
+cg_start_daemon_args() {
+	local exe=$1 port=$2
+	shift 2
 	CG_DAEMON_LOG=$(mktemp /tmp/camgate-daemon.XXXXXX.log)
-	echo "starting: $exe --source=test --listen=127.0.0.1:$port $*"
-	"$exe" --source=test --listen="127.0.0.1:$port" "$@" >"$CG_DAEMON_LOG" 2>&1 &
+	echo "starting: $exe --listen=127.0.0.1:$port $*"
+	"$exe" --listen="127.0.0.1:$port" "$@" >"$CG_DAEMON_LOG" 2>&1 &
 	CG_DAEMON_PID=$!
 	cg_wait_listening "$CG_DAEMON_PID" "$port" 15
 	case $? in
