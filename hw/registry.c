@@ -73,6 +73,15 @@ int cg_registry_resolve_source(const char *source, char *buf, size_t size, char 
 	return 0;
 }
 
+unsigned cg_registry_find_cameras(char (*paths)[CG_REGISTRY_PATH_MAX], unsigned max)
+{
+#if HAVE_V4L2
+	return cg_v4l2_find_cameras(paths, max);
+#else
+	return 0;
+#endif
+}
+
 const struct cg_encoder_ops *cg_registry_encoder(const char *name)
 {
 	if (!name)

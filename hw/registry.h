@@ -23,6 +23,12 @@ const struct cg_capture_ops *cg_registry_capture(const char *source);
 int cg_registry_resolve_source(const char *source, char *buf, size_t size, char *reason,
 			       size_t reason_size);
 
+#define CG_REGISTRY_PATH_MAX 64
+
+/* Every usable V4L2 camera node (as --source=auto would take), in node order, into paths
+ * (at most max); none in a build without V4L2. Returns how many. */
+unsigned cg_registry_find_cameras(char (*paths)[CG_REGISTRY_PATH_MAX], unsigned max);
+
 /*
  * Encoder backend by name ("x264", "v4l2-m2m", "vaapi", "passthrough"; "auto" is the first
  * of cg_registry_encoders()), or NULL when it is not compiled in.

@@ -40,9 +40,13 @@ struct daemon {
 	struct cg_stats stats;
 	struct cg_cert *cert;
 	struct cg_worker **workers;
-	struct cg_hub hub;
-	struct cg_media *media;
-	struct cg_audio_track *audio;
+	unsigned n_workers;
+	/* Every camera's pipeline: hub, media thread, sound. The first is the default one. */
+	struct cg_signaling_camera *cams;
+	unsigned n_cams;
+	char **cam_names;	      /* the names cams[i].name points at */
+	struct cg_config **cam_views; /* views made for --camera=all=auto, or NULL: the
+				       * snapshot's own (cfg->cameras[].view) */
 	struct cg_signaling *signaling;
 	struct cg_notify *notify;
 	bool watchdog_starved;
@@ -53,11 +57,17 @@ struct daemon {
 static gboolean daemon_send_status(gpointer userdata)
 {
 	struct daemon *d = userdata;
-	char *status = g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s), %u viewer%s",
-				       cg_media_source_name(d->media), d->cfg->width,
-				       d->cfg->height, d->cfg->fps, cg_media_encoder_name(d->media),
-				       cg_signaling_viewers(d->signaling),
+	const struct cg_signaling_camera *c = &d->cams[0];
+	char *more = d->n_cams > 1 ? g_strdup_printf(" and %u more camera%s", d->n_cams - 1,
+						     d->n_cams > 2 ? "s" : "")
+				   : g_strdup("");
+	char *status = g_strdup_printf("STATUS=streaming %s %ux%u@%u h264 (%s)%s, %u viewer%s",
+				       cg_media_source_name(c->media), c->cfg->width,
+				       c->cfg->height, c->cfg->fps, cg_media_encoder_name(c->media),
+				       more, cg_signaling_viewers(d->signaling),
 				       cg_signaling_viewers(d->signaling) == 1 ? "" : "s");
+
+	g_free(more);
 
 	cg_notify_send(d->notify, status);
 	g_free(status);
@@ -72,7 +82,12 @@ static gboolean daemon_feed_watchdog(gpointer userdata)
 {
 	struct daemon *d = userdata;
 	uint64_t limit = CG_MAX(cg_notify_watchdog_usec(d->notify) / 2, 2 * CG_USEC_PER_SEC);
-	uint64_t age = cg_mono_usec() - cg_media_heartbeat_usec(d->media);
+	uint64_t oldest = UINT64_MAX, age;
+
+	/* Every camera's media thread must be alive; a failed camera retrying is alive. */
+	for (unsigned i = 0; i < d->n_cams; i++)
+		oldest = CG_MIN(oldest, cg_media_heartbeat_usec(d->cams[i].media));
+	age = cg_mono_usec() - oldest;
 
 	if (age < limit) {
 		if (d->watchdog_starved)
@@ -158,7 +173,7 @@ static void daemon_apply(struct daemon *d, const struct cg_config *old, const st
 {
 	cg_log_set_level((enum cg_log_level) new->log_level);
 	if (new->bitrate_kbps != old->bitrate_kbps)
-		cg_media_set_bitrate(d->media, new->bitrate_kbps);
+		cg_media_set_bitrate(d->cams[0].media, new->bitrate_kbps);
 	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
 	/* A credential change revoked every cookie: the kept key must say so too. */
 	if (new->auth_required)
@@ -201,11 +216,17 @@ static void daemon_print_url(const struct daemon *d)
 	bool any = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
 	bool v6 = strchr(host, ':') != NULL;
 
-	printf("camgate: streaming %s %ux%u@%u (%s) — watch at http%s://%s%s%s:%u/\n",
-	       cg_media_source_name(d->media), d->cfg->width, d->cfg->height, d->cfg->fps,
-	       cg_media_encoder_name(d->media), d->cfg->tls ? "s" : "", v6 && !any ? "[" : "",
-	       any ? g_get_host_name() : host, v6 && !any ? "]" : "",
-	       cg_signaling_port(d->signaling));
+	for (unsigned i = 0; i < d->n_cams; i++) {
+		const struct cg_signaling_camera *c = &d->cams[i];
+
+		printf("camgate: %s streaming %s %ux%u@%u (%s) — watch at "
+		       "http%s://%s%s%s:%u/%s%s%s\n",
+		       c->name, cg_media_source_name(c->media), c->cfg->width, c->cfg->height,
+		       c->cfg->fps, cg_media_encoder_name(c->media), d->cfg->tls ? "s" : "",
+		       v6 && !any ? "[" : "", any ? g_get_host_name() : host, v6 && !any ? "]" : "",
+		       cg_signaling_port(d->signaling), d->n_cams > 1 ? "cam/" : "",
+		       d->n_cams > 1 ? c->name : "", d->n_cams > 1 ? "/" : "");
+	}
 	/* Where the secret is, never the secret: stdout may be the journal. */
 	if (d->cfg->auth_required && d->state_token)
 		printf("camgate: sign in with the access token in %s/token%s\n", d->cfg->state_dir,
@@ -267,6 +288,119 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 	return 0;
 }
 
+/* One camera's pipeline: its hub on every worker, its media thread, its sound. */
+static int daemon_start_camera(struct daemon *d, struct cg_signaling_camera *c)
+{
+	int fds[64];
+	struct cg_hub_cfg hub_cfg = { .name = c->name,
+				      .n_lanes = d->n_workers,
+				      .wake_fds = fds,
+				      .stats = &d->stats,
+				      .min_kbps = c->cfg->min_bitrate_kbps,
+				      .max_kbps = c->cfg->max_bitrate_kbps,
+				      .start_kbps = c->cfg->bitrate_kbps };
+	int r;
+
+	c->stats = cg_new0(struct cg_stats, 1);
+	cg_stats_init(c->stats);
+	hub_cfg.stats = c->stats;
+	for (unsigned i = 0; i < d->n_workers && i < 64; i++)
+		fds[i] = cg_worker_wake_fd(d->workers[i]);
+	c->hub = cg_hub_new(&hub_cfg);
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		r = cg_worker_add_hub(d->workers[i], c->hub);
+		if (r < 0) {
+			cg_err("camera %s: too many cameras for one worker", c->name);
+			return r;
+		}
+	}
+	r = cg_media_new(c->cfg, c->hub, c->stats, &c->media);
+	if (r < 0)
+		return r;
+	r = cg_audio_track_new(c->cfg, c->hub, c->stats, &c->audio);
+	if (r < 0)
+		cg_err("camera %s: cannot start sound: %s", c->name, strerror(-r));
+	return r;
+}
+
+/* A camera named after its device: "video2" for /dev/video2, as config.c allows names. */
+static char *daemon_camera_name(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char *name = g_ascii_strdown(base, 32);
+
+	for (char *p = name; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+			*p = '_';
+	return name;
+}
+
+/* --camera=all=auto: one camera per usable V4L2 device; the test pattern when none. */
+static void daemon_expand_all(struct daemon *d, GPtrArray *names, GPtrArray *views)
+{
+	char paths[16][CG_REGISTRY_PATH_MAX];
+	unsigned n = cg_registry_find_cameras(paths, G_N_ELEMENTS(paths));
+
+	if (n == 0) {
+		cg_notice("--camera=all=auto: no usable camera, streaming the test pattern");
+		g_ptr_array_add(names, g_strdup("test"));
+		g_ptr_array_add(views, cg_config_camera_view_new(d->boot_cfg, "test", "test",
+								 views->len == 0));
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char *name = daemon_camera_name(paths[i]);
+		struct cg_config *view =
+			cg_config_camera_view_new(d->boot_cfg, name, paths[i], views->len == 0);
+
+		if (!view) {
+			g_free(name);
+			continue;
+		}
+		cg_info("--camera=all=auto: camera %s is %s", name, paths[i]);
+		g_ptr_array_add(names, name);
+		g_ptr_array_add(views, view);
+	}
+}
+
+/* The cameras the configuration names (one, "main", without --camera), each started. */
+static int daemon_start_cameras(struct daemon *d)
+{
+	GPtrArray *names = g_ptr_array_new(), *views = g_ptr_array_new();
+	const struct cg_config *cfg = d->boot_cfg;
+
+	for (unsigned i = 0; i < cfg->n_cameras; i++) {
+		if (cfg->cameras[i].all_auto) {
+			daemon_expand_all(d, names, views);
+			continue;
+		}
+		g_ptr_array_add(names, g_strdup(cfg->cameras[i].name));
+		g_ptr_array_add(views, NULL); /* the snapshot's own view */
+	}
+	d->n_cams = names->len;
+	d->cams = cg_new0(struct cg_signaling_camera, CG_MAX(d->n_cams, 1u));
+	g_ptr_array_add(names, NULL);
+	d->cam_names = (char **)g_ptr_array_free(names, FALSE);
+	d->cam_views = (struct cg_config **)g_ptr_array_free(views, FALSE);
+	for (unsigned i = 0, k = 0; i < d->n_cams; i++) {
+		d->cams[i].name = d->cam_names[i];
+		if (d->cam_views[i]) {
+			d->cams[i].cfg = d->cam_views[i];
+			continue;
+		}
+		while (cfg->cameras[k].all_auto)
+			k++;
+		d->cams[i].cfg = cfg->cameras[k++].view;
+	}
+	for (unsigned i = 0; i < d->n_cams; i++) {
+		int r = daemon_start_camera(d, &d->cams[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int daemon_start(struct daemon *d)
 {
 	struct cg_signaling_deps deps;
@@ -291,21 +425,16 @@ static int daemon_start(struct daemon *d)
 			r = -EIO;
 			goto out;
 		}
-		d->hub.n_workers++;
+		d->n_workers++;
 	}
-	d->hub.workers = d->workers;
-	r = cg_media_new(d->cfg, &d->hub, &d->stats, &d->media);
+	r = daemon_start_cameras(d);
 	if (r < 0)
 		goto out;
-	r = cg_audio_track_new(d->cfg, &d->hub, &d->stats, &d->audio);
-	if (r < 0) {
-		cg_err("cannot start sound: %s", strerror(-r));
-		goto out;
-	}
 	deps = (struct cg_signaling_deps){ .cfg = d->cfg,
-					   .media = d->media,
-					   .hub = &d->hub,
-					   .audio = d->audio,
+					   .cameras = d->cams,
+					   .n_cameras = d->n_cams,
+					   .workers = d->workers,
+					   .n_workers = d->n_workers,
 					   .stats = &d->stats,
 					   .cert = d->cert,
 					   .ctx = g_main_context_default(),
@@ -321,7 +450,8 @@ static int daemon_start(struct daemon *d)
 					   : "");
 		goto out;
 	}
-	r = cg_media_start(d->media);
+	for (unsigned i = 0; i < d->n_cams && r >= 0; i++)
+		r = cg_media_start(d->cams[i].media);
 out:
 	if (key)
 		explicit_bzero(key, strlen(key));
@@ -379,16 +509,29 @@ static void daemon_stop(struct daemon *d)
 	daemon_stall_hook_release();
 	/* Producers stop first; the workers' sessions still read the media's SSRC and
 	 * bitrate until the workers are gone, so the media object is freed after them. */
-	cg_media_stop(d->media);
-	cg_audio_track_stop_capture(d->audio);
-	for (unsigned i = 0; i < d->hub.n_workers; i++)
+	for (unsigned i = 0; i < d->n_cams; i++) {
+		cg_media_stop(d->cams[i].media);
+		cg_audio_track_stop_capture(d->cams[i].audio);
+	}
+	for (unsigned i = 0; i < d->n_workers; i++)
 		d->workers[i] = cg_worker_free(d->workers[i]);
-	d->media = cg_media_free(d->media);
-	/* Talkback outlives the sessions that fed it. */
-	d->audio = cg_audio_track_free(d->audio);
+	for (unsigned i = 0; i < d->n_cams; i++) {
+		d->cams[i].media = cg_media_free(d->cams[i].media);
+		/* Talkback outlives the sessions that fed it. */
+		d->cams[i].audio = cg_audio_track_free(d->cams[i].audio);
+		d->cams[i].hub = cg_hub_free(d->cams[i].hub);
+		if (d->cams[i].stats)
+			cg_stats_fini(d->cams[i].stats);
+		free(d->cams[i].stats);
+	}
 	while (g_main_context_iteration(NULL, FALSE))
 		;
 	d->signaling = cg_signaling_free(d->signaling);
+	for (unsigned i = 0; d->cam_views && i < d->n_cams; i++)
+		cg_config_camera_view_free(d->cam_views[i]);
+	free(d->cam_views);
+	free(d->cams);
+	g_strfreev(d->cam_names);
 	free(d->workers);
 	d->cert = cg_cert_free(d->cert);
 	d->auth = cg_auth_free(d->auth);

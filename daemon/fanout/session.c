@@ -19,6 +19,7 @@
 #include "proto/rtx.h"
 #include "proto/sdp.h"
 #include "proto/twcc.h"
+#include "fanout/hub.h"
 #include "fanout/session.h"
 #include "app/stats.h"
 #include "util/log.h"
@@ -65,7 +66,8 @@ struct cg_session {
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
 	uint8_t pt;
-	bool offerer; /* camgate sent the offer: ICE controlling, DTLS role from the answer */
+	bool offerer;	  /* camgate sent the offer: ICE controlling, DTLS role from the answer */
+	bool dtls_server; /* our DTLS role, which says which SRTP keys are ours */
 	struct cg_sdp_offer_params offered; /* what we offered (strings not kept) */
 	/* Sound (issue 4): what the answer said about the audio section. */
 	uint8_t audio_pt;
@@ -269,9 +271,23 @@ static gboolean session_on_sr_timer(gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Sends the camera's cached GOP on this worker, if its keyframe is recent: a joining
+ * viewer then starts without waiting for a new IDR. */
+static bool session_replay_gop(struct cg_session *s)
+{
+	struct cg_media_unit *const *units;
+	unsigned n = cg_hub_lane_gop(s->setup.lane, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000, &units);
+
+	for (unsigned i = 0; i < n; i++)
+		cg_session_send_unit(s, units[i]);
+	return n > 0;
+}
+
 static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp_keys *keys)
 {
-	int r = cg_srtp_new(keys, true, &s->srtp);
+	/* RFC 5764 §4.2: the DTLS client's keys protect what the client sends. A passive
+	 * answer to camgate's offer makes camgate the client. */
+	int r = cg_srtp_new(keys, s->dtls_server, &s->srtp);
 
 	if (r < 0) {
 		cg_warn("[%s] cannot set up SRTP: %s, closing", s->log_id, strerror(-r));
@@ -283,7 +299,7 @@ static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp
 	s->last_rtcp_usec = cg_mono_usec();
 	s->sr_timer = session_add_timeout(s, SESSION_SR_INTERVAL_MS, session_on_sr_timer);
 	/* A keyframe of the last few frames starts the picture now; else ask for one. */
-	if (!cg_worker_replay_gop(s->setup.worker, s, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000))
+	if (!session_replay_gop(s))
 		cg_media_request_keyframe(s->setup.media);
 	cg_info("[%s] DTLS connected (%s), streaming", s->log_id,
 		keys->profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
@@ -626,7 +642,7 @@ static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info 
 	for (unsigned i = 0; i < info->n_nacks; i++) {
 		unsigned index;
 		struct cg_media_unit *u =
-			cg_worker_find_packet(s->setup.worker, info->nacks[i], &index);
+			cg_hub_lane_find_packet(s->setup.lane, info->nacks[i], &index);
 
 		s->st.nacks_received++;
 		if (!u || !cg_rtx_budget_take(&s->rtx_budget, now)) {
@@ -713,6 +729,11 @@ void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret)
 struct cg_media *cg_session_media(const struct cg_session *s)
 {
 	return s->setup.media;
+}
+
+struct cg_hub_lane *cg_session_lane(const struct cg_session *s)
+{
+	return s->setup.lane;
 }
 
 void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
@@ -1057,6 +1078,7 @@ static int session_apply_remote(struct cg_session *s, const struct cg_sdp_media 
 		session_add_remote_candidate(s, m->candidates[i]);
 	if (m->end_of_candidates)
 		nice_agent_peer_candidate_gathering_done(s->agent, s->stream_id);
+	s->dtls_server = role == CG_DTLS_SERVER;
 	return cg_dtls_new(s->setup.cert, role, choice->remote_fingerprint_alg,
 			   choice->remote_fingerprint, &s->dtls);
 }

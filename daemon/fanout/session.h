@@ -19,6 +19,7 @@ struct cg_audio_track;
 struct cg_cert;
 struct cg_config;
 struct cg_ice_servers;
+struct cg_hub_lane;
 struct cg_media;
 struct cg_media_unit;
 struct cg_sdp_capabilities;
@@ -51,7 +52,8 @@ typedef void (*cg_session_gathered_fn)(struct cg_session *s, int status, void *u
 
 struct cg_session_setup {
 	struct cg_worker *worker; /* the session is pinned here for its whole life */
-	struct cg_media *media;
+	struct cg_media *media;	  /* the camera it watches */
+	struct cg_hub_lane *lane; /* that camera's hub, on worker (cg_hub_lane) */
 	struct cg_stats *stats;
 	const struct cg_cert *cert;
 	bool loopback_only; /* gather 127.0.0.1 only (the daemon listens on loopback) */
@@ -178,6 +180,9 @@ void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret);
 
 /* The media the session sends, and its bitrate floor and ceiling. Any thread. */
 struct cg_media *cg_session_media(const struct cg_session *s);
+
+/* The lane of the session's camera on its worker (setup.lane). Any thread. */
+struct cg_hub_lane *cg_session_lane(const struct cg_session *s);
 void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
 			       uint32_t *ret_max_kbps);
 

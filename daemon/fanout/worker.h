@@ -13,6 +13,7 @@
 
 #include "crypto/srtp.h"
 
+struct cg_hub;
 struct cg_media_unit;
 struct cg_session;
 struct cg_stats;
@@ -48,26 +49,23 @@ struct cg_worker *cg_worker_free(struct cg_worker *w);
 /* The worker's context, for libnice agents and invokes. Any thread. */
 GMainContext *cg_worker_context(struct cg_worker *w);
 
-/* Queues a new reference to unit for the worker's sessions. Media thread. */
-void cg_worker_post_unit(struct cg_worker *w, struct cg_media_unit *unit);
-
 /* Number of sessions pinned to the worker. Any thread. */
 unsigned cg_worker_load(struct cg_worker *w);
 
-/*
- * Sends s the units from the newest keyframe on, if that keyframe was captured at most
- * max_age_usec ago: a joining viewer then starts without waiting for a new IDR. Returns
- * false when there is no such keyframe (ask the arbiter for one). Worker thread only.
- */
-bool cg_worker_replay_gop(struct cg_worker *w, struct cg_session *s, uint64_t max_age_usec);
+/* The worker's index (its lane in every hub). Any thread. */
+unsigned cg_worker_index(const struct cg_worker *w);
 
-/*
- * The unit holding RTP sequence number seq among the worker's recent units (about 2 s),
- * with the packet's index in it; NULL when not remembered. The unit is borrowed: valid
- * until the worker handles its next unit. Worker thread only.
- */
-struct cg_media_unit *cg_worker_find_packet(struct cg_worker *w, uint16_t seq, unsigned *ret_index);
+/* The eventfd hubs write to wake the worker (cg_hub_cfg.wake_fds). Any thread. */
+int cg_worker_wake_fd(struct cg_worker *w);
 
-/* Session bookkeeping. Worker thread only. The worker holds a reference while attached. */
+/* Makes the worker drain hub's lane for it. Control thread, before any viewer of that hub
+ * joins; at most 32 hubs per worker (-ENOSPC). */
+int cg_worker_add_hub(struct cg_worker *w, struct cg_hub *hub);
+
+/* The least loaded of n workers (cg_hub_pick), for pinning a new viewer. Control thread. */
+struct cg_worker *cg_worker_least_loaded(struct cg_worker **workers, unsigned n);
+
+/* Session bookkeeping, also on the session's lane (cg_session_lane) of its camera's hub.
+ * Worker thread only. The worker holds a reference while attached. */
 void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s);
 void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s);

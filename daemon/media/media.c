@@ -103,6 +103,8 @@ struct cg_media {
 	uint64_t heartbeat_usec;       /* atomic */
 	uint32_t bitrate_target_kbps;  /* atomic: set by any thread */
 	uint32_t bitrate_applied_kbps; /* media thread */
+	uint64_t bitrate_tick_usec;    /* media thread: the policy's last run */
+	uint32_t bitrate_policy_kbps;  /* media thread: the policy's last decision */
 	pthread_mutex_t latest_lock;   /* protects latest */
 	struct cg_frame *latest;       /* newest captured frame, for snapshots */
 };
@@ -152,6 +154,32 @@ static void media_arbitrate_keyframe(struct cg_media *m, uint64_t now)
 }
 
 /* Bitrate changes are applied between frames, on the thread that owns the encoder. */
+/*
+ * The camera's bitrate policy runs here, on its own media thread: the workers post their
+ * viewers' estimates to the hub, and every CG_HUB_BITRATE_TICK_USEC this turns them into
+ * the encoder's target (the lowest estimate at or above the floor, proto/bwe.h).
+ */
+static void media_follow_viewers(struct cg_media *m, uint64_t now)
+{
+	uint32_t before, after;
+
+	if (!m->hub || now - m->bitrate_tick_usec < CG_HUB_BITRATE_TICK_USEC)
+		return;
+	m->bitrate_tick_usec = now;
+	before = __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED);
+	after = cg_hub_decide_bitrate(m->hub, now);
+	/* Only a change of the policy's mind moves the encoder: a bitrate set by a reload
+	 * (cg_media_set_bitrate) stays until the viewers' estimates say otherwise. */
+	if (after == m->bitrate_policy_kbps)
+		return;
+	m->bitrate_policy_kbps = after;
+	if (after == before)
+		return;
+	cg_info("%s: encoder bitrate %u -> %u kbit/s (lowest viewer estimate)", cg_hub_name(m->hub),
+		before, after);
+	__atomic_store_n(&m->bitrate_target_kbps, after, __ATOMIC_RELAXED);
+}
+
 static void media_apply_bitrate(struct cg_media *m)
 {
 	uint32_t target = __atomic_load_n(&m->bitrate_target_kbps, __ATOMIC_RELAXED);
@@ -289,6 +317,7 @@ static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	}
 	media_keep_latest(m, in);
 	media_arbitrate_keyframe(m, cg_mono_usec());
+	media_follow_viewers(m, cg_mono_usec());
 	media_apply_bitrate(m);
 	r = m->encoder_ops->encode(m->encoder, in, &au);
 	if (++m->encodes == m->fail_encode_at) {
@@ -698,9 +727,12 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 	/* Test hook (tests/integration/test-faults.c): the Nth encode fails as a broken
 	 * encoder would, to show that the reopen with back-off keeps the viewers. */
 	const char *fail_at = getenv("CAMGATE_TEST_ENCODER_FAILURE");
+	const char *fail_camera = getenv("CAMGATE_TEST_ENCODER_FAILURE_CAMERA");
 	int r;
 
-	m->fail_encode_at = fail_at ? strtoull(fail_at, NULL, 10) : 0;
+	/* CAMGATE_TEST_ENCODER_FAILURE_CAMERA=NAME limits the hook to that camera's media. */
+	if (fail_at && (!fail_camera || (hub && strcmp(cg_hub_name(hub), fail_camera) == 0)))
+		m->fail_encode_at = strtoull(fail_at, NULL, 10);
 	m->cfg = cfg;
 	m->units = cg_unit_pool_new(CG_MEDIA_VIDEO, MEDIA_FREE_UNITS);
 	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };
@@ -710,6 +742,7 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 	m->rtp_offset = cg_rand_u32();
 	m->next_seq = (uint16_t)cg_rand_u32();
 	m->bitrate_applied_kbps = m->bitrate_target_kbps = cfg->bitrate_kbps;
+	m->bitrate_policy_kbps = cfg->bitrate_kbps; /* the hub's policy starts there too */
 	m->encoder_name = cfg->encoder;
 	pthread_mutex_init(&m->latest_lock, NULL);
 	m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

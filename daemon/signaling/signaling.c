@@ -21,6 +21,7 @@
 #include "proto/sdp.h"
 #include "signaling/rooms/rooms.h"
 #include "fanout/session.h"
+#include "fanout/worker.h"
 #include "signaling/signaling.h"
 #include "media/snapshot.h"
 #include "app/stats.h"
@@ -64,9 +65,7 @@ struct cg_signaling {
 	struct cg_ice_servers ice;
 	double start_time_s;
 	struct cg_snapshot *snapshot;
-	uint8_t *snapshot_jpeg; /* the last picture, for SNAPSHOT_REUSE_USEC */
-	size_t snapshot_len;
-	uint64_t snapshot_usec;
+	struct snapshot_cache *snaps;	/* one per camera */
 	GSource *trim_timer;		/* armed while departed viewers' memory waits for a trim */
 	bool trim_again;		/* a viewer left after the timer was armed */
 	struct cg_hostnames *hostnames; /* the Host names we answer to */
@@ -74,6 +73,13 @@ struct cg_signaling {
 };
 
 struct route;
+
+/* A camera's last picture, served again for SNAPSHOT_REUSE_USEC. */
+struct snapshot_cache {
+	uint8_t *jpeg;
+	size_t len;
+	uint64_t usec;
+};
 
 /* One HTTP request's state across MHD's calls of the handler. */
 struct request {
@@ -84,9 +90,12 @@ struct request {
 	bool path_known;	      /* the path exists, for another method */
 	const char *method;	      /* MHD's string, valid for the request */
 	const char *url;	      /* likewise */
+	char *path;		      /* url without its /cam/NAME prefix: what the routes see */
+	char *prefix;		      /* "/cam/NAME" when the path named the camera, else "" */
 	struct whep_pending *pending; /* POST /whep suspended while its session gathers */
 	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
-	unsigned refuse;	      /* non-zero: the status to refuse it with (signaling_gate) */
+	const struct cg_signaling_camera *camera; /* /cam/NAME/…, else the first camera */
+	unsigned refuse; /* non-zero: the status to refuse it with (signaling_gate) */
 	const char *refuse_reason;
 	char *cors_origin;	  /* the Access-Control-Allow-Origin to send, or NULL: no CORS */
 	char *set_cookie;	  /* a reissued sign-in cookie to send (cg_auth_refresh_cookie) */
@@ -188,7 +197,7 @@ static enum MHD_Result signaling_queue(struct cg_signaling *sig, struct request 
 					"Location, Link, Accept-Patch, Retry-After");
 	}
 	/* The answer depends on Origin: caches must not serve one origin's to another. */
-	if (req && g_str_has_prefix(req->url, "/whep"))
+	if (req && req->path && g_str_has_prefix(req->path, "/whep"))
 		MHD_add_response_header(resp, "Vary", "Origin");
 	r = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
@@ -269,7 +278,9 @@ static enum MHD_Result handle_options(struct cg_signaling *sig, struct MHD_Conne
 static enum MHD_Result handle_asset(struct cg_signaling *sig, struct MHD_Connection *conn,
 				    const char *url, struct request *req)
 {
-	const struct cg_web_asset *asset = cg_web_asset_find(url);
+	/* With several cameras "/" is the grid of them all; /cam/NAME/ is one camera's page. */
+	bool grid = strcmp(url, "/") == 0 && !req->prefix[0] && sig->deps.n_cameras > 1;
+	const struct cg_web_asset *asset = cg_web_asset_find(grid ? "/grid.html" : url);
 
 	if (!asset)
 		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "not found");
@@ -293,35 +304,67 @@ static bool signaling_viewers_full_cb(void *userdata)
 	       sig->deps.cfg->max_viewers;
 }
 
-static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connection *conn,
-				     const char *url, struct request *req)
+/* One camera's part of /status and /cameras (no braces). */
+static void status_camera_json(GString *json, const struct cg_signaling_camera *c)
 {
-	const struct cg_config *cfg = sig->deps.cfg;
-	struct cg_stats *st = sig->deps.stats;
-	GString *json = g_string_new(NULL);
-	enum MHD_Result r;
+	const struct cg_config *cfg = c->cfg;
+	struct cg_stats *st = c->stats;
 
-	g_string_printf(
+	g_string_append_printf(
 		json,
-		"{\"version\":\"%s\",\"source\":\"%s\",\"encoder\":\"%s\","
+		"\"camera\":\"%s\",\"source\":\"%s\",\"encoder\":\"%s\","
 		"\"width\":%u,\"height\":%u,\"fps\":%u,\"bitrate_kbps\":%u,"
-		"\"viewers\":%u,\"frames_captured\":%" G_GUINT64_FORMAT
+		"\"camera_viewers\":%u,\"frames_captured\":%" G_GUINT64_FORMAT
 		",\"frames_encoded\":%" G_GUINT64_FORMAT ",\"frames_dropped\":%" G_GUINT64_FORMAT
 		",\"keyframes\":%" G_GUINT64_FORMAT ",\"keyframe_requests\":%" G_GUINT64_FORMAT
 		",\"copied_bytes\":%" G_GUINT64_FORMAT ",\"bitrate_target_kbps\":%u"
 		",\"latency_ms\":{"
 		"\"encode_p50\":%.2f,\"encode_p95\":%.2f,"
-		"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}}\n",
-		CG_VERSION, cg_media_source_name(sig->deps.media),
-		cg_media_encoder_name(sig->deps.media), cfg->width, cfg->height, cfg->fps,
-		cfg->bitrate_kbps, signaling_viewer_count(sig), cg_stats_get(&st->frames_captured),
-		cg_stats_get(&st->frames_encoded), cg_stats_get(&st->frames_dropped),
-		cg_stats_get(&st->keyframes), cg_stats_get(&st->keyframe_requests),
-		cg_stats_get(&st->copied_bytes), cg_media_bitrate(sig->deps.media),
-		cg_stats_percentile_ms(st, &st->encode, 50),
+		"\"capture_to_send_p50\":%.2f,\"capture_to_send_p95\":%.2f}",
+		c->name, cg_media_source_name(c->media), cg_media_encoder_name(c->media),
+		cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps, cg_hub_viewers(c->hub),
+		cg_stats_get(&st->frames_captured), cg_stats_get(&st->frames_encoded),
+		cg_stats_get(&st->frames_dropped), cg_stats_get(&st->keyframes),
+		cg_stats_get(&st->keyframe_requests), cg_stats_get(&st->copied_bytes),
+		cg_media_bitrate(c->media), cg_stats_percentile_ms(st, &st->encode, 50),
 		cg_stats_percentile_ms(st, &st->encode, 95),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 50),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 95));
+}
+
+/* GET /status (the first camera's) and /cam/NAME/status: the camera, and "viewers" for
+ * the whole daemon (one limit covers every camera). */
+static enum MHD_Result handle_status(struct cg_signaling *sig, struct MHD_Connection *conn,
+				     const char *url, struct request *req)
+{
+	GString *json = g_string_new(NULL);
+	enum MHD_Result r;
+
+	g_string_printf(json, "{\"version\":\"%s\",\"viewers\":%u,\"cameras\":%u,", CG_VERSION,
+			signaling_viewer_count(sig), sig->deps.n_cameras);
+	status_camera_json(json, req->camera);
+	g_string_append(json, "}\n");
+	r = respond(sig, req, conn, MHD_HTTP_OK, "application/json", json->str, json->len,
+		    MHD_RESPMEM_MUST_COPY);
+	g_string_free(json, TRUE);
+	return r;
+}
+
+/* GET /cameras: every camera, the first first (the grid page's list). */
+static enum MHD_Result handle_cameras(struct cg_signaling *sig, struct MHD_Connection *conn,
+				      const char *url, struct request *req)
+{
+	GString *json = g_string_new("{\"cameras\":[");
+	enum MHD_Result r;
+
+	for (unsigned i = 0; i < sig->deps.n_cameras; i++) {
+		g_string_append(json, i ? ",{" : "{");
+		status_camera_json(json, &sig->deps.cameras[i]);
+		g_string_append_printf(json, ",\"name\":\"%s\",\"viewers\":%u}",
+				       sig->deps.cameras[i].name,
+				       cg_hub_viewers(sig->deps.cameras[i].hub));
+	}
+	g_string_append(json, "]}\n");
 	r = respond(sig, req, conn, MHD_HTTP_OK, "application/json", json->str, json->len,
 		    MHD_RESPMEM_MUST_COPY);
 	g_string_free(json, TRUE);
@@ -402,7 +445,7 @@ static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct reque
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(strlen(answer), answer, MHD_RESPMEM_MUST_COPY);
-	char *location = g_strconcat(WHEP_PREFIX, cg_session_id(s), NULL);
+	char *location = g_strconcat(req->prefix, WHEP_PREFIX, cg_session_id(s), NULL);
 	enum MHD_Result r;
 
 	MHD_add_response_header(resp, "Content-Type", "application/sdp");
@@ -449,7 +492,7 @@ static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 	struct cg_sdp_capabilities caps;
 	int r;
 
-	cg_session_capabilities(sig->deps.media, sig->deps.audio, &caps);
+	cg_session_capabilities(req->camera->media, req->camera->audio, &caps);
 	r = cg_sdp_parse_offer((const char *)req->body->data, req->body->len, offer, ret_reason);
 	if (r < 0) {
 		*ret_status = r == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST;
@@ -461,21 +504,33 @@ static int whep_negotiate(struct cg_signaling *sig, const struct request *req,
 	return r;
 }
 
-static void whep_session_setup(struct cg_signaling *sig, struct cg_session_setup *ret)
+void cg_signaling_session_setup(const struct cg_signaling_deps *deps,
+				const struct cg_signaling_camera *cam,
+				cg_session_closed_fn on_closed, void *userdata,
+				struct cg_session_setup *ret)
 {
+	struct cg_worker *w = cg_worker_least_loaded(deps->workers, deps->n_workers);
+
 	*ret = (struct cg_session_setup){
-		.worker = cg_hub_least_loaded(sig->deps.hub),
-		.media = sig->deps.media,
-		.stats = sig->deps.stats,
-		.cert = sig->deps.cert,
-		.loopback_only = cg_config_listens_on_loopback(sig->deps.cfg),
-		.cfg = sig->deps.cfg,
-		.ice = &sig->ice,
-		.audio = sig->deps.audio,
-		.control_ctx = sig->deps.ctx,
-		.on_closed = signaling_on_session_closed,
-		.on_closed_userdata = sig,
+		.worker = w,
+		.media = cam->media,
+		.lane = cg_hub_lane(cam->hub, cg_worker_index(w)),
+		.stats = cam->stats,
+		.cert = deps->cert,
+		.loopback_only = cg_config_listens_on_loopback(deps->cfg),
+		.cfg = cam->cfg,
+		.ice = deps->ice,
+		.audio = cam->audio,
+		.control_ctx = deps->ctx,
+		.on_closed = on_closed,
+		.on_closed_userdata = userdata,
 	};
+}
+
+static void whep_session_setup(struct cg_signaling *sig, const struct request *req,
+			       struct cg_session_setup *ret)
+{
+	cg_signaling_session_setup(&sig->deps, req->camera, signaling_on_session_closed, sig, ret);
 }
 
 static struct whep_pending *whep_pending_free(struct whep_pending *p)
@@ -609,7 +664,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		free(offer);
 		return respond_error(sig, req, conn, status, reason);
 	}
-	whep_session_setup(sig, &setup);
+	whep_session_setup(sig, req, &setup);
 	if (cg_ice_servers_any(&sig->ice))
 		return whep_suspend(sig, conn, req, &setup, offer, &choice);
 	/* No server to ask: the host candidates are all there is, answer now. */
@@ -699,34 +754,48 @@ static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connect
 static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Connection *conn,
 				      const char *url, struct request *req)
 {
-	const struct cg_config *cfg = sig->deps.cfg;
-	struct cg_media *media = sig->deps.media;
+	struct cg_metrics_camera *cams = cg_new0(struct cg_metrics_camera, sig->deps.n_cameras);
 	struct cg_metrics_input in = {
 		.stats = sig->deps.stats,
 		.version = CG_VERSION,
-		.source = cfg->source,
-		.encoder = cg_media_encoder_name(media),
-		.width = cfg->width,
-		.height = cfg->height,
-		.fps = cfg->fps,
 		.viewers = signaling_viewer_count(sig),
-		.max_viewers = cfg->max_viewers,
-		.bitrate_kbps = cfg->bitrate_kbps,
-		.bitrate_target_kbps = cg_media_bitrate(media),
+		.max_viewers = sig->deps.cfg->max_viewers,
 		.start_time_s = sig->start_time_s,
-		.media_heartbeat_age_s =
-			(double)(cg_mono_usec() - cg_media_heartbeat_usec(media)) / 1e6,
+		.cameras = cams,
+		.n_cameras = sig->deps.n_cameras,
 	};
-	char *text = cg_metrics_render(&in);
-	enum MHD_Result r = respond(sig, req, conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text,
-				    strlen(text), MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result r;
+	char *text;
 
+	for (unsigned i = 0; i < sig->deps.n_cameras; i++) {
+		const struct cg_signaling_camera *c = &sig->deps.cameras[i];
+
+		cams[i] = (struct cg_metrics_camera){
+			.name = c->name,
+			.stats = c->stats,
+			.source = cg_media_source_name(c->media),
+			.encoder = cg_media_encoder_name(c->media),
+			.width = c->cfg->width,
+			.height = c->cfg->height,
+			.fps = c->cfg->fps,
+			.viewers = cg_hub_viewers(c->hub),
+			.bitrate_kbps = c->cfg->bitrate_kbps,
+			.bitrate_target_kbps = cg_media_bitrate(c->media),
+			.media_heartbeat_age_s =
+				(double)(cg_mono_usec() - cg_media_heartbeat_usec(c->media)) / 1e6,
+		};
+	}
+	text = cg_metrics_render(&in);
+	free(cams);
+	r = respond(sig, req, conn, MHD_HTTP_OK, CG_METRICS_CONTENT_TYPE, text, strlen(text),
+		    MHD_RESPMEM_MUST_COPY);
 	g_free(text);
 	return r;
 }
 
-/* Encodes the newest frame unless the last picture is recent enough to serve again. */
-static int snapshot_refresh(struct cg_signaling *sig)
+/* Encodes the camera's newest frame unless its last picture is recent enough to serve again. */
+static int snapshot_refresh(struct cg_signaling *sig, const struct cg_signaling_camera *cam,
+			    struct snapshot_cache *c)
 {
 	uint64_t now = cg_mono_usec();
 	struct cg_frame *frame;
@@ -734,21 +803,21 @@ static int snapshot_refresh(struct cg_signaling *sig)
 	size_t len;
 	int r;
 
-	if (sig->snapshot_jpeg && now - sig->snapshot_usec < SNAPSHOT_REUSE_USEC)
+	if (c->jpeg && now - c->usec < SNAPSHOT_REUSE_USEC)
 		return 0;
 	if (!sig->snapshot)
 		return -ENOTSUP;
-	frame = cg_media_latest_frame(sig->deps.media);
+	frame = cg_media_latest_frame(cam->media);
 	if (!frame)
 		return -EAGAIN;
 	r = cg_snapshot_encode(sig->snapshot, frame, SNAPSHOT_QUALITY, &jpeg, &len);
 	cg_frame_unref(frame);
 	if (r < 0)
 		return r;
-	g_free(sig->snapshot_jpeg);
-	sig->snapshot_jpeg = jpeg;
-	sig->snapshot_len = len;
-	sig->snapshot_usec = now;
+	g_free(c->jpeg);
+	c->jpeg = jpeg;
+	c->len = len;
+	c->usec = now;
 	cg_stats_add(&sig->deps.stats->snapshots, 1);
 	return 0;
 }
@@ -756,7 +825,8 @@ static int snapshot_refresh(struct cg_signaling *sig)
 static enum MHD_Result handle_snapshot(struct cg_signaling *sig, struct MHD_Connection *conn,
 				       const char *url, struct request *req)
 {
-	int r = snapshot_refresh(sig);
+	struct snapshot_cache *c = &sig->snaps[req->camera - sig->deps.cameras];
+	int r = snapshot_refresh(sig, req->camera, c);
 
 	if (r == -EAGAIN)
 		return respond_error(sig, req, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -769,8 +839,8 @@ static enum MHD_Result handle_snapshot(struct cg_signaling *sig, struct MHD_Conn
 		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "snapshot failed");
 	}
-	return respond(sig, req, conn, MHD_HTTP_OK, "image/jpeg", sig->snapshot_jpeg,
-		       sig->snapshot_len, MHD_RESPMEM_MUST_COPY);
+	return respond(sig, req, conn, MHD_HTTP_OK, "image/jpeg", c->jpeg, c->len,
+		       MHD_RESPMEM_MUST_COPY);
 }
 
 static const char login_head[] =
@@ -941,6 +1011,7 @@ static const struct route routes[] = {
 	{ "PATCH", WHEP_PREFIX, true, whep_patch, 0 },
 	{ "DELETE", WHEP_PREFIX, true, whep_delete, 0 },
 	{ "GET", "/status", false, handle_status, 0 },
+	{ "GET", "/cameras", false, handle_cameras, 0 },
 	{ "GET", "/metrics", false, handle_metrics, 0 },
 	{ "GET", "/snapshot.jpg", false, handle_snapshot, ROUTE_PAGE },
 	{ "GET", "/", true, handle_asset, ROUTE_PAGE },
@@ -1033,7 +1104,7 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 	if (req->too_large)
 		return respond_error(sig, req, conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				     "request body larger than 64 KiB");
-	return rt->handle(sig, conn, url, req);
+	return rt->handle(sig, conn, req->path, req);
 }
 
 static void signaling_refuse(struct request *req, unsigned status, const char *reason)
@@ -1138,6 +1209,39 @@ static void signaling_gate(struct cg_signaling *sig, struct MHD_Connection *conn
 				 "cross-site request refused: open the page from this server");
 }
 
+/* The first camera, or the one named NAME (1-32 of a-z 0-9 _ -, as config.c allows). */
+static const struct cg_signaling_camera *signaling_camera(struct cg_signaling *sig,
+							  const char *name, size_t len)
+{
+	for (unsigned i = 0; i < sig->deps.n_cameras; i++) {
+		const char *n = sig->deps.cameras[i].name;
+
+		if (strlen(n) == len && strncmp(n, name, len) == 0)
+			return &sig->deps.cameras[i];
+	}
+	return NULL;
+}
+
+/*
+ * "/cam/NAME/REST" is camera NAME's "/REST" (its page, WHEP, snapshot, status); any other
+ * path is the first camera's, so the paths of a one-camera camgate keep working. Sets
+ * req->path, req->prefix and req->camera (NULL: no such camera).
+ */
+static void signaling_split_camera(struct cg_signaling *sig, const char *url, struct request *req)
+{
+	const char *name = url + strlen("/cam/"), *slash;
+
+	if (!g_str_has_prefix(url, "/cam/") || !(slash = strchr(name, '/'))) {
+		req->path = g_strdup(url);
+		req->prefix = g_strdup("");
+		req->camera = sig->deps.n_cameras ? &sig->deps.cameras[0] : NULL;
+		return;
+	}
+	req->path = g_strdup(slash);
+	req->prefix = g_strndup(url, (gsize)(slash - url));
+	req->camera = signaling_camera(sig, name, (size_t)(slash - name));
+}
+
 /* With the headers: where the request goes and whether it may. */
 static struct request *signaling_request_new(struct cg_signaling *sig, struct MHD_Connection *conn,
 					     const char *url, const char *method,
@@ -1148,12 +1252,15 @@ static struct request *signaling_request_new(struct cg_signaling *sig, struct MH
 	req->body = g_byte_array_new();
 	req->method = method;
 	req->url = url;
-	req->route = signaling_find_route(url, method, &req->path_known);
+	signaling_split_camera(sig, url, req);
+	req->route = signaling_find_route(req->path, method, &req->path_known);
 	req->authorized = signaling_authorized(sig, conn);
-	signaling_gate(sig, conn, url, method, version, req);
+	signaling_gate(sig, conn, req->path, method, version, req);
+	if (!req->camera && !req->refuse)
+		signaling_refuse(req, MHD_HTTP_NOT_FOUND, "no such camera");
 	/* A browser that keeps watching keeps its sign-in: its cookie is reissued daily. */
 	if (req->authorized && req->route && !req->refuse &&
-	    ((req->route->flags & ROUTE_PAGE) || strcmp(url, "/status") == 0))
+	    ((req->route->flags & ROUTE_PAGE) || strcmp(req->path, "/status") == 0))
 		req->set_cookie = cg_auth_refresh_cookie(
 			sig->deps.auth, signaling_header(conn, MHD_HTTP_HEADER_COOKIE),
 			cg_wall_usec() / CG_USEC_PER_SEC, sig->deps.cfg->tls);
@@ -1234,6 +1341,8 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 	}
 	g_free(req->set_cookie);
 	g_free(req->cors_origin);
+	g_free(req->path);
+	g_free(req->prefix);
 	g_free(req);
 	*con_cls = NULL;
 }
@@ -1286,6 +1395,13 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->pending = g_hash_table_new(NULL, NULL);
 	sig->logins = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
+	sig->snaps = cg_new0(struct snapshot_cache, CG_MAX(deps->n_cameras, 1u));
+	/* The first camera's, for code that serves one camera (the old paths, rooms). */
+	if (deps->n_cameras > 0) {
+		sig->deps.media = deps->cameras[0].media;
+		sig->deps.hub = deps->cameras[0].hub;
+		sig->deps.audio = deps->cameras[0].audio;
+	}
 	sig->hostnames = cg_hostnames_new(deps->cfg);
 	sig->deps.add_http_headers = signaling_add_security_headers_cb;
 	sig->deps.viewers_full = signaling_viewers_full_cb;
@@ -1394,7 +1510,9 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	}
 	sig->snapshot = cg_snapshot_free(sig->snapshot);
 	sig->hostnames = cg_hostnames_free(sig->hostnames);
-	g_free(sig->snapshot_jpeg);
+	for (unsigned i = 0; sig->snaps && i < sig->deps.n_cameras; i++)
+		g_free(sig->snaps[i].jpeg);
+	free(sig->snaps);
 	free(sig);
 	return NULL;
 }

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fanout/session.h"
+
 struct cg_auth;
 struct cg_cert;
 struct cg_config;
@@ -22,10 +24,29 @@ struct cg_hub;
 struct cg_media;
 struct cg_signaling;
 struct cg_stats;
+struct cg_worker;
 struct MHD_Response;
+
+/* One camera as signaling serves it: /cam/NAME/…, its /status entry and its viewers. */
+struct cg_signaling_camera {
+	const char *name;
+	const struct cg_config *cfg; /* the camera's view of the configuration */
+	struct cg_media *media;
+	struct cg_hub *hub;
+	struct cg_audio_track *audio; /* its sound and the talkback speaker, or NULL */
+	struct cg_stats *stats;	      /* what its media thread, hub and viewers count */
+};
 
 struct cg_signaling_deps {
 	const struct cg_config *cfg;
+	/* Every camera, the first also served at the old paths (/whep, /snapshot.jpg); the
+	 * array is borrowed and outlives signaling. */
+	const struct cg_signaling_camera *cameras;
+	unsigned n_cameras;
+	/* The network workers a new viewer is pinned to (the least loaded). */
+	struct cg_worker **workers;
+	unsigned n_workers;
+	/* The first camera's media and hub: filled in by cg_signaling_new from cameras[0]. */
 	struct cg_media *media;
 	struct cg_hub *hub;
 	struct cg_stats *stats;
@@ -56,9 +77,21 @@ struct cg_signaling_deps {
 	 * (answered or gathering) and camgate's room calls together: one limit for all. */
 	bool (*viewers_full)(void *userdata);
 	void *signaling_userdata;
-	/* The board's sound and talkback speaker, or NULL (video only). */
+	/* The first camera's sound and the talkback speaker, or NULL (video only); filled in
+	 * by cg_signaling_new from cameras[0]. */
 	struct cg_audio_track *audio;
 };
+
+/*
+ * A session setup for a new viewer of camera cam: the least loaded worker, the camera's
+ * lane on it, its media and sound, deps' certificate, STUN/TURN and control context.
+ * on_closed(userdata) runs on the control context when the session has closed. Control
+ * thread.
+ */
+void cg_signaling_session_setup(const struct cg_signaling_deps *deps,
+				const struct cg_signaling_camera *cam,
+				cg_session_closed_fn on_closed, void *userdata,
+				struct cg_session_setup *ret);
 
 /* Starts serving. deps' pointers are borrowed. Returns 0 or -errno (bind failed: -EADDRINUSE). */
 int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling **ret);

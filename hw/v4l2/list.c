@@ -148,3 +148,32 @@ int cg_v4l2_find_camera(char *path, size_t size, char *reason, size_t reason_siz
 				: "no V4L2 camera found");
 	return -ENODEV;
 }
+
+struct list_find_all {
+	char (*paths)[CG_V4L2_PATH_MAX];
+	unsigned max, n;
+};
+
+static int list_find_each_camera(int fd, const char *path, const struct v4l2_capability *vc,
+				 uint32_t type, enum cg_v4l2_kind kind, void *userdata)
+{
+	struct list_find_all *f = userdata;
+
+	if (kind != CG_V4L2_KIND_CAPTURE || f->n == f->max)
+		return 0;
+	for (const uint32_t *fmt = cg_v4l2_default_formats; *fmt; fmt++) {
+		if (cg_v4l2_has_format(fd, type, *fmt)) {
+			snprintf(f->paths[f->n++], CG_V4L2_PATH_MAX, "%s", path);
+			return -1; /* counted; go on with the next node */
+		}
+	}
+	return 0;
+}
+
+unsigned cg_v4l2_find_cameras(char (*paths)[CG_V4L2_PATH_MAX], unsigned max)
+{
+	struct list_find_all f = { paths, max, 0 };
+
+	list_nodes(list_find_each_camera, &f);
+	return f.n;
+}

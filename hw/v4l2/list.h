@@ -19,3 +19,9 @@ int cg_v4l2_print_encoders(FILE *out);
  * Returns 0, or -ENODEV with the reason in reason (if not NULL).
  */
 int cg_v4l2_find_camera(char *path, size_t size, char *reason, size_t reason_size);
+
+#define CG_V4L2_PATH_MAX 64
+
+/* Every capture node offering a format in cg_v4l2_default_formats, in node order, into
+ * paths (at most max). Returns how many. */
+unsigned cg_v4l2_find_cameras(char (*paths)[CG_V4L2_PATH_MAX], unsigned max);

@@ -53,6 +53,7 @@
 #include "app/config.h"
 #include "fuzz.h"
 #include "fanout/hub.h"
+#include "fanout/worker.h"
 #include "hw/frame.h"
 #include "media/media.h"
 #include "proto/sdp.h"
@@ -153,9 +154,28 @@ struct cg_frame *cg_media_latest_frame(struct cg_media *m)
 	return cg_frame_ref(&m->frame);
 }
 
-struct cg_worker *cg_hub_least_loaded(struct cg_hub *hub)
+struct cg_hub {
+	int unused;
+};
+
+struct cg_worker *cg_worker_least_loaded(struct cg_worker **workers, unsigned n)
 {
 	return NULL;
+}
+
+unsigned cg_worker_index(const struct cg_worker *w)
+{
+	return 0;
+}
+
+struct cg_hub_lane *cg_hub_lane(struct cg_hub *hub, unsigned i)
+{
+	return NULL;
+}
+
+unsigned cg_hub_viewers(const struct cg_hub *hub)
+{
+	return 0;
 }
 
 /* ---- fake sessions ---- */
@@ -445,6 +465,7 @@ static struct {
 	struct cg_stats stats;
 	struct cg_hub hub;
 	struct cg_media media;
+	struct cg_signaling_camera cameras[2]; /* /cam/main/ and /cam/back/ */
 	struct cg_signaling *sig;
 	bool verbose;
 } F;
@@ -487,10 +508,16 @@ static void fuzz_setup(void)
 	cg_stats_init(&F.stats);
 	cg_refcount_init(&F.media.frame.ref);
 	F.media.frame.release = fake_frame_release;
+	for (unsigned i = 0; i < 2; i++)
+		F.cameras[i] = (struct cg_signaling_camera){ .name = i ? "back" : "main",
+							     .cfg = F.cfg[0],
+							     .media = &F.media,
+							     .hub = &F.hub,
+							     .stats = &F.stats };
 	deps = (struct cg_signaling_deps){
 		.cfg = F.cfg[0],
-		.media = &F.media,
-		.hub = &F.hub,
+		.cameras = F.cameras,
+		.n_cameras = 2,
 		.stats = &F.stats,
 		.ctx = F.ctx,
 		.auth = F.auth,

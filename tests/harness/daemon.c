@@ -90,13 +90,18 @@ static bool status_settled(void *data)
 
 long cg_test_daemon_status(struct cg_test_daemon *d, const char *key)
 {
+	return cg_test_daemon_status_at(d, "/status", key);
+}
+
+long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key)
+{
 	struct status_probe p = { .key = key, .value = -1 };
 	struct cg_http_request *req;
 	struct cg_http_request_args args = {
 		.host = "127.0.0.1",
 		.port = d->port,
 		.method = "GET",
-		.path = "/status",
+		.path = path,
 		.timeout_ms = 2000,
 	};
 

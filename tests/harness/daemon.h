@@ -29,6 +29,9 @@ int cg_test_daemon_stop(struct cg_test_daemon *d);
 /* GET /status and return the integer value of "key", or -1 on any failure. */
 long cg_test_daemon_status(struct cg_test_daemon *d, const char *key);
 
+/* The same for the JSON at path (e.g. "/cam/back/status"). */
+long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key);
+
 struct cg_cert;
 struct cg_whep_client;
 struct cg_whep_client_cfg;

@@ -76,11 +76,6 @@ struct vdev {
 	int failures;
 };
 
-/* The hub has no workers here: media.c publishes H.264 units into nothing. */
-void cg_hub_publish(struct cg_hub *hub, struct cg_media_unit *unit)
-{
-}
-
 static void vdev_on_au(const struct cg_au *au, void *userdata)
 {
 	struct vdev *v = userdata;
@@ -446,21 +441,29 @@ static int vdev_run(struct vdev *v)
 		.on_au = vdev_on_au,
 		.userdata = v,
 	};
-	struct cg_hub hub = { 0 };
+	struct cg_hub *hub;
 	uint64_t t0;
 	int r;
 
 	cg_stats_init(&v->stats);
-	r = cg_media_new_test(&cfg, &opts, &hub, &v->stats, &v->media);
+	/* No worker: the hub has no lane, and the media thread publishes to nobody. */
+	hub = cg_hub_new(&(struct cg_hub_cfg){ .name = "vdev",
+					       .stats = &v->stats,
+					       .min_kbps = cfg.bitrate_kbps,
+					       .max_kbps = cfg.bitrate_kbps,
+					       .start_kbps = cfg.bitrate_kbps });
+	r = cg_media_new_test(&cfg, &opts, hub, &v->stats, &v->media);
 	if (r == 0)
 		r = cg_media_start(v->media);
 	if (r < 0) {
 		printf("vdev: cannot start the media thread: %s\n", strerror(-r));
+		cg_hub_free(hub);
 		return 1;
 	}
 	t0 = cg_mono_usec();
 	r = vdev_loop(v);
 	cg_media_free(v->media);
+	cg_hub_free(hub);
 	vdev_report(v, (double)(cg_mono_usec() - t0) / 1e6);
 	cg_stats_fini(&v->stats);
 	return r < 0 || v->failures ? 1 : 0;

@@ -176,21 +176,9 @@ static void camgate_send_candidates(struct cg_room_camgate *cam, struct cg_roomr
 
 static void camgate_session_setup(struct cg_room_camgate *cam, struct cg_session_setup *ret)
 {
-	const struct cg_signaling_deps *deps = cam->deps;
-
-	*ret = (struct cg_session_setup){
-		.worker = cg_hub_least_loaded(deps->hub),
-		.media = deps->media,
-		.stats = deps->stats,
-		.cert = deps->cert,
-		.loopback_only = cg_config_listens_on_loopback(deps->cfg),
-		.cfg = deps->cfg,
-		.ice = deps->ice,
-		.audio = deps->audio,
-		.control_ctx = deps->ctx,
-		.on_closed = camgate_on_session_closed,
-		.on_closed_userdata = cam,
-	};
+	/* TODO(13): the camera named in the join; the first one until rooms carry it. */
+	cg_signaling_session_setup(cam->deps, &cam->deps->cameras[0], camgate_on_session_closed,
+				   cam, ret);
 }
 
 static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
