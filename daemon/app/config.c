@@ -74,12 +74,43 @@ struct opt {
 	const char *arg;
 };
 
+/*
+ * A camera's settings are the global ones of the same name: the same parsers check them
+ * and they default to the global values.
+ */
+enum cam_key {
+	CAM_SOURCE,
+	CAM_SIZE,
+	CAM_FPS,
+	CAM_ENCODER,
+	CAM_BITRATE,
+	CAM_AUDIO,
+	_CAM_MAX,
+};
+
+static const enum opt_id cam_opt[_CAM_MAX] = {
+	[CAM_SOURCE] = OPT_SOURCE,   [CAM_SIZE] = OPT_SIZE,	  [CAM_FPS] = OPT_FPS,
+	[CAM_ENCODER] = OPT_ENCODER, [CAM_BITRATE] = OPT_BITRATE, [CAM_AUDIO] = OPT_AUDIO,
+};
+
+/* One camera as given: a --camera value, or a [camera NAME] group of the key file. */
+struct cam_args {
+	char *name;
+	char *spec;	     /* the --camera value as written (for errors), or NULL: the file */
+	int line;	     /* the file: the [camera NAME] line */
+	char *v[_CAM_MAX];   /* NULL: not given (the global value applies) */
+	int vline[_CAM_MAX]; /* the file: the line of each key */
+};
+
 struct cg_config_args {
 	char **argv;	    /* the command line, for reload */
 	char *path;	    /* --config */
 	char *v[_OPT_MAX];  /* NULL: unset */
 	int line[_OPT_MAX]; /* > 0: line in path; 0: command line or default */
 	gboolean from_cli[_OPT_MAX];
+	char **cli_cameras;    /* the --camera values (GOption's), or NULL */
+	GPtrArray *cameras;    /* struct cam_args; empty: one camera from the flags */
+	bool cameras_from_cli; /* the command line gave cameras: the file's are ignored */
 };
 
 static int parse_size(const char *s, uint32_t *w, uint32_t *h)
@@ -512,6 +543,42 @@ static char *config_default(enum opt_id id)
 	}
 }
 
+static void cam_args_free(void *p)
+{
+	struct cam_args *c = p;
+
+	g_free(c->name);
+	g_free(c->spec);
+	for (unsigned k = 0; k < _CAM_MAX; k++)
+		g_free(c->v[k]);
+	g_free(c);
+}
+
+static struct cam_args *cam_args_copy(const struct cam_args *c)
+{
+	struct cam_args *d = g_new0(struct cam_args, 1);
+
+	d->name = g_strdup(c->name);
+	d->spec = g_strdup(c->spec);
+	d->line = c->line;
+	for (unsigned k = 0; k < _CAM_MAX; k++) {
+		d->v[k] = g_strdup(c->v[k]);
+		d->vline[k] = c->vline[k];
+	}
+	return d;
+}
+
+static struct cam_args *cam_find(GPtrArray *cams, const char *name)
+{
+	for (unsigned i = 0; i < cams->len; i++) {
+		struct cam_args *c = g_ptr_array_index(cams, i);
+
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
 static struct cg_config_args *config_args_new(int argc, char **argv)
 {
 	struct cg_config_args *a = g_new0(struct cg_config_args, 1);
@@ -519,6 +586,7 @@ static struct cg_config_args *config_args_new(int argc, char **argv)
 	a->argv = g_new0(char *, (gsize)argc + 1);
 	for (int i = 0; i < argc; i++)
 		a->argv[i] = g_strdup(argv[i]);
+	a->cameras = g_ptr_array_new_with_free_func(cam_args_free);
 	return a;
 }
 
@@ -530,6 +598,8 @@ static void config_args_free(struct cg_config_args *a)
 	g_free(a->path);
 	for (unsigned i = 0; i < _OPT_MAX; i++)
 		g_free(a->v[i]);
+	g_strfreev(a->cli_cameras);
+	g_ptr_array_unref(a->cameras);
 	g_free(a);
 }
 
@@ -586,6 +656,277 @@ static int config_apply_int(struct cg_config *cfg, const struct opt *o, const ch
 	return 0;
 }
 
+bool cg_config_camera_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n > CG_CONFIG_CAMERA_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '_' && *p != '-')
+			return false;
+	return true;
+}
+
+/* Starts an error about camera c: "--camera=SPEC: " or "PATH:LINE: [camera NAME]: ". */
+static void cam_error_start(GString *errs, const struct cg_config_args *a, const struct cam_args *c,
+			    int line)
+{
+	if (c->spec) {
+		g_string_append(errs, "--camera=");
+		config_append_value(errs, c->spec);
+	} else {
+		g_string_append_printf(errs, "%s:%d: [" CG_CONFIG_CAMERA_GROUP " ", a->path, line);
+		config_append_value(errs, c->name);
+		g_string_append_c(errs, ']');
+	}
+	g_string_append(errs, ": ");
+}
+
+static bool cam_check_name(const struct cg_config_args *a, const struct cam_args *c, int line,
+			   GString *errs)
+{
+	if (cg_config_camera_name_ok(c->name))
+		return true;
+	cam_error_start(errs, a, c, line);
+	g_string_append_c(errs, '\'');
+	config_append_value(errs, c->name);
+	g_string_append(errs, "' is not a camera name (1-32 of a-z 0-9 _ -)\n");
+	return false;
+}
+
+static int cam_key_find(const char *key)
+{
+	for (unsigned k = 0; k < _CAM_MAX; k++)
+		if (strcmp(key, opts[cam_opt[k]].name) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* One "KEY=VALUE" piece of a --camera value after its source; *prev: the key before it. */
+static void cam_parse_option(struct cam_args *c, const char *piece, int *prev, GString *errs)
+{
+	const char *eq = strchr(piece, '=');
+	char *key = eq ? g_strndup(piece, (gsize)(eq - piece)) : NULL;
+	int k = key ? cam_key_find(key) : -1;
+
+	if (k < 0 && *prev == CAM_AUDIO) {
+		/* ALSA names have commas of their own (hw:1,0, plughw:CARD=Mic,DEV=0): a piece
+		 * that does not start with a camera key continues audio's value. */
+		char *joined = g_strconcat(c->v[CAM_AUDIO], ",", piece, NULL);
+
+		g_free(c->v[CAM_AUDIO]);
+		c->v[CAM_AUDIO] = joined;
+	} else if (k < 0) {
+		cam_error_start(errs, NULL, c, 0);
+		g_string_append(errs, eq ? "unknown option '" : "'");
+		config_append_value(errs, eq ? key : piece);
+		g_string_append(errs, eq ? "' (size, fps, encoder, bitrate or audio)\n"
+					 : "' is not KEY=VALUE\n");
+	} else if (c->v[k]) {
+		cam_error_start(errs, NULL, c, 0);
+		g_string_append_printf(errs, "%s is given twice\n", key);
+	} else {
+		c->v[k] = g_strdup(eq + 1);
+		*prev = k;
+	}
+	g_free(key);
+}
+
+/* A --camera value, "NAME=SOURCE[,KEY=VALUE...]", into a new entry of a->cameras. */
+static void cam_parse_spec(struct cg_config_args *a, const char *spec, GString *errs)
+{
+	struct cam_args *c = g_new0(struct cam_args, 1);
+	const char *eq = strchr(spec, '=');
+	const struct cam_args *first;
+	int prev = CAM_SOURCE;
+	char **pieces;
+
+	c->spec = g_strdup(spec);
+	c->name = g_strndup(spec, eq ? (gsize)(eq - spec) : strlen(spec));
+	if (!eq) {
+		g_string_append(errs, "--camera=");
+		config_append_value(errs, spec);
+		g_string_append(errs, " is not NAME=SOURCE[,KEY=VALUE...]\n");
+		g_ptr_array_add(a->cameras, c);
+		return;
+	}
+	if (cam_check_name(a, c, 0, errs) && (first = cam_find(a->cameras, c->name))) {
+		cam_error_start(errs, a, c, 0);
+		g_string_append_printf(errs, "camera %s is already given by --camera=", c->name);
+		config_append_value(errs, first->spec);
+		g_string_append_c(errs, '\n');
+	}
+	/* "NAME=" splits into no piece at all: no source, as config_build_cameras() says. */
+	pieces = g_strsplit(eq + 1, ",", -1);
+	c->v[CAM_SOURCE] = g_strdup(pieces[0]);
+	for (unsigned i = 1; pieces[0] && pieces[i]; i++)
+		cam_parse_option(c, pieces[i], &prev, errs);
+	g_strfreev(pieces);
+	g_ptr_array_add(a->cameras, c);
+}
+
+/* The bitrate bounds as config_derive() makes them, here or for one camera's bitrate. */
+static void config_derive_bitrates(struct cg_config *cfg)
+{
+	uint32_t b = cfg->bitrate_kbps;
+
+	/* A derived bound never crosses the one given: "max-bitrate = 150" alone must not get
+	 * a floor of 2000 / 4, nor "min-bitrate = 900" with a start of 800 a lower ceiling. */
+	if (!cfg->max_bitrate_kbps)
+		cfg->max_bitrate_kbps = CG_MAX(b, cfg->min_bitrate_kbps);
+	if (!cfg->min_bitrate_kbps)
+		cfg->min_bitrate_kbps = CG_MIN(CG_MAX(b / 4, 50), cfg->max_bitrate_kbps);
+	cfg->bitrate_kbps = CG_MIN(CG_MAX(b, cfg->min_bitrate_kbps), cfg->max_bitrate_kbps);
+}
+
+struct cg_config *cg_config_camera_view_free(struct cg_config *view)
+{
+	if (!view)
+		return NULL;
+	if (!view->view_of)
+		return cg_config_free(view);
+	/* Only what view_build() made: the rest is the snapshot's. */
+	free(view->source);
+	free(view->encoder);
+	free(view->audio);
+	free(view->camera_name);
+	free(view);
+	return NULL;
+}
+
+/* Sets a camera setting in view v; an error names c (NULL: a view main.c asked for). */
+static void view_apply(struct cg_config *v, const struct cam_args *c, enum cam_key k,
+		       const char *value, GString *errs)
+{
+	const struct opt *o = &opts[cam_opt[k]];
+	const char *reason = "is not valid";
+	int r;
+
+	if (o->type == OPT_INT)
+		r = config_apply_int(v, o, value, &reason);
+	else
+		r = o->apply(v, value, &reason);
+	if (r == 0)
+		return;
+	if (c)
+		cam_error_start(errs, v->args, c, c->vline[k]);
+	else
+		g_string_append_printf(errs, "camera %s: ", v->camera_name);
+	g_string_append_printf(errs, "%s=", o->name);
+	config_append_value(errs, value);
+	g_string_append_printf(errs, " %s\n", reason);
+}
+
+/*
+ * The view of snapshot cfg for one camera: c's settings (c NULL: none), else the global
+ * ones, with source and audio as the caller chose them. Returns NULL with the reasons
+ * appended to errs.
+ */
+static struct cg_config *view_build(const struct cg_config *cfg, const struct cam_args *c,
+				    const char *name, const char *source, const char *audio,
+				    GString *errs)
+{
+	const struct cg_config_args *a = cfg->args;
+	struct cg_config *v = cg_new0(struct cg_config, 1);
+	size_t before = errs->len;
+	const char *reason;
+
+	*v = *cfg; /* shares every pointer; those the view owns are replaced below */
+	v->source = v->encoder = v->audio = NULL;
+	v->cameras = NULL;
+	v->n_cameras = 0;
+	v->camera_name = cg_strdup(name);
+	v->view_of = cfg;
+	/* The bounds as given (0: none), derived again below for this camera's bitrate. */
+	v->min_bitrate_kbps = v->max_bitrate_kbps = 0;
+	if (a->v[OPT_MIN_BITRATE])
+		config_apply_int(v, &opts[OPT_MIN_BITRATE], a->v[OPT_MIN_BITRATE], &reason);
+	if (a->v[OPT_MAX_BITRATE])
+		config_apply_int(v, &opts[OPT_MAX_BITRATE], a->v[OPT_MAX_BITRATE], &reason);
+	for (unsigned k = 0; k < _CAM_MAX; k++) {
+		const char *value = k == CAM_SOURCE  ? source
+				    : k == CAM_AUDIO ? audio
+				    : c && c->v[k]   ? c->v[k]
+						     : a->v[cam_opt[k]];
+
+		if (value)
+			view_apply(v, c, (enum cam_key)k, value, errs);
+	}
+	if (errs->len != before)
+		return cg_config_camera_view_free(v);
+	config_derive_bitrates(v);
+	return v;
+}
+
+/* The flags' --audio is the first camera's: two captures of one device would fight. */
+static const char *cam_audio(const struct cg_config_args *a, const struct cam_args *c, bool first)
+{
+	if (c && c->v[CAM_AUDIO])
+		return c->v[CAM_AUDIO];
+	return first ? a->v[OPT_AUDIO] : "none";
+}
+
+/* The snapshot's cameras: those given, else one named main from the flags. */
+static void config_build_cameras(struct cg_config *cfg, GString *errs)
+{
+	const struct cg_config_args *a = cfg->args;
+	unsigned n = CG_MAX(a->cameras->len, 1u);
+
+	cfg->cameras = cg_new0(struct cg_camera, n);
+	cfg->n_cameras = n;
+	if (!a->cameras->len) {
+		cfg->cameras[0].name = cg_strdup(CG_CONFIG_DEFAULT_CAMERA);
+		cfg->cameras[0].view = view_build(cfg, NULL, CG_CONFIG_DEFAULT_CAMERA,
+						  a->v[OPT_SOURCE], cam_audio(a, NULL, true), errs);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cam_args *c = g_ptr_array_index(a->cameras, i);
+		struct cg_camera *cam = &cfg->cameras[i];
+		const char *source = c->v[CAM_SOURCE];
+
+		cam->name = cg_strdup(c->name);
+		cam->all_auto = strcmp(c->name, CG_CONFIG_ALL_CAMERAS) == 0;
+		if (!source) {
+			cam_error_start(errs, a, c, c->line);
+			g_string_append(errs, "needs a source\n");
+		} else if (cam->all_auto && strcmp(source, "auto") != 0) {
+			cam_error_start(errs, a, c, c->vline[CAM_SOURCE]);
+			g_string_append(errs,
+					"the name all is reserved for all=auto (every camera)\n");
+		} else {
+			cam->view =
+				view_build(cfg, c, c->name, source, cam_audio(a, c, i == 0), errs);
+		}
+	}
+}
+
+struct cg_config *cg_config_camera_view_new(const struct cg_config *cfg, const char *name,
+					    const char *source, bool first)
+{
+	const struct cam_args *marker = NULL;
+	bool marker_first = true;
+	struct cg_config *v;
+	GString *errs;
+
+	if (!cfg || cfg->view_of || !name || !source || !cg_config_camera_name_ok(name) ||
+	    strcmp(name, CG_CONFIG_ALL_CAMERAS) == 0)
+		return NULL;
+	for (unsigned i = 0; i < cfg->n_cameras && !marker; i++) {
+		if (cfg->cameras[i].all_auto) {
+			/* A snapshot with a marker has its cameras in args, index for index. */
+			marker = g_ptr_array_index(cfg->args->cameras, i);
+			marker_first = i == 0;
+		}
+	}
+	errs = g_string_new(NULL);
+	v = view_build(cfg, marker, name, source,
+		       first ? cam_audio(cfg->args, marker, marker_first) : "none", errs);
+	g_string_free(errs, TRUE);
+	return v;
+}
+
 /* Settings that depend on each other, checked once each is valid on its own. */
 static void config_cross_check(struct cg_config *cfg, const struct cg_config_args *a, GString *errs)
 {
@@ -603,15 +944,8 @@ static void config_cross_check(struct cg_config *cfg, const struct cg_config_arg
 static void config_derive(struct cg_config *cfg)
 {
 	bool beyond_loopback = !cg_config_listens_on_loopback(cfg);
-	uint32_t b = cfg->bitrate_kbps;
 
-	/* A derived bound never crosses the one given: "max-bitrate = 150" alone must not get
-	 * a floor of 2000 / 4, nor "min-bitrate = 900" with a start of 800 a lower ceiling. */
-	if (!cfg->max_bitrate_kbps)
-		cfg->max_bitrate_kbps = CG_MAX(b, cfg->min_bitrate_kbps);
-	if (!cfg->min_bitrate_kbps)
-		cfg->min_bitrate_kbps = CG_MIN(CG_MAX(b / 4, 50), cfg->max_bitrate_kbps);
-	cfg->bitrate_kbps = CG_MIN(CG_MAX(b, cfg->min_bitrate_kbps), cfg->max_bitrate_kbps);
+	config_derive_bitrates(cfg);
 	cfg->min_keyframe_interval_ms = 300;
 	cfg->tls = cfg->tls_mode == CG_CONFIG_ON ||
 		   (cfg->tls_mode == CG_CONFIG_AUTO && beyond_loopback);
@@ -649,34 +983,110 @@ static int config_build(struct cg_config_args *a, struct cg_config **ret, GStrin
 	config_derive(cfg);
 	cfg->config_path = cg_strdup(a->path);
 	cfg->args = a;
+	/* Last: the views copy the snapshot, and a camera falls back on the global values. */
+	config_build_cameras(cfg, errs);
+	if (errs->len != errs_len) {
+		cg_config_free(cfg); /* and a with it */
+		return -EINVAL;
+	}
 	*ret = cfg;
 	return 0;
 }
 
+/* "[camera NAME]": a new entry of cams, checked for its name and for being the only one. */
+static struct cam_args *scan_camera_group(const struct cg_config_args *a, GPtrArray *cams,
+					  const char *line, int n, GString *errs)
+{
+	const size_t prefix = strlen("[" CG_CONFIG_CAMERA_GROUP " ");
+	struct cam_args *c = g_new0(struct cam_args, 1);
+	const struct cam_args *first;
+
+	c->name = g_strndup(line + prefix, strlen(line) - prefix - 1);
+	c->line = n;
+	if (cam_check_name(a, c, n, errs) && (first = cam_find(cams, c->name))) {
+		cam_error_start(errs, a, c, n);
+		g_string_append_printf(errs, "already defined on line %d\n", first->line);
+	}
+	g_ptr_array_add(cams, c);
+	return c;
+}
+
+/* A "key = value" line inside a [camera NAME] group. */
+static void scan_camera_key(const struct cg_config_args *a, struct cam_args *c, const char *key,
+			    int n, GString *errs)
+{
+	int k = cam_key_find(key);
+
+	if (k >= 0 && !c->vline[k]) {
+		c->vline[k] = n;
+		return;
+	}
+	cam_error_start(errs, a, c, n);
+	if (k >= 0) {
+		g_string_append_printf(errs, "'%s' is already set on line %d\n", key, c->vline[k]);
+		return;
+	}
+	g_string_append(errs, "unknown key '");
+	config_append_value(errs, key);
+	g_string_append(errs, "' (a camera has source, size, fps, encoder, bitrate, audio)\n");
+}
+
+/* A "key = value" line inside [camgate] (in_group) or outside any group we know. */
+static void scan_key(struct cg_config_args *a, const char *key, bool in_group, int n, GString *errs)
+{
+	unsigned id;
+
+	for (id = 0; id < _OPT_MAX && strcmp(key, opts[id].name) != 0; id++)
+		;
+	if (id == _OPT_MAX) {
+		g_string_append_printf(errs, "%s:%d: unknown key '", a->path, n);
+		config_append_value(errs, key);
+		g_string_append(errs, "'\n");
+	} else if (!in_group)
+		g_string_append_printf(errs, "%s:%d: '%s' is outside [" CG_CONFIG_GROUP "]\n",
+				       a->path, n, key);
+	else if (a->line[id] > 0)
+		g_string_append_printf(errs, "%s:%d: '%s' is already set on line %d\n", a->path, n,
+				       key, a->line[id]);
+	else
+		a->line[id] = n;
+}
+
+static bool is_camera_group(const char *line)
+{
+	return g_str_has_prefix(line, "[" CG_CONFIG_CAMERA_GROUP " ") &&
+	       g_str_has_suffix(line, "]");
+}
+
 /*
  * The key file's structure, checked line by line so that every error can name its line:
- * only [camgate], known keys, each once. GKeyFile then reads the values (and unescapes).
+ * only [camgate] and [camera NAME] groups (cameras into cams), known keys, each once.
+ * GKeyFile then reads the values (and unescapes).
  */
-static int config_scan_file(struct cg_config_args *a, const char *data, GString *errs)
+static int config_scan_file(struct cg_config_args *a, GPtrArray *cams, const char *data,
+			    GString *errs)
 {
 	char **lines = g_strsplit(data, "\n", -1);
-	bool in_group = false;
+	struct cam_args *cam = NULL; /* in a [camera NAME] group */
+	bool in_group = false;	     /* in [camgate] */
 	size_t before = errs->len;
 
 	for (int n = 0; lines[n]; n++) {
 		char *line = g_strstrip(lines[n]);
 		char *eq = strchr(line, '=');
-		unsigned id;
 
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
 		if (line[0] == '[') {
 			in_group = strcmp(line, "[" CG_CONFIG_GROUP "]") == 0;
-			if (!in_group) {
+			cam = is_camera_group(line) ? scan_camera_group(a, cams, line, n + 1, errs)
+						    : NULL;
+			if (!in_group && !cam) {
 				g_string_append_printf(errs, "%s:%d: unknown group ", a->path,
 						       n + 1);
 				config_append_value(errs, line);
-				g_string_append(errs, " (only [" CG_CONFIG_GROUP "])\n");
+				g_string_append(errs, " (only [" CG_CONFIG_GROUP
+						      "] and [" CG_CONFIG_CAMERA_GROUP " NAME])\n");
 			}
 			continue;
 		}
@@ -687,24 +1097,49 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
 		}
 		*eq = '\0';
 		g_strchomp(line);
-		for (id = 0; id < _OPT_MAX && strcmp(line, opts[id].name) != 0; id++)
-			;
-		if (id == _OPT_MAX) {
-			g_string_append_printf(errs, "%s:%d: unknown key '", a->path, n + 1);
-			config_append_value(errs, line);
-			g_string_append(errs, "'\n");
-		} else if (!in_group)
-			g_string_append_printf(errs,
-					       "%s:%d: '%s' is outside [" CG_CONFIG_GROUP "]\n",
-					       a->path, n + 1, line);
-		else if (a->line[id] > 0)
-			g_string_append_printf(errs, "%s:%d: '%s' is already set on line %d\n",
-					       a->path, n + 1, line, a->line[id]);
+		if (cam)
+			scan_camera_key(a, cam, line, n + 1, errs);
 		else
-			a->line[id] = n + 1;
+			scan_key(a, line, in_group, n + 1, errs);
 	}
 	g_strfreev(lines);
 	return errs->len == before ? 0 : -EINVAL;
+}
+
+/* One value of the key file (line: where scanning found it). */
+static char *config_file_value(const struct cg_config_args *a, GKeyFile *kf, const char *group,
+			       const char *key, int line, GString *errs)
+{
+	GError *error = NULL;
+	char *v = g_key_file_get_string(kf, group, key, &error);
+
+	if (!v) {
+		g_string_append_printf(errs, "%s:%d: %s: ", a->path, line, key);
+		config_append_value(errs, error->message);
+		g_string_append_c(errs, '\n');
+		g_error_free(error);
+	}
+	return v;
+}
+
+/* The file's cameras, unless the command line gave some: its cameras replace the file's. */
+static void config_load_cameras(struct cg_config_args *a, GKeyFile *kf, GPtrArray **cams,
+				GString *errs)
+{
+	if (a->cameras_from_cli)
+		return;
+	for (unsigned i = 0; i < (*cams)->len; i++) {
+		struct cam_args *c = g_ptr_array_index(*cams, i);
+		char *group = g_strconcat(CG_CONFIG_CAMERA_GROUP " ", c->name, NULL);
+
+		for (unsigned k = 0; k < _CAM_MAX; k++)
+			if (c->vline[k] > 0)
+				c->v[k] = config_file_value(a, kf, group, opts[cam_opt[k]].name,
+							    c->vline[k], errs);
+		g_free(group);
+	}
+	g_ptr_array_unref(a->cameras);
+	a->cameras = g_steal_pointer(cams);
 }
 
 /*
@@ -713,20 +1148,21 @@ static int config_scan_file(struct cg_config_args *a, const char *data, GString 
  */
 static int config_load_data(struct cg_config_args *a, const char *data, size_t len, GString *errs)
 {
+	GPtrArray *cams = g_ptr_array_new_with_free_func(cam_args_free);
 	GKeyFile *kf = g_key_file_new();
 	GError *error = NULL;
-	int r = -EINVAL;
+	size_t before = errs->len;
 
-	if (config_scan_file(a, data, errs) < 0)
+	if (config_scan_file(a, cams, data, errs) < 0)
 		goto out;
 	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &error)) {
 		/* GKeyFile's messages quote the text too. */
 		g_string_append_printf(errs, "%s: ", a->path);
 		config_append_value(errs, error->message);
 		g_string_append_c(errs, '\n');
+		g_error_free(error);
 		goto out;
 	}
-	r = 0;
 	for (unsigned i = 0; i < _OPT_MAX; i++) {
 		if (a->line[i] <= 0)
 			continue;
@@ -734,20 +1170,14 @@ static int config_load_data(struct cg_config_args *a, const char *data, size_t l
 			a->line[i] = 0;
 			continue;
 		}
-		a->v[i] = g_key_file_get_string(kf, CG_CONFIG_GROUP, opts[i].name, &error);
-		if (!a->v[i]) {
-			g_string_append_printf(errs, "%s:%d: %s: ", a->path, a->line[i],
-					       opts[i].name);
-			config_append_value(errs, error->message);
-			g_string_append_c(errs, '\n');
-			g_clear_error(&error);
-			r = -EINVAL;
-		}
+		a->v[i] = config_file_value(a, kf, CG_CONFIG_GROUP, opts[i].name, a->line[i], errs);
 	}
+	config_load_cameras(a, kf, &cams, errs);
 out:
-	g_clear_error(&error);
+	if (cams)
+		g_ptr_array_unref(cams);
 	g_key_file_free(kf);
-	return r;
+	return errs->len == before ? 0 : -EINVAL;
 }
 
 static int config_read_file(struct cg_config_args *a, GString *errs)
@@ -773,12 +1203,17 @@ struct config_flags {
 	gboolean hash_password;
 };
 
+#define CAMERA_HELP                                                                                \
+	"A camera, repeatable (replaces the file's cameras); KEY: size, fps, encoder, "            \
+	"bitrate, audio, else the flags' values (audio: the first camera's only); all=auto: "      \
+	"every camera [one named main, from --source, --size...]"
+
 static GOptionContext *config_option_context(struct cg_config_args *a, struct config_flags *f)
 {
-	GOptionEntry entries[_OPT_MAX + 5] = {
+	GOptionEntry entries[_OPT_MAX + 6] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a->path,
-		  "Key file with any of the settings below, in a [camgate] group; the command "
-		  "line wins [none]",
+		  "Key file with any of the settings below, in a [camgate] group, and cameras "
+		  "in [camera NAME] groups; the command line wins [none]",
 		  "FILE" },
 		{ "list-devices", 0, 0, G_OPTION_ARG_NONE, &f->list_devices,
 		  "Print the cameras and encoders found, then exit", NULL },
@@ -788,11 +1223,21 @@ static GOptionContext *config_option_context(struct cg_config_args *a, struct co
 		  NULL },
 	};
 	GOptionContext *ctx = g_option_context_new("- WebRTC camera gateway");
+	GOptionEntry *e = &entries[4];
 
-	for (unsigned i = 0; i < _OPT_MAX; i++)
-		entries[4 + i] =
-			(GOptionEntry){ opts[i].name, 0,	  0, G_OPTION_ARG_STRING, &a->v[i],
-					opts[i].help, opts[i].arg };
+	/* --camera right after --source: it is what replaces --source for several cameras. */
+	for (unsigned i = 0; i < _OPT_MAX; i++) {
+		*e++ = (GOptionEntry){ opts[i].name, 0,		 0, G_OPTION_ARG_STRING, &a->v[i],
+				       opts[i].help, opts[i].arg };
+		if (i == OPT_SOURCE)
+			*e++ = (GOptionEntry){ "camera",
+					       0,
+					       0,
+					       G_OPTION_ARG_STRING_ARRAY,
+					       &a->cli_cameras,
+					       CAMERA_HELP,
+					       "NAME=SRC[,KEY=VALUE...]" };
+	}
 	g_option_context_set_summary(
 		ctx, "Streams a camera (or a test pattern) to browsers over WebRTC.\n"
 		     "Open http://ADDR:PORT/ to watch; WHEP players use /whep.");
@@ -822,6 +1267,14 @@ static int config_parse_cli(struct cg_config_args *a, struct config_flags *f, GS
 	}
 	for (unsigned i = 0; i < _OPT_MAX; i++)
 		a->from_cli[i] = a->v[i] != NULL;
+	if (r == 0) {
+		size_t before = errs->len;
+
+		for (char **spec = a->cli_cameras; spec && *spec; spec++)
+			cam_parse_spec(a, *spec, errs);
+		a->cameras_from_cli = a->cameras->len > 0;
+		r = errs->len == before ? 0 : -EINVAL;
+	}
 	g_option_context_free(ctx);
 	g_free(orig);
 	return r;
@@ -848,6 +1301,17 @@ static int config_gather(struct cg_config_args *a, struct config_flags *f, GStri
 	return 0;
 }
 
+/* What the command line asks besides settings: on the snapshot and its views alike. */
+static void config_set_flags(struct cg_config *cfg, const struct config_flags *f)
+{
+	cfg->list_devices = f->list_devices;
+	cfg->hash_password = f->hash_password;
+	for (unsigned i = 0; i < cfg->n_cameras; i++) {
+		cfg->cameras[i].view->list_devices = f->list_devices;
+		cfg->cameras[i].view->hash_password = f->hash_password;
+	}
+}
+
 int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_error)
 {
 	struct cg_config_args *a = config_args_new(argc, argv);
@@ -864,10 +1328,8 @@ int cg_config_parse(int argc, char **argv, struct cg_config **ret, char **ret_er
 		config_args_free(a);
 	} else {
 		r = config_build(a, ret, errs);
-		if (r == 0) {
-			(*ret)->list_devices = f.list_devices;
-			(*ret)->hash_password = f.hash_password;
-		}
+		if (r == 0)
+			config_set_flags(*ret, &f);
 	}
 	if (r < 0)
 		*ret_error = g_strchomp(g_string_free(errs, FALSE));
@@ -934,7 +1396,36 @@ static struct cg_config_args *config_args_copy(const struct cg_config_args *a)
 		c->line[i] = a->line[i];
 		c->from_cli[i] = a->from_cli[i];
 	}
+	c->cli_cameras = g_strdupv(a->cli_cameras);
+	for (unsigned i = 0; i < a->cameras->len; i++)
+		g_ptr_array_add(c->cameras, cam_args_copy(g_ptr_array_index(a->cameras, i)));
+	c->cameras_from_cli = a->cameras_from_cli;
 	return c;
+}
+
+/*
+ * Cameras need a restart: merged gets the running ones back, each with its own bitrate
+ * from merged (the file as it is now) when merged still has a camera of that name, since a
+ * bitrate applies without a restart like the global one.
+ */
+static void config_keep_cameras(struct cg_config_args *merged, const struct cg_config_args *old)
+{
+	GPtrArray *kept = g_ptr_array_new_with_free_func(cam_args_free);
+
+	for (unsigned i = 0; i < old->cameras->len; i++) {
+		struct cam_args *c = cam_args_copy(g_ptr_array_index(old->cameras, i));
+		const struct cam_args *now = cam_find(merged->cameras, c->name);
+
+		if (now) {
+			g_free(c->v[CAM_BITRATE]);
+			c->v[CAM_BITRATE] = g_strdup(now->v[CAM_BITRATE]);
+			c->vline[CAM_BITRATE] = now->vline[CAM_BITRATE];
+		}
+		g_ptr_array_add(kept, c);
+	}
+	g_ptr_array_unref(merged->cameras);
+	merged->cameras = kept;
+	merged->cameras_from_cli = old->cameras_from_cli;
 }
 
 /* The file as it is now, validated whole (restart-only settings too), then merged. */
@@ -964,6 +1455,7 @@ static int config_reload_args(const struct cg_config_args *old, struct cg_config
 		merged->v[i] = g_strdup(old->v[i]);
 		merged->line[i] = old->line[i];
 	}
+	config_keep_cameras(merged, old);
 	return config_build(merged, ret, errs);
 }
 
@@ -977,6 +1469,125 @@ int cg_config_reload(const struct cg_config *running, struct cg_config **ret, ch
 	else
 		g_string_free(errs, TRUE);
 	return r;
+}
+
+/* "source=test,fps=15": what a camera sets, for change reports. */
+static char *cam_describe(const struct cam_args *c)
+{
+	GString *s;
+
+	if (!c->spec && !c->line)
+		return g_strdup("(from the global settings)");
+	s = g_string_new(NULL);
+	for (unsigned k = 0; k < _CAM_MAX; k++)
+		if (c->v[k])
+			g_string_append_printf(s, "%s%s=%s", s->len ? "," : "",
+					       opts[cam_opt[k]].name, c->v[k]);
+	return g_string_free(s, FALSE);
+}
+
+/* One camera present before and after: each of its settings that differs. */
+static unsigned camera_report_keys(const struct cam_args *o, const struct cam_args *f,
+				   bool given_both, cg_config_change_fn fn, void *userdata)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < _CAM_MAX; k++) {
+		char *key;
+
+		if (g_strcmp0(o->v[k], f->v[k]) == 0)
+			continue;
+		key = g_strdup_printf("[" CG_CONFIG_CAMERA_GROUP " %s] %s", o->name,
+				      opts[cam_opt[k]].name);
+		/* cg_config_reload() takes a camera's new bitrate, nothing else. */
+		fn(key, o->v[k], f->v[k], given_both && k == CAM_BITRATE, userdata);
+		g_free(key);
+		n++;
+	}
+	return n;
+}
+
+/* Each camera's name and position, or the one the flags make ("main") without any. */
+static GPtrArray *cameras_or_default(const struct cg_config_args *a, struct cam_args *def)
+{
+	GPtrArray *cams = g_ptr_array_new();
+
+	for (unsigned i = 0; i < a->cameras->len; i++)
+		g_ptr_array_add(cams, g_ptr_array_index(a->cameras, i));
+	if (!cams->len)
+		g_ptr_array_add(cams, def);
+	return cams;
+}
+
+/* "front,back": the names common to both lists, in the order of the first. */
+static char *cameras_common_order(GPtrArray *in, GPtrArray *other)
+{
+	GString *s = g_string_new(NULL);
+
+	for (unsigned i = 0; i < in->len; i++) {
+		const struct cam_args *c = g_ptr_array_index(in, i);
+
+		if (cam_find(other, c->name))
+			g_string_append_printf(s, "%s%s", s->len ? "," : "", c->name);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Cameras added, removed, changed or reordered between old and fresh (none applies but a
+ * camera's bitrate, see config_keep_cameras). */
+/* A camera only one side has: added, or removed. */
+static void camera_report_presence(const struct cam_args *c, bool added, cg_config_change_fn fn,
+				   void *userdata)
+{
+	char *key = g_strdup_printf("[" CG_CONFIG_CAMERA_GROUP " %s]", c->name);
+	char *settings = cam_describe(c);
+
+	fn(key, added ? NULL : settings, added ? settings : NULL, false, userdata);
+	g_free(settings);
+	g_free(key);
+}
+
+static unsigned cameras_report_changes(const struct cg_config_args *old,
+				       const struct cg_config_args *fresh, cg_config_change_fn fn,
+				       void *userdata)
+{
+	struct cam_args def_old = { .name = (char *)CG_CONFIG_DEFAULT_CAMERA };
+	struct cam_args def_fresh = def_old;
+	GPtrArray *o = cameras_or_default(old, &def_old);
+	GPtrArray *f = cameras_or_default(fresh, &def_fresh);
+	char *o_order = cameras_common_order(o, f), *f_order = cameras_common_order(f, o);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < o->len; i++) {
+		const struct cam_args *oc = g_ptr_array_index(o, i);
+		const struct cam_args *fc = cam_find(f, oc->name);
+
+		if (fc) {
+			/* The flags' camera has no bitrate= of its own to apply. */
+			n += camera_report_keys(oc, fc, oc != &def_old && fc != &def_fresh, fn,
+						userdata);
+		} else {
+			camera_report_presence(oc, false, fn, userdata);
+			n++;
+		}
+	}
+	for (unsigned i = 0; i < f->len; i++) {
+		const struct cam_args *fc = g_ptr_array_index(f, i);
+
+		if (!cam_find(o, fc->name)) {
+			camera_report_presence(fc, true, fn, userdata);
+			n++;
+		}
+	}
+	if (strcmp(o_order, f_order) != 0) {
+		fn("cameras", o_order, f_order, false, userdata);
+		n++;
+	}
+	g_free(o_order);
+	g_free(f_order);
+	g_ptr_array_unref(o);
+	g_ptr_array_unref(f);
+	return n;
 }
 
 /*
@@ -1004,6 +1615,7 @@ unsigned cg_config_report_changes(const struct cg_config *old, const struct cg_c
 		   opts[i].flags & OPT_RELOAD, userdata);
 		n++;
 	}
+	n += cameras_report_changes(old->args, fresh, fn, userdata);
 out:
 	g_string_free(errs, TRUE);
 	config_args_free(fresh);
@@ -1014,6 +1626,13 @@ struct cg_config *cg_config_free(struct cg_config *cfg)
 {
 	if (!cfg)
 		return NULL;
+	if (cfg->view_of)
+		return cg_config_camera_view_free(cfg);
+	for (unsigned i = 0; i < cfg->n_cameras; i++) {
+		free(cfg->cameras[i].name);
+		cg_config_camera_view_free(cfg->cameras[i].view);
+	}
+	free(cfg->cameras);
 	free(cfg->source);
 	free(cfg->encoder);
 	g_free(cfg->listen_host);

@@ -5,9 +5,20 @@
  * validated completely into an immutable snapshot. On SIGHUP the control thread builds a
  * new snapshot with cg_config_reload() and swaps it in; a snapshot never changes once made.
  *
- * Threads: the control thread creates, reloads and frees snapshots. Any thread may read a
- * snapshot it was handed for as long as its owner keeps it (main keeps the first one for
- * the media thread until exit).
+ * Cameras: --camera=NAME=SOURCE[,size=WxH][,fps=N][,encoder=E][,bitrate=KBPS][,audio=DEV]
+ * (repeatable) or [camera NAME] groups in the key file. The command line's cameras replace
+ * the file's whole when it gives any (the file's groups are then only checked for their
+ * form: names, known keys, each once). Without any, the flags make one camera named "main"
+ * (--source, --size, --fps, --encoder, --bitrate, --audio). A camera takes size, fps,
+ * encoder and bitrate from the flags unless it sets them; the flags' --audio goes to the
+ * first camera only (two captures of one ALSA device would fight over it), the others have
+ * no sound unless they say audio=DEV. Bitrate bounds and keyframe settings are global.
+ * Each camera comes with a view: a struct cg_config as that camera sees it, which the media
+ * code takes as it took the whole snapshot before.
+ *
+ * Threads: the control thread creates, reloads and frees snapshots and views. Any thread
+ * may read a snapshot or view it was handed for as long as its owner keeps it (main keeps
+ * the first snapshot, and with it its views, for the media threads until exit).
  */
 #pragma once
 
@@ -15,7 +26,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_CONFIG_GROUP "camgate" /* the key file's one group */
+#define CG_CONFIG_GROUP		  "camgate" /* the key file's settings group */
+#define CG_CONFIG_CAMERA_GROUP	  "camera"  /* "[camera NAME]": one group per camera */
+#define CG_CONFIG_CAMERA_NAME_MAX 32	    /* a name is 1-32 of a-z 0-9 _ - */
+#define CG_CONFIG_DEFAULT_CAMERA  "main"    /* the one camera the flags make without --camera */
+#define CG_CONFIG_ALL_CAMERAS	  "all"	    /* --camera=all=auto: every usable camera */
 
 enum cg_config_tri {
 	CG_CONFIG_AUTO, /* on when listening beyond loopback */
@@ -30,6 +45,23 @@ enum cg_config_turn_transport {
 };
 
 struct cg_config_args; /* the raw values the snapshot was built from (config.c) */
+
+/*
+ * One camera of a snapshot, in the order given (the first is the default camera, and the
+ * only one that takes the flags' --audio). Owned by the snapshot, name and view included.
+ */
+struct cg_camera {
+	char *name; /* 1-32 of a-z 0-9 _ - */
+	/*
+	 * --camera=all=auto (or [camera all] with source = auto): a marker for "every usable
+	 * camera, each named after it", which only main.c can expand (the configuration does
+	 * not enumerate devices): it makes a view for each camera it finds with
+	 * cg_config_camera_view_new(). The marker's own view (source "auto") holds the options
+	 * given with it and must not be streamed itself.
+	 */
+	bool all_auto;
+	struct cg_config *view; /* the snapshot as this camera sees it: see cg_config.view_of */
+};
 
 struct cg_config {
 	char *source;	   /* "test" */
@@ -88,6 +120,28 @@ struct cg_config {
 	char **server_names;
 	char **cors_origins;
 
+	/*
+	 * In a snapshot, source, encoder, audio, width, height, fps and the bitrates above are
+	 * the flags' (the [camgate] group's): the defaults each camera starts from. What a
+	 * camera streams is in its view, cameras[i].view. A snapshot has at least one camera;
+	 * a view has none (cameras NULL, n_cameras 0).
+	 */
+	struct cg_camera *cameras;
+	unsigned n_cameras;
+
+	/*
+	 * Views only (NULL in a snapshot): the camera's name, and the snapshot the view was
+	 * made from. A view is a copy of that snapshot whose source, encoder, audio, width,
+	 * height, fps and bitrate_kbps are the camera's, with min_bitrate_kbps and
+	 * max_bitrate_kbps derived again for that bitrate (as for the snapshot's). The view
+	 * owns source, encoder, audio and camera_name; every other pointer (listen_host, the
+	 * credentials, the lists, args...) is the snapshot's, so a view must not outlive its
+	 * snapshot. Free a view with cg_config_camera_view_free() (cg_config_free() also
+	 * recognizes one); a snapshot frees its cameras' views itself.
+	 */
+	char *camera_name;
+	const struct cg_config *view_of;
+
 	struct cg_config_args *args; /* private: for reload and change reports */
 };
 
@@ -119,6 +173,10 @@ int cg_config_parse_data(const char *name, const char *data, size_t len, struct 
  * key file as it is now. Settings that can change while viewers stay connected (log level,
  * bitrates, viewer and candidate limits, credentials, STUN/TURN) take their new values;
  * the others keep the running values and are reported by cg_config_report_changes().
+ * Cameras need a restart: the new snapshot has the running cameras (same names, same
+ * order, same settings), each camera's view with the new global bitrates, and a camera's
+ * own bitrate= taken from the file when the file still has a camera of that name. The
+ * whole new file is validated, cameras included.
  * Returns 0 with *ret set, or -EINVAL with *ret_error (g_free it): the running snapshot is
  * untouched either way. Control thread.
  */
@@ -131,13 +189,38 @@ typedef void (*cg_config_change_fn)(const char *key, const char *old_value, cons
 /*
  * Calls fn for each setting whose value in the key file or on the command line differs
  * between old and new; applied is false for those that need a restart (new kept the old
- * value). Returns the number of differences. Control thread.
+ * value). Cameras are reported as "[camera NAME] KEY" (applied only for bitrate),
+ * "[camera NAME]" for a camera added or removed (the value is its settings, e.g.
+ * "source=test,fps=15", or NULL on the side that lacks it; without --camera or camera
+ * groups the "main" camera's value is "(from the global settings)"), and "cameras" (the
+ * names in order) when the order changed; none of these but bitrate applies before a
+ * restart. Returns the number of differences. Control thread.
  */
 unsigned cg_config_report_changes(const struct cg_config *old, const struct cg_config *new,
 				  cg_config_change_fn fn, void *userdata);
 
-/* Frees a snapshot (NULL allowed). Returns NULL. */
+/* Frees a snapshot and its cameras' views, or a view (NULL allowed). Returns NULL. */
 struct cg_config *cg_config_free(struct cg_config *cfg);
+
+/* True when name is a camera name: 1-32 of a-z 0-9 _ - (CG_CONFIG_ALL_CAMERAS included). */
+bool cg_config_camera_name_ok(const char *name);
+
+/*
+ * A view of cfg (a snapshot, not a view) for a camera that main.c found expanding the
+ * all_auto marker: named name (cg_config_camera_name_ok(), not "all"; main.c keeps names
+ * unique), streaming source ("auto", "test" or /dev/...), with the marker's size, fps,
+ * encoder and bitrate where it gave them, else the global ones. Sound: only the view
+ * made with first (the first camera the marker expands to) takes the marker's audio=, or
+ * the flags' --audio when the marker is the first camera; the others get "none". Without
+ * a marker in cfg, the global settings are used the same way. Returns the view (free it
+ * with cg_config_camera_view_free() before cfg), or NULL for a bad name or source.
+ * Control thread.
+ */
+struct cg_config *cg_config_camera_view_new(const struct cg_config *cfg, const char *name,
+					    const char *source, bool first);
+
+/* Frees a view: its own strings only, never the snapshot's (NULL allowed). Returns NULL. */
+struct cg_config *cg_config_camera_view_free(struct cg_config *view);
 
 /* True when the HTTP listen address is a loopback address. */
 bool cg_config_listens_on_loopback(const struct cg_config *cfg);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The key file (--config, re-read on SIGHUP): text → a validated snapshot, or errors that
- * each name the file and a line the text has, so an operator can find what to fix.
+ * each name the file and a line the text has, so an operator can find what to fix. A
+ * snapshot's cameras ([camera NAME] groups, else "main") each have a view that owns its own
+ * strings and shares the rest (ASan sees a wrong free).
  */
 #include <errno.h>
 #include <glib.h>
@@ -40,6 +42,49 @@ static void check_error_line(const char *line, unsigned lines)
 		abort();
 }
 
+/* A camera's view: the camera's own values in ranges, the rest the snapshot's. */
+static void check_view(const struct cg_config *cfg, const struct cg_config *v, const char *name)
+{
+	if (!v || v->view_of != cfg || v->cameras || v->n_cameras || !v->camera_name ||
+	    strcmp(v->camera_name, name) != 0)
+		abort();
+	if (!v->source || !v->encoder || !v->audio || v->source == cfg->source)
+		abort();
+	if (v->listen_host != cfg->listen_host || v->state_dir != cfg->state_dir ||
+	    v->token != cfg->token || v->args != cfg->args)
+		abort();
+	if (v->width < 64 || v->height < 64 || v->fps < 1 || v->fps > 120)
+		abort();
+	if (v->min_bitrate_kbps > v->bitrate_kbps || v->bitrate_kbps > v->max_bitrate_kbps)
+		abort();
+}
+
+/* At least one camera, unique valid names, all_auto only for "all", a view for each. */
+static void check_cameras(const struct cg_config *cfg)
+{
+	if (cfg->n_cameras < 1 || !cfg->cameras || cfg->view_of || cfg->camera_name)
+		abort();
+	for (unsigned i = 0; i < cfg->n_cameras; i++) {
+		const struct cg_camera *cam = &cfg->cameras[i];
+
+		if (!cg_config_camera_name_ok(cam->name) ||
+		    cam->all_auto != (strcmp(cam->name, CG_CONFIG_ALL_CAMERAS) == 0))
+			abort();
+		check_view(cfg, cam->view, cam->name);
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(cfg->cameras[j].name, cam->name) == 0)
+				abort();
+		if (cam->all_auto) {
+			/* What main.c does with the marker. */
+			struct cg_config *v =
+				cg_config_camera_view_new(cfg, "video0", "/dev/video0", true);
+
+			check_view(cfg, v, "video0");
+			cg_config_camera_view_free(v);
+		}
+	}
+}
+
 static void check_snapshot(const struct cg_config *cfg)
 {
 	if (!cfg->listen_host || !cfg->state_dir || cfg->state_dir[0] != '/' || !cfg->source)
@@ -58,6 +103,7 @@ static void check_snapshot(const struct cg_config *cfg)
 	if (!cfg->tls_cert_path != !cfg->tls_key_path)
 		abort();
 	(void)cg_config_listens_on_loopback(cfg);
+	check_cameras(cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
