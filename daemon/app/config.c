@@ -859,6 +859,16 @@ static struct cg_config *view_build(const struct cg_config *cfg, const struct ca
 	return v;
 }
 
+/*
+ * Talkback plays on one speaker, through the first camera's sound track: the others open
+ * none (two playbacks of one device would fight). A view never frees speaker (it is the
+ * snapshot's string), so a literal is safe here.
+ */
+static void view_no_speaker(struct cg_config *v)
+{
+	v->speaker = (char *)"none";
+}
+
 /* The flags' --audio is the first camera's: two captures of one device would fight. */
 static const char *cam_audio(const struct cg_config_args *a, const struct cam_args *c, bool first)
 {
@@ -898,6 +908,8 @@ static void config_build_cameras(struct cg_config *cfg, GString *errs)
 		} else {
 			cam->view =
 				view_build(cfg, c, c->name, source, cam_audio(a, c, i == 0), errs);
+			if (cam->view && i > 0)
+				view_no_speaker(cam->view);
 		}
 	}
 }
@@ -924,6 +936,8 @@ struct cg_config *cg_config_camera_view_new(const struct cg_config *cfg, const c
 	v = view_build(cfg, marker, name, source,
 		       first ? cam_audio(cfg->args, marker, marker_first) : "none", errs);
 	g_string_free(errs, TRUE);
+	if (v && !(first && marker_first))
+		view_no_speaker(v);
 	return v;
 }
 

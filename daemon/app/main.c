@@ -2,6 +2,7 @@
 #define CG_LOG_TOPIC "main"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
@@ -45,6 +46,7 @@ struct daemon {
 	struct cg_signaling_camera *cams;
 	unsigned n_cams;
 	char **cam_names;	      /* the names cams[i].name points at */
+	unsigned *cam_cfg_index;      /* cams[i]'s index in cfg->cameras; UINT_MAX: all=auto */
 	struct cg_config **cam_views; /* views made for --camera=all=auto, or NULL: the
 				       * snapshot's own (cfg->cameras[].view) */
 	struct cg_signaling *signaling;
@@ -168,12 +170,33 @@ static void daemon_keep_cookie_key(struct daemon *d, const char *state_dir)
 			state_dir, strerror(-r));
 }
 
+/*
+ * A reload keeps the running cameras (config.c): only their bitrates change. A configured
+ * camera's view has the same index in both snapshots; a camera of --camera=all=auto
+ * follows the global --bitrate.
+ */
+static void daemon_apply_bitrates(struct daemon *d, const struct cg_config *old,
+				  const struct cg_config *new)
+{
+	for (unsigned i = 0; i < d->n_cams; i++) {
+		unsigned k = d->cam_cfg_index[i];
+		uint32_t was = old->bitrate_kbps, now = new->bitrate_kbps;
+
+		if (k < old->n_cameras && k < new->n_cameras &&
+		    old->cameras[k].view &&new->cameras[k].view) {
+			was = old->cameras[k].view->bitrate_kbps;
+			now = new->cameras[k].view->bitrate_kbps;
+		}
+		if (now != was)
+			cg_media_set_bitrate(d->cams[i].media, now);
+	}
+}
+
 /* What SIGHUP can change without dropping a viewer. */
 static void daemon_apply(struct daemon *d, const struct cg_config *old, const struct cg_config *new)
 {
 	cg_log_set_level((enum cg_log_level) new->log_level);
-	if (new->bitrate_kbps != old->bitrate_kbps)
-		cg_media_set_bitrate(d->cams[0].media, new->bitrate_kbps);
+	daemon_apply_bitrates(d, old, new);
 	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
 	/* A credential change revoked every cookie: the kept key must say so too. */
 	if (new->auth_required)
@@ -382,14 +405,17 @@ static int daemon_start_cameras(struct daemon *d)
 	g_ptr_array_add(names, NULL);
 	d->cam_names = (char **)g_ptr_array_free(names, FALSE);
 	d->cam_views = (struct cg_config **)g_ptr_array_free(views, FALSE);
+	d->cam_cfg_index = cg_new0(unsigned, CG_MAX(d->n_cams, 1u));
 	for (unsigned i = 0, k = 0; i < d->n_cams; i++) {
 		d->cams[i].name = d->cam_names[i];
+		d->cam_cfg_index[i] = UINT_MAX;
 		if (d->cam_views[i]) {
 			d->cams[i].cfg = d->cam_views[i];
 			continue;
 		}
 		while (cfg->cameras[k].all_auto)
 			k++;
+		d->cam_cfg_index[i] = k;
 		d->cams[i].cfg = cfg->cameras[k++].view;
 	}
 	for (unsigned i = 0; i < d->n_cams; i++) {
@@ -530,6 +556,7 @@ static void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->cam_views && i < d->n_cams; i++)
 		cg_config_camera_view_free(d->cam_views[i]);
 	free(d->cam_views);
+	free(d->cam_cfg_index);
 	free(d->cams);
 	g_strfreev(d->cam_names);
 	free(d->workers);

@@ -69,7 +69,7 @@ struct cg_media {
 	struct cg_media_test_opts opts;
 	struct cg_hub *hub;
 	struct cg_stats *stats;
-	enum media_state state;
+	enum media_state state; /* media thread writes; read atomically by cg_media_state */
 	enum media_state shown; /* the last state logged (OPENING never is) */
 	int last_error;		/* of the last failure, to log only changes */
 	uint32_t backoff_ms;
@@ -556,7 +556,7 @@ static void media_set_state(struct cg_media *m, enum media_state s, int error)
 {
 	enum media_state old = m->shown;
 
-	m->state = s;
+	__atomic_store_n(&m->state, s, __ATOMIC_RELAXED);
 	if (s == MEDIA_OPENING)
 		return; /* transient: logged by where it ends */
 	if (s == MEDIA_FAILED && old == MEDIA_FAILED && error == m->last_error) {
@@ -869,4 +869,9 @@ struct cg_frame *cg_media_latest_frame(struct cg_media *m)
 	f = m->latest ? cg_frame_ref(m->latest) : NULL;
 	pthread_mutex_unlock(&m->latest_lock);
 	return f;
+}
+
+const char *cg_media_state(const struct cg_media *m)
+{
+	return media_state_names[__atomic_load_n(&m->state, __ATOMIC_RELAXED)];
 }

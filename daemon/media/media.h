@@ -120,3 +120,7 @@ const char *cg_media_source_name(const struct cg_media *m);
 
 /* CLOCK_MONOTONIC µs of the media thread's last loop iteration (its heartbeat). Any thread. */
 uint64_t cg_media_heartbeat_usec(const struct cg_media *m);
+
+/* The pipeline's state: "idle", "opening", "streaming" or "failed" (retrying after a
+ * back-off). Any thread. */
+const char *cg_media_state(const struct cg_media *m);

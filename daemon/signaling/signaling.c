@@ -92,6 +92,7 @@ struct request {
 	const char *url;	      /* likewise */
 	char *path;		      /* url without its /cam/NAME prefix: what the routes see */
 	char *prefix;		      /* "/cam/NAME" when the path named the camera, else "" */
+	char *redirect;		      /* "/cam/NAME/" for "/cam/NAME": answered with 308 */
 	struct whep_pending *pending; /* POST /whep suspended while its session gathers */
 	struct cg_session *created;   /* POST /whep: the session answered (a reference) */
 	const struct cg_signaling_camera *camera; /* /cam/NAME/…, else the first camera */
@@ -360,9 +361,10 @@ static enum MHD_Result handle_cameras(struct cg_signaling *sig, struct MHD_Conne
 	for (unsigned i = 0; i < sig->deps.n_cameras; i++) {
 		g_string_append(json, i ? ",{" : "{");
 		status_camera_json(json, &sig->deps.cameras[i]);
-		g_string_append_printf(json, ",\"name\":\"%s\",\"viewers\":%u}",
+		g_string_append_printf(json, ",\"name\":\"%s\",\"viewers\":%u,\"state\":\"%s\"}",
 				       sig->deps.cameras[i].name,
-				       cg_hub_viewers(sig->deps.cameras[i].hub));
+				       cg_hub_viewers(sig->deps.cameras[i].hub),
+				       cg_media_state(sig->deps.cameras[i].media));
 	}
 	g_string_append(json, "]}\n");
 	r = respond(sig, req, conn, MHD_HTTP_OK, "application/json", json->str, json->len,
@@ -1094,6 +1096,13 @@ static enum MHD_Result signaling_route(struct cg_signaling *sig, struct MHD_Conn
 	cg_stats_add(&sig->deps.stats->http_requests, 1);
 	if (req->refuse)
 		return respond_error(sig, req, conn, req->refuse, req->refuse_reason);
+	if (req->redirect) {
+		struct MHD_Response *resp =
+			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+		MHD_add_response_header(resp, "Location", req->redirect);
+		return signaling_queue(sig, req, conn, MHD_HTTP_PERMANENT_REDIRECT, resp);
+	}
 	if (!rt && req->path_known)
 		return respond_error(sig, req, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 				     "method not allowed");
@@ -1231,6 +1240,15 @@ static void signaling_split_camera(struct cg_signaling *sig, const char *url, st
 {
 	const char *name = url + strlen("/cam/"), *slash;
 
+	if (g_str_has_prefix(url, "/cam/") && !strchr(name, '/') &&
+	    signaling_camera(sig, name, strlen(name))) {
+		/* "/cam/NAME": the page's relative links need the slash. */
+		req->path = g_strdup(url);
+		req->prefix = g_strdup("");
+		req->camera = &sig->deps.cameras[0];
+		req->redirect = g_strconcat(url, "/", NULL);
+		return;
+	}
 	if (!g_str_has_prefix(url, "/cam/") || !(slash = strchr(name, '/'))) {
 		req->path = g_strdup(url);
 		req->prefix = g_strdup("");
@@ -1343,6 +1361,7 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 	g_free(req->cors_origin);
 	g_free(req->path);
 	g_free(req->prefix);
+	g_free(req->redirect);
 	g_free(req);
 	*con_cls = NULL;
 }

@@ -139,6 +139,11 @@ const char *cg_media_encoder_name(const struct cg_media *m)
 	return "passthrough";
 }
 
+const char *cg_media_state(const struct cg_media *m)
+{
+	return "streaming";
+}
+
 uint32_t cg_media_bitrate(const struct cg_media *m)
 {
 	return 2000;

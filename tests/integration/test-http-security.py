@@ -275,6 +275,34 @@ def test_cors_origins():
         d.stop()
 
 
+def test_room_camera():
+    """Rooms: camgate as a peer offers the camera named in the join (issue 13)."""
+    d = Daemon(f"--listen=127.0.0.1:{PORT}", "--camera=front=test,size=320x240",
+               "--camera=back=test,size=160x120")
+    try:
+        for camera, want in (("back", "answer"), ("nope", "error"), (None, "answer")):
+            ws = WebSocket()
+            join = {"type": "join", "room": "cams" + (camera or "")}
+            if camera:
+                join["camera"] = camera
+            ws.send(join)
+            ws.recv_type("joined")
+            ws.send({"type": "offer", "sdp": OFFER})
+            m = ws.recv_type("answer", "error")
+            check(f"a room call joined for camera {camera or '(the first)'} gets {want}",
+                  m.get("type") == want
+                  and (want == "answer" or "no such camera" in m.get("message", "")), str(m)[:200])
+            ws.close()
+        ws = WebSocket()
+        ws.send({"type": "join", "room": "x", "camera": "Bad Name"})
+        m = ws.recv_type("joined", "error")
+        check("a join naming a camera that is not a camera name is refused",
+              m.get("type") == "error", str(m))
+        ws.close()
+    finally:
+        d.stop()
+
+
 def test_login_throttle():
     pw = "correct horse battery"
     short = subprocess.run([CAMGATE, "--hash-password"], input="short\n", text=True,
@@ -381,7 +409,7 @@ def test_hsts():
 
 def main():
     subprocess.run(["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"], capture_output=True)
-    tests = [test_loopback_defaults, test_cors_origins, test_login_throttle,
+    tests = [test_loopback_defaults, test_cors_origins, test_room_camera, test_login_throttle,
              test_listen_missing_address]
     if shutil.which("openssl"):
         tests.append(test_hsts)

@@ -113,13 +113,33 @@ static void camgate_send(struct cg_room_camgate *cam, struct cg_roomreg_peer *to
 	cg_roomreg_send_from_camgate(cam->reg, to, &m);
 }
 
+/* The camera the peer's join named ({type:'join', room, camera}), the first without one;
+ * NULL (and an error to the peer about type) when there is no such camera. */
+static const struct cg_signaling_camera *
+camgate_camera(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer, const char *type)
+{
+	const char *name = cg_roomreg_peer_camera(peer);
+
+	if (!name[0])
+		return &cam->deps->cameras[0];
+	for (unsigned i = 0; i < cam->deps->n_cameras; i++)
+		if (strcmp(cam->deps->cameras[i].name, name) == 0)
+			return &cam->deps->cameras[i];
+	cg_roomreg_send_error(cam->reg, peer, type, "no such camera: join again with another");
+	return NULL;
+}
+
 static void camgate_on_stream_ok(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 				 const struct cg_room_msg *msg)
 {
+	const struct cg_signaling_camera *c = camgate_camera(cam, from, "stream ok");
+	struct cg_frame *frame;
+
+	if (!c)
+		return;
 	/* Ready means a frame has been captured: a camera that is still opening (or
 	 * failing, STYLE 4.7 rule 10) would otherwise be called and show nothing. */
-	struct cg_frame *frame = cg_media_latest_frame(cam->deps->media);
-
+	frame = cg_media_latest_frame(c->media);
 	if (!frame) {
 		cg_roomreg_send_error(cam->reg, from, "stream ok",
 				      "camgate's camera is not ready yet, try again shortly");
@@ -134,11 +154,14 @@ static int camgate_negotiate(struct cg_room_camgate *cam, struct cg_roomreg_peer
 			     const char *sdp, struct cg_sdp_offer *offer,
 			     struct cg_sdp_choice *choice)
 {
+	const struct cg_signaling_camera *c = camgate_camera(cam, from, "offer");
 	struct cg_sdp_capabilities caps;
 	const char *reason = "";
 	int r;
 
-	cg_session_capabilities(cam->deps->media, cam->deps->audio, &caps);
+	if (!c)
+		return -ENODEV;
+	cg_session_capabilities(c->media, c->audio, &caps);
 	r = cg_sdp_parse_offer(sdp, strlen(sdp), offer, &reason);
 	if (r >= 0)
 		r = cg_sdp_negotiate(offer, &caps, choice, &reason);
@@ -174,11 +197,16 @@ static void camgate_send_candidates(struct cg_room_camgate *cam, struct cg_roomr
 	cg_roomreg_send_from_camgate(cam->reg, to, &m);
 }
 
-static void camgate_session_setup(struct cg_room_camgate *cam, struct cg_session_setup *ret)
+/* A session of the camera the peer joined for (which camgate_camera found before). */
+static int camgate_session_setup(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer,
+				 const char *type, struct cg_session_setup *ret)
 {
-	/* TODO(13): the camera named in the join; the first one until rooms carry it. */
-	cg_signaling_session_setup(cam->deps, &cam->deps->cameras[0], camgate_on_session_closed,
-				   cam, ret);
+	const struct cg_signaling_camera *c = camgate_camera(cam, peer, type);
+
+	if (!c)
+		return -ENODEV;
+	cg_signaling_session_setup(cam->deps, c, camgate_on_session_closed, cam, ret);
+	return 0;
 }
 
 static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
@@ -190,7 +218,9 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 	struct cg_session *s;
 	int r;
 
-	camgate_session_setup(cam, &setup);
+	r = camgate_session_setup(cam, from, "offer", &setup);
+	if (r < 0)
+		return r;
 	r = cg_session_new(&setup, offer, choice, &s, &reply.sdp);
 	if (r < 0) {
 		cg_warn("cannot create a session for room peer %s: %s", cg_roomreg_peer_id(from),
@@ -237,7 +267,8 @@ static void camgate_on_call(struct cg_room_camgate *cam, struct cg_roomreg_peer 
 	cg_room_camgate_hang_up(cam, from);
 	if (camgate_full(cam, from, "call"))
 		return;
-	camgate_session_setup(cam, &setup);
+	if (camgate_session_setup(cam, from, "call", &setup) < 0)
+		return;
 	if (cg_session_new_offer(&setup, &s, &offer.sdp) < 0) {
 		cg_roomreg_send_error(cam->reg, from, "call", "camgate cannot call now");
 		return;

@@ -98,10 +98,20 @@ static int msg_get_string(JsonObject *o, const char *name, size_t min, size_t ma
 	return 1;
 }
 
+/* Camera names as config.c allows them. */
+static bool msg_camera_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
 static int parse_join(JsonObject *o, struct cg_room_msg *m, const char **ret_reason)
 {
 	if (msg_get_string(o, "room", 1, CG_ROOM_NAME_MAX, msg_room_char, m->room) <= 0) {
 		*ret_reason = "join: 'room' must be 1 to 64 characters of A-Z a-z 0-9 . _ -";
+		return -EBADMSG;
+	}
+	if (msg_get_string(o, "camera", 1, CG_ROOM_CAMERA_MAX, msg_camera_char, m->camera) < 0) {
+		*ret_reason = "join: 'camera' must be 1 to 32 characters of a-z 0-9 _ -";
 		return -EBADMSG;
 	}
 	return 0;

@@ -50,12 +50,15 @@ enum cg_room_msg_type {
 	CG_ROOM_MSG_INVALID = -22, /* -EINVAL */
 };
 
+#define CG_ROOM_CAMERA_MAX 32 /* a camera name: 1-32 of a-z 0-9 _ - */
+
 struct cg_room_msg {
 	enum cg_room_msg_type type;
-	char room[CG_ROOM_NAME_MAX + 1];  /* join */
-	char to[CG_ROOM_PEER_ID_MAX + 1]; /* relayed types; "" when absent */
-	char *sdp;			  /* offer, answer: owned, cg_room_msg_clear() frees */
-	int label;			  /* candidate, end of candidates: -1 when absent */
+	char room[CG_ROOM_NAME_MAX + 1];     /* join */
+	char camera[CG_ROOM_CAMERA_MAX + 1]; /* join: the camera camgate offers; "" the first */
+	char to[CG_ROOM_PEER_ID_MAX + 1];    /* relayed types; "" when absent */
+	char *sdp;			     /* offer, answer: owned, cg_room_msg_clear() frees */
+	int label;			     /* candidate, end of candidates: -1 when absent */
 	bool has_mid;
 	char mid[CG_ROOM_MID_MAX + 1];
 	char candidate[CG_ROOM_CANDIDATE_MAX + 1]; /* "" is an end of candidates */

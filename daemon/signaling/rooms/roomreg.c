@@ -16,7 +16,8 @@ struct room {
 
 struct cg_roomreg_peer {
 	char id[CG_ROOM_PEER_ID_MAX + 1];
-	struct room *room; /* NULL when in none */
+	struct room *room;		     /* NULL when in none */
+	char camera[CG_ROOM_CAMERA_MAX + 1]; /* named in the join; "" the first camera */
 	void *transport;
 	uint64_t connected_at;
 	uint64_t last_seen;
@@ -183,6 +184,7 @@ static void reg_on_join(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
 	g_free(json);
 	g_ptr_array_add(room->peers, peer);
 	peer->room = room;
+	memcpy(peer->camera, msg->camera, sizeof(peer->camera));
 }
 
 static void reg_on_leave(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
@@ -311,6 +313,11 @@ unsigned cg_roomreg_expire(struct cg_roomreg *reg, uint64_t now)
 const char *cg_roomreg_peer_id(const struct cg_roomreg_peer *peer)
 {
 	return peer->id;
+}
+
+const char *cg_roomreg_peer_camera(const struct cg_roomreg_peer *peer)
+{
+	return peer->camera;
 }
 
 const char *cg_roomreg_peer_room(const struct cg_roomreg_peer *peer)

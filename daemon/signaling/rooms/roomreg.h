@@ -88,6 +88,8 @@ void cg_roomreg_send_error(struct cg_roomreg *reg, struct cg_roomreg_peer *peer,
 /* The peer's id ("p1", …), its room ("" when in none), its transport's userdata. */
 const char *cg_roomreg_peer_id(const struct cg_roomreg_peer *peer);
 const char *cg_roomreg_peer_room(const struct cg_roomreg_peer *peer);
+/* The camera the peer's join named ("" when none: the first camera). */
+const char *cg_roomreg_peer_camera(const struct cg_roomreg_peer *peer);
 void *cg_roomreg_peer_transport(const struct cg_roomreg_peer *peer);
 /* How long since the peer last sent anything. */
 uint64_t cg_roomreg_peer_idle_usec(const struct cg_roomreg_peer *peer, uint64_t now);

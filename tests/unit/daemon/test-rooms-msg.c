@@ -56,6 +56,13 @@ static void test_fields(void)
 	g_assert_cmpint(parse("{\"type\":\"join\",\"room\":\"r\"}", &m, &reason), ==, 0);
 	g_assert_cmpstr(m.room, ==, "r");
 	g_assert_cmpstr(m.to, ==, "");
+	g_assert_cmpstr(m.camera, ==, ""); /* the first camera */
+	cg_room_msg_clear(&m);
+	/* Issue 13: the camera camgate offers in this room. */
+	g_assert_cmpint(
+		parse("{\"type\":\"join\",\"room\":\"r\",\"camera\":\"back-2_x\"}", &m, &reason),
+		==, 0);
+	g_assert_cmpstr(m.camera, ==, "back-2_x");
 	cg_room_msg_clear(&m);
 
 	g_assert_cmpint(parse("{\"type\":\"candidate\",\"sdpMLineIndex\":1,\"sdpMid\":\"v\","
@@ -105,6 +112,12 @@ static void test_rejections(void)
 		{ "{\"type\":\"join\",\"room\":\"\"}", -EBADMSG },
 		{ "{\"type\":\"join\",\"room\":\"a b\"}", -EBADMSG },
 		{ "{\"type\":\"join\",\"room\":\"a/b\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"camera\":\"Back\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"camera\":\"\"}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"camera\":7}", -EBADMSG },
+		{ "{\"type\":\"join\",\"room\":\"r\",\"camera\":"
+		  "\"abcdefghijabcdefghijabcdefghijabc\"}",
+		  -EBADMSG },
 		{ "{\"type\":\"join\",\"room\":\"\\u00e9t\\u00e9\"}", -EBADMSG },
 		{ "{\"type\":\"join\",\"room\":42}", -EBADMSG },
 		{ "{\"type\":\"offer\"}", -EBADMSG },
