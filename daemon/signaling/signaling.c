@@ -23,6 +23,7 @@
 #include "fanout/session.h"
 #include "fanout/worker.h"
 #include "signaling/signaling.h"
+#include "signaling/viewers.h"
 #include "media/snapshot.h"
 #include "app/stats.h"
 #include "util/log.h"
@@ -58,10 +59,9 @@ struct cg_signaling {
 	struct cg_signaling_deps deps;
 	struct cg_http *http;
 	struct cg_rooms *rooms;
-	GHashTable *sessions;	/* id → struct cg_session * (a reference) */
-	GHashTable *candidates; /* id → remote candidates trickled so far (GUINT_TO_POINTER) */
-	GHashTable *pending;	/* session → struct whep_pending: answers waiting for STUN/TURN */
-	GHashTable *logins;	/* struct login_wait set: sign-ins waiting for their hash */
+	struct cg_viewers *viewers; /* every viewer, WHEP and room calls (deps.viewers) */
+	GHashTable *pending; /* session → struct whep_pending: answers waiting for STUN/TURN */
+	GHashTable *logins;  /* struct login_wait set: sign-ins waiting for their hash */
 	struct cg_ice_servers ice;
 	double start_time_s;
 	struct cg_snapshot *snapshot;
@@ -292,17 +292,7 @@ static enum MHD_Result handle_asset(struct cg_signaling *sig, struct MHD_Connect
 /* Every viewer, whatever signaling brought it: WHEP sessions and camgate's room calls. */
 static unsigned signaling_viewer_count(const struct cg_signaling *sig)
 {
-	return g_hash_table_size(sig->sessions) + (sig->rooms ? cg_rooms_n_calls(sig->rooms) : 0);
-}
-
-/* deps.viewers_full: one --max-viewers for WHEP and rooms. */
-static bool signaling_viewers_full_cb(void *userdata)
-{
-	struct cg_signaling *sig = userdata;
-
-	/* Viewers still waiting for their answer count: they will be viewers in a moment. */
-	return signaling_viewer_count(sig) + g_hash_table_size(sig->pending) >=
-	       sig->deps.cfg->max_viewers;
+	return cg_viewers_count(sig->viewers);
 }
 
 /* One camera's part of /status and /cameras (no braces). */
@@ -434,11 +424,7 @@ static void signaling_on_session_closed(struct cg_session *s, void *userdata)
 	struct cg_signaling *sig = userdata;
 
 	signaling_trim_soon(sig);
-	/* Only the registry's own entry: a new session may never reuse an id, but be exact. */
-	if (g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s) {
-		g_hash_table_remove(sig->candidates, cg_session_id(s));
-		g_hash_table_remove(sig->sessions, cg_session_id(s));
-	}
+	cg_viewers_remove(sig->viewers, s);
 }
 
 static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct request *req,
@@ -460,12 +446,14 @@ static enum MHD_Result whep_reply_created(struct cg_signaling *sig, struct reque
 	return r;
 }
 
-/* Registers and starts an answered session (takes s's reference and answer) and says 201. */
+/* Registers and starts an answered session (takes s's reference and answer) and says 201;
+ * reserved: its place was kept while it gathered. */
 static enum MHD_Result whep_created(struct cg_signaling *sig, struct MHD_Connection *conn,
-				    struct request *req, struct cg_session *s, char *answer)
+				    struct request *req, struct cg_session *s, char *answer,
+				    bool reserved)
 {
-	g_hash_table_insert(sig->sessions, g_strdup(cg_session_id(s)), s);
-	req->created = cg_session_ref(s);
+	cg_viewers_add(sig->viewers, s, CG_VIEWER_WHEP, req->camera, reserved);
+	req->created = s;
 	cg_stats_add(&sig->deps.stats->sessions_created, 1);
 	cg_session_start(s);
 	cg_info("[%.8s] new viewer, %u in all", cg_session_id(s), signaling_viewer_count(sig));
@@ -548,6 +536,7 @@ static void whep_pending_cancel(struct cg_signaling *sig, struct whep_pending *p
 {
 	cg_info("[%.8s] request ended before its answer, closing", cg_session_id(p->session));
 	g_hash_table_remove(sig->pending, p->session);
+	cg_viewers_unreserve(sig->viewers);
 	cg_session_close(p->session);
 	whep_pending_free(p);
 }
@@ -602,6 +591,7 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 			r == -EPIPE ? "the viewer hung up while we gathered" : strerror(-r));
 		cg_session_close(s);
 		cg_session_unref(s);
+		cg_viewers_unreserve(sig->viewers);
 		if (r == -EPIPE)
 			return MHD_NO;
 		return respond_error(sig, req, conn,
@@ -609,7 +599,7 @@ static enum MHD_Result whep_resume(struct cg_signaling *sig, struct MHD_Connecti
 						     : MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
-	return whep_created(sig, conn, req, s, answer);
+	return whep_created(sig, conn, req, s, answer, true);
 }
 
 /*
@@ -636,6 +626,8 @@ static enum MHD_Result whep_suspend(struct cg_signaling *sig, struct MHD_Connect
 	p->choice = *choice;
 	req->pending = p;
 	g_hash_table_insert(sig->pending, p->session, p);
+	/* Until it is answered it counts against the limit: it will be a viewer in a moment. */
+	cg_viewers_reserve(sig->viewers);
 	cg_debug("[%.8s] waiting for STUN/TURN candidates", cg_session_id(p->session));
 	MHD_suspend_connection(conn);
 	return MHD_YES;
@@ -656,7 +648,7 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 	if (!content_type_is(conn, "application/sdp"))
 		return respond_error(sig, req, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				     "a WHEP offer must be Content-Type: application/sdp");
-	if (signaling_viewers_full_cb(sig))
+	if (cg_viewers_full(sig->viewers))
 		return whep_too_many(sig, req, conn);
 	offer = cg_new0(struct cg_sdp_offer, 1);
 	r = whep_negotiate(sig, req, offer, &choice, &status, &reason);
@@ -677,29 +669,25 @@ static enum MHD_Result whep_post(struct cg_signaling *sig, struct MHD_Connection
 		return respond_error(sig, req, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot create the session");
 	}
-	return whep_created(sig, conn, req, s, answer);
+	return whep_created(sig, conn, req, s, answer, false);
 }
 
 static struct cg_session *whep_lookup(struct cg_signaling *sig, const char *url)
 {
 	const char *id = cg_http_resource_id(url, WHEP_PREFIX, CG_SESSION_ID_LEN);
 
-	return id ? g_hash_table_lookup(sig->sessions, id) : NULL;
+	return cg_viewers_lookup(sig->viewers, id);
 }
 
 /* Bounds what one viewer can make its ICE agent check (STYLE 4.14). */
 static int whep_count_candidates(struct cg_signaling *sig, struct cg_session *s, unsigned n)
 {
-	const char *id = cg_session_id(s);
-	unsigned have = GPOINTER_TO_UINT(g_hash_table_lookup(sig->candidates, id));
+	int r = cg_viewers_trickle(sig->viewers, s, n);
 
-	if (have + n > sig->deps.cfg->max_candidates) {
-		cg_notice("[%.8s] more than %u remote candidates, refusing them", id,
+	if (r == -E2BIG)
+		cg_notice("[%.8s] more than %u remote candidates, refusing them", cg_session_id(s),
 			  sig->deps.cfg->max_candidates);
-		return -E2BIG;
-	}
-	g_hash_table_insert(sig->candidates, g_strdup(id), GUINT_TO_POINTER(have + n));
-	return 0;
+	return r;
 }
 
 static enum MHD_Result whep_patch(struct cg_signaling *sig, struct MHD_Connection *conn,
@@ -742,8 +730,7 @@ static enum MHD_Result whep_delete(struct cg_signaling *sig, struct MHD_Connecti
 		return respond_error(sig, req, conn, MHD_HTTP_NOT_FOUND, "no such session");
 	cg_info("[%.8s] viewer left (DELETE)", cg_session_id(s));
 	cg_session_close(s);
-	g_hash_table_remove(sig->candidates, cg_session_id(s));
-	g_hash_table_remove(sig->sessions, cg_session_id(s));
+	cg_viewers_remove(sig->viewers, s);
 	return respond(sig, req, conn, MHD_HTTP_OK, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
 }
 
@@ -1330,12 +1317,10 @@ static void whep_request_done(struct cg_signaling *sig, struct request *req,
 	if (req->pending)
 		whep_pending_cancel(sig, req->pending);
 	req->pending = NULL;
-	if (s && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
-	    g_hash_table_lookup(sig->sessions, cg_session_id(s)) == s) {
+	if (s && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && cg_viewers_has(sig->viewers, s)) {
 		cg_info("[%.8s] the answer did not reach the viewer, closing", cg_session_id(s));
 		cg_session_close(s);
-		g_hash_table_remove(sig->candidates, cg_session_id(s));
-		g_hash_table_remove(sig->sessions, cg_session_id(s));
+		cg_viewers_remove(sig->viewers, s);
 	}
 	req->created = s ? cg_session_unref(s) : NULL;
 }
@@ -1364,11 +1349,6 @@ static void signaling_on_completed(void *cls, struct MHD_Connection *conn, void 
 	g_free(req->redirect);
 	g_free(req);
 	*con_cls = NULL;
-}
-
-static void signaling_unref_session(gpointer s)
-{
-	cg_session_unref(s);
 }
 
 /* STUN/TURN for viewers (Link headers) and for the daemon's agents (numeric addresses). */
@@ -1408,9 +1388,8 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->deps.http_kick = signaling_http_kick_cb;
 	sig->deps.signaling_userdata = sig;
 	sig->start_time_s = (double)cg_wall_usec() / 1e6;
-	sig->sessions =
-		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, signaling_unref_session);
-	sig->candidates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sig->viewers = cg_viewers_new(deps->cfg);
+	sig->deps.viewers = sig->viewers;
 	sig->pending = g_hash_table_new(NULL, NULL);
 	sig->logins = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
@@ -1423,7 +1402,6 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	}
 	sig->hostnames = cg_hostnames_new(deps->cfg);
 	sig->deps.add_http_headers = signaling_add_security_headers_cb;
-	sig->deps.viewers_full = signaling_viewers_full_cb;
 	signaling_load_ice_servers(sig);
 	r = cg_rooms_new(&sig->deps, &sig->rooms);
 	if (r < 0) {
@@ -1443,6 +1421,7 @@ void cg_signaling_set_config(struct cg_signaling *sig, const struct cg_config *c
 {
 	sig->deps.cfg = cfg;
 	cg_hostnames_set_config(sig->hostnames, cfg);
+	cg_viewers_set_config(sig->viewers, cfg);
 	signaling_load_ice_servers(sig);
 }
 
@@ -1521,8 +1500,7 @@ struct cg_signaling *cg_signaling_free(struct cg_signaling *sig)
 	if (sig->logins)
 		g_hash_table_unref(sig->logins);
 	sig->rooms = cg_rooms_free(sig->rooms);
-	g_hash_table_unref(sig->sessions);
-	g_hash_table_unref(sig->candidates);
+	sig->viewers = cg_viewers_free(sig->viewers);
 	if (sig->trim_timer) {
 		g_source_destroy(sig->trim_timer);
 		g_source_unref(sig->trim_timer);

@@ -24,6 +24,7 @@ struct cg_hub;
 struct cg_media;
 struct cg_signaling;
 struct cg_stats;
+struct cg_viewers;
 struct cg_worker;
 struct MHD_Response;
 
@@ -73,9 +74,10 @@ struct cg_signaling_deps {
 	/* add_http_headers: the headers every response carries (security policy); call it
 	 * on each response one builds before queueing it. */
 	void (*add_http_headers)(void *userdata, struct MHD_Response *resp);
-	/* viewers_full: whether --max-viewers viewers are watching, counting WHEP sessions
-	 * (answered or gathering) and camgate's room calls together: one limit for all. */
-	bool (*viewers_full)(void *userdata);
+	/* Filled in by cg_signaling_new: the one viewer registry (signaling/viewers.h), where
+	 * every signaling protocol registers its viewers, under one --max-viewers and one
+	 * --max-candidates. Control thread. */
+	struct cg_viewers *viewers;
 	void *signaling_userdata;
 	/* The first camera's sound and the talkback speaker, or NULL (video only); filled in
 	 * by cg_signaling_new from cameras[0]. */

@@ -15,6 +15,7 @@
 #include "signaling/rooms/roomreg.h"
 #include "fanout/session.h"
 #include "signaling/signaling.h"
+#include "signaling/viewers.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -22,11 +23,11 @@ struct room_call {
 	struct cg_roomreg_peer *peer;
 	struct cg_session *session; /* a reference */
 	bool awaiting_answer;	    /* camgate offered; the session starts with the answer */
-	unsigned n_candidates;	    /* trickled by the peer, against --max-candidates */
+	struct cg_viewers *viewers; /* where it is registered (borrowed) */
 };
 
 struct cg_room_camgate {
-	const struct cg_signaling_deps *deps;
+	const struct cg_signaling_deps *deps; /* deps->viewers: every call is a viewer there */
 	struct cg_roomreg *reg;
 	GHashTable *calls; /* struct cg_roomreg_peer * → struct room_call, owned */
 };
@@ -38,8 +39,24 @@ static void camgate_call_free(gpointer p)
 {
 	struct room_call *call = p;
 
+	cg_viewers_remove(call->viewers, call->session);
 	cg_session_unref(call->session);
 	g_free(call);
+}
+
+/* A new call is a viewer of the camera in the one registry (takes s's reference). */
+static struct room_call *camgate_call_new(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer,
+					  struct cg_session *s,
+					  const struct cg_signaling_camera *camera)
+{
+	struct room_call *call = g_new0(struct room_call, 1);
+
+	call->peer = peer;
+	call->session = s;
+	call->viewers = cam->deps->viewers;
+	cg_viewers_add(call->viewers, s, CG_VIEWER_ROOM_CALL, camera, false);
+	g_hash_table_insert(cam->calls, peer, call);
+	return call;
 }
 
 struct cg_room_camgate *cg_room_camgate_new(const struct cg_signaling_deps *deps,
@@ -197,15 +214,17 @@ static void camgate_send_candidates(struct cg_room_camgate *cam, struct cg_roomr
 	cg_roomreg_send_from_camgate(cam->reg, to, &m);
 }
 
-/* A session of the camera the peer joined for (which camgate_camera found before). */
+/* A session of the camera the peer joined for, which *ret_camera gets. */
 static int camgate_session_setup(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer,
-				 const char *type, struct cg_session_setup *ret)
+				 const char *type, struct cg_session_setup *ret,
+				 const struct cg_signaling_camera **ret_camera)
 {
 	const struct cg_signaling_camera *c = camgate_camera(cam, peer, type);
 
 	if (!c)
 		return -ENODEV;
 	cg_signaling_session_setup(cam->deps, c, camgate_on_session_closed, cam, ret);
+	*ret_camera = c;
 	return 0;
 }
 
@@ -214,11 +233,11 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 {
 	struct cg_session_setup setup;
 	struct cg_room_msg reply = { .type = CG_ROOM_MSG_ANSWER, .label = -1 };
-	struct room_call *call;
+	const struct cg_signaling_camera *camera;
 	struct cg_session *s;
 	int r;
 
-	r = camgate_session_setup(cam, from, "offer", &setup);
+	r = camgate_session_setup(cam, from, "offer", &setup, &camera);
 	if (r < 0)
 		return r;
 	r = cg_session_new(&setup, offer, choice, &s, &reply.sdp);
@@ -228,10 +247,7 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 		cg_roomreg_send_error(cam->reg, from, "offer", "camgate cannot take the call now");
 		return r;
 	}
-	call = g_new0(struct room_call, 1);
-	call->peer = from;
-	call->session = s;
-	g_hash_table_insert(cam->calls, from, call);
+	camgate_call_new(cam, from, s, camera);
 	cg_session_start(s);
 	cg_info("[%.8s] room call from %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
 		cg_roomreg_peer_room(from));
@@ -245,8 +261,8 @@ static int camgate_start_call(struct cg_room_camgate *cam, struct cg_roomreg_pee
 static bool camgate_full(struct cg_room_camgate *cam, struct cg_roomreg_peer *from,
 			 const char *type)
 {
-	/* One --max-viewers for WHEP viewers and room calls (signaling counts both). */
-	if (!cam->deps->viewers_full || !cam->deps->viewers_full(cam->deps->signaling_userdata))
+	/* One --max-viewers for every viewer, WHEP and room calls (the one registry). */
+	if (!cg_viewers_full(cam->deps->viewers))
 		return false;
 	cg_notice("room call with %s refused: viewer limit of %u reached", cg_roomreg_peer_id(from),
 		  cam->deps->cfg->max_viewers);
@@ -261,23 +277,19 @@ static void camgate_on_call(struct cg_room_camgate *cam, struct cg_roomreg_peer 
 	struct cg_session_setup setup;
 	struct cg_sdp_choice where = { .video_index = 0 };
 	struct cg_room_msg offer = { .type = CG_ROOM_MSG_OFFER, .label = -1 };
-	struct room_call *call;
+	const struct cg_signaling_camera *camera;
 	struct cg_session *s;
 
 	cg_room_camgate_hang_up(cam, from);
 	if (camgate_full(cam, from, "call"))
 		return;
-	if (camgate_session_setup(cam, from, "call", &setup) < 0)
+	if (camgate_session_setup(cam, from, "call", &setup, &camera) < 0)
 		return;
 	if (cg_session_new_offer(&setup, &s, &offer.sdp) < 0) {
 		cg_roomreg_send_error(cam->reg, from, "call", "camgate cannot call now");
 		return;
 	}
-	call = g_new0(struct room_call, 1);
-	call->peer = from;
-	call->session = s;
-	call->awaiting_answer = true;
-	g_hash_table_insert(cam->calls, from, call);
+	camgate_call_new(cam, from, s, camera)->awaiting_answer = true;
 	cg_info("[%.8s] camgate calls %s in room %s", cg_session_id(s), cg_roomreg_peer_id(from),
 		cg_roomreg_peer_room(from));
 	cg_roomreg_send_from_camgate(cam->reg, from, &offer);
@@ -343,14 +355,13 @@ static void camgate_on_candidate(struct cg_room_camgate *cam, struct cg_roomreg_
 	}
 	/* The same bound as WHEP's PATCH: each candidate may cost the agent a check pair. */
 	if (msg->type == CG_ROOM_MSG_CANDIDATE && msg->candidate[0] &&
-	    call->n_candidates >= cam->deps->cfg->max_candidates) {
+	    cg_viewers_trickle(cam->deps->viewers, call->session, 1) < 0) {
 		cg_roomreg_send_error(cam->reg, from, type, "too many candidates");
 		return;
 	}
 	frag = cg_new0(struct cg_sdp_fragment, 1);
 	g_strlcpy(frag->ice_ufrag, msg->ufrag, sizeof(frag->ice_ufrag));
 	if (msg->type == CG_ROOM_MSG_CANDIDATE && msg->candidate[0]) {
-		call->n_candidates++;
 		g_strlcpy(frag->candidates[0], msg->candidate, sizeof(frag->candidates[0]));
 		g_strlcpy(frag->mids[0], msg->mid, sizeof(frag->mids[0]));
 		frag->n_candidates = 1;
