@@ -13,18 +13,21 @@
 #include "hw/frame.h"
 #include "util/refcount.h"
 
-/* One encoded frame: Annex-B H.264 with 4-byte start codes. */
+/*
+ * One encoded frame: Annex-B H.264 with 4-byte start codes, no AUD or filler NALs. The H.264
+ * backends all build it with hw/au_writer.h, which keeps this contract.
+ */
 struct cg_au {
 	struct cg_refcount ref;
 	uint8_t *data;
 	size_t len;
 	size_t cap;
-	bool keyframe;		    /* an IDR, preceded by SPS and PPS */
+	bool keyframe;		    /* an IDR, with SPS and PPS (once any came) */
 	uint64_t capture_mono_usec; /* copied from the frame */
 	uint64_t capture_wall_usec;
-	uint64_t encode_usec;	    /* time spent encoding, for the latency breakdown */
+	uint64_t encode_usec; /* time spent encoding, for the latency breakdown */
 	uint32_t frame_sequence;
-	uint32_t copied_bytes;	    /* pixel bytes the encoder's CPU side copied for this AU */
+	uint32_t copied_bytes; /* pixel bytes the encoder's CPU side copied for this AU */
 };
 
 /* Allocates an AU with room for cap bytes, refcount 1. Aborts on OOM. Any thread. */
@@ -45,7 +48,7 @@ struct cg_encoder_cfg {
 	uint32_t bitrate_kbps;
 	uint32_t keyframe_interval; /* frames between IDRs */
 	enum cg_h264_profile_choice profile;
-	unsigned threads;	    /* 0: backend default */
+	unsigned threads; /* 0: backend default */
 	/* The frames it will get: fourcc (0: I420) and bytes per line of plane 0 (0: any). */
 	uint32_t input_fourcc;
 	uint32_t input_stride;

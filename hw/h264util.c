@@ -73,53 +73,35 @@ static size_t h264_next_sc(const uint8_t *p, size_t len, size_t i, size_t *sc)
 	return len;
 }
 
-static void h264_note(struct cg_h264util_info *info, const uint8_t *nal, size_t n)
+int cg_h264util_iter_init(struct cg_h264util_iter *it, const uint8_t *src, size_t len)
 {
-	switch (nal[0] & 0x1f) {
-	case CG_H264_NAL_SPS:
-		info->sps = true;
-		info->sps_nal = nal;
-		info->sps_len = n;
-		break;
-	case CG_H264_NAL_PPS:
-		info->pps = true;
-		info->pps_nal = nal;
-		info->pps_len = n;
-		break;
-	case CG_H264_NAL_IDR:
-		info->idr = true;
-		info->slice = true;
-		break;
-	case CG_H264_NAL_SLICE:
-		info->slice = true;
-		break;
+	*it = (struct cg_h264util_iter){ .src = src, .len = len };
+	if (!len)
+		return 0;
+	if (!src || h264_next_sc(src, len, 0, &it->sc) != 0 || !it->sc) {
+		it->at = len;
+		return -EBADMSG;
 	}
+	return 0;
 }
 
-long cg_h264util_annexb(const uint8_t *src, size_t len, uint8_t *dst, size_t dst_cap,
-			struct cg_h264util_info *info)
+bool cg_h264util_iter_next(struct cg_h264util_iter *it, const uint8_t **nal, size_t *n, size_t *sc)
 {
-	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
-	size_t sc, at = h264_next_sc(src, len, 0, &sc), out = 0;
+	while (it->at < it->len) {
+		size_t start = it->at + it->sc, this_sc = it->sc, len;
 
-	memset(info, 0, sizeof(*info));
-	if (at != 0 || !sc)
-		return -EINVAL;
-	while (at < len) {
-		size_t start = at + sc, next = h264_next_sc(src, len, start, &sc), n = next - start;
-
+		it->at = h264_next_sc(it->src, it->len, start, &it->sc);
+		len = it->at - start;
 		/* Trailing zero bytes belong to the stream, not the NAL (H.264 B.1.1). */
-		while (n > 1 && src[start + n - 1] == 0)
-			n--;
-		if (n) {
-			h264_note(info, src + start, n);
-			if (dst && out + 4 + n <= dst_cap) {
-				memcpy(dst + out, sc4, 4);
-				memcpy(dst + out + 4, src + start, n);
-			}
-			out += 4 + n;
-		}
-		at = next;
+		while (len && it->src[start + len - 1] == 0)
+			len--;
+		if (!len)
+			continue;
+		*nal = it->src + start;
+		*n = len;
+		if (sc)
+			*sc = this_sc;
+		return true;
 	}
-	return (long)out;
+	return false;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * H.264 helpers the hardware backends share: the level for a stream (H.264 Table A-1),
- * and copying a bitstream into an access unit with 4-byte start codes (the cg_au contract)
- * while noting what it carries. Pure functions; any thread.
+ * H.264 helpers the hardware backends share: the level for a stream (H.264 Table A-1), the
+ * profile-level bytes of an SPS, and a walk over the NALs of Annex-B data (hw/au_writer.h
+ * builds access units on it). Pure functions; any thread.
  */
 #pragma once
 
@@ -10,10 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_H264_NAL_SLICE 1
-#define CG_H264_NAL_IDR	  5
-#define CG_H264_NAL_SPS	  7
-#define CG_H264_NAL_PPS	  8
+#define CG_H264_NAL_SLICE  1
+#define CG_H264_NAL_IDR	   5
+#define CG_H264_NAL_SPS	   7
+#define CG_H264_NAL_PPS	   8
+#define CG_H264_NAL_AUD	   9
+#define CG_H264_NAL_FILLER 12
 
 /* level_idc (30 for 3.0, 31 for 3.1, …) of the lowest level that fits, or -ENOTSUP. */
 int cg_h264util_level(uint32_t width, uint32_t height, uint32_t fps, uint32_t kbps);
@@ -26,19 +28,25 @@ int cg_h264util_level(uint32_t width, uint32_t height, uint32_t fps, uint32_t kb
  */
 int cg_h264util_sps_profile(const uint8_t *sps, size_t len, uint8_t ret[3]);
 
-struct cg_h264util_info {
-	bool sps, pps, idr, slice; /* NAL types present */
-	const uint8_t *sps_nal;	   /* the last SPS/PPS, pointing into the source */
-	size_t sps_len;
-	const uint8_t *pps_nal;
-	size_t pps_len;
+/*
+ * Walks Annex-B data NAL by NAL. Start codes of 3 or 4 bytes both count; the zero bytes
+ * that pad a NAL's end belong to the stream, not the NAL (H.264 B.1.1), and are left out;
+ * empty NALs (two start codes in a row) are skipped. The iterator borrows src. Pure; any
+ * thread.
+ */
+struct cg_h264util_iter {
+	const uint8_t *src;
+	size_t len;
+	size_t at; /* offset of the next start code, len at the end */
+	size_t sc; /* its length */
 };
 
+/* Returns 0, or -EBADMSG when src (len > 0) does not begin with a start code. */
+int cg_h264util_iter_init(struct cg_h264util_iter *it, const uint8_t *src, size_t len);
+
 /*
- * Scans Annex-B data (3- or 4-byte start codes) and reports the NAL types in it. If dst is
- * not NULL, also writes every NAL there behind a 4-byte start code, up to dst_cap bytes.
- * Returns the bytes written (or that would be written), or -EINVAL when src does not
- * start with a start code.
+ * The next NAL (header byte first, start code left out) in *nal and *n, and the length of
+ * the start code it came behind in *sc (3 or 4; NULL: not wanted). Returns true, or false
+ * at the end.
  */
-long cg_h264util_annexb(const uint8_t *src, size_t len, uint8_t *dst, size_t dst_cap,
-			struct cg_h264util_info *info);
+bool cg_h264util_iter_next(struct cg_h264util_iter *it, const uint8_t **nal, size_t *n, size_t *sc);

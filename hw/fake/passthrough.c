@@ -5,20 +5,18 @@
 
 #define CG_LOG_TOPIC "passthrough"
 
+#include "hw/au_writer.h"
 #include "hw/fake/passthrough.h"
 #include "hw/h264util.h"
 #include "util/log.h"
 #include "util/macros.h"
-
-#define PASS_PS_MAX 256u
 
 struct cg_encoder {
 	struct cg_encoder_cfg cfg;
 	cg_passthrough_keyframe_fn kf_fn;
 	void *kf_data;
 	uint8_t profile_idc, constraints, level_idc;
-	uint8_t ps[PASS_PS_MAX]; /* the last SPS + PPS, Annex-B */
-	size_t ps_len;
+	struct cg_au_writer aw;
 };
 
 static int pass_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
@@ -31,6 +29,7 @@ static int pass_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	if (cfg->input_fourcc != CG_FOURCC_H264)
 		return -ENOTSUP;
 	enc = cg_new0(struct cg_encoder, 1);
+	cg_au_writer_init(&enc->aw);
 	enc->cfg = *cfg;
 	enc->cfg.device = NULL;
 	/* Nothing is known of the camera's stream before its first SPS: declare what camgate
@@ -46,15 +45,18 @@ static int pass_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 
 static void pass_close(struct cg_encoder *enc)
 {
+	if (!enc)
+		return;
+	cg_au_writer_abort(&enc->aw);
 	free(enc);
 }
 
 /* What the camera really sends: profile_idc, constraint flags, level_idc of its SPS. */
-static void pass_note_profile(struct cg_encoder *enc, const struct cg_h264util_info *info)
+static void pass_note_profile(struct cg_encoder *enc)
 {
 	uint8_t b[3];
 
-	if (!info->sps || cg_h264util_sps_profile(info->sps_nal, info->sps_len, b) < 0)
+	if (cg_au_writer_profile(&enc->aw, b) < 0)
 		return;
 	if (b[0] != enc->profile_idc || b[1] != enc->constraints || b[2] != enc->level_idc)
 		cg_debug("the camera's SPS says profile %u constraints 0x%02x level %u", b[0], b[1],
@@ -64,46 +66,25 @@ static void pass_note_profile(struct cg_encoder *enc, const struct cg_h264util_i
 	enc->level_idc = b[2];
 }
 
-static void pass_note_ps(struct cg_encoder *enc, const struct cg_h264util_info *info)
-{
-	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
-
-	pass_note_profile(enc, info);
-	if (!info->sps || !info->pps || info->sps_len + info->pps_len + 8 > PASS_PS_MAX ||
-	    info->sps_len < 4)
-		return;
-	memcpy(enc->ps, sc4, 4);
-	memcpy(enc->ps + 4, info->sps_nal, info->sps_len);
-	memcpy(enc->ps + 4 + info->sps_len, sc4, 4);
-	memcpy(enc->ps + 8 + info->sps_len, info->pps_nal, info->pps_len);
-	enc->ps_len = info->sps_len + info->pps_len + 8;
-}
-
 static int pass_encode(struct cg_encoder *enc, struct cg_frame *f, struct cg_au **ret)
 {
-	struct cg_h264util_info info;
 	const uint8_t *p = f ? f->planes[0].data : NULL;
 	size_t n = f ? f->bytesused : 0;
-	long len;
-	bool add_ps;
 	struct cg_au *au;
+	int r;
 
-	if (!p || f->fourcc != CG_FOURCC_H264)
+	if (!p || !n || f->fourcc != CG_FOURCC_H264)
 		return -EINVAL;
-	len = cg_h264util_annexb(p, n, NULL, 0, &info);
-	if (len < 0)
+	cg_au_writer_begin(&enc->aw, n);
+	r = cg_au_writer_append_annexb(&enc->aw, p, n);
+	if (r < 0) {
+		cg_au_writer_abort(&enc->aw);
 		return -EINVAL;
-	pass_note_ps(enc, &info);
-	if (!info.slice)
-		return -EAGAIN;
-	add_ps = info.idr && !info.sps && enc->ps_len;
-	au = cg_au_new((size_t)len + (add_ps ? enc->ps_len : 0));
-	if (add_ps) {
-		memcpy(au->data, enc->ps, enc->ps_len);
-		au->len = enc->ps_len;
 	}
-	au->len += (size_t)cg_h264util_annexb(p, n, au->data + au->len, au->cap - au->len, &info);
-	au->keyframe = info.idr;
+	pass_note_profile(enc);
+	r = cg_au_writer_finish(&enc->aw, &au);
+	if (r < 0) /* -EAGAIN: headers alone, cached for the next IDR */
+		return r;
 	au->capture_mono_usec = f->capture_mono_usec;
 	au->capture_wall_usec = f->capture_wall_usec;
 	au->frame_sequence = f->sequence;

@@ -12,6 +12,7 @@
 
 #define CG_LOG_TOPIC "x264"
 
+#include "hw/au_writer.h"
 #include "hw/sw/x264.h"
 #include "util/log.h"
 #include "util/macros.h"
@@ -49,6 +50,7 @@ struct cg_encoder {
 	uint8_t level_idc;
 	/* constraint_set bits to force into every SPS (x264 versions differ in what they set). */
 	uint8_t force_constraints;
+	struct cg_au_writer aw;
 };
 
 /*
@@ -207,6 +209,7 @@ static int x264enc_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **re
 	enc = cg_new0(struct cg_encoder, 1);
 	enc->cfg = *cfg;
 	enc->want_idr = true;
+	cg_au_writer_init(&enc->aw);
 	/* Chromium matches the SDP's profile-level-id against the stream: 42e0/42c0 means
 	 * Constrained Baseline only with constraint_set1. */
 	if (cfg->profile == CG_ENCODER_PROFILE_CONSTRAINED_BASELINE)
@@ -241,6 +244,7 @@ static void x264enc_close(struct cg_encoder *enc)
 {
 	if (!enc)
 		return;
+	cg_au_writer_abort(&enc->aw);
 	x264_encoder_close(enc->x);
 	free(enc);
 }
@@ -260,28 +264,29 @@ static int x264enc_check_frame(const struct cg_encoder *enc, const struct cg_fra
 }
 
 /*
- * Copies the NALs into one AU, each behind a 4-byte start code (the cg_au contract; x264
- * uses 3-byte ones for all but the first slice) and with the SPS fixed up.
+ * The NALs as one AU (hw/au_writer.h: 4-byte start codes where x264 writes 3-byte ones for
+ * all but the first slice), each SPS fixed up in x264's own buffer first so that the AU and
+ * the writer's cache carry the fixed one.
  */
-static struct cg_au *x264enc_build_au(struct cg_encoder *enc, const x264_nal_t *nals, int n,
-				      int frame_size)
+static int x264enc_build_au(struct cg_encoder *enc, x264_nal_t *nals, int n, int frame_size,
+			    struct cg_au **ret)
 {
-	struct cg_au *au = cg_au_new((size_t)frame_size + (size_t)n);
-	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
+	int r = 0;
 
-	for (int i = 0; i < n; i++) {
-		size_t len = (size_t)nals[i].i_payload;
-		size_t sc = x264enc_startcode_len(nals[i].p_payload, len);
-		uint8_t *dst;
+	cg_au_writer_begin(&enc->aw, (size_t)frame_size + (size_t)n);
+	for (int i = 0; i < n && r == 0; i++) {
+		uint8_t *p = nals[i].p_payload;
+		size_t len = (size_t)nals[i].i_payload, sc = x264enc_startcode_len(p, len);
 
-		cg_assert(sc && au->len + 4 + len - sc <= au->cap); /* b_annexb guarantees both */
-		memcpy(au->data + au->len, sc4, 4);
-		dst = au->data + au->len + 4;
-		memcpy(dst, nals[i].p_payload + sc, len - sc);
-		x264enc_fix_sps(enc, dst, len - sc);
-		au->len += 4 + len - sc;
+		if (nals[i].i_type == NAL_SPS && sc)
+			x264enc_fix_sps(enc, p + sc, len - sc);
+		r = cg_au_writer_append_annexb(&enc->aw, p, len);
 	}
-	return au;
+	if (r < 0) { /* b_annexb guarantees start codes: x264 itself went wrong */
+		cg_au_writer_abort(&enc->aw);
+		return -EIO;
+	}
+	return cg_au_writer_finish(&enc->aw, ret);
 }
 
 static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct cg_au **ret)
@@ -316,8 +321,9 @@ static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct
 		return -EAGAIN;
 	enc->want_idr = false;
 
-	au = x264enc_build_au(enc, nals, n, size);
-	au->keyframe = out.b_keyframe && out.i_type == X264_TYPE_IDR;
+	r = x264enc_build_au(enc, nals, n, size, &au);
+	if (r < 0)
+		return r;
 	au->capture_mono_usec = frame->capture_mono_usec;
 	au->capture_wall_usec = frame->capture_wall_usec;
 	au->frame_sequence = frame->sequence;

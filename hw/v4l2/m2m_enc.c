@@ -10,6 +10,7 @@
 
 #define CG_LOG_TOPIC "v4l2-m2m"
 
+#include "hw/au_writer.h"
 #include "hw/h264util.h"
 #include "hw/v4l2/common.h"
 #include "hw/v4l2/m2m_enc.h"
@@ -21,7 +22,6 @@
 #define M2M_CAP_BUFS 4u
 #define M2M_META     8u
 #define M2M_DRAIN_MS 1000
-#define M2M_PS_MAX   256u /* cached SPS + PPS bytes */
 
 enum m2m_state {
 	M2M_IDLE, /* formats set, no buffers yet: they are made for the first frame */
@@ -64,8 +64,7 @@ struct cg_encoder {
 	struct m2m_meta meta[M2M_META];
 	unsigned meta_next;
 	uint32_t copied;	/* bytes copied into MMAP buffers since the last AU */
-	uint8_t ps[M2M_PS_MAX]; /* the latest SPS + PPS, Annex-B */
-	size_t ps_len;
+	struct cg_au_writer aw; /* H.264 only */
 };
 
 static int m2m_errno(int r)
@@ -294,6 +293,7 @@ static void m2m_free_bufs(struct cg_encoder *enc)
 static void m2m_free(struct cg_encoder *enc)
 {
 	m2m_free_bufs(enc);
+	cg_au_writer_abort(&enc->aw);
 	enc->pending = cg_frame_unref(enc->pending);
 	cg_v4l2_close(enc->fd);
 	free(enc);
@@ -308,6 +308,7 @@ static int m2m_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	if (!cfg || !ret || !cfg->width || !cfg->height || !cfg->fps || !cfg->bitrate_kbps)
 		return -EINVAL;
 	enc = cg_new0(struct cg_encoder, 1);
+	cg_au_writer_init(&enc->aw);
 	enc->cfg = *cfg;
 	enc->cfg.device = NULL; /* borrowed: the path is copied */
 	enc->codec = cfg->codec ? cfg->codec : V4L2_PIX_FMT_H264;
@@ -563,41 +564,33 @@ static void m2m_stamp(struct cg_encoder *enc, struct cg_au *au, const struct v4l
 	au->capture_wall_usec = cg_wall_usec() - (cg_mono_usec() - au->capture_mono_usec);
 }
 
-/* H.264: 4-byte start codes, and SPS/PPS in front of an IDR that came without them. */
+/*
+ * H.264, through the AU writer: 4-byte start codes, SPS/PPS in front of an IDR that came
+ * without them, and a buffer of headers alone (HEADER_MODE_SEPARATE) kept for the next IDR
+ * rather than sent (NULL). A buffer that is no H.264 is dropped (NULL) too.
+ */
 static struct cg_au *m2m_h264_au(struct cg_encoder *enc, const uint8_t *p, size_t n)
 {
-	struct cg_h264util_info info;
-	long len = cg_h264util_annexb(p, n, NULL, 0, &info);
-	bool add_ps = info.idr && !info.sps && enc->ps_len;
-	struct cg_au *au;
+	struct cg_au *au = NULL;
 	uint8_t prof[3];
+	int r;
 
-	if (len < 0)
+	cg_au_writer_begin(&enc->aw, n);
+	r = cg_au_writer_append_annexb(&enc->aw, p, n);
+	if (r < 0) {
+		cg_au_writer_abort(&enc->aw);
+		cg_debug("%s: a CAPTURE buffer of %zu bytes is no H.264: %s", enc->path, n,
+			 strerror(-r));
 		return NULL;
+	}
 	/* get_profile() says what the stream is, once it has said it (the driver may have
 	 * clamped the level or ignored the profile). */
-	if (info.sps && cg_h264util_sps_profile(info.sps_nal, info.sps_len, prof) == 0) {
+	if (cg_au_writer_profile(&enc->aw, prof) == 0) {
 		enc->profile_idc = prof[0];
 		enc->constraints = prof[1];
 		enc->level_idc = prof[2];
 	}
-	if (info.sps && info.pps && info.sps_len + info.pps_len + 8 <= M2M_PS_MAX) {
-		memcpy(enc->ps, (const uint8_t[]){ 0, 0, 0, 1 }, 4);
-		memcpy(enc->ps + 4, info.sps_nal, info.sps_len);
-		memcpy(enc->ps + 4 + info.sps_len, (const uint8_t[]){ 0, 0, 0, 1 }, 4);
-		memcpy(enc->ps + 8 + info.sps_len, info.pps_nal, info.pps_len);
-		enc->ps_len = info.sps_len + info.pps_len + 8;
-	}
-	if (!info.slice) /* headers alone (HEADER_MODE_SEPARATE): kept for the next IDR */
-		return NULL;
-	au = cg_au_new((size_t)len + (add_ps ? enc->ps_len : 0));
-	if (add_ps) {
-		memcpy(au->data, enc->ps, enc->ps_len);
-		au->len = enc->ps_len;
-	}
-	au->len += (size_t)cg_h264util_annexb(p, n, au->data + au->len, au->cap - au->len, &info);
-	au->keyframe = info.idr;
-	return au;
+	return cg_au_writer_finish(&enc->aw, &au) == 0 ? au : NULL;
 }
 
 /*

@@ -25,7 +25,9 @@
  * then STREAMOFF/STREAMON on CAPTURE, after which the stream restarts standalone.
  *
  * fd()/receive(): the node's fd (POLLIN: an encoded buffer is done); receive() returns one
- * AU per call, H.264 with 4-byte start codes and SPS/PPS in front of every IDR.
+ * AU per call. H.264 goes through hw/au_writer.h: 4-byte start codes, SPS/PPS in front of
+ * every IDR, a buffer of headers alone cached rather than returned, a buffer that is no H.264
+ * dropped. Other codecs (FWHT, raw) come as the buffer is, a key frame by its flag.
  *
  * close(): drains (V4L2_ENC_CMD_STOP until the buffer flagged LAST, at most 1 s) and frees.
  * Owner: the media thread.

@@ -12,6 +12,7 @@
 
 #define CG_LOG_TOPIC "vaapi"
 
+#include "hw/au_writer.h"
 #include "hw/h264util.h"
 #include "hw/vaapi/enc.h"
 #include "hw/vaapi/params.h"
@@ -20,7 +21,6 @@
 #include "util/time.h"
 
 #define VAAPI_MAX_NODES 8
-#define VAAPI_PS_MAX	256u
 
 struct cg_encoder {
 	int drm_fd;
@@ -38,8 +38,7 @@ struct cg_encoder {
 	bool rc_dirty;
 	struct cg_vaapi_gop gop;
 	struct cg_vaapi_cache cache;
-	uint8_t ps[VAAPI_PS_MAX];
-	size_t ps_len;
+	struct cg_au_writer aw;
 };
 
 static int vaapi_err(VAStatus s)
@@ -277,6 +276,7 @@ static int vaapi_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 	if (r < 0)
 		return r;
 	enc = cg_new0(struct cg_encoder, 1);
+	cg_au_writer_init(&enc->aw);
 	enc->cfg = *cfg;
 	enc->cfg.device = NULL;
 	if (!enc->cfg.keyframe_interval)
@@ -308,6 +308,7 @@ static void vaapi_close(struct cg_encoder *enc)
 	if (!enc)
 		return;
 	vaapi_teardown(enc);
+	cg_au_writer_abort(&enc->aw);
 	free(enc);
 }
 
@@ -422,25 +423,14 @@ static int vaapi_params(struct cg_encoder *enc, const struct cg_vaapi_pic_info *
 	return r;
 }
 
-static void vaapi_note_ps(struct cg_encoder *enc, const struct cg_h264util_info *info)
-{
-	static const uint8_t sc4[4] = { 0, 0, 0, 1 };
-
-	if (!info->sps || !info->pps || info->sps_len + info->pps_len + 8 > VAAPI_PS_MAX)
-		return;
-	memcpy(enc->ps, sc4, 4);
-	memcpy(enc->ps + 4, info->sps_nal, info->sps_len);
-	memcpy(enc->ps + 4 + info->sps_len, sc4, 4);
-	memcpy(enc->ps + 8 + info->sps_len, info->pps_nal, info->pps_len);
-	enc->ps_len = info->sps_len + info->pps_len + 8;
-}
-
-/* The coded buffer's segments, as one AU with 4-byte start codes. */
+/*
+ * The coded buffer's segments as one AU (hw/au_writer.h: 4-byte start codes, the driver's
+ * SPS/PPS cached and put in front of an IDR it did not repeat them for). A segment that is
+ * no H.264 is left out, as a driver's status or padding segment would be.
+ */
 static int vaapi_read_coded(struct cg_encoder *enc, struct cg_au **ret)
 {
 	VACodedBufferSegment *seg, *s;
-	struct cg_h264util_info info;
-	struct cg_au *au;
 	size_t total = 0;
 	int r;
 
@@ -449,26 +439,14 @@ static int vaapi_read_coded(struct cg_encoder *enc, struct cg_au **ret)
 		return r;
 	for (s = seg; s; s = s->next)
 		total += s->size;
-	au = cg_au_new(total * 2 + enc->ps_len + 16); /* start codes may grow by one byte */
-	for (s = seg; s; s = s->next) {
-		long n = cg_h264util_annexb(s->buf, s->size, au->data + au->len, au->cap - au->len,
-					    &info);
-
-		if (n < 0)
-			continue;
-		vaapi_note_ps(enc, &info);
-		au->keyframe |= info.idr;
-		au->len += (size_t)n;
-	}
+	cg_au_writer_begin(&enc->aw, total + total / 3 + 16); /* 3-byte start codes grow */
+	for (s = seg; s; s = s->next)
+		if (cg_au_writer_append_annexb(&enc->aw, s->buf, s->size) < 0)
+			cg_debug("a coded segment of %u bytes is no H.264: left out", s->size);
 	vaUnmapBuffer(enc->dpy, enc->coded);
-	if (au->keyframe && !(au->len > 4 && (au->data[4] & 0x1f) == CG_H264_NAL_SPS) &&
-	    enc->ps_len) { /* the driver did not repeat SPS/PPS: put the last ones in front */
-		memmove(au->data + enc->ps_len, au->data, au->len);
-		memcpy(au->data, enc->ps, enc->ps_len);
-		au->len += enc->ps_len;
-	}
-	*ret = au;
-	return 0;
+	/* -EAGAIN: no slice came back (a skipped frame); the caller drops it and asks for an
+	 * IDR, as the reference may be lost. */
+	return cg_au_writer_finish(&enc->aw, ret);
 }
 
 static int vaapi_encode(struct cg_encoder *enc, struct cg_frame *f, struct cg_au **ret)

@@ -8,11 +8,12 @@
  * one; CBR rate control; input NV12 (DMA-BUF imported as a DRM PRIME surface, no copy) or
  * I420/NV12 in CPU memory (uploaded, counted in cg_au.copied_bytes). One reference frame,
  * no B-frames, an IDR every keyframe_interval frames and on request. SPS/PPS come from the
- * driver (no packed headers are sent); the last ones seen are put in front of any IDR that
- * lacks them. Returns 0, -ENODEV (no render node / no H.264 encode), -ENOTSUP (profile,
- * input format or CBR not supported), -EIO.
+ * driver (no packed headers are sent); hw/au_writer.h caches the last ones seen and puts them
+ * in front of any IDR that lacks them. Returns 0, -ENODEV (no render node / no H.264 encode),
+ * -ENOTSUP (profile, input format or CBR not supported), -EIO.
  *
- * encode(): synchronous (vaSyncSurface): returns 0 with the frame's AU, -EINVAL, -EIO.
+ * encode(): synchronous (vaSyncSurface): returns 0 with the frame's AU, -EAGAIN (the coded
+ * buffer held no slice: the frame is dropped and the next one is an IDR), -EINVAL, -EIO.
  * The media thread blocks for the encode time; TODO(3): a dedicated encode thread if a
  * GPU turns out slower than a frame period.
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* hw/h264util (levels, Annex-B normalisation), hw/convert and the passthrough encoder. */
+/* hw/h264util (levels, SPS profile, the NAL walk), hw/convert and the passthrough encoder. */
 #include <errno.h>
 #include <glib.h>
 #include <stdint.h>
@@ -26,23 +26,39 @@ static const uint8_t stream[] = {
 	1, 0x68, 0xce, 0,    0,	   1,	 0x65, 0x88, 0x84, 0, 0,
 };
 
-static void test_annexb(void)
+/* The NALs one by one: start codes and trailing zero bytes left out, their lengths said. */
+static void test_iter(void)
 {
-	static const uint8_t want[] = {
-		0, 0, 0,    1,	  0x67, 0x42, 0xc0, 0x1f, 0xaa, 0,    0,
-		0, 1, 0x68, 0xce, 0,	0,    0,    1,	  0x65, 0x88, 0x84,
-	};
-	struct cg_h264util_info info;
-	uint8_t out[64];
-	long n = cg_h264util_annexb(stream, sizeof(stream), out, sizeof(out), &info);
+	static const uint8_t empty_nals[] = { 0, 0, 1, 0, 0, 0, 1, 0x65, 0x88, 0, 0, 1 };
+	struct cg_h264util_iter it;
+	const uint8_t *nal;
+	size_t n, sc;
 
-	g_assert_cmpint(n, ==, sizeof(want));
-	g_assert_cmpmem(out, (size_t)n, want, sizeof(want));
-	g_assert_true(info.sps && info.pps && info.idr && info.slice);
-	g_assert_cmpuint(info.sps_len, ==, 5);
-	g_assert_cmpuint(info.sps_nal[1], ==, 0x42);
-	g_assert_cmpint(cg_h264util_annexb((const uint8_t *)"\x65\x88", 2, NULL, 0, &info), ==,
-			-EINVAL);
+	g_assert_cmpint(cg_h264util_iter_init(&it, stream, sizeof(stream)), ==, 0);
+	g_assert_true(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_cmpmem(nal, n, ((const uint8_t[]){ 0x67, 0x42, 0xc0, 0x1f, 0xaa }), 5);
+	g_assert_cmpuint(sc, ==, 3);
+	g_assert_true(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_cmpmem(nal, n, ((const uint8_t[]){ 0x68, 0xce }), 2);
+	g_assert_cmpuint(sc, ==, 4);
+	g_assert_true(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_cmpmem(nal, n, ((const uint8_t[]){ 0x65, 0x88, 0x84 }), 3); /* no trailing 0 0 */
+	g_assert_cmpuint(sc, ==, 3);
+	g_assert_false(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_false(cg_h264util_iter_next(&it, &nal, &n, &sc));
+
+	/* Empty NALs (start codes back to back, one at the very end) are skipped. */
+	g_assert_cmpint(cg_h264util_iter_init(&it, empty_nals, sizeof(empty_nals)), ==, 0);
+	g_assert_true(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_cmpmem(nal, n, ((const uint8_t[]){ 0x65, 0x88 }), 2);
+	g_assert_false(cg_h264util_iter_next(&it, &nal, &n, &sc));
+
+	/* No start code in front: refused, and the iterator yields nothing. */
+	g_assert_cmpint(cg_h264util_iter_init(&it, (const uint8_t *)"\x65\x88", 2), ==, -EBADMSG);
+	g_assert_false(cg_h264util_iter_next(&it, &nal, &n, &sc));
+	g_assert_cmpint(cg_h264util_iter_init(&it, (const uint8_t *)"\0\0", 2), ==, -EBADMSG);
+	g_assert_cmpint(cg_h264util_iter_init(&it, NULL, 0), ==, 0);
+	g_assert_false(cg_h264util_iter_next(&it, &nal, &n, &sc));
 }
 
 /* profile-level-id from an SPS: the three bytes after the NAL header, checked. */
@@ -144,12 +160,22 @@ static void test_passthrough(void)
 	g_assert_cmpuint(p, ==, 100);
 	g_assert_cmpuint(c, ==, 0);
 	g_assert_cmpuint(l, ==, 41);
-	/* An IDR without headers gets the last SPS/PPS in front. */
+	/* An IDR without headers gets the latest SPS (High, the camera's now) and PPS in front. */
 	g_assert_cmpint(ops->encode(enc, frame_of(idr_only, sizeof(idr_only), CG_FOURCC_H264), &au),
 			==, 0);
-	g_assert_cmpuint(au->len, ==, 15 + 6);
-	g_assert_cmpuint(au->data[4], ==, 0x67);
+	g_assert_true(au->keyframe);
+	g_assert_cmpmem(
+		au->data, au->len,
+		((const uint8_t[]){ 0, 0, 0, 1,	   0x67, 0x64, 0x00, 0x29, 0xac, 0x2b, 0,
+				    0, 0, 1, 0x68, 0xce, 0,    0,    0,	   1,	 0x65, 0x11 }),
+		22);
 	au = cg_au_unref(au);
+	/* Garbage from the camera: refused, and nothing else changes. */
+	g_assert_cmpint(ops->encode(enc, frame_of(idr_only + 4, 2, CG_FOURCC_H264), &au), ==,
+			-EINVAL);
+	g_assert_cmpint(ops->encode(enc, frame_of(idr_only, 0, CG_FOURCC_H264), &au), ==, -EINVAL);
+	ops->get_profile(enc, &p, &c, &l);
+	g_assert_cmpuint(p, ==, 100);
 	cg_passthrough_set_keyframe_fn(enc, count_kf, NULL);
 	ops->request_keyframe(enc);
 	g_assert_cmpint(kf_calls, ==, 1);
@@ -195,7 +221,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/h264util/level", test_level);
-	g_test_add_func("/h264util/annexb", test_annexb);
+	g_test_add_func("/h264util/iter", test_iter);
 	g_test_add_func("/h264util/sps-profile", test_sps_profile);
 	g_test_add_func("/hw/passthrough", test_passthrough);
 	g_test_add_func("/hw/convert-yuyv", test_convert_yuyv);
