@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <nice/agent.h>
 #include <string.h>
 
 #include "app/config.h"
@@ -13,6 +12,7 @@
 #include "crypto/srtp.h"
 #include "signaling/ice_servers.h"
 #include "media/media.h"
+#include "net/ice.h"
 #include "proto/rtcp.h"
 #include "proto/bwe.h"
 #include "proto/rtp.h"
@@ -32,7 +32,6 @@
 #define SESSION_SETUP_TIMEOUT_S 30 /* offer to media flowing */
 #define SESSION_RTCP_TIMEOUT_S	30 /* browsers send RTCP every second or so */
 #define SESSION_SR_INTERVAL_MS	1000
-#define SESSION_MAX_CANDIDATES	16
 #define SESSION_PACKET_MAX	1500
 /* A joining viewer replays at most this much of the past rather than wait for an IDR. */
 #define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
@@ -58,10 +57,9 @@ struct cg_session {
 	char log_id[CG_SESSION_LOG_ID_LEN + 1]; /* what log lines show of id */
 	struct cg_session_setup setup;
 	enum session_state state;
-	NiceAgent *agent;
-	guint stream_id;
+	struct cg_ice *ice; /* the transport (net/ice.h): libnice, or memory in tests */
 	char *local_ufrag;
-	char *local_pwd; /* both read once, when the agent is made: never from the agent later */
+	char *local_pwd; /* copies: the control thread reads them after the transport is gone */
 	char *remote_ufrag;
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
@@ -100,7 +98,7 @@ struct cg_session {
 		unsigned cap_ms;
 		GSource *cap_timer; /* worker */
 		bool armed;	    /* worker: the cap runs, a report is owed */
-		bool done;	    /* worker: libnice said gathering is done */
+		bool done;	    /* worker: ICE said gathering is done */
 		bool reported;	    /* worker: the report left for the control thread */
 		char **candidates;  /* control: the report's candidates, for the answer */
 		unsigned n_candidates;
@@ -176,7 +174,7 @@ static GSource *session_add_timeout(struct cg_session *s, guint ms, GSourceFunc 
 
 static void session_send_raw(struct cg_session *s, const uint8_t *buf, size_t len)
 {
-	if (nice_agent_send(s->agent, s->stream_id, 1, (guint)len, (const gchar *)buf) < 0)
+	if (cg_ice_send_one(s->ice, buf, len) < 0)
 		cg_debug("[%s] send of %zu bytes failed, dropping", s->log_id, len);
 }
 
@@ -424,11 +422,9 @@ static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
 		cg_trace("[%s] talkback packet dropped: %s", s->log_id, strerror(-r));
 }
 
-static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
-			    gchar *buf, gpointer userdata)
+static void session_on_recv(uint8_t *data, size_t len, void *userdata)
 {
 	struct cg_session *s = userdata;
-	uint8_t *data = (uint8_t *)buf;
 
 	if (s->state == SESSION_CLOSED)
 		return;
@@ -449,21 +445,18 @@ static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_i
 	}
 }
 
-static void session_on_component_state(NiceAgent *agent, guint stream_id, guint component_id,
-				       guint state, gpointer userdata)
+static void session_on_ice_state(enum cg_ice_state state, void *userdata)
 {
 	struct cg_session *s = userdata;
 
-	cg_debug("[%s] ICE %s", s->log_id, nice_component_state_to_string(state));
 	if (s->state == SESSION_CLOSED)
 		return;
-	if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
-	    s->state == SESSION_NEW) {
+	if (state == CG_ICE_CONNECTED && s->state == SESSION_NEW) {
 		s->state = SESSION_ICE_CONNECTED;
 		cg_info("[%s] ICE connected, %.1f ms after the offer", s->log_id,
 			(cg_mono_usec() - s->created_usec) / 1000.0);
 		session_flush_dtls(s);
-	} else if (state == NICE_COMPONENT_STATE_FAILED) {
+	} else if (state == CG_ICE_FAILED) {
 		cg_stats_add(&s->setup.stats->ice_failures, 1);
 		cg_info("[%s] ICE failed or consent lost, closing", s->log_id);
 		cg_session_close(s);
@@ -562,21 +555,18 @@ static int session_build_packet(struct cg_session *s, const struct cg_media_unit
 }
 
 /*
- * Hands n prepared messages of the worker's batch to libnice in one call. Returns the
- * number libnice took; fewer than n means the socket buffer is full.
+ * Hands n prepared messages of the worker's batch to the transport in one call. Returns
+ * the number it took; fewer than n means the socket buffer is full.
  */
 static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch *b, unsigned n)
 {
-	GError *err = NULL;
-	gint sent;
+	int sent;
 
 	if (n == 0)
 		return 0;
-	sent = nice_agent_send_messages_nonblocking(s->agent, s->stream_id, 1, b->msgs, n, NULL,
-						    &err);
+	sent = cg_ice_send(s->ice, b->msgs, n);
 	if (sent < 0) {
-		cg_trace("[%s] batch send failed: %s", s->log_id, err ? err->message : "?");
-		g_clear_error(&err);
+		cg_trace("[%s] batch send failed: %s", s->log_id, strerror(-sent));
 		return 0;
 	}
 	return (unsigned)sent;
@@ -595,7 +585,7 @@ static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *
 		cg_trace("[%s] cannot build packet: %s, dropping", s->log_id, strerror(-len));
 		return 0;
 	}
-	b->vecs[*n].size = (gsize)len;
+	b->msgs[*n].len = (size_t)len;
 	if (++*n == CG_WORKER_BATCH) {
 		dropped = *n - session_flush_batch(s, b, *n);
 		*n = 0;
@@ -604,7 +594,7 @@ static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *
 }
 
 /*
- * Sends all packets of u: built into the worker's preallocated slots, then one libnice
+ * Sends all packets of u: built into the worker's preallocated slots, then one transport
  * call per CG_WORKER_BATCH packets (one call per frame in the common case). Returns the
  * number of packets the socket did not take.
  */
@@ -750,30 +740,22 @@ void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbp
 
 static void session_add_remote_candidate(struct cg_session *s, const char *value)
 {
-	gchar *line = g_strconcat("a=", value, NULL);
-	NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(s->agent, s->stream_id, line);
-	GSList list = { .data = c };
+	int r = cg_ice_add_remote_candidate(s->ice, value);
 
-	if (!c) {
-		/* mDNS ".local" names and TCP candidates land here; the browser's checks still
-		 * reach us and become peer-reflexive candidates. */
+	/* mDNS ".local" names land on -EINVAL; the browser's checks still reach us and
+	 * become peer-reflexive candidates. */
+	if (r == -EINVAL)
 		cg_debug("[%s] remote candidate not usable, ignoring", s->log_id);
-	} else {
-		c->component_id = 1;
-		c->stream_id = s->stream_id;
-		if (nice_agent_set_remote_candidates(s->agent, s->stream_id, 1, &list) < 0)
-			cg_debug("[%s] remote candidate rejected by ICE, ignoring", s->log_id);
-		nice_candidate_free(c);
-	}
-	g_free(line);
+	else if (r < 0)
+		cg_debug("[%s] remote candidate rejected by ICE, ignoring", s->log_id);
 }
 
 /*
  * Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). WHEP has
  * no server-to-client trickle (draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2), so the
  * answer must wait for STUN and TURN; the wait runs on the worker, where cg_session_close_now()
- * also runs, so the agent cannot go away while its candidates are read. The control thread gets one
- * report.
+ * also runs, so the transport cannot go away while its candidates are read. The control thread
+ * gets one report.
  */
 struct session_gathered {
 	struct cg_session *s;
@@ -852,37 +834,26 @@ static gboolean session_on_gather_cap(gpointer userdata)
 	return G_SOURCE_REMOVE;
 }
 
-static gboolean session_gather_done_idle(gpointer userdata)
+/* The transport calls back on the worker only, once attached (net/ice.h). */
+static void session_on_gathering_done(void *userdata)
 {
 	struct cg_session *s = userdata;
 
 	s->gather.done = true;
 	session_report_gathered(s, 0);
-	return G_SOURCE_REMOVE;
 }
-
-/* libnice emits this on whichever thread drove the agent (the control thread during
- * nice_agent_gather_candidates(), else the worker): continue on the worker. */
-static void session_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer userdata)
-{
-	session_on_worker(userdata, session_gather_done_idle);
-}
-
-static void session_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
-			    gchar *buf, gpointer userdata);
 
 static gboolean session_gather_arm(gpointer userdata)
 {
 	struct cg_session *s = userdata;
 
 	s->gather.armed = true;
-	/* libnice reads its sockets only once a receiver is attached: without one, the STUN
-	 * and TURN responses would wait in the socket until cg_session_start(), and
+	/* libnice reads its sockets only once the transport is attached: without that, the
+	 * STUN and TURN responses would wait in the socket until cg_session_start(), and
 	 * discovery would time out first. Creation is over, so the session is the worker's
 	 * to run; what arrives before the answer is read as it would be after. */
 	if (s->state != SESSION_CLOSED)
-		nice_agent_attach_recv(s->agent, s->stream_id, 1,
-				       cg_worker_context(s->setup.worker), session_on_recv, s);
+		cg_ice_attach(s->ice);
 	if (s->state == SESSION_CLOSED || s->gather.done)
 		session_report_gathered(s, 0);
 	else
@@ -892,113 +863,78 @@ static gboolean session_gather_arm(gpointer userdata)
 }
 
 /*
- * One server for both (stun: and turn: naming the same host and port, as most deployments
- * do): TURN over UDP already gives the server-reflexive address (XOR-MAPPED-ADDRESS in the
- * Allocate response, RFC 8656 §7.3), and libnice takes everything from the TURN server's
- * address on that socket for TURN, so a separate Binding answer is dropped and gathering
- * would wait for its timeout (2 s) on every viewer.
+ * The configured STUN and TURN servers for the transport, in *ret (pointing into the
+ * session's setup and cred): only when configured, so that on a LAN without them no packet
+ * leaves for an outside server. NULL when none.
  */
-static bool session_stun_is_turn(const struct cg_ice_servers *ice)
+static const struct cg_ice_servers_setup *session_ice_servers(struct cg_session *s,
+							      struct cg_ice_servers_setup *ret,
+							      struct cg_turn_credentials *cred)
 {
-	return ice->turn_ip[0] && ice->turn_transport == CG_CONFIG_TURN_UDP &&
-	       strcmp(ice->stun_ip, ice->turn_ip) == 0 && ice->stun_port == ice->turn_port;
-}
-
-/* STUN for a server-reflexive candidate, TURN for a relayed one: only when configured,
- * so that on a LAN without them no packet leaves for an outside server. */
-static void session_use_ice_servers(struct cg_session *s)
-{
-	static const NiceRelayType relay_types[] = {
-		[CG_CONFIG_TURN_UDP] = NICE_RELAY_TYPE_TURN_UDP,
-		[CG_CONFIG_TURN_TCP] = NICE_RELAY_TYPE_TURN_TCP,
-		[CG_CONFIG_TURN_TLS] = NICE_RELAY_TYPE_TURN_TLS,
+	static const enum cg_ice_relay relays[] = {
+		[CG_CONFIG_TURN_UDP] = CG_ICE_RELAY_UDP,
+		[CG_CONFIG_TURN_TCP] = CG_ICE_RELAY_TCP,
+		[CG_CONFIG_TURN_TLS] = CG_ICE_RELAY_TLS,
 	};
 	const struct cg_ice_servers *ice = s->setup.ice;
-	struct cg_turn_credentials cred;
 
 	if (!ice)
-		return;
-	if (session_stun_is_turn(ice))
-		cg_debug("[%s] STUN server is the TURN server: its allocation gives the "
-			 "server-reflexive candidate",
-			 s->log_id);
-	else if (ice->stun_ip[0])
-		g_object_set(s->agent, "stun-server", ice->stun_ip, "stun-server-port",
-			     (guint)ice->stun_port, NULL);
+		return NULL;
+	*ret = (struct cg_ice_servers_setup){ .stun_ip = ice->stun_ip,
+					      .stun_port = ice->stun_port };
 	if (!ice->turn_ip[0])
-		return;
-	/* REST credentials are made here, as the agent allocates: the server checks their
+		return ret;
+	/* REST credentials are made here, as the transport allocates: the server checks their
 	 * expiry on the Allocate only, and libnice copies them for the refreshes. */
 	if (cg_ice_servers_turn_credentials(ice, (int64_t)(cg_wall_usec() / CG_USEC_PER_SEC),
-					    &cred) < 0)
+					    cred) < 0) {
 		cg_warn("[%s] cannot make TURN credentials, not using the TURN server", s->log_id);
-	else if (!nice_agent_set_relay_info(s->agent, s->stream_id, 1, ice->turn_ip, ice->turn_port,
-					    cred.username, cred.password,
-					    relay_types[ice->turn_transport]))
-		cg_warn("[%s] TURN server %s:%u refused by libnice, ignoring", s->log_id,
-			ice->turn_ip, ice->turn_port);
+		return ret;
+	}
+	ret->turn_ip = ice->turn_ip;
+	ret->turn_port = ice->turn_port;
+	ret->turn_relay = relays[ice->turn_transport];
+	ret->turn_username = cred->username;
+	ret->turn_password = cred->password;
+	return ret;
+}
+
+static const struct cg_ice_callbacks session_ice_callbacks = {
+	.gathering_done = session_on_gathering_done,
+	.state_changed = session_on_ice_state,
+	.recv = session_on_recv,
+};
+
+/* The transport on the worker's backend and context, gathering, and our credentials. */
+static int session_create_ice(struct cg_session *s)
+{
+	struct cg_ice_servers_setup servers;
+	struct cg_turn_credentials cred = { 0 };
+	void *backend;
+	const struct cg_ice_ops *ops = cg_worker_ice(s->setup.worker, &backend);
+	struct cg_ice_setup setup = {
+		.ctx = cg_worker_context(s->setup.worker),
+		/* The offerer controls (RFC 8445 §6.1.1): usually the browser. */
+		.controlling = s->offerer,
+		.loopback_only = s->setup.loopback_only,
+		.servers = session_ice_servers(s, &servers, &cred),
+		.log_id = s->log_id,
+		.cb = &session_ice_callbacks,
+		.userdata = s,
+	};
+	const char *ufrag, *pwd;
+	int r = cg_ice_new(ops, backend, &setup, &s->ice);
+
 	cg_turn_credentials_clear(&cred);
-}
-
-static int session_create_agent(struct cg_session *s)
-{
-	NiceAddress loopback;
-
-	/*
-	 * No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21's consent checks dropped a
-	 * viewer 10–15 s into a link with 5 % loss and 50 ms delay (tests/integration/
-	 * browser-loss.sh), where RFC 7675 allows 30 s. Consent is kept instead by the
-	 * viewer's authenticated SRTCP (only the DTLS peer can send it): no RTCP for
-	 * SESSION_RTCP_TIMEOUT_S and the session stops sending and closes. libnice still
-	 * answers the browser's own consent checks.
-	 */
-	s->agent = nice_agent_new_full(cg_worker_context(s->setup.worker),
-				       NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
-	if (!s->agent)
-		return -EIO;
-	/* The offerer controls (RFC 8445 §6.1.1): usually the browser. No TCP candidates, and no
-	 * UPnP: a camera must not ask the router to open ports for every viewer. */
-	g_object_set(s->agent, "controlling-mode", s->offerer, "ice-tcp", FALSE, "upnp", FALSE,
-		     NULL);
-	if (s->setup.loopback_only) {
-		/* libnice skips loopback when enumerating interfaces. */
-		nice_address_init(&loopback);
-		nice_address_set_from_string(&loopback, "127.0.0.1");
-		nice_agent_add_local_address(s->agent, &loopback);
-	}
-	s->stream_id = nice_agent_add_stream(s->agent, 1);
-	if (s->stream_id == 0)
-		return -EIO;
-	session_use_ice_servers(s);
-	g_signal_connect(s->agent, "component-state-changed",
-			 G_CALLBACK(session_on_component_state), s);
-	if (s->gather.fn)
-		g_signal_connect(s->agent, "candidate-gathering-done",
-				 G_CALLBACK(session_on_gathering_done), s);
-	if (!nice_agent_gather_candidates(s->agent, s->stream_id))
-		return -EIO;
-	if (!nice_agent_get_local_credentials(s->agent, s->stream_id, &s->local_ufrag,
-					      &s->local_pwd))
-		return -EIO;
+	if (r < 0)
+		return r;
+	r = cg_ice_gather(s->ice);
+	if (r < 0)
+		return r;
+	cg_ice_local_credentials(s->ice, &ufrag, &pwd);
+	s->local_ufrag = g_strdup(ufrag);
+	s->local_pwd = g_strdup(pwd);
 	return 0;
-}
-
-/* Appends the agent's server-reflexive and relayed candidates (relayed) or its host ones,
- * up to SESSION_MAX_CANDIDATES in all. */
-static void session_append_candidates(struct cg_session *s, GSList *cands, bool relayed, char **out,
-				      unsigned *n)
-{
-	for (GSList *l = cands; l; l = l->next) {
-		NiceCandidate *c = l->data;
-		gchar *sdp;
-
-		if ((c->type != NICE_CANDIDATE_TYPE_HOST) != relayed)
-			continue;
-		sdp = nice_agent_generate_local_candidate_sdp(s->agent, c);
-		if (sdp && *n < SESSION_MAX_CANDIDATES && g_str_has_prefix(sdp, "a="))
-			out[(*n)++] = g_strdup(sdp + 2);
-		g_free(sdp);
-	}
 }
 
 /*
@@ -1009,14 +945,10 @@ static void session_append_candidates(struct cg_session *s, GSList *cands, bool 
  */
 static char **session_local_candidates(struct cg_session *s, unsigned *ret_n)
 {
-	GSList *cands = nice_agent_get_local_candidates(s->agent, s->stream_id, 1);
-	char **out = g_new0(char *, SESSION_MAX_CANDIDATES + 1);
-	unsigned n = 0;
+	char **out = g_new0(char *, CG_ICE_MAX_LOCAL_CANDIDATES + 1);
+	int n = cg_ice_local_candidates(s->ice, out, CG_ICE_MAX_LOCAL_CANDIDATES);
 
-	session_append_candidates(s, cands, true, out, &n);
-	session_append_candidates(s, cands, false, out, &n);
-	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-	*ret_n = n;
+	*ret_n = n > 0 ? (unsigned)n : 0;
 	return out;
 }
 
@@ -1070,14 +1002,13 @@ static int session_build_answer(struct cg_session *s, const struct cg_sdp_offer 
 static int session_apply_remote(struct cg_session *s, const struct cg_sdp_media *m,
 				const struct cg_sdp_choice *choice, enum cg_dtls_role role)
 {
-	if (!nice_agent_set_remote_credentials(s->agent, s->stream_id, choice->remote_ufrag,
-					       choice->remote_pwd))
+	if (cg_ice_set_remote_credentials(s->ice, choice->remote_ufrag, choice->remote_pwd) < 0)
 		return -EIO;
 	s->remote_ufrag = g_strdup(choice->remote_ufrag);
 	for (unsigned i = 0; i < m->n_candidates; i++)
 		session_add_remote_candidate(s, m->candidates[i]);
 	if (m->end_of_candidates)
-		nice_agent_peer_candidate_gathering_done(s->agent, s->stream_id);
+		cg_ice_end_of_candidates(s->ice);
 	s->dtls_server = role == CG_DTLS_SERVER;
 	return cg_dtls_new(s->setup.cert, role, choice->remote_fingerprint_alg,
 			   choice->remote_fingerprint, &s->dtls);
@@ -1119,7 +1050,7 @@ static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choic
 	cg_rtx_budget_init(&s->rtx_budget, SESSION_RTX_RATE, SESSION_RTX_BURST);
 }
 
-/* The answering side up to the answer: agent gathering, the offer applied, DTLS started. */
+/* The answering side up to the answer: ICE gathering, the offer applied, DTLS started. */
 static int session_new_answerer(const struct cg_session_setup *setup,
 				const struct cg_sdp_offer *offer,
 				const struct cg_sdp_choice *choice, struct cg_session *s)
@@ -1131,7 +1062,7 @@ static int session_new_answerer(const struct cg_session_setup *setup,
 	s->setup = *setup;
 	s->created_usec = cg_mono_usec();
 	session_apply_choice(s, choice);
-	r = session_create_agent(s);
+	r = session_create_ice(s);
 	if (r >= 0)
 		r = session_apply_remote(s, &offer->media[choice->video_index], choice,
 					 CG_DTLS_SERVER);
@@ -1207,8 +1138,7 @@ static gboolean session_attach(gpointer userdata)
 		return G_SOURCE_REMOVE;
 	}
 	cg_worker_attach_session(s->setup.worker, s);
-	nice_agent_attach_recv(s->agent, s->stream_id, 1, cg_worker_context(s->setup.worker),
-			       session_on_recv, s);
+	cg_ice_attach(s->ice); /* -EALREADY after a gathering wait */
 	s->watchdog_timer = session_add_timeout(s, 1000, session_on_watchdog);
 	session_flush_dtls(s);
 	return G_SOURCE_REMOVE;
@@ -1235,8 +1165,7 @@ static gboolean session_apply_candidates(gpointer userdata)
 		for (unsigned i = 0; i < c->n; i++)
 			session_add_remote_candidate(c->session, c->candidates[i]);
 		if (c->end_of_candidates)
-			nice_agent_peer_candidate_gathering_done(c->session->agent,
-								 c->session->stream_id);
+			cg_ice_end_of_candidates(c->session->ice);
 	}
 	return G_SOURCE_REMOVE;
 }
@@ -1303,17 +1232,8 @@ void cg_session_close_now(struct cg_session *s)
 	session_destroy_source(&s->dtls_timer);
 	session_destroy_source(&s->sr_timer);
 	session_destroy_source(&s->watchdog_timer);
-	if (s->agent) {
-		nice_agent_attach_recv(s->agent, s->stream_id, 1,
-				       cg_worker_context(s->setup.worker), NULL, NULL);
-		g_signal_handlers_disconnect_by_data(s->agent, s);
-		/* Releases TURN allocations now (a refresh with lifetime 0) instead of leaving
-		 * them to time out on the server, where they count against the user's quota.
-		 * The close holds its own reference to the agent until it is done. */
-		nice_agent_close_async(s->agent, NULL, NULL);
-		g_object_unref(s->agent);
-		s->agent = NULL;
-	}
+	/* No callback runs after this; libnice releases TURN allocations as it goes. */
+	s->ice = cg_ice_free(s->ice);
 	s->dtls = cg_dtls_free(s->dtls);
 	s->srtp = cg_srtp_free(s->srtp);
 	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
@@ -1408,7 +1328,7 @@ int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session
 	s->offerer = true;
 	s->created_usec = cg_mono_usec();
 	s->rtx_ssrc = cg_rand_u32();
-	r = session_create_agent(s);
+	r = session_create_ice(s);
 	if (r >= 0)
 		r = session_build_offer(s, ret_offer);
 	if (r < 0) {

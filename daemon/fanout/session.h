@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * One viewer: its ICE agent (libnice), DTLS, SRTP and RTCP state, and the send path of the
- * shared media units. Created on the control thread (which answers the offer), then owned
- * by the worker it is pinned to: every field is touched only by that worker, except the
- * id and the reference count.
+ * One viewer: its ICE transport (net/ice.h: libnice in the daemon, memory in tests), DTLS,
+ * SRTP and RTCP state, and the send path of the shared media units. Created on the control thread
+ * (which answers the offer), then owned by the worker it is pinned to: every field is touched only
+ * by that worker, except the id and the reference count.
  *
  * Lifetime: cg_session_new() returns a reference for the caller (the signaling registry);
  * the worker holds another while the session is attached. Closing happens on the worker
@@ -60,7 +60,7 @@ struct cg_session_setup {
 	/* Bitrate floor and ceiling (min/max_bitrate_kbps); NULL: derived from the media's
 	 * starting bitrate as config.c derives its defaults (ceiling = start, floor = 1/4). */
 	const struct cg_config *cfg;
-	/* STUN/TURN servers for the agent (read while it is created); NULL or empty: none. */
+	/* STUN/TURN servers for the transport (read while it is created); NULL or empty: none. */
 	const struct cg_ice_servers *ice;
 	/* The board's sound and the talkback speaker; NULL: no audio. */
 	struct cg_audio_track *audio;
@@ -75,18 +75,18 @@ void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track
 			     struct cg_sdp_capabilities *ret);
 
 /*
- * Creates the session for a negotiated offer: an ICE agent on the worker's context with
- * host candidates gathered, a DTLS server that will verify the offer's fingerprint, and the
- * SDP answer (returned in *ret_answer, g_free() it). The session starts working once
- * cg_session_start() is called. All arguments are borrowed; setup's pointers must outlive
- * the session. Returns 0, -EIO (agent or DTLS setup failed), -ENOSPC (answer too large).
+ * Creates the session for a negotiated offer: an ICE transport on the worker's context
+ * (cg_worker_ice()) with host candidates gathered, a DTLS server that will verify the offer's
+ * fingerprint, and the SDP answer (returned in *ret_answer, g_free() it). The session starts
+ * working once cg_session_start() is called. All arguments are borrowed; setup's pointers must
+ * outlive the session. Returns 0, -EIO (ICE or DTLS setup failed), -ENOSPC (answer too large).
  * Control thread.
  */
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer);
 
 /*
- * Like cg_session_new(), for an agent that asks STUN/TURN servers (setup->ice): WHEP cannot
+ * Like cg_session_new(), for a transport that asks STUN/TURN servers (setup->ice): WHEP cannot
  * trickle our candidates (draft-ietf-wish-whep-03 §4.4.2, as WHIP RFC 9725 §4.3.2), so the answer
  * waits for server-reflexive and relayed candidates. Returns at once with the session (a reference
  * for the caller) and no answer; fn(userdata) then runs on setup->control_ctx when gathering is
@@ -108,7 +108,7 @@ int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
 		      const struct cg_sdp_choice *choice, char **ret_answer);
 
 /*
- * Creates a session that offers (camgate calls a peer): an ICE agent, controlling, with host
+ * Creates a session that offers (camgate calls a peer): an ICE transport, controlling, with host
  * candidates gathered, and the offer in *ret_offer (g_free it). Give it the peer's answer
  * with cg_session_set_answer(), then cg_session_start(). Returns 0, -EIO or -ENOSPC.
  * Control thread.

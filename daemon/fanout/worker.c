@@ -145,11 +145,8 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats)
 	w->stats = stats;
 	w->sessions = g_ptr_array_new();
 	w->batch = cg_new0(struct cg_worker_batch, 1);
-	for (unsigned i = 0; i < CG_WORKER_BATCH; i++) {
-		w->batch->vecs[i].buffer = w->batch->slots[i];
-		w->batch->msgs[i].buffers = &w->batch->vecs[i];
-		w->batch->msgs[i].n_buffers = 1;
-	}
+	for (unsigned i = 0; i < CG_WORKER_BATCH; i++)
+		w->batch->msgs[i].buf = w->batch->slots[i];
 	w->ctx = g_main_context_new();
 	w->loop = g_main_loop_new(w->ctx, FALSE);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -208,6 +205,12 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 GMainContext *cg_worker_context(struct cg_worker *w)
 {
 	return w->ctx;
+}
+
+const struct cg_ice_ops *cg_worker_ice(struct cg_worker *w, void **ret_backend)
+{
+	*ret_backend = NULL;
+	return &cg_nice_ice_ops;
 }
 
 struct cg_worker_batch *cg_worker_batch(struct cg_worker *w)

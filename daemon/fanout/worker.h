@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Network workers: a fixed set of threads, each running its own GMainContext, each owning
- * the sessions pinned to it (their libnice agent, DTLS, SRTP and RTCP state). Media units
+ * the sessions pinned to it (their ICE transport, DTLS, SRTP and RTCP state). Media units
  * arrive through a small bounded queue and one eventfd wake per frame.
  */
 #pragma once
 
 #include <glib.h>
-#include <nice/agent.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto/srtp.h"
+#include "net/ice.h"
 
 struct cg_hub;
 struct cg_media_unit;
@@ -19,20 +19,20 @@ struct cg_session;
 struct cg_stats;
 struct cg_worker;
 
-/* Packets a session hands to libnice in one call; a frame with more takes several calls. */
+/* Packets a session hands to its ICE transport in one call; a frame with more takes several
+ * calls. */
 #define CG_WORKER_BATCH 64
 /* One packet slot: an MTU-sized RTP packet plus the SRTP tag. */
 #define CG_WORKER_SLOT (1500 + CG_SRTP_MAX_TRAILER)
 
 /*
  * The worker's send scratch: preallocated once per worker and reused by each of its
- * sessions in turn (they all run on the worker thread, and libnice is done with a UDP
- * message when the send call returns). msgs[i] points at vecs[i], which points at
- * slots[i]; a session fills slots and vecs[i].size, then sends msgs[0..n).
+ * sessions in turn (they all run on the worker thread, and a transport is done with a
+ * datagram when cg_ice_send() returns). msgs[i].buf points at slots[i]; a session fills
+ * slots and msgs[i].len, then sends msgs[0..n).
  */
 struct cg_worker_batch {
-	NiceOutputMessage msgs[CG_WORKER_BATCH];
-	GOutputVector vecs[CG_WORKER_BATCH];
+	struct cg_ice_msg msgs[CG_WORKER_BATCH];
 	uint8_t slots[CG_WORKER_BATCH][CG_WORKER_SLOT];
 };
 
@@ -46,8 +46,13 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats);
 /* Closes every session of the worker, stops its thread and frees it. Control thread. */
 struct cg_worker *cg_worker_free(struct cg_worker *w);
 
-/* The worker's context, for libnice agents and invokes. Any thread. */
+/* The worker's context, for ICE transports, timers and invokes. Any thread. */
 GMainContext *cg_worker_context(struct cg_worker *w);
+
+/* The ICE backend the worker's sessions use, for cg_ice_new(): libnice (its backend
+ * context, NULL, in *ret_backend). Tests and the HTTP fuzzer give fake workers the
+ * in-memory one (net/ice_mem.h). Any thread. */
+const struct cg_ice_ops *cg_worker_ice(struct cg_worker *w, void **ret_backend);
 
 /* Number of sessions pinned to the worker. Any thread. */
 unsigned cg_worker_load(struct cg_worker *w);

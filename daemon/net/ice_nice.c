@@ -28,8 +28,9 @@ struct ice_nice {
 	char *local_ufrag, *local_pwd; /* read once, when the agent is made */
 	bool gathering;
 	bool have_remote;
-	gint attached; /* atomic: signals before it are kept for the idle below */
-	int reported;  /* owner: the last cg_ice_state reported, -1 none */
+	bool have_pair; /* owner: libnice selected a pair (it may say so before CONNECTED) */
+	gint attached;	/* atomic: signals before it are kept for the idle below */
+	int reported;	/* owner: the last cg_ice_state reported, -1 none */
 	/* Signals that came before cg_ice_attach() (on the creating thread, or on the owner's
 	 * context before the hand-over): atomics, delivered by pending_idle. */
 	gint pending_gathered;
@@ -109,6 +110,7 @@ static void ice_nice_on_pair(NiceAgent *agent, guint stream_id, guint component_
 {
 	struct ice_nice *n = userdata;
 
+	n->have_pair = true;
 	if (!ice_nice_attached(n))
 		g_atomic_int_set(&n->pending_pair, (int)(local->type + 1) | (int)(remote->type + 1)
 										    << 8);
@@ -230,6 +232,10 @@ static void ice_nice_close(struct cg_ice *ice)
 		if (ice_nice_attached(n))
 			nice_agent_attach_recv(n->agent, n->stream_id, 1, n->ctx, NULL, NULL);
 		g_signal_handlers_disconnect_by_data(n->agent, n);
+		/* Releases TURN allocations now (a refresh with lifetime 0) instead of leaving
+		 * them to time out on the server, where they count against the user's quota.
+		 * The close holds its own reference to the agent until it is done. */
+		nice_agent_close_async(n->agent, NULL, NULL);
 		g_object_unref(n->agent);
 	}
 	g_free(n->local_ufrag);
@@ -423,8 +429,10 @@ static int ice_nice_send(struct cg_ice *ice, const struct cg_ice_msg *msgs, unsi
 	struct ice_nice *n = ice_nice(ice);
 	unsigned done = 0;
 
-	/* Without a pair libnice takes nothing and says "would block": not a full socket. */
-	if (n->reported != CG_ICE_CONNECTED)
+	/* Without a pair libnice takes nothing and says "would block": not a full socket. A
+	 * selected pair may come before CONNECTED, and a DTLS flight held for ICE (session_fsm
+	 * R3, R4) goes out on it. */
+	if (n->reported == CG_ICE_FAILED || (n->reported != CG_ICE_CONNECTED && !n->have_pair))
 		return -ENOTCONN;
 	while (done < count) {
 		unsigned k = CG_MIN(count - done, (unsigned)ICE_NICE_CHUNK);
