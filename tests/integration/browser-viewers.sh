@@ -27,7 +27,7 @@ cg_start_daemon "$EXE" "$PORT" --size=1280x720 --fps=30 --bitrate=2000 || exit 1
 rc=0
 OUT=$(mktemp /tmp/camgate-mixed.XXXXXX.txt)
 "$LOAD" --port="$PORT" --viewers=20 --threads=1 --ramp=20 --duration=25 --settle=2 \
-	--check >"$OUT" 2>&1 &
+	--check-complete >"$OUT" 2>&1 &
 LOAD_PID=$!
 node "$HERE/browser-watch.js" --url "http://127.0.0.1:$PORT/" --seconds 20 || rc=1
 wait "$LOAD_PID" || { echo "FAIL: the load client's check failed"; rc=1; }
