@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 
 #include "app/config.h"
@@ -18,6 +19,7 @@
 #include "proto/rtp.h"
 #include "proto/rtx.h"
 #include "proto/sdp.h"
+#include "proto/session_fsm.h"
 #include "proto/twcc.h"
 #include "fanout/hub.h"
 #include "fanout/session.h"
@@ -29,40 +31,36 @@
 #include "util/time.h"
 #include "fanout/worker.h"
 
-#define SESSION_SETUP_TIMEOUT_S 30 /* offer to media flowing */
-#define SESSION_RTCP_TIMEOUT_S	30 /* browsers send RTCP every second or so */
-#define SESSION_SR_INTERVAL_MS	1000
-#define SESSION_PACKET_MAX	1500
-/* A joining viewer replays at most this much of the past rather than wait for an IDR. */
-#define SESSION_JOIN_REPLAY_MAX_AGE_MS 200
+#define SESSION_PACKET_MAX 1500
 /* NACK service per viewer: a hostile or hopeless receiver cannot make us resend the
  * stream (2 Mbit/s is about 250 packets/s; a 5 % loss needs ~13/s). */
 #define SESSION_RTX_RATE  200
 #define SESSION_RTX_BURST 100
-/* A slow viewer asks the arbiter for a keyframe at most this often. */
-#define SESSION_SKIP_ASK_MS 2000
 /* A viewer whose estimate is below this share of the stream's bitrate gets a send budget. */
 #define SESSION_BUDGET_PCT 90
-
-enum session_state {
-	SESSION_NEW,	       /* answered, waiting for ICE */
-	SESSION_ICE_CONNECTED, /* waiting for the DTLS handshake */
-	SESSION_STREAMING,     /* keys in place, media flowing */
-	SESSION_CLOSED,
-};
 
 struct cg_session {
 	struct cg_refcount ref;
 	char id[CG_SESSION_ID_LEN + 1];
 	char log_id[CG_SESSION_LOG_ID_LEN + 1]; /* what log lines show of id */
 	struct cg_session_setup setup;
-	enum session_state state;
+	/* The session's life (proto/session_fsm.h): every transport, DTLS and RTCP event is an
+	 * input, what it decides is carried out by session_run(). */
+	struct cg_session_fsm fsm;
+	bool running;  /* session_run() is draining: inputs fed meanwhile queue behind */
+	bool attached; /* on its worker's list and its lane (cg_session_start()) */
+	/* The one timer, at the FSM's next deadline (ready time; -1 none). */
+	GSource *timer;
+	gint64 timer_ready;
 	struct cg_ice *ice; /* the transport (net/ice.h): libnice, or memory in tests */
 	char *local_ufrag;
 	char *local_pwd; /* copies: the control thread reads them after the transport is gone */
 	char *remote_ufrag;
 	struct cg_dtls *dtls;
 	struct cg_srtp *srtp;
+	struct cg_srtp_keys keys; /* from DTLS CONNECTED until START_SRTP, then wiped */
+	const char *dtls_failure; /* why DTLS failed (static text), for the close's log line */
+	int srtp_error;		  /* why SRTP could not be keyed, likewise */
 	uint8_t pt;
 	bool offerer;	  /* camgate sent the offer: ICE controlling, DTLS role from the answer */
 	bool dtls_server; /* our DTLS role, which says which SRTP keys are ours */
@@ -86,25 +84,15 @@ struct cg_session {
 	struct cg_bwe_budget budget;
 	struct cg_rtx_budget rtx_budget;
 	struct cg_session_stats st;
-	uint64_t last_skip_ask_usec;
-	bool waiting_keyframe; /* a new viewer starts at an IDR */
-	GSource *dtls_timer;
-	GSource *sr_timer;
-	GSource *watchdog_timer;
 	/* Waiting for server-reflexive and relayed candidates (cg_session_new_gathering). */
 	struct {
 		cg_session_gathered_fn fn; /* set at creation, then read-only */
 		void *userdata;
 		unsigned cap_ms;
-		GSource *cap_timer; /* worker */
-		bool armed;	    /* worker: the cap runs, a report is owed */
-		bool done;	    /* worker: ICE said gathering is done */
-		bool reported;	    /* worker: the report left for the control thread */
-		char **candidates;  /* control: the report's candidates, for the answer */
+		char **candidates; /* control: the report's candidates, for the answer */
 		unsigned n_candidates;
 	} gather;
 	uint64_t created_usec;
-	uint64_t last_rtcp_usec;
 	uint32_t packets_sent;
 	uint32_t octets_sent;
 	uint32_t last_rtp_timestamp;
@@ -154,69 +142,130 @@ static void session_make_id(struct cg_session *s)
 	g_strlcpy(s->log_id, s->id, sizeof(s->log_id));
 }
 
-static void session_destroy_source(GSource **source)
-{
-	if (*source) {
-		g_source_destroy(*source);
-		g_source_unref(*source);
-		*source = NULL;
-	}
-}
-
-static GSource *session_add_timeout(struct cg_session *s, guint ms, GSourceFunc fn)
-{
-	GSource *src = g_timeout_source_new(ms);
-
-	g_source_set_callback(src, fn, s, NULL);
-	g_source_attach(src, cg_worker_context(s->setup.worker));
-	return src;
-}
-
 static void session_send_raw(struct cg_session *s, const uint8_t *buf, size_t len)
 {
 	if (cg_ice_send_one(s->ice, buf, len) < 0)
 		cg_debug("[%s] send of %zu bytes failed, dropping", s->log_id, len);
 }
 
-static gboolean session_on_dtls_timer(gpointer userdata);
-
-/* Sends what DTLS queued and re-arms its retransmission timer. */
-static void session_flush_dtls(struct cg_session *s)
+/* The one timer: a source with only a ready time, made once per session and re-armed
+ * without allocating. */
+static gboolean session_timer_dispatch(GSource *source, GSourceFunc callback, gpointer userdata)
 {
-	int len, ms;
-
-	/* The browser's ClientHello can arrive before ICE has selected a pair for us to
-	 * answer on; leave the flight queued until then instead of losing it to a 1 s
-	 * retransmission. */
-	while (s->state >= SESSION_ICE_CONNECTED && s->state != SESSION_CLOSED &&
-	       (len = cg_dtls_poll_transmit(s->dtls, s->packet, sizeof(s->packet))) > 0)
-		session_send_raw(s, s->packet, (size_t)len);
-	session_destroy_source(&s->dtls_timer);
-	ms = cg_dtls_poll_timeout_ms(s->dtls);
-	if (ms >= 0 && s->state != SESSION_CLOSED)
-		s->dtls_timer = session_add_timeout(s, (guint)ms, session_on_dtls_timer);
+	g_source_set_ready_time(source, -1);
+	return callback(userdata);
 }
 
-static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev);
+static GSourceFuncs session_timer_funcs = { .dispatch = session_timer_dispatch };
 
-static void session_drain_dtls_events(struct cg_session *s)
+static gboolean session_on_timer(gpointer userdata);
+
+/* Made at creation (any thread: attaching is thread-safe); armed on the worker only. */
+static void session_timer_new(struct cg_session *s)
 {
-	struct cg_dtls_event ev;
-
-	while (s->state != SESSION_CLOSED && cg_dtls_poll_event(s->dtls, &ev) > 0)
-		session_on_dtls_event(s, &ev);
+	s->timer = g_source_new(&session_timer_funcs, sizeof(GSource));
+	s->timer_ready = -1;
+	g_source_set_callback(s->timer, session_on_timer, s, NULL);
+	g_source_attach(s->timer, cg_worker_context(s->setup.worker));
 }
 
-static gboolean session_on_dtls_timer(gpointer userdata)
+static void session_timer_free(struct cg_session *s)
+{
+	if (s->timer) {
+		g_source_destroy(s->timer);
+		g_source_unref(s->timer);
+		s->timer = NULL;
+	}
+}
+
+/*
+ * The timer at the FSM's next deadline. cg_mono_usec() and GLib's ready time are both
+ * CLOCK_MONOTONIC microseconds (g_get_monotonic_time()), so the deadline is the ready time
+ * (tests/unit/net/test-ice-session.c checks it); an unchanged deadline is not set again,
+ * so a unit sent costs no lock here.
+ */
+static void session_arm_timer(struct cg_session *s)
+{
+	uint64_t due = cg_session_fsm_next_deadline_usec(&s->fsm);
+	gint64 ready = due == CG_SESSION_FSM_NEVER || due > (uint64_t)G_MAXINT64 ? -1 : (gint64)due;
+
+	if (!s->timer || ready == s->timer_ready)
+		return;
+	s->timer_ready = ready;
+	g_source_set_ready_time(s->timer, ready);
+}
+
+static void session_act(struct cg_session *s, const struct cg_session_fsm_action *a);
+
+/*
+ * After every input: carry out what the FSM decided, in order (actions may feed inputs;
+ * their actions queue behind), then re-arm the timer (str0m's rule). Not re-entered: a
+ * nested call returns, and the outer loop drains what it queued.
+ */
+static void session_run(struct cg_session *s)
+{
+	struct cg_session_fsm_action a;
+
+	if (s->running)
+		return;
+	s->running = true;
+	while (cg_session_fsm_poll_action(&s->fsm, &a) > 0)
+		session_act(s, &a);
+	s->running = false;
+	session_arm_timer(s);
+}
+
+static gboolean session_on_timer(gpointer userdata)
 {
 	struct cg_session *s = userdata;
 
-	g_source_unref(s->dtls_timer);
-	s->dtls_timer = NULL;
-	cg_dtls_handle_timeout(s->dtls);
-	session_flush_dtls(s);
-	session_drain_dtls_events(s);
-	return G_SOURCE_REMOVE;
+	s->timer_ready = -1; /* the dispatch disarmed it */
+	cg_session_fsm_timeout(&s->fsm, cg_mono_usec());
+	session_run(s);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Sends what DTLS queued: the FSM says so only once ICE has a pair to answer on (R4). */
+static void session_send_dtls(struct cg_session *s)
+{
+	int len;
+
+	while ((len = cg_dtls_poll_transmit(s->dtls, s->packet, sizeof(s->packet))) > 0)
+		session_send_raw(s, s->packet, (size_t)len);
+}
+
+static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev,
+				  uint64_t now)
+{
+	switch (ev->type) {
+	case CG_DTLS_EVENT_CONNECTED:
+		s->keys = ev->keys;
+		if (cg_session_fsm_dtls_connected(&s->fsm, now) < 0)
+			explicit_bzero(&s->keys, sizeof(s->keys));
+		break;
+	case CG_DTLS_EVENT_FAILED:
+		s->dtls_failure = ev->reason;
+		cg_session_fsm_dtls_failed(&s->fsm, now);
+		break;
+	case CG_DTLS_EVENT_CLOSED:
+		cg_session_fsm_dtls_closed(&s->fsm, now);
+		break;
+	case CG_DTLS_EVENT_NONE:
+		break;
+	}
+}
+
+/* DTLS moved on (a datagram, its timer, the start): whether it holds output, when it wants
+ * its timer, and what happened, into the FSM. */
+static void session_dtls_advance(struct cg_session *s)
+{
+	uint64_t now = cg_mono_usec();
+	struct cg_dtls_event ev;
+
+	cg_session_fsm_dtls_output(&s->fsm, now);
+	cg_session_fsm_dtls_timer(&s->fsm, now, cg_dtls_poll_timeout_ms(s->dtls));
+	while (cg_dtls_poll_event(s->dtls, &ev) > 0)
+		session_on_dtls_event(s, &ev, now);
 }
 
 /*
@@ -260,68 +309,43 @@ static void session_send_srs(struct cg_session *s)
 				});
 }
 
-static gboolean session_on_sr_timer(gpointer userdata)
-{
-	struct cg_session *s = userdata;
-
-	if (s->state == SESSION_STREAMING)
-		session_send_srs(s);
-	return G_SOURCE_CONTINUE;
-}
-
-/* Sends the camera's cached GOP on this worker, if its keyframe is recent: a joining
- * viewer then starts without waiting for a new IDR. */
-static bool session_replay_gop(struct cg_session *s)
+/* Sends the camera's cached GOP on this worker, if its keyframe is at most max_age_usec
+ * old: a joining viewer then starts without waiting for a new IDR. */
+static bool session_replay_gop(struct cg_session *s, uint64_t max_age_usec)
 {
 	struct cg_media_unit *const *units;
-	unsigned n = cg_hub_lane_gop(s->setup.lane, SESSION_JOIN_REPLAY_MAX_AGE_MS * 1000, &units);
+	unsigned n = cg_hub_lane_gop(s->setup.lane, max_age_usec, &units);
 
 	for (unsigned i = 0; i < n; i++)
 		cg_session_send_unit(s, units[i]);
 	return n > 0;
 }
 
-static void session_on_dtls_connected(struct cg_session *s, const struct cg_srtp_keys *keys)
+/* START_SRTP (R6): the keys of the handshake, then wiped. */
+static void session_start_srtp(struct cg_session *s)
 {
+	enum cg_srtp_profile profile = s->keys.profile;
 	/* RFC 5764 §4.2: the DTLS client's keys protect what the client sends. A passive
 	 * answer to camgate's offer makes camgate the client. */
-	int r = cg_srtp_new(keys, s->dtls_server, &s->srtp);
+	int r = cg_srtp_new(&s->keys, s->dtls_server, &s->srtp);
 
+	explicit_bzero(&s->keys, sizeof(s->keys));
 	if (r < 0) {
-		cg_warn("[%s] cannot set up SRTP: %s, closing", s->log_id, strerror(-r));
-		cg_session_close(s);
+		s->srtp_error = r;
+		cg_session_fsm_close(&s->fsm, cg_mono_usec(), CG_SESSION_FSM_CLOSE_SRTP_FAILED);
 		return;
 	}
-	s->state = SESSION_STREAMING;
-	s->waiting_keyframe = true;
-	s->last_rtcp_usec = cg_mono_usec();
-	s->sr_timer = session_add_timeout(s, SESSION_SR_INTERVAL_MS, session_on_sr_timer);
-	/* A keyframe of the last few frames starts the picture now; else ask for one. */
-	if (!session_replay_gop(s))
-		cg_media_request_keyframe(s->setup.media);
 	cg_info("[%s] DTLS connected (%s), streaming", s->log_id,
-		keys->profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
-							  : "AES_CM_128_HMAC_SHA1_80");
+		profile == CG_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM"
+						    : "AES_CM_128_HMAC_SHA1_80");
 }
 
-static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev)
+/* START_MEDIA (R6): a keyframe of the last few frames starts the picture now; else the
+ * FSM asks the arbiter for one. */
+static void session_start_media(struct cg_session *s, uint64_t max_age_usec)
 {
-	switch (ev->type) {
-	case CG_DTLS_EVENT_CONNECTED:
-		session_on_dtls_connected(s, &ev->keys);
-		break;
-	case CG_DTLS_EVENT_FAILED:
-		cg_stats_add(&s->setup.stats->dtls_failures, 1);
-		cg_warn("[%s] DTLS failed: %s, closing", s->log_id, ev->reason ? ev->reason : "?");
-		cg_session_close(s);
-		break;
-	case CG_DTLS_EVENT_CLOSED:
-		cg_info("[%s] viewer closed DTLS, closing", s->log_id);
-		cg_session_close(s);
-		break;
-	case CG_DTLS_EVENT_NONE:
-		break;
-	}
+	if (!session_replay_gop(s, max_age_usec))
+		cg_session_fsm_no_cached_keyframe(&s->fsm, cg_mono_usec());
 }
 
 /* Receiver report blocks about our stream: loss and jitter (RFC 3550 §6.4.1). */
@@ -365,13 +389,20 @@ static void session_on_feedback(struct cg_session *s, const uint8_t *buf, size_t
 		session_serve_nacks(s, info, now);
 }
 
+/* Keys in place (the FSM's DTLS_CONNECTED or STREAMING, and SRTP made). */
+static bool session_keyed(const struct cg_session *s)
+{
+	return s->srtp && cg_session_fsm_keyed(&s->fsm);
+}
+
 static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 {
 	struct cg_rtcp_info info;
 	uint64_t now = cg_mono_usec();
+	unsigned flags = 0;
 	int r;
 
-	if (!s->srtp)
+	if (!session_keyed(s))
 		return;
 	r = cg_srtp_unprotect_rtcp(s->srtp, buf, len);
 	if (r < 0) {
@@ -383,7 +414,6 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 		cg_trace("[%s] malformed RTCP, dropping", s->log_id);
 		return;
 	}
-	s->last_rtcp_usec = now;
 	if (info.pli)
 		cg_stats_add(&s->setup.stats->plis_received, 1);
 	if (info.fir)
@@ -391,14 +421,13 @@ static void session_on_rtcp(struct cg_session *s, uint8_t *buf, size_t len)
 	if (info.pli || info.fir) {
 		cg_debug("[%s] %s received, asking for a keyframe", s->log_id,
 			 info.pli ? "PLI" : "FIR");
-		cg_media_request_keyframe(s->setup.media);
+		flags |= CG_SESSION_FSM_RTCP_KEYFRAME;
 	}
-	if (s->state == SESSION_STREAMING)
-		session_on_feedback(s, buf, (size_t)r, &info, now);
-	if (info.bye) {
-		cg_info("[%s] viewer sent BYE, closing", s->log_id);
-		cg_session_close(s);
-	}
+	session_on_feedback(s, buf, (size_t)r, &info, now);
+	if (info.bye)
+		flags |= CG_SESSION_FSM_RTCP_BYE;
+	/* Consent (R2), the keyframe request and the BYE's close (R8). */
+	cg_session_fsm_rtcp(&s->fsm, now, flags);
 }
 
 /* RTP from the browser: its microphone, for talkback. Anything else is dropped. */
@@ -407,7 +436,7 @@ static void session_on_rtp(struct cg_session *s, uint8_t *buf, size_t len)
 	struct cg_rtp_packet pkt;
 	int r;
 
-	if (!s->audio_receiving || !s->srtp)
+	if (!s->audio_receiving || !session_keyed(s))
 		return;
 	r = cg_srtp_unprotect(s->srtp, buf, len);
 	if (r < 0) {
@@ -426,13 +455,12 @@ static void session_on_recv(uint8_t *data, size_t len, void *userdata)
 {
 	struct cg_session *s = userdata;
 
-	if (s->state == SESSION_CLOSED)
+	if (cg_session_fsm_state(&s->fsm) >= CG_SESSION_FSM_CLOSING)
 		return;
 	switch (cg_rtp_demux(data, len)) {
 	case CG_DEMUX_DTLS:
 		cg_dtls_handle_datagram(s->dtls, data, len);
-		session_flush_dtls(s);
-		session_drain_dtls_events(s);
+		session_dtls_advance(s);
 		break;
 	case CG_DEMUX_RTCP:
 		session_on_rtcp(s, data, len);
@@ -443,43 +471,31 @@ static void session_on_recv(uint8_t *data, size_t len, void *userdata)
 	default:
 		break; /* noise */
 	}
+	session_run(s);
 }
 
 static void session_on_ice_state(enum cg_ice_state state, void *userdata)
 {
+	static const enum cg_session_fsm_ice_state map[] = {
+		[CG_ICE_CHECKING] = CG_SESSION_FSM_ICE_STATE_CHECKING,
+		[CG_ICE_CONNECTED] = CG_SESSION_FSM_ICE_STATE_CONNECTED,
+		[CG_ICE_FAILED] = CG_SESSION_FSM_ICE_STATE_FAILED,
+	};
 	struct cg_session *s = userdata;
 
-	if (s->state == SESSION_CLOSED)
-		return;
-	if (state == CG_ICE_CONNECTED && s->state == SESSION_NEW) {
-		s->state = SESSION_ICE_CONNECTED;
-		cg_info("[%s] ICE connected, %.1f ms after the offer", s->log_id,
-			(cg_mono_usec() - s->created_usec) / 1000.0);
-		session_flush_dtls(s);
-	} else if (state == CG_ICE_FAILED) {
-		cg_stats_add(&s->setup.stats->ice_failures, 1);
-		cg_info("[%s] ICE failed or consent lost, closing", s->log_id);
-		cg_session_close(s);
-	}
+	if ((unsigned)state < CG_ARRAY_SIZE(map))
+		cg_session_fsm_ice_state(&s->fsm, cg_mono_usec(), map[state]);
+	session_run(s);
 }
 
-/* Closes sessions that never connect, and viewers that went silent. */
-static gboolean session_on_watchdog(gpointer userdata)
+static void session_on_selected_pair(const char *local_type, const char *remote_type,
+				     void *userdata)
 {
 	struct cg_session *s = userdata;
-	uint64_t now = cg_mono_usec();
 
-	if (s->state != SESSION_STREAMING &&
-	    now - s->created_usec > SESSION_SETUP_TIMEOUT_S * CG_USEC_PER_SEC) {
-		cg_info("[%s] no media path after %d s, closing", s->log_id,
-			SESSION_SETUP_TIMEOUT_S);
-		cg_session_close(s);
-	} else if (s->state == SESSION_STREAMING &&
-		   now - s->last_rtcp_usec > SESSION_RTCP_TIMEOUT_S * CG_USEC_PER_SEC) {
-		cg_info("[%s] no RTCP for %d s, closing", s->log_id, SESSION_RTCP_TIMEOUT_S);
-		cg_session_close(s);
-	}
-	return G_SOURCE_CONTINUE;
+	cg_debug("[%s] ICE pair selected: %s to %s", s->log_id, local_type, remote_type);
+	cg_session_fsm_selected_pair(&s->fsm, cg_mono_usec());
+	session_run(s);
 }
 
 /* abs-send-time: 6.18 fixed-point seconds, 24 bits; the browser's bandwidth estimator
@@ -647,18 +663,6 @@ static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info 
 	cg_stats_add(&s->setup.stats->retransmissions, s->st.retransmitted - retransmitted);
 }
 
-/* Skips to the next keyframe, asking the arbiter for one at most every
- * SESSION_SKIP_ASK_MS for this viewer. */
-static void session_skip_to_keyframe(struct cg_session *s, uint64_t now)
-{
-	s->waiting_keyframe = true;
-	s->st.frames_skipped++;
-	if (now - s->last_skip_ask_usec >= SESSION_SKIP_ASK_MS * CG_USEC_PER_MSEC) {
-		s->last_skip_ask_usec = now;
-		cg_media_request_keyframe(s->setup.media);
-	}
-}
-
 /*
  * The send budget: a viewer whose estimate is clearly below the stream's bitrate is
  * served what fits in a token bucket at its estimate; a frame that does not fit is
@@ -677,36 +681,52 @@ static bool session_within_budget(struct cg_session *s, const struct cg_media_un
 				  now);
 }
 
+/* The send budget or the socket refused (part of) a unit: the viewer resumes at the next
+ * keyframe, and the FSM asks for one at most every 2 s (R10). */
+static void session_skip(struct cg_session *s, uint64_t now)
+{
+	s->st.frames_skipped++;
+	cg_session_fsm_unit_skipped(&s->fsm, now);
+}
+
 void cg_session_send_unit(struct cg_session *s, struct cg_media_unit *u)
 {
 	uint64_t now;
+	unsigned dropped;
+	bool joining;
 
-	if (s->state != SESSION_STREAMING)
-		return;
-	if (s->waiting_keyframe && !u->keyframe)
+	/* The video gate (R9): nothing before the keys, a keyframe to start from. */
+	if (!s->srtp || !cg_session_fsm_wants_unit(&s->fsm, u->keyframe))
 		return;
 	now = cg_mono_usec();
+	joining = !cg_session_fsm_wants_unit(&s->fsm, false);
 	if (!session_within_budget(s, u, now)) {
-		session_skip_to_keyframe(s, now);
+		session_skip(s, now);
+		session_run(s);
 		return;
 	}
-	if (s->waiting_keyframe) {
-		s->waiting_keyframe = false;
+	if (joining)
 		cg_debug("[%s] keyframe, %.1f ms after the offer", s->log_id,
 			 (now - s->created_usec) / 1000.0);
-	}
+	dropped = session_send_packets(s, u, now);
+	cg_session_fsm_unit_sent(&s->fsm, now, u->keyframe);
 	/* A full socket buffer: this viewer cannot keep up. Rather than queue, it resumes at
 	 * the next keyframe (STYLE 4.4 hub drop policy). */
-	if (session_send_packets(s, u, now) > 0)
-		session_skip_to_keyframe(s, now);
+	if (dropped > 0)
+		session_skip(s, now);
 	s->last_rtp_timestamp = u->rtp_timestamp;
 	s->last_capture_wall_usec = u->capture_wall_usec;
+	session_run(s);
 }
 
 void cg_session_resync(struct cg_session *s)
 {
-	if (s->state == SESSION_STREAMING && !s->waiting_keyframe)
-		session_skip_to_keyframe(s, cg_mono_usec());
+	/* Only while every unit is being sent: a viewer already waiting for a keyframe, or
+	 * not keyed yet, has nothing to resync (R10). */
+	if (cg_session_fsm_resync(&s->fsm, cg_mono_usec()) == 0) {
+		s->st.frames_skipped++;
+		session_run(s);
+	}
 }
 
 void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret)
@@ -796,42 +816,31 @@ static void session_gathered_free(gpointer userdata)
 
 static char **session_local_candidates(struct cg_session *s, unsigned *ret_n);
 
-/* Sends the candidates, or the news that the session closed, to the control thread: once,
- * and only once the wait is armed. Worker thread. */
+/* REPORT_GATHERED (R12): the candidates, or the news that the session closed, to the
+ * control thread. The FSM says so once per wait, and only once it is armed. Worker
+ * thread. */
 static void session_report_gathered(struct cg_session *s, int status)
 {
-	struct session_gathered *g;
+	struct session_gathered *g = g_new0(struct session_gathered, 1);
 	GSource *src;
 
-	if (!s->gather.armed || s->gather.reported)
-		return;
-	s->gather.reported = true;
-	session_destroy_source(&s->gather.cap_timer);
-	g = g_new0(struct session_gathered, 1);
 	g->s = cg_session_ref(s);
-	g->status = s->state == SESSION_CLOSED ? -ECONNRESET : status;
-	if (g->status != -ECONNRESET)
+	g->status = status;
+	/* An unreachable STUN or TURN server retransmits for ~40 s: the viewer does not wait
+	 * that. */
+	if (status == -ETIMEDOUT)
+		cg_info("[%s] ICE gathering still running after %u ms, answering with what "
+			"there is",
+			s->log_id, s->gather.cap_ms);
+	if (status != -ECONNRESET)
 		g->candidates = session_local_candidates(s, &g->n);
 	cg_debug("[%s] %u local candidates after %.1f ms%s", s->log_id, g->n,
 		 (cg_mono_usec() - s->created_usec) / 1000.0,
-		 g->status == -ETIMEDOUT ? " (gathering not done: capped)" : "");
+		 status == -ETIMEDOUT ? " (gathering not done: capped)" : "");
 	src = g_idle_source_new();
 	g_source_set_callback(src, session_deliver_gathered, g, session_gathered_free);
 	g_source_attach(src, s->setup.control_ctx);
 	g_source_unref(src);
-}
-
-/* An unreachable STUN or TURN server retransmits for ~40 s: the viewer does not wait that. */
-static gboolean session_on_gather_cap(gpointer userdata)
-{
-	struct cg_session *s = userdata;
-
-	g_source_unref(s->gather.cap_timer);
-	s->gather.cap_timer = NULL;
-	cg_info("[%s] ICE gathering still running after %u ms, answering with what there is",
-		s->log_id, s->gather.cap_ms);
-	session_report_gathered(s, -ETIMEDOUT);
-	return G_SOURCE_REMOVE;
 }
 
 /* The transport calls back on the worker only, once attached (net/ice.h). */
@@ -839,26 +848,23 @@ static void session_on_gathering_done(void *userdata)
 {
 	struct cg_session *s = userdata;
 
-	s->gather.done = true;
-	session_report_gathered(s, 0);
+	cg_session_fsm_gathering_done(&s->fsm, cg_mono_usec());
+	session_run(s);
 }
 
 static gboolean session_gather_arm(gpointer userdata)
 {
 	struct cg_session *s = userdata;
 
-	s->gather.armed = true;
 	/* libnice reads its sockets only once the transport is attached: without that, the
 	 * STUN and TURN responses would wait in the socket until cg_session_start(), and
 	 * discovery would time out first. Creation is over, so the session is the worker's
 	 * to run; what arrives before the answer is read as it would be after. */
-	if (s->state != SESSION_CLOSED)
+	if (cg_session_fsm_state(&s->fsm) < CG_SESSION_FSM_CLOSING)
 		cg_ice_attach(s->ice);
-	if (s->state == SESSION_CLOSED || s->gather.done)
-		session_report_gathered(s, 0);
-	else
-		s->gather.cap_timer =
-			session_add_timeout(s, s->gather.cap_ms, session_on_gather_cap);
+	cg_session_fsm_gather_wait(&s->fsm, cg_mono_usec(),
+				   (uint64_t)s->gather.cap_ms * CG_USEC_PER_MSEC);
+	session_run(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -902,6 +908,7 @@ static const struct cg_ice_servers_setup *session_ice_servers(struct cg_session 
 static const struct cg_ice_callbacks session_ice_callbacks = {
 	.gathering_done = session_on_gathering_done,
 	.state_changed = session_on_ice_state,
+	.selected_pair = session_on_selected_pair,
 	.recv = session_on_recv,
 };
 
@@ -1050,17 +1057,39 @@ static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choic
 	cg_rtx_budget_init(&s->rtx_budget, SESSION_RTX_RATE, SESSION_RTX_BURST);
 }
 
-/* The answering side up to the answer: ICE gathering, the offer applied, DTLS started. */
-static int session_new_answerer(const struct cg_session_setup *setup,
-				const struct cg_sdp_offer *offer,
-				const struct cg_sdp_choice *choice, struct cg_session *s)
+/* A session in NEW with its id, its FSM and its (unarmed) timer. Control thread. */
+static struct cg_session *session_alloc(const struct cg_session_setup *setup, bool offerer)
 {
-	int r;
+	struct cg_session *s = cg_new0(struct cg_session, 1);
+	struct cg_session_fsm_config cfg;
 
 	cg_refcount_init(&s->ref);
 	session_make_id(s);
 	s->setup = *setup;
+	s->offerer = offerer;
 	s->created_usec = cg_mono_usec();
+	cg_session_fsm_config_default(&cfg);
+	/* Trickled candidates are bounded by the viewer registry (--max-candidates, which a
+	 * reload changes), not here: the FSM only orders them (R14). */
+	cfg.max_trickled = UINT_MAX;
+	cg_assert(cg_session_fsm_init(&s->fsm, &cfg, s->created_usec) == 0);
+	session_timer_new(s);
+	return s;
+}
+
+/* The SDP exchange is complete and DTLS started (R15's order: before the start). */
+static void session_answered(struct cg_session *s)
+{
+	cg_session_fsm_answered(&s->fsm, cg_mono_usec());
+	session_run(s);
+}
+
+/* The answering side up to the answer: ICE gathering, the offer applied, DTLS started. */
+static int session_new_answerer(struct cg_session *s, const struct cg_sdp_offer *offer,
+				const struct cg_sdp_choice *choice)
+{
+	int r;
+
 	session_apply_choice(s, choice);
 	r = session_create_ice(s);
 	if (r >= 0)
@@ -1068,14 +1097,16 @@ static int session_new_answerer(const struct cg_session_setup *setup,
 					 CG_DTLS_SERVER);
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
+	if (r >= 0)
+		session_answered(s);
 	return r;
 }
 
 int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
 		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
 {
-	struct cg_session *s = cg_new0(struct cg_session, 1);
-	int r = session_new_answerer(setup, offer, choice, s);
+	struct cg_session *s = session_alloc(setup, false);
+	int r = session_new_answerer(s, offer, choice);
 
 	if (r >= 0)
 		r = session_build_answer(s, offer, choice, ret_answer);
@@ -1092,13 +1123,13 @@ int cg_session_new_gathering(const struct cg_session_setup *setup, const struct 
 			     const struct cg_sdp_choice *choice, unsigned cap_ms,
 			     cg_session_gathered_fn fn, void *userdata, struct cg_session **ret)
 {
-	struct cg_session *s = cg_new0(struct cg_session, 1);
+	struct cg_session *s = session_alloc(setup, false);
 	int r;
 
 	s->gather.fn = fn;
 	s->gather.userdata = userdata;
 	s->gather.cap_ms = cap_ms;
-	r = session_new_answerer(setup, offer, choice, s);
+	r = session_new_answerer(s, offer, choice);
 	if (r < 0) {
 		cg_session_close_now(s);
 		cg_session_unref(s);
@@ -1128,19 +1159,35 @@ static gboolean session_notify_closed(gpointer userdata);
 static gboolean session_attach(gpointer userdata)
 {
 	struct cg_session *s = userdata;
+	uint64_t now = cg_mono_usec();
+	int r = cg_session_fsm_start(&s->fsm, now);
 
-	if (s->state == SESSION_CLOSED) {
-		/* ICE failed between the answer and now: the owner registered the session
-		 * and must still hear that it closed, or it would count it for ever. */
+	if (r == -EPROTO) {
+		/* A caller's bug (an offer started before its answer): closed like a session
+		 * that failed, so that its owner hears of it. */
+		cg_warn("[%s] started before its SDP exchange was complete, closing", s->log_id);
+		cg_session_fsm_close(&s->fsm, now, CG_SESSION_FSM_CLOSE_REQUESTED);
+		session_run(s);
+		r = -ECANCELED;
+	}
+	if (r == -ECANCELED) {
+		/* Closed between the answer and now (ICE failed, or a close came first): the
+		 * owner registered the session and must still hear that it closed, or it would
+		 * count it for ever (R13). */
 		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
 					   session_notify_closed, cg_session_ref(s),
 					   session_unref_notify);
 		return G_SOURCE_REMOVE;
 	}
+	if (r < 0)
+		return G_SOURCE_REMOVE; /* started twice */
+	s->attached = true;
 	cg_worker_attach_session(s->setup.worker, s);
 	cg_ice_attach(s->ice); /* -EALREADY after a gathering wait */
-	s->watchdog_timer = session_add_timeout(s, 1000, session_on_watchdog);
-	session_flush_dtls(s);
+	/* What DTLS queued at its start (an offering session's ClientHello), and the set-up
+	 * and consent watch (R1, R2). */
+	session_dtls_advance(s);
+	session_run(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -1160,13 +1207,16 @@ struct session_candidates {
 static gboolean session_apply_candidates(gpointer userdata)
 {
 	struct session_candidates *c = userdata;
+	struct cg_session *s = c->session;
 
-	if (c->session->state != SESSION_CLOSED) {
-		for (unsigned i = 0; i < c->n; i++)
-			session_add_remote_candidate(c->session, c->candidates[i]);
-		if (c->end_of_candidates)
-			cg_ice_end_of_candidates(c->session->ice);
-	}
+	/* Refused once closing (R14): the transport may be gone. */
+	if (cg_session_fsm_trickle(&s->fsm, cg_mono_usec(), c->n) < 0)
+		return G_SOURCE_REMOVE;
+	for (unsigned i = 0; i < c->n; i++)
+		session_add_remote_candidate(s, c->candidates[i]);
+	if (c->end_of_candidates)
+		cg_ice_end_of_candidates(s->ice);
+	session_run(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -1222,30 +1272,110 @@ static gboolean session_notify_closed(gpointer userdata)
 
 void cg_session_close_now(struct cg_session *s)
 {
-	bool was_started = s->watchdog_timer != NULL;
-
-	if (s->state == SESSION_CLOSED)
+	if (cg_session_fsm_closed(&s->fsm, cg_mono_usec()) < 0)
 		return;
-	s->state = SESSION_CLOSED;
-	/* A viewer still waiting for its answer gets an error instead of candidates. */
-	session_report_gathered(s, -ECONNRESET);
-	session_destroy_source(&s->dtls_timer);
-	session_destroy_source(&s->sr_timer);
-	session_destroy_source(&s->watchdog_timer);
+	session_timer_free(s);
 	/* No callback runs after this; libnice releases TURN allocations as it goes. */
 	s->ice = cg_ice_free(s->ice);
 	s->dtls = cg_dtls_free(s->dtls);
 	s->srtp = cg_srtp_free(s->srtp);
+	explicit_bzero(&s->keys, sizeof(s->keys));
 	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
 		" retransmitted, %" PRIu64 " frames skipped, loss %.1f %%",
 		s->log_id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,
 		s->st.nacks_received, s->st.retransmitted, s->st.frames_skipped,
 		100.0 * s->bwe.loss);
-	if (was_started) {
+	/* A viewer still waiting for its answer gets an error instead of candidates. */
+	session_run(s);
+	if (s->attached) {
+		s->attached = false;
 		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
 					   session_notify_closed, cg_session_ref(s),
 					   session_unref_notify);
 		cg_worker_detach_session(s->setup.worker, s);
+	}
+}
+
+/* CLOSE (R13): say why, count it, and tear down from an idle, since this may run inside a
+ * callback of the transport. */
+static void session_on_close(struct cg_session *s, enum cg_session_fsm_close_reason reason)
+{
+	switch (reason) {
+	case CG_SESSION_FSM_CLOSE_SETUP_TIMEOUT:
+		cg_info("[%s] no media path after %d s, closing", s->log_id,
+			(int)(CG_SESSION_FSM_SETUP_TIMEOUT_USEC / CG_USEC_PER_SEC));
+		break;
+	case CG_SESSION_FSM_CLOSE_CONSENT:
+		cg_info("[%s] no RTCP for %d s, closing", s->log_id,
+			(int)(CG_SESSION_FSM_CONSENT_TIMEOUT_USEC / CG_USEC_PER_SEC));
+		break;
+	case CG_SESSION_FSM_CLOSE_ICE_FAILED:
+		cg_stats_add(&s->setup.stats->ice_failures, 1);
+		cg_info("[%s] ICE failed or consent lost, closing", s->log_id);
+		break;
+	case CG_SESSION_FSM_CLOSE_DTLS_FAILED:
+		cg_stats_add(&s->setup.stats->dtls_failures, 1);
+		cg_warn("[%s] DTLS failed: %s, closing", s->log_id,
+			s->dtls_failure ? s->dtls_failure : "?");
+		break;
+	case CG_SESSION_FSM_CLOSE_DTLS_CLOSED:
+		cg_info("[%s] viewer closed DTLS, closing", s->log_id);
+		break;
+	case CG_SESSION_FSM_CLOSE_RTCP_BYE:
+		cg_info("[%s] viewer sent BYE, closing", s->log_id);
+		break;
+	case CG_SESSION_FSM_CLOSE_SRTP_FAILED:
+		cg_warn("[%s] cannot set up SRTP: %s, closing", s->log_id,
+			strerror(-s->srtp_error));
+		break;
+	case CG_SESSION_FSM_CLOSE_REQUESTED:
+		break;
+	}
+	session_on_worker(s, session_close_idle);
+}
+
+static void session_on_state(struct cg_session *s, enum cg_session_fsm_state state)
+{
+	if (state == CG_SESSION_FSM_ICE_CONNECTED)
+		cg_info("[%s] ICE connected, %.1f ms after the offer", s->log_id,
+			(cg_mono_usec() - s->created_usec) / 1000.0);
+	else
+		cg_debug("[%s] %s", s->log_id, cg_session_fsm_state_name(state));
+}
+
+static void session_act(struct cg_session *s, const struct cg_session_fsm_action *a)
+{
+	switch (a->type) {
+	case CG_SESSION_FSM_ACT_STATE:
+		session_on_state(s, a->state);
+		break;
+	case CG_SESSION_FSM_ACT_SEND_DTLS:
+		session_send_dtls(s);
+		break;
+	case CG_SESSION_FSM_ACT_DTLS_TIMEOUT:
+		cg_dtls_handle_timeout(s->dtls);
+		session_dtls_advance(s);
+		break;
+	case CG_SESSION_FSM_ACT_START_SRTP:
+		session_start_srtp(s);
+		break;
+	case CG_SESSION_FSM_ACT_START_MEDIA:
+		session_start_media(s, a->replay_max_age_usec);
+		break;
+	case CG_SESSION_FSM_ACT_REQUEST_KEYFRAME:
+		cg_media_request_keyframe(s->setup.media);
+		break;
+	case CG_SESSION_FSM_ACT_SEND_SR:
+		session_send_srs(s);
+		break;
+	case CG_SESSION_FSM_ACT_REPORT_GATHERED:
+		session_report_gathered(s, a->status);
+		break;
+	case CG_SESSION_FSM_ACT_CLOSE:
+		session_on_close(s, a->reason);
+		break;
+	case CG_SESSION_FSM_ACT_NONE:
+		break;
 	}
 }
 
@@ -1260,7 +1390,7 @@ void cg_session_send_audio(struct cg_session *s, struct cg_media_unit *u)
 	};
 	int len;
 
-	if (s->state != SESSION_STREAMING || !s->audio_sending)
+	if (!s->audio_sending || !session_keyed(s))
 		return;
 	len = cg_rtp_write_header(s->packet, SESSION_PACKET_MAX, &h);
 	if (len < 0 || (size_t)len + p->len > SESSION_PACKET_MAX)
@@ -1319,14 +1449,9 @@ static int session_build_offer(struct cg_session *s, char **ret_offer)
 int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
 			 char **ret_offer)
 {
-	struct cg_session *s = cg_new0(struct cg_session, 1);
+	struct cg_session *s = session_alloc(setup, true);
 	int r;
 
-	cg_refcount_init(&s->ref);
-	session_make_id(s);
-	s->setup = *setup;
-	s->offerer = true;
-	s->created_usec = cg_mono_usec();
 	s->rtx_ssrc = cg_rand_u32();
 	r = session_create_ice(s);
 	if (r >= 0)
@@ -1365,6 +1490,8 @@ int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
 	}
 	if (r >= 0)
 		r = cg_dtls_start(s->dtls);
+	if (r >= 0)
+		session_answered(s);
 	free(answer);
 	return r;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One viewer: its ICE transport (net/ice.h: libnice in the daemon, memory in tests), DTLS,
- * SRTP and RTCP state, and the send path of the shared media units. Created on the control thread
+ * SRTP and RTCP state, and the send path of the shared media units. What happens when is
+ * decided by a pure state machine (proto/session_fsm.h) with one timer per session; this
+ * file carries out its decisions. Created on the control thread
  * (which answers the offer), then owned by the worker it is pinned to: every field is touched only
  * by that worker, except the id and the reference count.
  *

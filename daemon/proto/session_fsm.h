@@ -3,8 +3,9 @@
  * The life of one viewer's session as a pure state machine: inputs in (each with the
  * caller's monotonic time in µs), actions out, drained by the caller after every input
  * (str0m's rule), and one deadline for the caller's one timer. No I/O, clock, thread,
- * GLib or logging: the session (daemon/fanout/session.c) owns the libnice agent, DTLS,
- * SRTP and the send path, feeds what they report in here, and carries out what comes out.
+ * GLib or logging: the session (daemon/fanout/session.c) owns the ICE transport (net/ice.h),
+ * DTLS, SRTP, the send path and the one timer, feeds what they report in here, and carries
+ * out what comes out (session_run()).
  *
  * Owner: the session's thread. The control thread feeds the inputs of creation
  * (cg_session_fsm_init(), _answered(), _trickle() before the hand-over); from the hand-over
@@ -12,9 +13,10 @@
  * The struct is a value so that a session embeds it (no allocation); its fields are private.
  *
  * States (STYLE's NEW → ANSWERED → ICE_CONNECTED → DTLS_CONNECTED → STREAMING → CLOSING →
- * CLOSED, mapped onto what session.c does; "l." numbers are those of daemon/session.c at
- * 37ccc9d (now daemon/fanout/session.c, where what follows l.750 sits 1-5 lines further
- * down); its own enum has NEW, ICE_CONNECTED, STREAMING and CLOSED):
+ * CLOSED). They and the rules below were taken from what session.c did before it ran on this
+ * machine, with its own four-state enum (NEW, ICE_CONNECTED, STREAMING, CLOSED) and four
+ * timers; "l." numbers are those of daemon/session.c at 37ccc9d, kept to say where each rule
+ * came from:
  *   NEW             created; the SDP exchange is not complete (an offering session waits for
  *                   the answer, cg_session_set_answer() l.1396)
  *   ANSWERED        both sides' ICE credentials and the DTLS fingerprint are known, DTLS
