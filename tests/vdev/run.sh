@@ -10,6 +10,9 @@
 # shared/notes/hil-recipe for the measurements behind each step.
 # With --audio the guest loads snd-aloop (and the ALSA core) instead and runs vdev-audio:
 # camgate's ALSA capture and talkback playback on the loopback's two ends (guest-audio.sh).
+# With --cameras it loads vivid alone (two capture instances) and runs the real camgate
+# daemon on two of them as cameras a and b with vdev-cameras's two WHEP viewers, camera a
+# unplugged and plugged in again while b streams (guest-cameras.sh).
 #
 # The payload is the binary meson passes in, from the build dir under test: the sanitizer
 # build's vdev-media/vdev-audio carry ASan and UBSan into the guest (with their runtime
@@ -18,19 +21,27 @@
 #
 # Usage: run.sh [--bench] path/to/vdev-media     (CG_VDEV_VERBOSE=1: debug logs)
 #        run.sh --audio [--bench] path/to/vdev-audio
+#        run.sh --cameras path/to/vdev-cameras path/to/camgate
 # Exit:  0 pass, 1 fail, 77 skip (qemu or Debian's kernel packages cannot be had; with
 #        --audio also when the kernel's sound modules cannot be had).
 set -uo pipefail
 BENCH=""
 AUDIO=""
+CAMERAS=""
 while :; do
 	case ${1:-} in
 	--bench) BENCH=1; shift ;;
 	--audio) AUDIO=1; shift ;;
+	--cameras) CAMERAS=1; shift ;;
 	*) break ;;
 	esac
 done
-PROG=${1:?usage: run.sh [--bench] [--audio] vdev-media|vdev-audio}
+PROG=${1:?usage: run.sh [--bench] [--audio|--cameras] vdev-media|vdev-audio|vdev-cameras [camgate]}
+CAMGATE=${2:-}
+if [ -n "$CAMERAS" ] && [ -z "$CAMGATE" ]; then
+	echo "usage: run.sh --cameras vdev-cameras camgate"
+	exit 2
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
 
@@ -51,6 +62,7 @@ if [ -n "$AUDIO" ]; then
 	fi
 	MODULES="snd-aloop"
 fi
+[ -n "$CAMERAS" ] && MODULES="vivid"
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/camgate-vdev.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 R=$OUT/root
@@ -81,6 +93,12 @@ if [ -n "$AUDIO" ]; then
 		[ -d "/usr/share/alsa/$d" ] && cp -r "/usr/share/alsa/$d" "$R/usr/share/alsa/"
 	done
 	echo "pcm_substreams=1" >"$R/payload/snd-aloop.params"
+elif [ -n "$CAMERAS" ]; then
+	NAME=vdev-cameras
+	cp "$HERE/guest-cameras.sh" "$R/payload/test.sh"
+	# Two capture-only instances, at fixed nodes: cameras a and b.
+	echo "n_devs=2 node_types=0x1,0x1 vid_cap_nr=0,1" >"$R/payload/vivid.params"
+	cp "$CAMGATE" "$R/payload/camgate"
 else
 	NAME=vdev-media
 	cp "$HERE/guest.sh" "$R/payload/test.sh"
@@ -106,6 +124,19 @@ copy_libs() { # the ELF's ldd closure, so host-built binaries run unchanged
 }
 cp "$PROG" "$R/payload/$NAME"
 copy_libs "$R/payload/$NAME"
+if [ -n "$CAMERAS" ]; then
+	copy_libs "$R/payload/camgate"
+	# libsrtp2 does its crypto with NSS, which dlopens its soft token (and freebl) from
+	# libnss3's directory: not in any ldd closure, so copied by name with their checksums.
+	nss=$(ldd "$CAMGATE" | grep -oE '/[^ ]+/libnss3\.so' | head -1)
+	if [ -n "$nss" ]; then
+		nssdir=$(dirname "$(readlink -f "$nss")")
+		for f in "$nssdir"/{libsoftokn3,libfreeblpriv3,libfreebl3}.{so,chk}; do
+			[ -e "$f" ] && cp "$f" "$R/lib/x86_64-linux-gnu/"
+		done
+		copy_libs "$R/lib/x86_64-linux-gnu/libsoftokn3.so"
+	fi
+fi
 cat >"$R/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
