@@ -100,6 +100,14 @@ struct cg_session {
 	uint8_t packet[SESSION_PACKET_MAX + CG_SRTP_MAX_TRAILER];
 };
 
+/* Sessions made and not yet freed, for cg_session_count(). */
+static unsigned session_count;
+
+unsigned cg_session_count(void)
+{
+	return __atomic_load_n(&session_count, __ATOMIC_RELAXED);
+}
+
 struct cg_session *cg_session_ref(struct cg_session *s)
 {
 	cg_refcount_inc(&s->ref);
@@ -116,6 +124,7 @@ struct cg_session *cg_session_unref(struct cg_session *s)
 		g_strfreev(s->gather.candidates);
 		free(s->twcc);
 		free(s);
+		__atomic_sub_fetch(&session_count, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -234,6 +243,16 @@ static void session_send_dtls(struct cg_session *s)
 		session_send_raw(s, s->packet, (size_t)len);
 }
 
+/* The keys are secrets: kept from DTLS CONNECTED to START_SRTP only. Volatile stores, not
+ * explicit_bzero(): GCC 12 with ASan misreads the struct's size there and fails the build. */
+static void session_wipe_keys(struct cg_session *s)
+{
+	volatile uint8_t *p = (volatile uint8_t *)&s->keys;
+
+	for (size_t i = 0; i < sizeof(s->keys); i++)
+		p[i] = 0;
+}
+
 static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_event *ev,
 				  uint64_t now)
 {
@@ -241,7 +260,7 @@ static void session_on_dtls_event(struct cg_session *s, const struct cg_dtls_eve
 	case CG_DTLS_EVENT_CONNECTED:
 		s->keys = ev->keys;
 		if (cg_session_fsm_dtls_connected(&s->fsm, now) < 0)
-			explicit_bzero(&s->keys, sizeof(s->keys));
+			session_wipe_keys(s);
 		break;
 	case CG_DTLS_EVENT_FAILED:
 		s->dtls_failure = ev->reason;
@@ -329,7 +348,7 @@ static void session_start_srtp(struct cg_session *s)
 	 * answer to camgate's offer makes camgate the client. */
 	int r = cg_srtp_new(&s->keys, s->dtls_server, &s->srtp);
 
-	explicit_bzero(&s->keys, sizeof(s->keys));
+	session_wipe_keys(s);
 	if (r < 0) {
 		s->srtp_error = r;
 		cg_session_fsm_close(&s->fsm, cg_mono_usec(), CG_SESSION_FSM_CLOSE_SRTP_FAILED);
@@ -1063,6 +1082,7 @@ static struct cg_session *session_alloc(const struct cg_session_setup *setup, bo
 	struct cg_session *s = cg_new0(struct cg_session, 1);
 	struct cg_session_fsm_config cfg;
 
+	__atomic_add_fetch(&session_count, 1, __ATOMIC_RELAXED);
 	cg_refcount_init(&s->ref);
 	session_make_id(s);
 	s->setup = *setup;
@@ -1279,7 +1299,7 @@ void cg_session_close_now(struct cg_session *s)
 	s->ice = cg_ice_free(s->ice);
 	s->dtls = cg_dtls_free(s->dtls);
 	s->srtp = cg_srtp_free(s->srtp);
-	explicit_bzero(&s->keys, sizeof(s->keys));
+	session_wipe_keys(s);
 	cg_info("[%s] closed after %.1f s, %u packets sent, %" PRIu64 " NACKed, %" PRIu64
 		" retransmitted, %" PRIu64 " frames skipped, loss %.1f %%",
 		s->log_id, (cg_mono_usec() - s->created_usec) / 1e6, s->packets_sent,

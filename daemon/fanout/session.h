@@ -188,6 +188,11 @@ struct cg_hub_lane *cg_session_lane(const struct cg_session *s);
 void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
 			       uint32_t *ret_max_kbps);
 
+/* Sessions made and not yet freed in this process, whatever their state: what a test checks
+ * is back to its count once every viewer left (a reference kept somewhere keeps one). Any
+ * thread. */
+unsigned cg_session_count(void);
+
 struct cg_session *cg_session_ref(struct cg_session *s);
 /* Any thread. Returns NULL. */
 struct cg_session *cg_session_unref(struct cg_session *s);

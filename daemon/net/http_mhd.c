@@ -64,7 +64,9 @@ static gboolean http_on_io(gint fd, GIOCondition cond, gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
-static void http_log_mhd(void *cls, const char *fmt, va_list ap)
+/* MHD's own format strings: the attribute lets clang check them as such (-Wformat=2). */
+__attribute__((format(printf, 2, 0))) static void http_log_mhd(void *cls, const char *fmt,
+							       va_list ap)
 {
 	char message[512];
 

@@ -7,10 +7,12 @@
  * /metrics, /login, the embedded page, /rooms and its WebSocket), on the real
  * daemon/net/http_mhd.c glue and one GLib context, as the control thread runs them.
  *
- * What is not real: the media, the hub and the sessions are fakes below. A fake session
- * answers with cg_sdp_build_answer/offer from fixed values, keeps the remote ICE ufrag for
- * PATCH, and closes on the control context the way a session reports its close; it has
- * no ICE agent, no DTLS and no worker, so nothing leaves the process and no thread is made.
+ * The sessions are real too (daemon/fanout/session.c: ICE credentials and candidates, DTLS,
+ * the state machine and its timer, the gathering wait, trickle, the close), over the
+ * in-memory ICE (net/ice_mem.h) of a fake worker whose context is the control context. What
+ * is not real: the media and the hub (a camera that has a frame and never changes), and the
+ * worker (no thread, no queue). No viewer's ICE answers, so a session never gets past
+ * ANSWERED; nothing leaves the process and no thread is made.
  *
  * One signaling object (one MHD daemon) serves every input. Each input is served twice,
  * once per configuration, swapped in like a SIGHUP reload:
@@ -33,8 +35,12 @@
  * criticals abort.
  *
  * Time is a fake clock (the build wraps clock_gettime for these objects): the login
- * limiter and cookies behave the same on every run. The build also wraps
- * MHD_get_daemon_info, which http_mhd.c calls on its new daemon, to learn the daemon.
+ * limiter and cookies behave the same on every run. It runs a day ahead of GLib's
+ * monotonic clock (which it does not wrap), so the sessions' timers, armed at the fake
+ * clock's deadlines, never fire during a run. The build also wraps MHD_get_daemon_info,
+ * which http_mhd.c calls on its new daemon, to learn the daemon, and cg_rand_token, so that
+ * session ids restart with each pass ("fz00000000000001", ...) and a seed can PATCH and
+ * DELETE what it created.
  *
  * CG_FUZZ_VERBOSE=1 prints each verdict, the log and what came back.
  */
@@ -51,11 +57,13 @@
 
 #include "app/auth.h"
 #include "app/config.h"
+#include "crypto/cert.h"
 #include "fuzz.h"
 #include "fanout/hub.h"
 #include "fanout/worker.h"
 #include "hw/frame.h"
 #include "media/media.h"
+#include "net/ice_mem.h"
 #include "proto/sdp.h"
 #include "fanout/session.h"
 #include "signaling/signaling.h"
@@ -70,10 +78,11 @@
 
 /* ---- the fake clock: every object of this target reads time through it ---- */
 
-#define FAKE_WALL_S    INT64_C(1700000000)
-#define FAKE_PASS_USEC (INT64_C(3600) * 1000000) /* each pass an hour later: limits refill */
+#define FAKE_WALL_S	INT64_C(1700000000)
+#define FAKE_PASS_USEC	(INT64_C(3600) * 1000000)  /* each pass an hour later: limits refill */
+#define FAKE_AHEAD_USEC (INT64_C(86400) * 1000000) /* of the real monotonic clock, at start */
 
-static int64_t fake_mono_usec = INT64_C(1000) * 1000000;
+static int64_t fake_mono_usec; /* set at setup, FAKE_AHEAD_USEC after the real clock */
 /* Only this thread, only inside LLVMFuzzerTestOneInput: libFuzzer's own timing (linked
  * into the same binary, so wrapped too) and its watchdog thread keep the real clock. */
 static __thread bool fake_clock_on;
@@ -159,23 +168,33 @@ struct cg_frame *cg_media_latest_frame(struct cg_media *m)
 	return cg_frame_ref(&m->frame);
 }
 
+uint32_t cg_media_ssrc(const struct cg_media *m)
+{
+	return 0x1234;
+}
+
+struct cg_h264_profile cg_media_profile(const struct cg_media *m)
+{
+	return (struct cg_h264_profile){ 0x42, 0xe0, 0x1f };
+}
+
+void cg_media_request_keyframe(struct cg_media *m)
+{
+}
+
 struct cg_hub {
 	int unused;
 };
 
-struct cg_worker *cg_worker_least_loaded(struct cg_worker **workers, unsigned n)
-{
-	return NULL;
-}
+struct cg_hub_lane {
+	int unused;
+};
 
-unsigned cg_worker_index(const struct cg_worker *w)
-{
-	return 0;
-}
+static struct cg_hub_lane fake_lane;
 
 struct cg_hub_lane *cg_hub_lane(struct cg_hub *hub, unsigned i)
 {
-	return NULL;
+	return &fake_lane;
 }
 
 unsigned cg_hub_viewers(const struct cg_hub *hub)
@@ -183,260 +202,135 @@ unsigned cg_hub_viewers(const struct cg_hub *hub)
 	return 0;
 }
 
-/* ---- fake sessions ---- */
-
-struct cg_session {
-	struct cg_refcount ref;
-	char id[CG_SESSION_ID_LEN + 1];
-	struct cg_session_setup setup;
-	bool offerer, answered, started, closing;
-	char remote_ufrag[CG_SDP_ICE_CRED]; /* "" until the peer's is known */
-	struct cg_sdp_offer_params offered; /* offerer: what its answer is read against */
-	cg_session_gathered_fn gathered;    /* pending gathering report, or NULL */
-	void *gathered_userdata;
-};
-
-static GPtrArray *fake_sessions; /* every live fake, not a reference */
-static unsigned fake_session_serial;
-
-static const struct cg_h264_profile fake_profile = { 0x42, 0xe0, 0x1f };
-static const char fake_fingerprint[] =
-	"AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:"
-	"66:77:88:99";
-static const char *const fake_candidates[] = {
-	"candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host",
-};
-
-static struct cg_session *fake_session_new(const struct cg_session_setup *setup)
+/* No session gets its keys here, so nothing asks for the GOP or a NACKed packet. */
+unsigned cg_hub_lane_gop(struct cg_hub_lane *lane, uint64_t max_age_usec,
+			 struct cg_media_unit *const **ret_units)
 {
-	struct cg_session *s = g_new0(struct cg_session, 1);
-
-	cg_refcount_init(&s->ref);
-	/* Ids restart with each pass, so a seed can PATCH and DELETE what it created. */
-	snprintf(s->id, sizeof(s->id), "fz%014u", ++fake_session_serial);
-	s->setup = *setup;
-	g_ptr_array_add(fake_sessions, s);
-	return s;
+	return 0;
 }
 
-struct cg_session *cg_session_ref(struct cg_session *s)
+struct cg_media_unit *cg_hub_lane_find_packet(struct cg_hub_lane *lane, uint16_t seq,
+					      unsigned *ret_index)
 {
-	cg_refcount_inc(&s->ref);
-	return s;
-}
-
-struct cg_session *cg_session_unref(struct cg_session *s)
-{
-	if (s && cg_refcount_dec(&s->ref)) {
-		g_ptr_array_remove_fast(fake_sessions, s);
-		g_free(s);
-	}
 	return NULL;
 }
 
-const char *cg_session_id(const struct cg_session *s)
+/* ---- a fake worker: the control context, the in-memory ICE ---- */
+
+struct cg_worker {
+	GMainContext *ctx;
+	struct cg_ice_mem_net *net;
+	struct cg_worker_batch batch;
+	GPtrArray *sessions; /* attached, each a reference as the real worker holds */
+};
+
+static struct cg_worker fake_worker;
+
+struct cg_worker *cg_worker_least_loaded(struct cg_worker **workers, unsigned n)
 {
-	return s->id;
+	return &fake_worker;
 }
 
-void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track *audio,
-			     struct cg_sdp_capabilities *ret)
+unsigned cg_worker_index(const struct cg_worker *w)
 {
-	*ret = (struct cg_sdp_capabilities){
-		.video_profile = fake_profile,
-		.nack = true,
-		.remb = true,
-		.rtx = true,
-		.twcc = true,
-	};
-}
-
-static int fake_answer(const struct cg_sdp_offer *offer, const struct cg_sdp_choice *choice,
-		       char **ret_answer)
-{
-	size_t cap = 16 * 1024;
-	char *answer = g_malloc(cap);
-	struct cg_sdp_local local = {
-		.session_id = 42,
-		.ice_ufrag = "fzuf",
-		.ice_pwd = "fuzzfuzzfuzzfuzzfuzzfuzz",
-		.fingerprint = fake_fingerprint,
-		.video_ssrc = 0x1234,
-		.rtx_ssrc = 0x5678,
-		.cname = "camgate",
-		.stream_id = "camgate",
-		.candidates = fake_candidates,
-		.n_candidates = G_N_ELEMENTS(fake_candidates),
-		.end_of_candidates = true,
-	};
-	int r = cg_sdp_build_answer(answer, cap, offer, choice, &local);
-
-	if (r < 0) {
-		g_free(answer);
-		return r;
-	}
-	*ret_answer = answer;
 	return 0;
 }
 
-int cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
-		   const struct cg_sdp_choice *choice, struct cg_session **ret, char **ret_answer)
+GMainContext *cg_worker_context(struct cg_worker *w)
 {
-	struct cg_session *s;
-	int r;
-
-	r = fake_answer(offer, choice, ret_answer);
-	if (r < 0)
-		return r;
-	s = fake_session_new(setup);
-	g_strlcpy(s->remote_ufrag, choice->remote_ufrag, sizeof(s->remote_ufrag));
-	*ret = s;
-	return 0;
+	return w->ctx;
 }
 
-static void fake_session_drop(gpointer s)
+const struct cg_ice_ops *cg_worker_ice(struct cg_worker *w, void **ret_backend)
 {
-	cg_session_unref(s);
+	*ret_backend = w->net;
+	return &cg_mem_ice_ops;
 }
 
-/* The gathering report and the close both arrive later, on the control context. */
-static void fake_session_later(struct cg_session *s, GSourceFunc fn)
+struct cg_worker_batch *cg_worker_batch(struct cg_worker *w)
 {
-	GSource *src = g_idle_source_new();
-
-	g_source_set_callback(src, fn, cg_session_ref(s), fake_session_drop);
-	g_source_attach(src, s->setup.control_ctx);
-	g_source_unref(src);
+	return &w->batch;
 }
 
-static void fake_session_report(struct cg_session *s, int status)
+void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s)
 {
-	cg_session_gathered_fn fn = s->gathered;
-
-	s->gathered = NULL;
-	if (fn)
-		fn(s, status, s->gathered_userdata);
+	g_ptr_array_add(w->sessions, cg_session_ref(s));
 }
 
-static gboolean fake_session_on_gathered(gpointer userdata)
+void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s)
 {
-	struct cg_session *s = userdata;
-
-	if (!s->closing)
-		fake_session_report(s, 0);
-	return G_SOURCE_REMOVE;
-}
-
-int cg_session_new_gathering(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
-			     const struct cg_sdp_choice *choice, unsigned cap_ms,
-			     cg_session_gathered_fn fn, void *userdata, struct cg_session **ret)
-{
-	struct cg_session *s = fake_session_new(setup);
-
-	g_strlcpy(s->remote_ufrag, choice->remote_ufrag, sizeof(s->remote_ufrag));
-	s->gathered = fn;
-	s->gathered_userdata = userdata;
-	fake_session_later(s, fake_session_on_gathered);
-	*ret = s;
-	return 0;
-}
-
-int cg_session_answer(struct cg_session *s, const struct cg_sdp_offer *offer,
-		      const struct cg_sdp_choice *choice, char **ret_answer)
-{
-	if (s->closing)
-		return -ECONNRESET;
-	return fake_answer(offer, choice, ret_answer);
-}
-
-int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
-			 char **ret_offer)
-{
-	size_t cap = 16 * 1024;
-	char *offer = g_malloc(cap);
-	struct cg_session *s;
-	int r;
-
-	s = fake_session_new(setup);
-	s->offerer = true;
-	s->offered = (struct cg_sdp_offer_params){
-		.session_id = 43,
-		.ice_ufrag = "fzuf",
-		.ice_pwd = "fuzzfuzzfuzzfuzzfuzzfuzz",
-		.fingerprint = fake_fingerprint,
-		.video_profile = fake_profile,
-		.video_ssrc = 0x1234,
-		.rtx_ssrc = 0x5678,
-		.cname = "camgate",
-		.stream_id = "camgate",
-		.candidates = fake_candidates,
-		.n_candidates = G_N_ELEMENTS(fake_candidates),
-		.end_of_candidates = true,
-	};
-	r = cg_sdp_build_offer(offer, cap, &s->offered);
-	if (r < 0) {
-		g_free(offer);
+	if (g_ptr_array_remove_fast(w->sessions, s))
 		cg_session_unref(s);
-		return r;
-	}
-	*ret = s;
-	*ret_offer = offer;
-	return 0;
 }
 
-int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
-			  const char **ret_reason)
-{
-	struct cg_sdp_offer *answer = g_new0(struct cg_sdp_offer, 1);
-	struct cg_sdp_choice choice;
-	int r;
+/* ---- the sessions signaling makes, tracked to close them at the end of a pass ---- */
 
-	/* The real one asserts this: an answer applies once, to an offer of ours. */
-	if (!s->offerer || s->answered)
-		abort();
-	r = cg_sdp_parse_offer(sdp, len, answer, ret_reason);
+static GPtrArray *pass_sessions; /* a reference to each session made this pass */
+static unsigned session_serial;
+
+void __real_cg_rand_token(char *out, size_t len);
+void __wrap_cg_rand_token(char *out, size_t len);
+
+void __wrap_cg_rand_token(char *out, size_t len)
+{
+	if (fake_clock_on && len == CG_SESSION_ID_LEN)
+		snprintf(out, len + 1, "fz%014u", ++session_serial);
+	else
+		__real_cg_rand_token(out, len);
+}
+
+static int track(int r, struct cg_session **s)
+{
 	if (r >= 0)
-		r = cg_sdp_choose_from_answer(answer, &s->offered, &choice, ret_reason);
-	if (r >= 0) {
-		s->answered = true;
-		g_strlcpy(s->remote_ufrag, choice.remote_ufrag, sizeof(s->remote_ufrag));
-	}
-	g_free(answer);
+		g_ptr_array_add(pass_sessions, cg_session_ref(*s));
 	return r;
 }
 
-void cg_session_start(struct cg_session *s)
+int __real_cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			  const struct cg_sdp_choice *choice, struct cg_session **ret,
+			  char **ret_answer);
+int __wrap_cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			  const struct cg_sdp_choice *choice, struct cg_session **ret,
+			  char **ret_answer);
+
+int __wrap_cg_session_new(const struct cg_session_setup *setup, const struct cg_sdp_offer *offer,
+			  const struct cg_sdp_choice *choice, struct cg_session **ret,
+			  char **ret_answer)
 {
-	if (s->started || s->gathered)
-		abort(); /* started once, and never before its gathering was reported */
-	s->started = true;
+	return track(__real_cg_session_new(setup, offer, choice, ret, ret_answer), ret);
 }
 
-int cg_session_add_remote_candidates(struct cg_session *s, const struct cg_sdp_fragment *frag)
+int __real_cg_session_new_gathering(const struct cg_session_setup *setup,
+				    const struct cg_sdp_offer *offer,
+				    const struct cg_sdp_choice *choice, unsigned cap_ms,
+				    cg_session_gathered_fn fn, void *userdata,
+				    struct cg_session **ret);
+int __wrap_cg_session_new_gathering(const struct cg_session_setup *setup,
+				    const struct cg_sdp_offer *offer,
+				    const struct cg_sdp_choice *choice, unsigned cap_ms,
+				    cg_session_gathered_fn fn, void *userdata,
+				    struct cg_session **ret);
+
+int __wrap_cg_session_new_gathering(const struct cg_session_setup *setup,
+				    const struct cg_sdp_offer *offer,
+				    const struct cg_sdp_choice *choice, unsigned cap_ms,
+				    cg_session_gathered_fn fn, void *userdata,
+				    struct cg_session **ret)
 {
-	if (!s->remote_ufrag[0])
-		return -EAGAIN;
-	if (frag->ice_ufrag[0] && strcmp(frag->ice_ufrag, s->remote_ufrag) != 0)
-		return -EPERM;
-	return 0;
+	return track(
+		__real_cg_session_new_gathering(setup, offer, choice, cap_ms, fn, userdata, ret),
+		ret);
 }
 
-static gboolean fake_session_on_closed(gpointer userdata)
-{
-	struct cg_session *s = userdata;
+int __real_cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+				char **ret_offer);
+int __wrap_cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+				char **ret_offer);
 
-	fake_session_report(s, -ECONNRESET);
-	if (s->setup.on_closed)
-		s->setup.on_closed(s, s->setup.on_closed_userdata);
-	return G_SOURCE_REMOVE;
-}
-
-void cg_session_close(struct cg_session *s)
+int __wrap_cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session **ret,
+				char **ret_offer)
 {
-	if (s->closing)
-		return;
-	s->closing = true;
-	fake_session_later(s, fake_session_on_closed);
+	return track(__real_cg_session_new_offer(setup, ret, ret_offer), ret);
 }
 
 /* ---- the server, made once ---- */
@@ -467,6 +361,7 @@ static struct {
 	GMainContext *ctx;
 	struct cg_config *cfg[2];
 	struct cg_auth *auth;
+	struct cg_cert *cert;
 	struct cg_stats stats;
 	struct cg_hub hub;
 	struct cg_media media;
@@ -504,8 +399,16 @@ static void fuzz_setup(void)
 	cg_log_set_level(CG_LOG_TRACE);
 	if (!F.verbose)
 		cg_log_set_sink(fuzz_log_discard);
-	fake_sessions = g_ptr_array_new();
+	fake_mono_usec = (int64_t)g_get_monotonic_time() + FAKE_AHEAD_USEC;
+	pass_sessions = g_ptr_array_new();
 	F.ctx = g_main_context_new();
+	fake_worker.ctx = F.ctx;
+	fake_worker.net = cg_ice_mem_net_new();
+	fake_worker.sessions = g_ptr_array_new();
+	for (unsigned i = 0; i < CG_WORKER_BATCH; i++)
+		fake_worker.batch.msgs[i].buf = fake_worker.batch.slots[i];
+	if (cg_cert_new(&F.cert) < 0)
+		abort();
 	F.cfg[0] = fuzz_config(config_a);
 	F.cfg[1] = fuzz_config(config_b);
 	if (cg_auth_new(F.cfg[0], F.cfg[0]->token, &F.auth) < 0)
@@ -524,6 +427,7 @@ static void fuzz_setup(void)
 		.cameras = F.cameras,
 		.n_cameras = 2,
 		.stats = &F.stats,
+		.cert = F.cert,
 		.ctx = F.ctx,
 		.auth = F.auth,
 	};
@@ -1101,7 +1005,7 @@ static void check_no_credentials(const struct pass *p, const uint8_t *data, size
 static void pass_reset_state(const struct cg_config *cfg)
 {
 	fake_mono_usec += FAKE_PASS_USEC;
-	fake_session_serial = 0;
+	session_serial = 0;
 	cg_stats_fini(&F.stats);
 	cg_stats_init(&F.stats);
 	/* As a SIGHUP reload does (main.c): new snapshot, same auth object. */
@@ -1109,16 +1013,20 @@ static void pass_reset_state(const struct cg_config *cfg)
 	cg_signaling_set_config(F.sig, cfg);
 }
 
-/* Closes what is still open, as the viewers leaving would, and lets the closes land. */
+/* Closes what is still open, as the viewers leaving would, and lets the closes land: then
+ * every session must be freed (a reference signaling kept would keep one). */
 static void pass_close_sessions(void)
 {
-	for (unsigned i = 0; i < fake_sessions->len; i++)
-		cg_session_close(g_ptr_array_index(fake_sessions, i));
+	for (unsigned i = 0; i < pass_sessions->len; i++)
+		cg_session_close(g_ptr_array_index(pass_sessions, i));
 	for (unsigned i = 0; i < DRIVE_MAX && g_main_context_iteration(F.ctx, FALSE); i++)
 		;
-	if (fake_sessions->len) {
+	for (unsigned i = 0; i < pass_sessions->len; i++)
+		cg_session_unref(g_ptr_array_index(pass_sessions, i));
+	g_ptr_array_set_size(pass_sessions, 0);
+	if (cg_session_count() > 0 || fake_worker.sessions->len > 0) {
 		fprintf(stderr, "fuzz-http-server: %u session(s) still referenced\n",
-			fake_sessions->len);
+			cg_session_count());
 		abort();
 	}
 }
