@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Two peers, each a session state machine (proto/session_fsm.h) driving a DTLS endpoint and
- * SRTP over an in-memory ICE transport (net/ice_mem.h), wired the way session.c is to be:
+ * SRTP over an in-memory ICE transport (net/ice_mem.h), wired the way session.c is:
  * every callback feeds an input, then the actions are carried out and the one timer re-armed.
  * "camgate" answers (DTLS server), "viewer" offers (DTLS client). Shown without sockets: the
  * handshake completes and keys SRTP on both sides, media and RTCP pass the FSM's gates, the
