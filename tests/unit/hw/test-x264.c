@@ -260,8 +260,12 @@ static void test_keyframe_request(void)
 		delta_max = MAX(delta_max, au->len);
 		cg_au_unref(au);
 	}
-	/* Non-keyframes of a moving picture are still much smaller than the IDR. */
-	g_assert_cmpuint(delta_max, <, key_len);
+	/* What makes them non-keyframes is checked above (no IDR slice, no SPS); their sizes
+	 * against the IDR's depend on x264's threaded rate control and the architecture's
+	 * code paths (arm64 under load once made a P-frame 33 bytes larger), so only a
+	 * figure. */
+	g_test_message("IDR %zu bytes, largest of the next five frames %zu bytes", key_len,
+		       delta_max);
 
 	cg_x264_encoder_ops.request_keyframe(enc);
 	au = encode_next(enc, &s);
