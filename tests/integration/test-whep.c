@@ -482,7 +482,7 @@ static void test_one_viewer(void)
 /* With --audio=test, the viewer gets Opus (50 packets a second) beside the video. */
 static void test_audio(void)
 {
-	static const char *const extra[] = {"--audio=test", NULL};
+	static const char *const extra[] = { "--audio=test", NULL };
 	struct cg_whep_client *c;
 	const struct cg_whep_stats *st;
 	struct frames_goal g;
@@ -495,7 +495,8 @@ static void test_audio(void)
 	g_assert_cmpint(st->error, ==, 0);
 	g_assert_cmpuint(st->frames, >=, 60);
 	g_test_message("%" G_GUINT64_FORMAT " audio packets with %" G_GUINT64_FORMAT
-		       " video frames", st->audio_packets, st->frames);
+		       " video frames",
+		       st->audio_packets, st->frames);
 	/* 60 frames at 30 fps are 2 s: about 100 audio packets. */
 	g_assert_cmpuint(st->audio_packets, >=, 60);
 	/* Opus over RTP (RFC 7587): consecutive sequence numbers, 960 ticks per 20 ms. */
