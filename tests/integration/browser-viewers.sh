@@ -29,11 +29,22 @@ OUT=$(mktemp /tmp/camgate-mixed.XXXXXX.txt)
 "$LOAD" --port="$PORT" --viewers=20 --threads=1 --ramp=20 --duration=25 --settle=2 \
 	--check-complete >"$OUT" 2>&1 &
 LOAD_PID=$!
-node "$HERE/browser-watch.js" --url "http://127.0.0.1:$PORT/" --seconds 20 || rc=1
+node "$HERE/browser-watch.js" --url "http://127.0.0.1:$PORT/" --seconds 20
+watch_rc=$?
+[ "$watch_rc" = 0 ] || [ "$watch_rc" = 3 ] || rc=1
 wait "$LOAD_PID" || { echo "FAIL: the load client's check failed"; rc=1; }
 echo "load client (20 viewers): $(grep -E '^(joined|aus_lost_total|fps_per_viewer|join_ms_p95|check)=' "$OUT" | paste -sd' ')"
 rm -f "$OUT"
 cg_stop_daemon
 grep -E "closed after" "$CG_DAEMON_LOG" | tail -3
+# Packets Chromium never got are acceptable only as the drop policy: some viewer's session
+# must have skipped frames (a busy or sanitized daemon lets a worker fall behind).
+if [ "$watch_rc" = 3 ]; then
+	if grep -qE "closed after .* [1-9][0-9]* frames skipped" "$CG_DAEMON_LOG"; then
+		echo "the packets Chromium missed were frames camgate skipped (drop to keyframe)"
+	else
+		echo "FAIL: packets lost that camgate did not skip"; rc=1
+	fi
+fi
 [ "$rc" = 0 ] && echo "browser-viewers: PASS" || { cg_daemon_log; echo "browser-viewers: FAIL"; }
 exit "$rc"

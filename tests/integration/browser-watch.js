@@ -69,10 +69,15 @@ async function main() {
       `freezes ${st.freezeCount}, frames dropped ${st.framesDropped}, stalled seconds ${stalls}`);
     // Functional checks only: nothing lost on the way and the picture kept coming. How fast
     // it came (decoded/s, stalled seconds) is printed above: on a busy machine it varies.
-    if (st.packetsLost > 0) { console.log('FAIL: packets lost'); rc = 1; }
+    // On loopback nothing is lost on the way; a gap in the sequence numbers is camgate
+    // skipping frames for a viewer that fell behind (drop to the next keyframe). Exit 3
+    // says "only that": the caller checks that the daemon did skip.
+    let lostOnly = false;
+    if (st.packetsLost > 0) { console.log(`NOTE: ${st.packetsLost} packets never arrived`); lostOnly = true; }
     if (!(decoded > 0) || decodedEach[decodedEach.length - 1] === decodedEach[Math.floor(decodedEach.length / 2)]) {
       console.log('FAIL: the picture stopped'); rc = 1;
     }
+    if (rc === 0 && lostOnly) rc = 3;
   } catch (e) {
     console.log(`FAIL: ${e.message}`);
     rc = 1;
