@@ -755,26 +755,9 @@ void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret)
 	ret->loss = s->bwe.loss;
 }
 
-struct cg_media *cg_session_media(const struct cg_session *s)
-{
-	return s->setup.media;
-}
-
 struct cg_hub_lane *cg_session_lane(const struct cg_session *s)
 {
 	return s->setup.lane;
-}
-
-void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
-			       uint32_t *ret_max_kbps)
-{
-	if (s->setup.cfg && s->setup.cfg->min_bitrate_kbps && s->setup.cfg->max_bitrate_kbps) {
-		*ret_min_kbps = s->setup.cfg->min_bitrate_kbps;
-		*ret_max_kbps = s->setup.cfg->max_bitrate_kbps;
-		return;
-	}
-	*ret_max_kbps = cg_media_bitrate(s->setup.media);
-	*ret_min_kbps = CG_MAX(*ret_max_kbps / 4, 50u);
 }
 
 static void session_add_remote_candidate(struct cg_session *s, const char *value)

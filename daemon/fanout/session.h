@@ -180,13 +180,8 @@ struct cg_session_stats {
 /* Fills *ret. Worker thread only. */
 void cg_session_get_stats(struct cg_session *s, struct cg_session_stats *ret);
 
-/* The media the session sends, and its bitrate floor and ceiling. Any thread. */
-struct cg_media *cg_session_media(const struct cg_session *s);
-
 /* The lane of the session's camera on its worker (setup.lane). Any thread. */
 struct cg_hub_lane *cg_session_lane(const struct cg_session *s);
-void cg_session_bitrate_limits(const struct cg_session *s, uint32_t *ret_min_kbps,
-			       uint32_t *ret_max_kbps);
 
 /* Sessions made and not yet freed in this process, whatever their state: what a test checks
  * is back to its count once every viewer left (a reference kept somewhere keeps one). Any

@@ -826,12 +826,6 @@ int cg_signaling_new(const struct cg_signaling_deps *deps, struct cg_signaling *
 	sig->logins = g_hash_table_new(NULL, NULL);
 	sig->snapshot = cg_snapshot_new();
 	sig->snaps = cg_new0(struct snapshot_cache, CG_MAX(deps->n_cameras, 1u));
-	/* The first camera's, for code that serves one camera (the old paths, rooms). */
-	if (deps->n_cameras > 0) {
-		sig->deps.media = deps->cameras[0].media;
-		sig->deps.hub = deps->cameras[0].hub;
-		sig->deps.audio = deps->cameras[0].audio;
-	}
 	sig->hostnames = cg_hostnames_new(deps->cfg);
 	sig->deps.add_http_headers = signaling_add_security_headers_cb;
 	signaling_load_ice_servers(sig);

@@ -47,9 +47,6 @@ struct cg_signaling_deps {
 	/* The network workers a new viewer is pinned to (the least loaded). */
 	struct cg_worker **workers;
 	unsigned n_workers;
-	/* The first camera's media and hub: filled in by cg_signaling_new from cameras[0]. */
-	struct cg_media *media;
-	struct cg_hub *hub;
 	struct cg_stats *stats;
 	const struct cg_cert *cert;
 	GMainContext *ctx; /* the control context */
@@ -79,9 +76,6 @@ struct cg_signaling_deps {
 	 * --max-candidates. Control thread. */
 	struct cg_viewers *viewers;
 	void *signaling_userdata;
-	/* The first camera's sound and the talkback speaker, or NULL (video only); filled in
-	 * by cg_signaling_new from cameras[0]. */
-	struct cg_audio_track *audio;
 };
 
 /*

@@ -81,11 +81,6 @@ struct cg_room_camgate *cg_room_camgate_free(struct cg_room_camgate *cam)
 	return NULL;
 }
 
-unsigned cg_room_camgate_n_calls(const struct cg_room_camgate *cam)
-{
-	return g_hash_table_size(cam->calls);
-}
-
 void cg_room_camgate_hang_up(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer)
 {
 	struct room_call *call = g_hash_table_lookup(cam->calls, peer);

@@ -39,6 +39,3 @@ void cg_room_camgate_receive(struct cg_room_camgate *cam, struct cg_roomreg_peer
 
 /* The peer left or disconnected: its call, if any, ends without a message. */
 void cg_room_camgate_hang_up(struct cg_room_camgate *cam, struct cg_roomreg_peer *peer);
-
-/* Number of calls in progress. */
-unsigned cg_room_camgate_n_calls(const struct cg_room_camgate *cam);

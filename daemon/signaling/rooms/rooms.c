@@ -558,11 +558,6 @@ unsigned cg_rooms_n_peers(const struct cg_rooms *rooms)
 	return cg_roomreg_n_peers(rooms->reg);
 }
 
-unsigned cg_rooms_n_calls(const struct cg_rooms *rooms)
-{
-	return cg_room_camgate_n_calls(rooms->camgate);
-}
-
 static void rooms_drop_all(struct cg_rooms *rooms, bool tell_mhd)
 {
 	GHashTableIter it;

@@ -42,10 +42,8 @@ void cg_rooms_stop(struct cg_rooms *rooms);
  */
 struct cg_rooms *cg_rooms_free(struct cg_rooms *rooms);
 
-/* Connected WebSocket peers, and calls to camgate's camera in progress (for /status, and
- * for the one --max-viewers limit that WHEP sessions and room calls share). */
+/* Connected WebSocket peers (calls to camgate are viewers in signaling/viewers.h). */
 unsigned cg_rooms_n_peers(const struct cg_rooms *rooms);
-unsigned cg_rooms_n_calls(const struct cg_rooms *rooms);
 
 /*
  * Handles one complete HTTP request whose path starts with /rooms (body borrowed for the
