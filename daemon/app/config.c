@@ -1222,23 +1222,45 @@ struct config_flags {
 	"bitrate, audio, else the flags' values (audio: the first camera's only); all=auto: "      \
 	"every camera [one named main, from --source, --size...]"
 
-static GOptionContext *config_option_context(struct cg_config_args *a, struct config_flags *f)
-{
-	GOptionEntry entries[_OPT_MAX + 6] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a->path,
-		  "Key file with any of the settings below, in a [camgate] group, and cameras "
-		  "in [camera NAME] groups; the command line wins [none]",
-		  "FILE" },
-		{ "list-devices", 0, 0, G_OPTION_ARG_NONE, &f->list_devices,
-		  "Print the cameras and encoders found, then exit", NULL },
-		{ "hash-password", 0, 0, G_OPTION_ARG_NONE, &f->hash_password,
-		  "Read a password on stdin and print the password-hash setting for it", NULL },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &f->version, "Print the version and exit",
-		  NULL },
-	};
-	GOptionContext *ctx = g_option_context_new("- WebRTC camera gateway");
-	GOptionEntry *e = &entries[4];
+#define CONFIG_ENTRIES_MAX (_OPT_MAX + 6) /* the four flags, the settings, --camera, end */
 
+/*
+ * The command-line options in --help's order, pointing into a and f. One list for --help
+ * and for cg_config_options(), which the man page is generated from: they cannot differ.
+ * Returns how many entries were written (the terminating zero entry not counted).
+ */
+static size_t config_entries(GOptionEntry *entries, struct cg_config_args *a,
+			     struct config_flags *f)
+{
+	GOptionEntry *e = entries;
+
+	*e++ = (GOptionEntry){ "config",
+			       'c',
+			       0,
+			       G_OPTION_ARG_FILENAME,
+			       &a->path,
+			       "Key file with any of the settings below, in a [camgate] group, "
+			       "and cameras in [camera NAME] groups; the command line wins [none]",
+			       "FILE" };
+	*e++ = (GOptionEntry){ "list-devices",
+			       0,
+			       0,
+			       G_OPTION_ARG_NONE,
+			       &f->list_devices,
+			       "Print the cameras and encoders found, then exit",
+			       NULL };
+	*e++ = (GOptionEntry){
+		"hash-password",
+		0,
+		0,
+		G_OPTION_ARG_NONE,
+		&f->hash_password,
+		"Read a password on stdin and print the password-hash setting for it",
+		NULL
+	};
+	*e++ = (GOptionEntry){
+		"version", 0, 0, G_OPTION_ARG_NONE, &f->version, "Print the version and exit", NULL
+	};
 	/* --camera right after --source: it is what replaces --source for several cameras. */
 	for (unsigned i = 0; i < _OPT_MAX; i++) {
 		*e++ = (GOptionEntry){ opts[i].name, 0,		 0, G_OPTION_ARG_STRING, &a->v[i],
@@ -1252,11 +1274,46 @@ static GOptionContext *config_option_context(struct cg_config_args *a, struct co
 					       CAMERA_HELP,
 					       "NAME=SRC[,KEY=VALUE...]" };
 	}
-	g_option_context_set_summary(
-		ctx, "Streams a camera (or a test pattern) to browsers over WebRTC.\n"
-		     "Open http://ADDR:PORT/ to watch; WHEP players use /whep.");
+	*e = (GOptionEntry){ 0 };
+	return (size_t)(e - entries);
+}
+
+static GOptionContext *config_option_context(struct cg_config_args *a, struct config_flags *f)
+{
+	GOptionEntry entries[CONFIG_ENTRIES_MAX];
+	GOptionContext *ctx = g_option_context_new(CG_CONFIG_HELP_PARAMETER);
+
+	config_entries(entries, a, f);
+	g_option_context_set_summary(ctx, CG_CONFIG_HELP_SUMMARY);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	return ctx;
+}
+
+size_t cg_config_options(struct cg_config_option *out, size_t max)
+{
+	struct cg_config_args *a = config_args_new(0, NULL);
+	struct config_flags f = { 0 };
+	GOptionEntry entries[CONFIG_ENTRIES_MAX];
+	size_t n = config_entries(entries, a, &f);
+
+	for (size_t i = 0; i < n && i < max; i++) {
+		const struct opt *o = NULL;
+
+		for (unsigned k = 0; k < _OPT_MAX; k++)
+			if (strcmp(opts[k].name, entries[i].long_name) == 0)
+				o = &opts[k];
+		out[i] = (struct cg_config_option){
+			.name = entries[i].long_name,
+			.short_name = entries[i].short_name,
+			.arg = entries[i].arg_description,
+			.help = entries[i].description,
+			.in_file = o != NULL,
+			.reload = o && (o->flags & OPT_RELOAD),
+			.secret = o && (o->flags & OPT_SECRET),
+		};
+	}
+	config_args_free(a);
+	return n;
 }
 
 /* The command line into a (the file and defaults come later). */

@@ -224,3 +224,31 @@ struct cg_config *cg_config_camera_view_free(struct cg_config *view);
 
 /* True when the HTTP listen address is a loopback address. */
 bool cg_config_listens_on_loopback(const struct cg_config *cfg);
+
+/* What --help prints before and after its option list (the man page's NAME and SYNOPSIS
+ * say the same). */
+#define CG_CONFIG_HELP_PARAMETER "- WebRTC camera gateway"
+#define CG_CONFIG_HELP_SUMMARY                                                                     \
+	"Streams a camera (or a test pattern) to browsers over WebRTC.\n"                          \
+	"Open http://ADDR:PORT/ to watch; WHEP players use /whep.\n"                               \
+	"camgate doctor [--config=FILE] checks cameras, encoders, permissions, the port,\n"        \
+	"the certificate and the network, and says how to fix what fails."
+
+/* One command-line option as --help prints it. */
+struct cg_config_option {
+	const char *name; /* without "--" */
+	char short_name;  /* 0: none */
+	const char *arg;  /* the value's placeholder ("FILE"), or NULL for a flag */
+	const char *help; /* --help's text: the default, if any, in [brackets] at its end */
+	bool in_file;	  /* also a key of the key file's [camgate] group */
+	bool reload;	  /* a new value in the key file applies on SIGHUP */
+	bool secret;	  /* never printed or logged */
+};
+
+/*
+ * The command-line options, in --help's order, from the very list --help is built from, so
+ * that a page generated from them (docs/man/) cannot disagree with --help. Writes at most
+ * max into out (static strings: nothing to free) and returns how many there are. Any
+ * thread.
+ */
+size_t cg_config_options(struct cg_config_option *out, size_t max);
