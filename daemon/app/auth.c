@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 
 #include "app/auth.h"
-#include "app/config.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/rand.h"
@@ -462,19 +461,19 @@ out:
 
 /* ---- credentials ---- */
 
-void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_config *cfg, const char *token)
+void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_auth_credentials *cred)
 {
-	bool changed = g_strcmp0(auth->token, token) != 0 ||
-		       g_strcmp0(auth->password_hash, cfg->password_hash) != 0;
+	bool changed = g_strcmp0(auth->token, cred->token) != 0 ||
+		       g_strcmp0(auth->password_hash, cred->password_hash) != 0;
 
-	auth->required = cfg->auth_required;
+	auth->required = cred->required;
 	if (!changed)
 		return;
 	auth_wipe(auth->token);
 	g_free(auth->token);
 	g_free(auth->password_hash);
-	auth->token = g_strdup(token);
-	auth->password_hash = g_strdup(cfg->password_hash);
+	auth->token = g_strdup(cred->token);
+	auth->password_hash = g_strdup(cred->password_hash);
 	auth->generation++;
 	auth_new_key(auth);
 	if (auth->state_dir) {
@@ -499,11 +498,11 @@ static gboolean auth_client_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, AUTH_CLIENT_KEY_LEN) == 0;
 }
 
-int cg_auth_new(const struct cg_config *cfg, const char *token, struct cg_auth **ret)
+int cg_auth_new(const struct cg_auth_credentials *cred, struct cg_auth **ret)
 {
 	struct cg_auth *auth;
 
-	if (token && cg_auth_token_check(token) < 0)
+	if (cred->token && cg_auth_token_check(cred->token) < 0)
 		return -EINVAL;
 	auth = cg_new0(struct cg_auth, 1);
 	auth->revoked = g_array_new(FALSE, FALSE, sizeof(struct auth_revoked));
@@ -512,7 +511,7 @@ int cg_auth_new(const struct cg_config *cfg, const char *token, struct cg_auth *
 	g_queue_init(&auth->logins);
 	cg_rand_bytes(auth->blind, sizeof(auth->blind));
 	cg_rand_bytes(auth->cookie_key, sizeof(auth->cookie_key));
-	cg_auth_set_credentials(auth, cfg, token);
+	cg_auth_set_credentials(auth, cred);
 	*ret = auth;
 	return 0;
 }

@@ -31,7 +31,6 @@
 
 struct cg_auth;
 struct cg_auth_login;
-struct cg_config;
 struct sockaddr;
 
 #define CG_AUTH_COOKIE		   "camgate_auth"
@@ -80,12 +79,19 @@ char *cg_auth_hash_password(const char *password, unsigned iterations);
  * thread; takes as long as the hash's iteration count asks. */
 int cg_auth_verify_password(const char *hash, const char *password);
 
+/* The credentials a checker accepts, as the configuration gives them (borrowed for the
+ * call: secrets are copied). */
+struct cg_auth_credentials {
+	const char *token;	   /* the configured or generated token, NULL: none */
+	const char *password_hash; /* --password-hash (cg_auth_hash_password), NULL: none */
+	bool required;		   /* false: every request passes (loopback without secrets) */
+};
+
 /*
- * Creates the checker for cfg's credentials (borrowed for the call: secrets are copied).
- * token is the configured or generated token (NULL: none). The cookie key is random and in
- * memory only until cg_auth_keep_cookie_key. Returns 0 or -EINVAL (a bad token).
+ * Creates the checker for cred. The cookie key is random and in memory only until
+ * cg_auth_keep_cookie_key. Returns 0 or -EINVAL (a bad token).
  */
-int cg_auth_new(const struct cg_config *cfg, const char *token, struct cg_auth **ret);
+int cg_auth_new(const struct cg_auth_credentials *cred, struct cg_auth **ret);
 
 /*
  * Frees auth. Sign-ins still hashing are waited for (one hash time at most, as they run in
@@ -112,7 +118,7 @@ int cg_auth_keep_cookie_key(struct cg_auth *auth, const char *state_dir);
  * before, the cookie key is replaced (and written, see above): every cookie stops working,
  * and sign-ins still hashing against the old password fail with -EACCES.
  */
-void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_config *cfg, const char *token);
+void cg_auth_set_credentials(struct cg_auth *auth, const struct cg_auth_credentials *cred);
 
 /* True when credentials are required at all (auth=on, or auto beyond loopback). */
 bool cg_auth_required(const struct cg_auth *auth);

@@ -197,7 +197,10 @@ static void daemon_apply(struct daemon *d, const struct cg_config *old, const st
 {
 	cg_log_set_level((enum cg_log_level) new->log_level);
 	daemon_apply_bitrates(d, old, new);
-	cg_auth_set_credentials(d->auth, new, daemon_token(d, new));
+	cg_auth_set_credentials(d->auth,
+				&(struct cg_auth_credentials){ .token = daemon_token(d, new),
+							       .password_hash = new->password_hash,
+							       .required = new->auth_required });
 	/* A credential change revoked every cookie: the kept key must say so too. */
 	if (new->auth_required)
 		daemon_keep_cookie_key(d, d->cfg->state_dir);
@@ -279,7 +282,10 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 	int r;
 
 	daemon_check_config_mode(d->cfg);
-	r = cg_auth_new(d->cfg, daemon_token(d, d->cfg), &d->auth);
+	r = cg_auth_new(&(struct cg_auth_credentials){ .token = daemon_token(d, d->cfg),
+						       .password_hash = d->cfg->password_hash,
+						       .required = d->cfg->auth_required },
+			&d->auth);
 	if (r < 0) {
 		cg_err("the token in %s/token is not valid: fix or delete it", d->cfg->state_dir);
 		return r;

@@ -7,7 +7,7 @@
 
 #include "app/stats.h"
 #include "fanout/hub.h"
-#include "media/media.h"
+#include "media/unit.h"
 #include "proto/bwe.h"
 #include "proto/fanout.h"
 #include "proto/rtx.h"

@@ -11,7 +11,7 @@
 #include "crypto/cert.h"
 #include "crypto/dtls.h"
 #include "crypto/srtp.h"
-#include "signaling/ice_servers.h"
+#include "app/ice_servers.h"
 #include "media/media.h"
 #include "net/ice.h"
 #include "proto/rtcp.h"
@@ -29,7 +29,6 @@
 #include "util/rand.h"
 #include "util/refcount.h"
 #include "util/time.h"
-#include "fanout/worker.h"
 
 #define SESSION_PACKET_MAX 1500
 /* NACK service per viewer: a hostile or hopeless receiver cannot make us resend the
@@ -175,7 +174,7 @@ static void session_timer_new(struct cg_session *s)
 	s->timer = g_source_new(&session_timer_funcs, sizeof(GSource));
 	s->timer_ready = -1;
 	g_source_set_callback(s->timer, session_on_timer, s, NULL);
-	g_source_attach(s->timer, cg_worker_context(s->setup.worker));
+	g_source_attach(s->timer, s->setup.host->ctx);
 }
 
 static void session_timer_free(struct cg_session *s)
@@ -593,7 +592,7 @@ static int session_build_packet(struct cg_session *s, const struct cg_media_unit
  * Hands n prepared messages of the worker's batch to the transport in one call. Returns
  * the number it took; fewer than n means the socket buffer is full.
  */
-static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch *b, unsigned n)
+static unsigned session_flush_batch(struct cg_session *s, struct cg_session_batch *b, unsigned n)
 {
 	int sent;
 
@@ -609,11 +608,11 @@ static unsigned session_flush_batch(struct cg_session *s, struct cg_worker_batch
 
 /* Adds packet index of u to the batch (flushing it when full); returns packets the
  * socket refused. */
-static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *b, unsigned *n,
+static unsigned session_batch_add(struct cg_session *s, struct cg_session_batch *b, unsigned *n,
 				  const struct cg_media_unit *u, size_t index, bool rtx,
 				  uint64_t now)
 {
-	int len = session_build_packet(s, u, index, rtx, now, b->slots[*n], CG_WORKER_SLOT);
+	int len = session_build_packet(s, u, index, rtx, now, b->slots[*n], CG_SESSION_SLOT);
 	unsigned dropped = 0;
 
 	if (len < 0) {
@@ -621,7 +620,7 @@ static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *
 		return 0;
 	}
 	b->msgs[*n].len = (size_t)len;
-	if (++*n == CG_WORKER_BATCH) {
+	if (++*n == CG_SESSION_BATCH) {
 		dropped = *n - session_flush_batch(s, b, *n);
 		*n = 0;
 	}
@@ -630,13 +629,13 @@ static unsigned session_batch_add(struct cg_session *s, struct cg_worker_batch *
 
 /*
  * Sends all packets of u: built into the worker's preallocated slots, then one transport
- * call per CG_WORKER_BATCH packets (one call per frame in the common case). Returns the
+ * call per CG_SESSION_BATCH packets (one call per frame in the common case). Returns the
  * number of packets the socket did not take.
  */
 static unsigned session_send_packets(struct cg_session *s, const struct cg_media_unit *u,
 				     uint64_t now)
 {
-	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	struct cg_session_batch *b = s->setup.host->batch;
 	unsigned n = 0, dropped = 0;
 
 	for (size_t i = 0; i < u->plan.n_items; i++) {
@@ -660,7 +659,7 @@ static unsigned session_send_packets(struct cg_session *s, const struct cg_media
  */
 static void session_serve_nacks(struct cg_session *s, const struct cg_rtcp_info *info, uint64_t now)
 {
-	struct cg_worker_batch *b = cg_worker_batch(s->setup.worker);
+	struct cg_session_batch *b = s->setup.host->batch;
 	uint64_t retransmitted = s->st.retransmitted;
 	unsigned n = 0;
 
@@ -791,7 +790,7 @@ static void session_on_worker(struct cg_session *s, GSourceFunc fn)
 	GSource *src = g_idle_source_new();
 
 	g_source_set_callback(src, fn, cg_session_ref(s), session_unref_notify);
-	g_source_attach(src, cg_worker_context(s->setup.worker));
+	g_source_attach(src, s->setup.host->ctx);
 	g_source_unref(src);
 }
 
@@ -914,15 +913,13 @@ static const struct cg_ice_callbacks session_ice_callbacks = {
 	.recv = session_on_recv,
 };
 
-/* The transport on the worker's backend and context, gathering, and our credentials. */
+/* The transport on the host's backend and context, gathering, and our credentials. */
 static int session_create_ice(struct cg_session *s)
 {
 	struct cg_ice_servers_setup servers;
 	struct cg_turn_credentials cred = { 0 };
-	void *backend;
-	const struct cg_ice_ops *ops = cg_worker_ice(s->setup.worker, &backend);
 	struct cg_ice_setup setup = {
-		.ctx = cg_worker_context(s->setup.worker),
+		.ctx = s->setup.host->ctx,
 		/* The offerer controls (RFC 8445 §6.1.1): usually the browser. */
 		.controlling = s->offerer,
 		.loopback_only = s->setup.loopback_only,
@@ -932,7 +929,7 @@ static int session_create_ice(struct cg_session *s)
 		.userdata = s,
 	};
 	const char *ufrag, *pwd;
-	int r = cg_ice_new(ops, backend, &setup, &s->ice);
+	int r = cg_ice_new(s->setup.host->ice_ops, s->setup.host->ice_backend, &setup, &s->ice);
 
 	cg_turn_credentials_clear(&cred);
 	if (r < 0)
@@ -1185,7 +1182,7 @@ static gboolean session_attach(gpointer userdata)
 	if (r < 0)
 		return G_SOURCE_REMOVE; /* started twice */
 	s->attached = true;
-	cg_worker_attach_session(s->setup.worker, s);
+	s->setup.host->attach(s->setup.host->host_data, s);
 	cg_ice_attach(s->ice); /* -EALREADY after a gathering wait */
 	/* What DTLS queued at its start (an offering session's ClientHello), and the set-up
 	 * and consent watch (R1, R2). */
@@ -1196,8 +1193,8 @@ static gboolean session_attach(gpointer userdata)
 
 void cg_session_start(struct cg_session *s)
 {
-	g_main_context_invoke_full(cg_worker_context(s->setup.worker), G_PRIORITY_DEFAULT,
-				   session_attach, cg_session_ref(s), session_unref_notify);
+	g_main_context_invoke_full(s->setup.host->ctx, G_PRIORITY_DEFAULT, session_attach,
+				   cg_session_ref(s), session_unref_notify);
 }
 
 struct session_candidates {
@@ -1248,8 +1245,8 @@ int cg_session_add_remote_candidates(struct cg_session *s, const struct cg_sdp_f
 	for (unsigned i = 0; i < frag->n_candidates; i++)
 		c->candidates[i] = g_strdup(frag->candidates[i]);
 	c->end_of_candidates = frag->end_of_candidates;
-	g_main_context_invoke_full(cg_worker_context(s->setup.worker), G_PRIORITY_DEFAULT,
-				   session_apply_candidates, c, session_candidates_free);
+	g_main_context_invoke_full(s->setup.host->ctx, G_PRIORITY_DEFAULT, session_apply_candidates,
+				   c, session_candidates_free);
 	return 0;
 }
 
@@ -1295,7 +1292,7 @@ void cg_session_close_now(struct cg_session *s)
 		g_main_context_invoke_full(s->setup.control_ctx, G_PRIORITY_DEFAULT,
 					   session_notify_closed, cg_session_ref(s),
 					   session_unref_notify);
-		cg_worker_detach_session(s->setup.worker, s);
+		s->setup.host->detach(s->setup.host->host_data, s);
 	}
 }
 

@@ -16,6 +16,10 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/srtp.h"
+#include "net/ice.h"
 
 struct cg_audio_track;
 struct cg_cert;
@@ -30,7 +34,6 @@ struct cg_sdp_fragment;
 struct cg_sdp_offer;
 struct cg_session;
 struct cg_stats;
-struct cg_worker;
 
 #define CG_SESSION_ID_LEN 16
 /*
@@ -44,6 +47,41 @@ struct cg_worker;
 
 typedef void (*cg_session_closed_fn)(struct cg_session *s, void *userdata);
 
+/* Packets a session hands to its ICE transport in one call; a frame with more takes several
+ * calls. */
+#define CG_SESSION_BATCH 64
+/* One packet slot: an MTU-sized RTP packet plus the SRTP tag. */
+#define CG_SESSION_SLOT (1500 + CG_SRTP_MAX_TRAILER)
+
+/*
+ * Send scratch shared by the sessions of one thread: preallocated once by the host and
+ * reused by each session in turn (they all run on that thread, and a transport is done
+ * with a datagram when cg_ice_send() returns). msgs[i].buf points at slots[i]; a session
+ * fills slots and msgs[i].len, then sends msgs[0..n).
+ */
+struct cg_session_batch {
+	struct cg_ice_msg msgs[CG_SESSION_BATCH];
+	uint8_t slots[CG_SESSION_BATCH][CG_SESSION_SLOT];
+};
+
+/*
+ * The thread a session is pinned to, described by its owner (a network worker:
+ * cg_worker_host(); a test or the HTTP fuzzer: its own): everything the session needs
+ * from it, so that the session does not know workers (the dependency goes worker →
+ * session only). Owned by the host; must outlive its sessions.
+ */
+struct cg_session_host {
+	GMainContext *ctx; /* the session's transport, timers and deferred calls run here */
+	const struct cg_ice_ops *ice_ops; /* ICE backend for cg_ice_new() */
+	void *ice_backend;		  /* its backend argument (NULL for libnice) */
+	struct cg_session_batch *batch;	  /* send scratch, host thread only */
+	/* On the host thread: the session starts working (the host takes a reference and
+	 * starts giving it units) / has closed (the host drops it). */
+	void (*attach)(void *host_data, struct cg_session *s);
+	void (*detach)(void *host_data, struct cg_session *s);
+	void *host_data;
+};
+
 /*
  * The end of the wait of cg_session_new_gathering(), on the control context: status is 0
  * (gathering done), -ETIMEDOUT (the cap passed: the answer will hold what was gathered by
@@ -53,9 +91,9 @@ typedef void (*cg_session_closed_fn)(struct cg_session *s, void *userdata);
 typedef void (*cg_session_gathered_fn)(struct cg_session *s, int status, void *userdata);
 
 struct cg_session_setup {
-	struct cg_worker *worker; /* the session is pinned here for its whole life */
-	struct cg_media *media;	  /* the camera it watches */
-	struct cg_hub_lane *lane; /* that camera's hub, on worker (cg_hub_lane) */
+	const struct cg_session_host *host; /* the session is pinned here for its whole life */
+	struct cg_media *media;		    /* the camera it watches */
+	struct cg_hub_lane *lane;	    /* that camera's hub, on host's thread (cg_hub_lane) */
 	struct cg_stats *stats;
 	const struct cg_cert *cert;
 	bool loopback_only; /* gather 127.0.0.1 only (the daemon listens on loopback) */
@@ -77,8 +115,8 @@ void cg_session_capabilities(struct cg_media *media, const struct cg_audio_track
 			     struct cg_sdp_capabilities *ret);
 
 /*
- * Creates the session for a negotiated offer: an ICE transport on the worker's context
- * (cg_worker_ice()) with host candidates gathered, a DTLS server that will verify the offer's
+ * Creates the session for a negotiated offer: an ICE transport on the host's context
+ * (setup->host->ice_ops) with host candidates gathered, a DTLS server that will verify the offer's
  * fingerprint, and the SDP answer (returned in *ret_answer, g_free() it). The session starts
  * working once cg_session_start() is called. All arguments are borrowed; setup's pointers must
  * outlive the session. Returns 0, -EIO (ICE or DTLS setup failed), -ENOSPC (answer too large).
@@ -127,7 +165,7 @@ int cg_session_new_offer(const struct cg_session_setup *setup, struct cg_session
 int cg_session_set_answer(struct cg_session *s, const char *sdp, size_t len,
 			  const char **ret_reason);
 
-/* Attaches the session to its worker (on the worker thread). A session that closed before
+/* Attaches the session to its host (host->attach, on the host thread). A session that closed before
  * it was attached reports on_closed all the same. Control thread. */
 void cg_session_start(struct cg_session *s);
 

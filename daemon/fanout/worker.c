@@ -32,9 +32,10 @@ struct cg_worker {
 	 * joins, n_lanes published last (atomic). */
 	struct cg_hub_lane *lanes[WORKER_MAX_CAMERAS];
 	unsigned n_lanes;
-	GPtrArray *sessions;	       /* worker thread only; holds refs */
-	unsigned load;		       /* atomic: sessions.len */
-	struct cg_worker_batch *batch; /* worker thread only */
+	GPtrArray *sessions;		/* worker thread only; holds refs */
+	unsigned load;			/* atomic: sessions.len */
+	struct cg_session_batch *batch; /* worker thread only */
+	struct cg_session_host host;
 	GSource *bitrate_tick;
 };
 
@@ -123,6 +124,28 @@ static gboolean worker_on_bitrate_tick(gpointer userdata)
 	return G_SOURCE_CONTINUE;
 }
 
+/* host->attach: the session joins the worker's list and its camera's lane. Worker thread. */
+static void worker_attach_session(void *host_data, struct cg_session *s)
+{
+	struct cg_worker *w = host_data;
+
+	g_ptr_array_add(w->sessions, cg_session_ref(s));
+	cg_hub_lane_add_viewer(cg_session_lane(s), s);
+	__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
+}
+
+/* host->detach: the session closed; the worker drops its reference. Worker thread. */
+static void worker_detach_session(void *host_data, struct cg_session *s)
+{
+	struct cg_worker *w = host_data;
+
+	if (g_ptr_array_remove_fast(w->sessions, s)) {
+		cg_hub_lane_remove_viewer(cg_session_lane(s), s);
+		__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
+		cg_session_unref(s);
+	}
+}
+
 static gpointer worker_thread(gpointer userdata)
 {
 	struct cg_worker *w = userdata;
@@ -144,11 +167,17 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats)
 	w->index = index;
 	w->stats = stats;
 	w->sessions = g_ptr_array_new();
-	w->batch = cg_new0(struct cg_worker_batch, 1);
-	for (unsigned i = 0; i < CG_WORKER_BATCH; i++)
+	w->batch = cg_new0(struct cg_session_batch, 1);
+	for (unsigned i = 0; i < CG_SESSION_BATCH; i++)
 		w->batch->msgs[i].buf = w->batch->slots[i];
 	w->ctx = g_main_context_new();
 	w->loop = g_main_loop_new(w->ctx, FALSE);
+	w->host = (struct cg_session_host){ .ctx = w->ctx,
+					    .ice_ops = &cg_nice_ice_ops,
+					    .batch = w->batch,
+					    .attach = worker_attach_session,
+					    .detach = worker_detach_session,
+					    .host_data = w };
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wake_fd < 0) {
 		cg_err("worker %u: eventfd: %m", index);
@@ -202,20 +231,9 @@ struct cg_worker *cg_worker_free(struct cg_worker *w)
 	return NULL;
 }
 
-GMainContext *cg_worker_context(struct cg_worker *w)
+const struct cg_session_host *cg_worker_host(struct cg_worker *w)
 {
-	return w->ctx;
-}
-
-const struct cg_ice_ops *cg_worker_ice(struct cg_worker *w, void **ret_backend)
-{
-	*ret_backend = NULL;
-	return &cg_nice_ice_ops;
-}
-
-struct cg_worker_batch *cg_worker_batch(struct cg_worker *w)
-{
-	return w->batch;
+	return &w->host;
 }
 
 int cg_worker_wake_fd(struct cg_worker *w)
@@ -237,22 +255,6 @@ int cg_worker_add_hub(struct cg_worker *w, struct cg_hub *hub)
 unsigned cg_worker_load(struct cg_worker *w)
 {
 	return __atomic_load_n(&w->load, __ATOMIC_RELAXED);
-}
-
-void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s)
-{
-	g_ptr_array_add(w->sessions, cg_session_ref(s));
-	cg_hub_lane_add_viewer(cg_session_lane(s), s);
-	__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
-}
-
-void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s)
-{
-	if (g_ptr_array_remove_fast(w->sessions, s)) {
-		cg_hub_lane_remove_viewer(cg_session_lane(s), s);
-		__atomic_store_n(&w->load, w->sessions->len, __ATOMIC_RELAXED);
-		cg_session_unref(s);
-	}
 }
 
 struct cg_worker *cg_worker_least_loaded(struct cg_worker **workers, unsigned n)

@@ -3,10 +3,8 @@
  * The media thread: capture → encode → packetize once → publish to the hub (STYLE 4.5).
  * Also the keyframe arbiter: any number of keyframe requests within
  * min_keyframe_interval_ms become one IDR.
- *
- * A media unit is one access unit packetized once: immutable and reference-counted, shared
- * read-only by every worker; all viewers send the same payloads with the same SSRC,
- * sequence numbers and timestamps.
+
+ * It publishes media units (media/unit.h).
  */
 #pragma once
 
@@ -14,40 +12,12 @@
 #include <stdint.h>
 
 #include "hw/encoder.h"
-#include "proto/h264.h"
-#include "util/refcount.h"
-
-#define CG_MEDIA_MAX_PAYLOAD 1100 /* leaves room for RTP header, extensions, SRTP tag: MTU 1200 */
-#define CG_MEDIA_VIDEO_CLOCK 90000
+#include "media/unit.h"
 
 struct cg_config;
 struct cg_hub;
 struct cg_stats;
 struct cg_media;
-struct cg_unit_pool;
-
-enum cg_media_kind {
-	CG_MEDIA_VIDEO = 0,
-	CG_MEDIA_AUDIO, /* one Opus packet: au is NULL, plan has one payload */
-};
-
-struct cg_media_unit {
-	struct cg_refcount ref;
-	enum cg_media_kind kind;
-	struct cg_au *au;
-	struct cg_h264_plan plan; /* arena and items owned by the unit */
-	uint16_t first_seq;	  /* RTP sequence number of plan.items[0] */
-	uint32_t rtp_timestamp;
-	uint64_t capture_mono_usec;
-	uint64_t capture_wall_usec;
-	bool keyframe;
-	struct cg_unit_pool *pool;	 /* where the last unref returns it, or NULL: freed */
-	struct cg_media_unit *pool_next; /* on the pool's free list */
-};
-
-/* Any thread. */
-struct cg_media_unit *cg_media_unit_ref(struct cg_media_unit *u);
-struct cg_media_unit *cg_media_unit_unref(struct cg_media_unit *u);
 
 /*
  * Opens the source and the encoder named in cfg (borrowed; must outlive the media). hub and

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "media/media.h"
+#include "media/unit.h"
 
 struct cg_unit_pool;
 

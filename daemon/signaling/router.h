@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "signaling/ice_servers.h"
+#include "app/ice_servers.h"
 #include "signaling/signaling.h"
 
 struct cg_http;

@@ -13,7 +13,7 @@
 #include "fanout/hub.h"
 #include "signaling/hostnames.h"
 #include "hw/frame.h"
-#include "signaling/ice_servers.h"
+#include "app/ice_servers.h"
 #include "media/media.h"
 #include "signaling/metrics.h"
 #include "net/http_mhd.h"
@@ -303,29 +303,6 @@ static void signaling_http_kick_cb(void *userdata)
 static void signaling_trim_soon_cb(void *userdata)
 {
 	cg_signaling_trim_soon(userdata);
-}
-
-void cg_signaling_session_setup(const struct cg_signaling_deps *deps,
-				const struct cg_signaling_camera *cam,
-				cg_session_closed_fn on_closed, void *userdata,
-				struct cg_session_setup *ret)
-{
-	struct cg_worker *w = cg_worker_least_loaded(deps->workers, deps->n_workers);
-
-	*ret = (struct cg_session_setup){
-		.worker = w,
-		.media = cam->media,
-		.lane = cg_hub_lane(cam->hub, cg_worker_index(w)),
-		.stats = cam->stats,
-		.cert = deps->cert,
-		.loopback_only = cg_config_listens_on_loopback(deps->cfg),
-		.cfg = cam->cfg,
-		.ice = deps->ice,
-		.audio = cam->audio,
-		.control_ctx = deps->ctx,
-		.on_closed = on_closed,
-		.on_closed_userdata = userdata,
-	};
 }
 
 static enum MHD_Result handle_rooms(struct cg_signaling *sig, struct MHD_Connection *conn,

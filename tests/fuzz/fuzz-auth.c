@@ -30,10 +30,10 @@ static char *cookie; /* "camgate_auth=VALUE" of a valid login */
 
 static void setup(void)
 {
-	struct cg_config cfg = { .auth_required = true };
+	struct cg_auth_credentials cred = { .token = TOKEN, .required = true };
 	char *set_cookie;
 
-	if (cg_auth_new(&cfg, TOKEN, &auth) < 0 ||
+	if (cg_auth_new(&cred, &auth) < 0 ||
 	    cg_auth_login(auth, TOKEN, NOW_S, 1, false, &set_cookie) < 0)
 		abort();
 	cookie = g_strndup(set_cookie, strcspn(set_cookie, ";"));

@@ -218,9 +218,8 @@ struct cg_media_unit *cg_hub_lane_find_packet(struct cg_hub_lane *lane, uint16_t
 /* ---- a fake worker: the control context, the in-memory ICE ---- */
 
 struct cg_worker {
-	GMainContext *ctx;
-	struct cg_ice_mem_net *net;
-	struct cg_worker_batch batch;
+	struct cg_session_host host; /* the control context, the in-memory ICE */
+	struct cg_session_batch batch;
 	GPtrArray *sessions; /* attached, each a reference as the real worker holds */
 };
 
@@ -236,29 +235,22 @@ unsigned cg_worker_index(const struct cg_worker *w)
 	return 0;
 }
 
-GMainContext *cg_worker_context(struct cg_worker *w)
+const struct cg_session_host *cg_worker_host(struct cg_worker *w)
 {
-	return w->ctx;
+	return &w->host;
 }
 
-const struct cg_ice_ops *cg_worker_ice(struct cg_worker *w, void **ret_backend)
+static void fake_worker_attach(void *host_data, struct cg_session *s)
 {
-	*ret_backend = w->net;
-	return &cg_mem_ice_ops;
-}
+	struct cg_worker *w = host_data;
 
-struct cg_worker_batch *cg_worker_batch(struct cg_worker *w)
-{
-	return &w->batch;
-}
-
-void cg_worker_attach_session(struct cg_worker *w, struct cg_session *s)
-{
 	g_ptr_array_add(w->sessions, cg_session_ref(s));
 }
 
-void cg_worker_detach_session(struct cg_worker *w, struct cg_session *s)
+static void fake_worker_detach(void *host_data, struct cg_session *s)
 {
+	struct cg_worker *w = host_data;
+
 	if (g_ptr_array_remove_fast(w->sessions, s))
 		cg_session_unref(s);
 }
@@ -402,16 +394,24 @@ static void fuzz_setup(void)
 	fake_mono_usec = (int64_t)g_get_monotonic_time() + FAKE_AHEAD_USEC;
 	pass_sessions = g_ptr_array_new();
 	F.ctx = g_main_context_new();
-	fake_worker.ctx = F.ctx;
-	fake_worker.net = cg_ice_mem_net_new();
+	fake_worker.host = (struct cg_session_host){ .ctx = F.ctx,
+						     .ice_ops = &cg_mem_ice_ops,
+						     .ice_backend = cg_ice_mem_net_new(),
+						     .batch = &fake_worker.batch,
+						     .attach = fake_worker_attach,
+						     .detach = fake_worker_detach,
+						     .host_data = &fake_worker };
 	fake_worker.sessions = g_ptr_array_new();
-	for (unsigned i = 0; i < CG_WORKER_BATCH; i++)
+	for (unsigned i = 0; i < CG_SESSION_BATCH; i++)
 		fake_worker.batch.msgs[i].buf = fake_worker.batch.slots[i];
 	if (cg_cert_new(&F.cert) < 0)
 		abort();
 	F.cfg[0] = fuzz_config(config_a);
 	F.cfg[1] = fuzz_config(config_b);
-	if (cg_auth_new(F.cfg[0], F.cfg[0]->token, &F.auth) < 0)
+	if (cg_auth_new(&(struct cg_auth_credentials){ .token = F.cfg[0]->token,
+						       .password_hash = F.cfg[0]->password_hash,
+						       .required = F.cfg[0]->auth_required },
+			&F.auth) < 0)
 		abort();
 	cg_stats_init(&F.stats);
 	cg_refcount_init(&F.media.frame.ref);
@@ -1009,7 +1009,10 @@ static void pass_reset_state(const struct cg_config *cfg)
 	cg_stats_fini(&F.stats);
 	cg_stats_init(&F.stats);
 	/* As a SIGHUP reload does (main.c): new snapshot, same auth object. */
-	cg_auth_set_credentials(F.auth, cfg, cfg->token);
+	cg_auth_set_credentials(F.auth,
+				&(struct cg_auth_credentials){ .token = cfg->token,
+							       .password_hash = cfg->password_hash,
+							       .required = cfg->auth_required });
 	cg_signaling_set_config(F.sig, cfg);
 }
 

@@ -695,7 +695,7 @@ static bool relay_allocates(GMainContext *ctx, uint16_t port, const char *user,
 	return relayed;
 }
 
-/* CG_TURN_REST_TTL_S in daemon/signaling/ice_servers.h. */
+/* CG_TURN_REST_TTL_S in daemon/app/ice_servers.h. */
 #define REST_TTL_S (12 * 60 * 60)
 
 static void test_turn_rest(void)

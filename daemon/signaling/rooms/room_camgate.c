@@ -14,7 +14,7 @@
 #include "signaling/rooms/room_msg.h"
 #include "signaling/rooms/roomreg.h"
 #include "fanout/session.h"
-#include "signaling/signaling.h"
+#include "signaling/deps.h"
 #include "signaling/viewers.h"
 #include "util/log.h"
 #include "util/macros.h"

@@ -22,7 +22,7 @@
 #include "signaling/rooms/room_msg.h"
 #include "signaling/rooms/roomreg.h"
 #include "signaling/rooms/rooms.h"
-#include "signaling/signaling.h"
+#include "signaling/deps.h"
 #include "util/log.h"
 #include "util/macros.h"
 #include "util/time.h"

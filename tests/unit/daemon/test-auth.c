@@ -127,18 +127,22 @@ static int login_from(struct cg_auth *auth, GMainContext *ctx, const char *text,
 
 static struct cg_auth *auth_with(const char *token, const char *hash)
 {
-	struct cg_config cfg = { .auth_required = true, .password_hash = (char *)hash };
+	struct cg_auth_credentials cred = { .token = token,
+					    .password_hash = hash,
+					    .required = true };
 	struct cg_auth *auth;
 
-	g_assert_cmpint(cg_auth_new(&cfg, token, &auth), ==, 0);
+	g_assert_cmpint(cg_auth_new(&cred, &auth), ==, 0);
 	return auth;
 }
 
 static void set_credentials(struct cg_auth *auth, const char *token, const char *hash)
 {
-	struct cg_config cfg = { .auth_required = true, .password_hash = (char *)hash };
+	struct cg_auth_credentials cred = { .token = token,
+					    .password_hash = hash,
+					    .required = true };
 
-	cg_auth_set_credentials(auth, &cfg, token);
+	cg_auth_set_credentials(auth, &cred);
 }
 
 /* A new sign-in's "camgate_auth=VALUE" (the synchronous form, with the token). */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "app/config.h"
-#include "signaling/ice_servers.h"
+#include "app/ice_servers.h"
 
 /*
  * Expected passwords, computed outside camgate with OpenSSL:

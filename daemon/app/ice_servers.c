@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "signaling/ice_servers.h"
+#include "app/ice_servers.h"
 #include "util/time.h"
 
 /* RFC 7064/7065 URIs put IPv6 literals in brackets. */

@@ -1,0 +1,2 @@
+/* check-deps self-test: media → hub → media is a circle. */
+#include "fanout/hub.h"
