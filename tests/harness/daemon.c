@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto/cert.h"
 #include "daemon.h"
 #include "http_client.h"
 #include "util/time.h"
@@ -114,6 +115,26 @@ long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const 
 	return p.value;
 }
 
+struct status_wait {
+	struct cg_test_daemon *d;
+	const char *key;
+	long want;
+};
+
+static bool status_is(void *data)
+{
+	struct status_wait *w = data;
+
+	return cg_test_daemon_status(w->d, w->key) == w->want;
+}
+
+bool cg_test_daemon_wait_status(struct cg_test_daemon *d, const char *key, long want, unsigned ms)
+{
+	struct status_wait w = { d, key, want };
+
+	return cg_test_loop_until(d->ctx, status_is, &w, ms);
+}
+
 static pid_t daemon_spawn(const char *exe, uint16_t port, const char *const *extra)
 {
 	char listen[64];
@@ -209,4 +230,83 @@ bool cg_test_wait_frames(struct cg_test_daemon *d, struct cg_whep_client *c, uin
 
 	return cg_test_loop_until(d->ctx, has_frames, &w, ms) &&
 	       cg_whep_client_stats(c)->error == 0;
+}
+
+/* ---- the GTest fixture ---- */
+
+const char *cg_test_init(int *argc, char ***argv)
+{
+	g_test_init(argc, argv, NULL);
+	if (*argc < 2) {
+		fprintf(stderr, "usage: %s CAMGATE [--tap]\n", (*argv)[0]);
+		exit(2);
+	}
+	return (*argv)[1];
+}
+
+void cg_test_fixture_start(struct cg_test_fixture *fx, const char *const *args,
+			   const char *const *env)
+{
+	int r;
+
+	fx->ctx = g_main_context_default();
+	g_assert_cmpint(cg_cert_new(&fx->cert), ==, 0);
+	/* The daemon inherits the environment when it is spawned: a hook is set for it alone. */
+	for (const char *const *e = env; e && *e; e++) {
+		g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+
+		g_assert_nonnull(kv[1]);
+		g_setenv(kv[0], kv[1], TRUE);
+	}
+	r = cg_test_daemon_start(&fx->daemon, fx->ctx, fx->exe, args);
+	for (const char *const *e = env; e && *e; e++) {
+		g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
+
+		g_unsetenv(kv[0]);
+	}
+	g_assert_cmpint(r, ==, 0);
+}
+
+void cg_test_fixture_stop(struct cg_test_fixture *fx)
+{
+	int status = cg_test_daemon_stop(&fx->daemon);
+
+	/* Whatever the test did to it, the daemon shuts down cleanly. */
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	fx->cert = cg_cert_free(fx->cert);
+}
+
+struct cg_whep_client *cg_test_fixture_viewer(struct cg_test_fixture *fx,
+					      const struct cg_whep_client_cfg *cfg)
+{
+	struct cg_whep_client *c = cg_test_viewer_start(&fx->daemon, fx->cert, cfg);
+
+	g_assert_nonnull(c);
+	return c;
+}
+
+struct cg_whep_client *cg_test_fixture_viewer_on(struct cg_test_fixture *fx, const char *path)
+{
+	struct cg_whep_client_cfg cfg = { .path = path };
+
+	return cg_test_fixture_viewer(fx, &cfg);
+}
+
+void cg_test_fixture_wait_frames(struct cg_test_fixture *fx, struct cg_whep_client *c, uint64_t n,
+				 unsigned ms)
+{
+	g_assert_true(cg_test_wait_frames(&fx->daemon, c, n, ms));
+}
+
+void cg_test_assert_nothing_lost(const char *name, struct cg_whep_client *c)
+{
+	const struct cg_whep_stats *st = cg_whep_client_stats(c);
+
+	g_test_message("%s: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " incomplete",
+		       name, st->frames, st->packets, st->packets_lost, st->aus_lost);
+	g_assert_cmpuint(st->packets_lost, ==, 0);
+	g_assert_cmpuint(st->aus_lost, ==, 0);
+	g_assert_cmpuint(st->packets_bad, ==, 0);
 }

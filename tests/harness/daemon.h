@@ -32,6 +32,9 @@ long cg_test_daemon_status(struct cg_test_daemon *d, const char *key);
 /* The same for the JSON at path (e.g. "/cam/back/status"). */
 long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key);
 
+/* Runs d's context until /status's "key" is want, or ms elapse; returns whether it is. */
+bool cg_test_daemon_wait_status(struct cg_test_daemon *d, const char *key, long want, unsigned ms);
+
 struct cg_cert;
 struct cg_whep_client;
 struct cg_whep_client_cfg;
@@ -53,3 +56,56 @@ void cg_test_loop_wait(GMainContext *ctx, unsigned ms);
 
 /* Runs the context until done(data) is true or ms elapse; returns done(data). */
 bool cg_test_loop_until(GMainContext *ctx, bool (*done)(void *data), void *data, unsigned ms);
+
+/*
+ * ---- A GTest fixture ----
+ *
+ * One daemon on the default main context, and a certificate for its viewers: what the
+ * whole-daemon tests (tests/integration) start, watch and stop in every test case. Unlike the
+ * functions above, these assert (g_assert*) instead of returning errors: for GTest programs
+ * only, on the thread that runs the default main context.
+ */
+struct cg_test_fixture {
+	const char *exe;      /* camgate's path, borrowed (cg_test_init) */
+	GMainContext *ctx;    /* the default context, while started */
+	struct cg_cert *cert; /* the viewers' certificate, owned, while started */
+	struct cg_test_daemon daemon;
+};
+
+/*
+ * g_test_init() for a program run as "PROGRAM [GTest options] CAMGATE" (run-in-netns.sh
+ * passes --tap). Returns CAMGATE (argv's, borrowed); prints the usage and exits 2 without
+ * it.
+ */
+const char *cg_test_init(int *argc, char ***argv);
+
+/*
+ * Starts fx->exe with args (NULL-terminated, see cg_test_daemon_start) and makes the
+ * certificate. env (may be NULL) is a NULL-terminated list of "NAME=VALUE" set for this
+ * daemon alone: the process environment has them only while it is spawned (test hooks such
+ * as CAMGATE_TEST_ENCODER_FAILURE). Asserts that the daemon came up.
+ */
+void cg_test_fixture_start(struct cg_test_fixture *fx, const char *const *args,
+			   const char *const *env);
+
+/* Stops the daemon, asserts that it exited with status 0, and frees the certificate. */
+void cg_test_fixture_stop(struct cg_test_fixture *fx);
+
+/* A started viewer of fx's daemon (cg_test_viewer_start; cfg may be NULL), owned by the
+ * caller (cg_whep_client_free). Asserts that it started. */
+struct cg_whep_client *cg_test_fixture_viewer(struct cg_test_fixture *fx,
+					      const struct cg_whep_client_cfg *cfg);
+
+/* The same, with default options, on the WHEP endpoint path (e.g. "/cam/back/whep"). */
+struct cg_whep_client *cg_test_fixture_viewer_on(struct cg_test_fixture *fx, const char *path);
+
+/* Asserts that c gets n more complete frames within ms, without an error
+ * (cg_test_wait_frames). */
+void cg_test_fixture_wait_frames(struct cg_test_fixture *fx, struct cg_whep_client *c, uint64_t n,
+				 unsigned ms);
+
+/*
+ * Asserts that c lost nothing so far: no sequence gap, no incomplete frame, no bad packet.
+ * Logs name and c's counts (g_test_message) first, so a failure shows them.
+ */
+void cg_test_assert_nothing_lost(const char *name, struct cg_whep_client *c);

@@ -8,54 +8,18 @@
  * usage: test-cameras CAMGATE --tap   (inside run-in-netns.sh)
  */
 #include <glib.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
-#include "crypto/cert.h"
 #include "daemon.h"
 #include "whep_client.h"
 
 #define FRAMES_MS 15000 /* generous: the machine may be busy; frames, not time, are checked */
 
-static const char *camgate_path;
-
-struct fixture {
-	GMainContext *ctx;
-	struct cg_cert *cert;
-	struct cg_test_daemon daemon;
-};
-
-static struct fixture fx;
-
-static void fixture_start(const char *const *args)
-{
-	fx.ctx = g_main_context_default();
-	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
-	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
-}
-
-static void fixture_stop(void)
-{
-	int status = cg_test_daemon_stop(&fx.daemon);
-
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	fx.cert = cg_cert_free(fx.cert);
-}
-
-static struct cg_whep_client *viewer_on(const char *path)
-{
-	struct cg_whep_client_cfg cfg = { .path = path };
-	struct cg_whep_client *c = cg_test_viewer_start(&fx.daemon, fx.cert, &cfg);
-
-	g_assert_nonnull(c);
-	return c;
-}
+static struct cg_test_fixture fx;
 
 static void wait_frames(struct cg_whep_client *c, uint64_t n)
 {
-	g_assert_true(cg_test_wait_frames(&fx.daemon, c, n, FRAMES_MS));
+	cg_test_fixture_wait_frames(&fx, c, n, FRAMES_MS);
 }
 
 /* Every frame the viewer started arrived whole, in order, starting at a keyframe. */
@@ -63,13 +27,8 @@ static void assert_complete(const char *name, struct cg_whep_client *c)
 {
 	const struct cg_whep_stats *st = cg_whep_client_stats(c);
 
-	g_test_message("%s: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " incomplete",
-		       name, st->frames, st->packets, st->packets_lost, st->aus_lost);
+	cg_test_assert_nothing_lost(name, c);
 	g_assert_true(st->first_is_idr);
-	g_assert_cmpuint(st->packets_lost, ==, 0);
-	g_assert_cmpuint(st->aus_lost, ==, 0);
-	g_assert_cmpuint(st->packets_bad, ==, 0);
 	g_assert_cmpuint(st->ts_backwards, ==, 0);
 }
 
@@ -87,7 +46,7 @@ static void test_two_cameras(void)
 	struct cg_whep_client *front, *back, *dflt, *extra;
 	const struct cg_whep_stats *st;
 
-	fixture_start(two_cameras);
+	cg_test_fixture_start(&fx, two_cameras, NULL);
 	/* Each camera's status says its own size; the daemon's viewers are everyone. */
 	g_assert_cmpint(cg_test_daemon_status_at(&fx.daemon, "/cam/front/status", "width"), ==,
 			640);
@@ -97,9 +56,9 @@ static void test_two_cameras(void)
 			720);
 	/* The default paths are the first camera's. */
 	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "width"), ==, 640);
-	front = viewer_on("/cam/front/whep");
-	back = viewer_on("/cam/back/whep");
-	dflt = viewer_on("/whep");
+	front = cg_test_fixture_viewer_on(&fx, "/cam/front/whep");
+	back = cg_test_fixture_viewer_on(&fx, "/cam/back/whep");
+	dflt = cg_test_fixture_viewer_on(&fx, "/whep");
 	wait_frames(front, 30);
 	wait_frames(back, 30);
 	wait_frames(dflt, 30);
@@ -115,14 +74,14 @@ static void test_two_cameras(void)
 	g_assert_cmpint(cg_test_daemon_status_at(&fx.daemon, "/cam/front/status", "camera_viewers"),
 			==, 2);
 	/* One limit for every camera and path: a fourth viewer, of either camera, is refused. */
-	extra = viewer_on("/cam/back/whep");
+	extra = cg_test_fixture_viewer_on(&fx, "/cam/back/whep");
 	cg_test_wait_frames(&fx.daemon, extra, 1, 5000); /* returns once the POST failed */
 	st = cg_whep_client_stats(extra);
 	g_test_message("fourth viewer: POST %d %s", st->post_status, st->post_reason);
 	g_assert_cmpint(st->post_status, ==, 503);
 	cg_whep_client_free(extra);
 	/* An unknown camera is 404, and changes nothing for the others. */
-	extra = viewer_on("/cam/nope/whep");
+	extra = cg_test_fixture_viewer_on(&fx, "/cam/nope/whep");
 	cg_test_wait_frames(&fx.daemon, extra, 1, 5000);
 	g_assert_cmpint(cg_whep_client_stats(extra)->post_status, ==, 404);
 	cg_whep_client_free(extra);
@@ -134,7 +93,7 @@ static void test_two_cameras(void)
 	cg_whep_client_free(front);
 	cg_whep_client_free(back);
 	cg_whep_client_free(dflt);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 /*
@@ -148,13 +107,13 @@ static void test_one_camera_fails(void)
 	uint64_t keyframes;
 
 	/* At 15 fps the 45th encode is 3 s in: both viewers are watching by then. */
-	g_setenv("CAMGATE_TEST_ENCODER_FAILURE", "45", TRUE);
-	g_setenv("CAMGATE_TEST_ENCODER_FAILURE_CAMERA", "back", TRUE);
-	fixture_start(two_cameras);
-	g_unsetenv("CAMGATE_TEST_ENCODER_FAILURE");
-	g_unsetenv("CAMGATE_TEST_ENCODER_FAILURE_CAMERA");
-	front = viewer_on("/cam/front/whep");
-	back = viewer_on("/cam/back/whep");
+	static const char *const back_fails[] = { "CAMGATE_TEST_ENCODER_FAILURE=45",
+						  "CAMGATE_TEST_ENCODER_FAILURE_CAMERA=back",
+						  NULL };
+
+	cg_test_fixture_start(&fx, two_cameras, back_fails);
+	front = cg_test_fixture_viewer_on(&fx, "/cam/front/whep");
+	back = cg_test_fixture_viewer_on(&fx, "/cam/back/whep");
 	wait_frames(front, 5);
 	wait_frames(back, 5);
 	keyframes = cg_whep_client_stats(back)->keyframes;
@@ -166,17 +125,12 @@ static void test_one_camera_fails(void)
 	assert_complete("back", back);
 	cg_whep_client_free(front);
 	cg_whep_client_free(back);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 int main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
-	if (argc < 2) {
-		fprintf(stderr, "usage: test-cameras CAMGATE [--tap]\n");
-		return 2;
-	}
-	camgate_path = argv[1];
+	fx.exe = cg_test_init(&argc, &argv);
 	g_test_add_func("/cameras/two", test_two_cameras);
 	g_test_add_func("/cameras/one-fails", test_one_camera_fails);
 	return g_test_run();

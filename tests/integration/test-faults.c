@@ -10,14 +10,11 @@
 #include <errno.h>
 #include <glib.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "crypto/cert.h"
 #include "daemon.h"
 #include "http_client.h"
 #include "util/macros.h"
@@ -27,100 +24,32 @@
 #define FLOOD_REQUESTS	 1500
 #define SLOW_CONNECTIONS 40
 
-static const char *camgate_path;
+static struct cg_test_fixture fx;
 
-struct fixture {
-	GMainContext *ctx;
-	struct cg_cert *cert;
-	struct cg_test_daemon daemon;
-};
-
-static struct fixture fx;
-
-static void fixture_start_env(const char *name, const char *value);
-
-static void fixture_start(void)
-{
-	fixture_start_env(NULL, NULL);
-}
-
-/* The daemon inherits the environment: a test hook is set for it alone. */
-static void fixture_start_env(const char *name, const char *value)
-{
-	static const char *const args[] = { "--size=320x240", "--fps=30", "--bitrate=300",
-					    "--log-level=notice", NULL };
-
-	fx.ctx = g_main_context_default();
-	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
-	if (name)
-		g_setenv(name, value, TRUE);
-	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
-	if (name)
-		g_unsetenv(name);
-}
-
-static void fixture_stop(void)
-{
-	int status = cg_test_daemon_stop(&fx.daemon);
-
-	/* Whatever happened, the daemon shuts down cleanly. */
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	fx.cert = cg_cert_free(fx.cert);
-}
-
-static struct cg_whep_client *viewer_start(void)
-{
-	struct cg_whep_client *c = cg_test_viewer_start(&fx.daemon, fx.cert, NULL);
-
-	g_assert_nonnull(c);
-	return c;
-}
+static const char *const daemon_args[] = { "--size=320x240", "--fps=30", "--bitrate=300",
+					   "--log-level=notice", NULL };
 
 static void wait_frames(struct cg_whep_client *c, uint64_t n)
 {
-	g_assert_true(cg_test_wait_frames(&fx.daemon, c, n, 10000));
-}
-
-/* The watcher saw everything: no sequence gap, no incomplete frame, no bad packet. */
-static void assert_nothing_lost(struct cg_whep_client *c)
-{
-	const struct cg_whep_stats *st = cg_whep_client_stats(c);
-
-	g_test_message("watcher: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-		       " packets, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " incomplete",
-		       st->frames, st->packets, st->packets_lost, st->aus_lost);
-	g_assert_cmpuint(st->packets_lost, ==, 0);
-	g_assert_cmpuint(st->aus_lost, ==, 0);
-	g_assert_cmpuint(st->packets_bad, ==, 0);
-}
-
-struct viewers_wait {
-	long want;
-};
-
-static bool viewers_are(void *data)
-{
-	return cg_test_daemon_status(&fx.daemon, "viewers") == ((struct viewers_wait *)data)->want;
+	cg_test_fixture_wait_frames(&fx, c, n, 10000);
 }
 
 static void test_silent_peer(void)
 {
 	struct cg_whep_client *watcher, *silent;
-	struct viewers_wait one = { 1 };
 
-	fixture_start();
-	watcher = viewer_start();
+	cg_test_fixture_start(&fx, daemon_args, NULL);
+	watcher = cg_test_fixture_viewer(&fx, NULL);
 	wait_frames(watcher, 10);
-	silent = viewer_start();
+	silent = cg_test_fixture_viewer(&fx, NULL);
 	wait_frames(silent, 3);
 	/* The second viewer's machine goes away: no DELETE, no BYE, no more packets. */
 	silent = cg_whep_client_free(silent);
-	g_assert_true(cg_test_loop_until(fx.ctx, viewers_are, &one, 60000));
+	g_assert_true(cg_test_daemon_wait_status(&fx.daemon, "viewers", 1, 60000));
 	wait_frames(watcher, 30);
-	assert_nothing_lost(watcher);
+	cg_test_assert_nothing_lost("watcher", watcher);
 	cg_whep_client_free(watcher);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 /* ---- The flood: a thread of blocking sockets, so the watcher's loop keeps running ---- */
@@ -252,9 +181,9 @@ static void test_http_flood(void)
 	GThread *thread;
 	uint64_t started;
 
-	fixture_start();
+	cg_test_fixture_start(&fx, daemon_args, NULL);
 	f.port = fx.daemon.port;
-	watcher = viewer_start();
+	watcher = cg_test_fixture_viewer(&fx, NULL);
 	wait_frames(watcher, 10);
 	started = cg_mono_usec();
 	thread = g_thread_new("flood", flood_thread, &f);
@@ -268,9 +197,9 @@ static void test_http_flood(void)
 	/* Still serving: the viewer keeps receiving and /status answers. */
 	wait_frames(watcher, 30);
 	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "viewers"), ==, 1);
-	assert_nothing_lost(watcher);
+	cg_test_assert_nothing_lost("watcher", watcher);
 	cg_whep_client_free(watcher);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 /*
@@ -285,8 +214,10 @@ static void test_encoder_failure(void)
 	uint64_t before;
 
 	/* At 30 fps the 90th encode is 3 s in: the viewer is watching by then. */
-	fixture_start_env("CAMGATE_TEST_ENCODER_FAILURE", "90");
-	watcher = viewer_start();
+	static const char *const encoder_fails[] = { "CAMGATE_TEST_ENCODER_FAILURE=90", NULL };
+
+	cg_test_fixture_start(&fx, daemon_args, encoder_fails);
+	watcher = cg_test_fixture_viewer(&fx, NULL);
 	st = cg_whep_client_stats(watcher);
 	wait_frames(watcher, 10);
 	before = st->keyframes;
@@ -296,19 +227,14 @@ static void test_encoder_failure(void)
 		       st->keyframes);
 	g_assert_cmpuint(st->keyframes, >, before);
 	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "viewers"), ==, 1);
-	assert_nothing_lost(watcher);
+	cg_test_assert_nothing_lost("watcher", watcher);
 	cg_whep_client_free(watcher);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 int main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
-	if (argc < 2) {
-		fprintf(stderr, "usage: test-faults CAMGATE [--tap]\n");
-		return 2;
-	}
-	camgate_path = argv[1];
+	fx.exe = cg_test_init(&argc, &argv);
 	g_test_add_func("/faults/silent-peer", test_silent_peer);
 	g_test_add_func("/faults/http-flood", test_http_flood);
 	g_test_add_func("/faults/encoder-failure", test_encoder_failure);

@@ -9,57 +9,17 @@
  * usage: test-viewers CAMGATE --tap   (inside run-in-netns.sh)
  */
 #include <glib.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
-#include "crypto/cert.h"
 #include "daemon.h"
 #include "util/macros.h"
 #include "whep_client.h"
 
-static const char *camgate_path;
+static struct cg_test_fixture fx;
 
-struct fixture {
-	GMainContext *ctx;
-	struct cg_cert *cert;
-	struct cg_test_daemon daemon;
-};
-
-static struct fixture fx;
-
-static void fixture_start(void)
-{
-	/* Floor 250, ceiling 1000 kbit/s (config.c's defaults from --bitrate=1000). */
-	static const char *const args[] = { "--size=640x480", "--fps=30", "--bitrate=1000",
-					    "--log-level=info", NULL };
-
-	fx.ctx = g_main_context_default();
-	g_assert_cmpint(cg_cert_new(&fx.cert), ==, 0);
-	g_assert_cmpint(cg_test_daemon_start(&fx.daemon, fx.ctx, camgate_path, args), ==, 0);
-}
-
-static void fixture_stop(void)
-{
-	int status = cg_test_daemon_stop(&fx.daemon);
-
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	fx.cert = cg_cert_free(fx.cert);
-}
-
-static struct cg_whep_client *viewer_start(const struct cg_whep_client_cfg *cfg)
-{
-	struct cg_whep_client *c = cg_test_viewer_start(&fx.daemon, fx.cert, cfg);
-
-	g_assert_nonnull(c);
-	return c;
-}
-
-static void wait_frames(struct cg_whep_client *c, uint64_t n, unsigned ms)
-{
-	g_assert_true(cg_test_wait_frames(&fx.daemon, c, n, ms));
-}
+/* Floor 250, ceiling 1000 kbit/s (config.c's defaults from --bitrate=1000). */
+static const char *const daemon_args[] = { "--size=640x480", "--fps=30", "--bitrate=1000",
+					   "--log-level=info", NULL };
 
 /* A browser-like offer gets RTX (apt=, own SSRC) and transport-wide sequence numbers. */
 static void test_negotiated(void)
@@ -68,16 +28,16 @@ static void test_negotiated(void)
 	struct cg_whep_client *c;
 	const struct cg_whep_stats *st;
 
-	fixture_start();
-	c = viewer_start(&cfg);
-	wait_frames(c, 30, 10000);
+	cg_test_fixture_start(&fx, daemon_args, NULL);
+	c = cg_test_fixture_viewer(&fx, &cfg);
+	cg_test_fixture_wait_frames(&fx, c, 30, 10000);
 	st = cg_whep_client_stats(c);
 	g_assert_cmpuint(st->rtx_pt, ==, 103);
 	g_assert_true(st->twcc_answered);
 	g_assert_cmpuint(st->twcc_packets, ==, st->packets); /* on every media packet */
 	g_assert_cmpuint(st->aus_lost, ==, 0);
 	cg_whep_client_free(c);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 /* 5 % loss, 50 ms delay: NACKs are answered with RTX carrying the lost sequence numbers;
@@ -89,13 +49,13 @@ static void test_loss_recovery(void)
 	};
 	struct cg_whep_client *c[2];
 
-	fixture_start();
+	cg_test_fixture_start(&fx, daemon_args, NULL);
 	for (unsigned i = 0; i < 2; i++) {
 		cfg.seed = 42 + i;
-		c[i] = viewer_start(&cfg);
+		c[i] = cg_test_fixture_viewer(&fx, &cfg);
 	}
 	for (unsigned i = 0; i < 2; i++)
-		wait_frames(c[i], 150, 20000);
+		cg_test_fixture_wait_frames(&fx, c[i], 150, 20000);
 	for (unsigned i = 0; i < 2; i++) {
 		const struct cg_whep_stats *st = cg_whep_client_stats(c[i]);
 
@@ -114,49 +74,33 @@ static void test_loss_recovery(void)
 	}
 	for (unsigned i = 0; i < 2; i++)
 		cg_whep_client_free(c[i]);
-	fixture_stop();
-}
-
-struct bitrate_wait {
-	long want;
-};
-
-static bool bitrate_is(void *data)
-{
-	return cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps") ==
-	       ((struct bitrate_wait *)data)->want;
+	cg_test_fixture_stop(&fx);
 }
 
 /* The policy: follow the lowest REMB at or above the floor; one below it is ignored. */
 static void test_remb_policy(void)
 {
 	struct cg_whep_client_cfg fast = { .remb_bps = 400000 }, slow = { .remb_bps = 100000 };
-	struct bitrate_wait want400 = { 400 };
 	struct cg_whep_client *a, *b;
 
-	fixture_start();
+	cg_test_fixture_start(&fx, daemon_args, NULL);
 	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps"), ==, 1000);
-	a = viewer_start(&fast);
-	wait_frames(a, 10, 10000);
-	g_assert_true(cg_test_loop_until(fx.ctx, bitrate_is, &want400, 10000));
-	b = viewer_start(&slow);
-	wait_frames(b, 1, 10000);
+	a = cg_test_fixture_viewer(&fx, &fast);
+	cg_test_fixture_wait_frames(&fx, a, 10, 10000);
+	g_assert_true(cg_test_daemon_wait_status(&fx.daemon, "bitrate_target_kbps", 400, 10000));
+	b = cg_test_fixture_viewer(&fx, &slow);
+	cg_test_fixture_wait_frames(&fx, b, 1, 10000);
 	/* Three policy ticks later the viewer under the floor has not dragged it down. */
 	cg_test_loop_wait(fx.ctx, 1600);
 	g_assert_cmpint(cg_test_daemon_status(&fx.daemon, "bitrate_target_kbps"), ==, 400);
 	cg_whep_client_free(b);
 	cg_whep_client_free(a);
-	fixture_stop();
+	cg_test_fixture_stop(&fx);
 }
 
 int main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s CAMGATE [--tap]\n", argv[0]);
-		return 2;
-	}
-	camgate_path = argv[1];
+	fx.exe = cg_test_init(&argc, &argv);
 	g_test_add_func("/viewers/negotiated", test_negotiated);
 	g_test_add_func("/viewers/loss-recovery", test_loss_recovery);
 	g_test_add_func("/viewers/remb-policy", test_remb_policy);
