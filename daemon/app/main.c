@@ -318,7 +318,7 @@ static int daemon_start_security(struct daemon *d, char **ret_cert, char **ret_k
 }
 
 /* One camera's pipeline: its hub on every worker, its media thread, its sound. */
-static int daemon_start_camera(struct daemon *d, struct cg_signaling_camera *c)
+static int daemon_start_pipeline(struct daemon *d, struct cg_signaling_camera *c)
 {
 	int fds[64];
 	struct cg_hub_cfg hub_cfg = { .name = c->name,
@@ -339,7 +339,7 @@ static int daemon_start_camera(struct daemon *d, struct cg_signaling_camera *c)
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		r = cg_worker_add_hub(d->workers[i], c->hub);
 		if (r < 0) {
-			cg_err("camera %s: too many cameras for one worker", c->name);
+			cg_err("too many cameras for one worker");
 			return r;
 		}
 	}
@@ -348,7 +348,21 @@ static int daemon_start_camera(struct daemon *d, struct cg_signaling_camera *c)
 		return r;
 	r = cg_audio_track_new(c->cfg, c->hub, c->stats, &c->audio);
 	if (r < 0)
-		cg_err("camera %s: cannot start sound: %s", c->name, strerror(-r));
+		cg_err("cannot start sound: %s", strerror(-r));
+	return r;
+}
+
+/* Starts camera c's pipeline: what it logs while starting, and what its threads log, starts
+ * with "camera NAME: ". */
+static int daemon_start_camera(struct daemon *d, struct cg_signaling_camera *c)
+{
+	char context[CG_LOG_CONTEXT_MAX];
+	int r;
+
+	snprintf(context, sizeof(context), "camera %s", c->name);
+	cg_log_set_context(context);
+	r = daemon_start_pipeline(d, c);
+	cg_log_set_context(NULL);
 	return r;
 }
 

@@ -24,6 +24,7 @@
 
 struct cg_audio_capture {
 	struct cg_audio_capture_cfg cfg;
+	char log_context[CG_LOG_CONTEXT_MAX]; /* its creator's, for its thread */
 	char *device;
 	pthread_t thread;
 	bool started;
@@ -199,6 +200,7 @@ static void *capture_thread(void *userdata)
 {
 	struct cg_audio_capture *c = userdata;
 
+	cg_log_set_context(c->log_context);
 	if (strcmp(c->device, "test") == 0)
 		capture_run_tone(c);
 	else
@@ -228,6 +230,7 @@ int cg_audio_capture_start(const struct cg_audio_capture_cfg *cfg, struct cg_aud
 	struct cg_audio_capture *c = cg_new0(struct cg_audio_capture, 1);
 	int r;
 
+	snprintf(c->log_context, sizeof(c->log_context), "%s", cg_log_get_context());
 	c->cfg = *cfg;
 	c->device = cg_strdup(cfg->device);
 	c->rtp_timestamp = cg_rand_u32();

@@ -22,6 +22,7 @@
 
 struct cg_audio_playback {
 	char *device;
+	char log_context[CG_LOG_CONTEXT_MAX]; /* its creator's, for its thread */
 	pthread_t thread;
 	bool started;
 	int stop_fd;
@@ -141,6 +142,8 @@ static void *playback_thread(void *userdata)
 	struct cg_audio_playback *p = userdata;
 	struct pollfd stop = { .fd = p->stop_fd, .events = POLLIN };
 	unsigned backoff = 0;
+
+	cg_log_set_context(p->log_context);
 	bool logged = false;
 
 	do {
@@ -173,6 +176,7 @@ int cg_audio_playback_start(const char *device, struct cg_audio_playback **ret)
 	struct cg_audio_playback *p = cg_new0(struct cg_audio_playback, 1);
 	int err, r;
 
+	snprintf(p->log_context, sizeof(p->log_context), "%s", cg_log_get_context());
 	p->device = cg_strdup(device);
 	pthread_mutex_init(&p->lock, NULL);
 	cg_jitter_init(&p->jitter, CG_AUDIO_RATE, CG_AUDIO_FRAME_SAMPLES, PLAYBACK_MIN_FRAMES,

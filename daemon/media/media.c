@@ -65,7 +65,8 @@ enum media_profile_source {
 
 struct cg_media {
 	const struct cg_config *cfg;
-	struct cg_unit_pool *units; /* the video units, recycled (media thread gets) */
+	char log_context[CG_LOG_CONTEXT_MAX]; /* its creator's ("camera NAME"), for its thread */
+	struct cg_unit_pool *units;	      /* the video units, recycled (media thread gets) */
 	struct cg_media_test_opts opts;
 	struct cg_hub *hub;
 	struct cg_stats *stats;
@@ -175,8 +176,7 @@ static void media_follow_viewers(struct cg_media *m, uint64_t now)
 	m->bitrate_policy_kbps = after;
 	if (after == before)
 		return;
-	cg_info("%s: encoder bitrate %u -> %u kbit/s (lowest viewer estimate)", cg_hub_name(m->hub),
-		before, after);
+	cg_info("encoder bitrate %u -> %u kbit/s (lowest viewer estimate)", before, after);
 	__atomic_store_n(&m->bitrate_target_kbps, after, __ATOMIC_RELAXED);
 }
 
@@ -664,6 +664,7 @@ static void *media_thread(void *userdata)
 	struct cg_media *m = userdata;
 	struct pollfd fds[MEDIA_N_FDS];
 
+	cg_log_set_context(m->log_context);
 	for (;;) {
 		int r = 0;
 
@@ -733,6 +734,7 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 	/* CAMGATE_TEST_ENCODER_FAILURE_CAMERA=NAME limits the hook to that camera's media. */
 	if (fail_at && (!fail_camera || (hub && strcmp(cg_hub_name(hub), fail_camera) == 0)))
 		m->fail_encode_at = strtoull(fail_at, NULL, 10);
+	snprintf(m->log_context, sizeof(m->log_context), "%s", cg_log_get_context());
 	m->cfg = cfg;
 	m->units = cg_unit_pool_new(CG_MEDIA_VIDEO, MEDIA_FREE_UNITS);
 	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };

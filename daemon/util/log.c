@@ -10,10 +10,11 @@
 
 static int log_level = CG_LOG_INFO;
 static cg_log_sink_fn log_sink;
+static _Thread_local char log_context[CG_LOG_CONTEXT_MAX];
 
 static const char *const level_names[] = {
-	[CG_LOG_ERR] = "err",	  [CG_LOG_WARN] = "warn",   [CG_LOG_NOTICE] = "notice",
-	[CG_LOG_INFO] = "info",	  [CG_LOG_DEBUG] = "debug", [CG_LOG_TRACE] = "trace",
+	[CG_LOG_ERR] = "err",	[CG_LOG_WARN] = "warn",	  [CG_LOG_NOTICE] = "notice",
+	[CG_LOG_INFO] = "info", [CG_LOG_DEBUG] = "debug", [CG_LOG_TRACE] = "trace",
 };
 
 void cg_log_set_level(enum cg_log_level level)
@@ -37,6 +38,16 @@ int cg_log_level_from_string(const char *s)
 void cg_log_set_sink(cg_log_sink_fn sink)
 {
 	log_sink = sink;
+}
+
+void cg_log_set_context(const char *context)
+{
+	snprintf(log_context, sizeof(log_context), "%s", context ? context : "");
+}
+
+const char *cg_log_get_context(void)
+{
+	return log_context;
 }
 
 static void log_stderr(enum cg_log_level level, const char *topic, const char *message)
@@ -65,9 +76,14 @@ void cg_log_write(enum cg_log_level level, const char *topic, const char *file, 
 	char message[1024];
 	va_list ap;
 	int saved_errno = errno;
+	int n = 0;
 
+	if (log_context[0])
+		n = snprintf(message, sizeof(message), "%s: ", log_context);
+	/* Formatting may read errno (%m): it sees the caller's. */
+	errno = saved_errno;
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	vsnprintf(message + n, sizeof(message) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (level < CG_LOG_ERR)
 		level = CG_LOG_ERR;

@@ -33,6 +33,20 @@ int cg_log_level_from_string(const char *s);
 /* Replaces the sink (NULL restores stderr). Call before threads start. */
 void cg_log_set_sink(cg_log_sink_fn sink);
 
+#define CG_LOG_CONTEXT_MAX 48
+
+/*
+ * Names what the calling thread works for ("camera front"): every line it logs from now on
+ * starts with "camera front: ", so that with several cameras a line says which one it is
+ * about. NULL or "" clears it. Copied (truncated to CG_LOG_CONTEXT_MAX - 1 bytes). Calling
+ * thread only.
+ */
+void cg_log_set_context(const char *context);
+
+/* The calling thread's context, "" when none; valid until the thread changes it. A thread
+ * started on its behalf copies it and sets it as its own. Calling thread only. */
+const char *cg_log_get_context(void);
+
 void cg_log_write(enum cg_log_level level, const char *topic, const char *file, int line,
 		  const char *func, const char *fmt, ...) CG_PRINTF(6, 7);
 
