@@ -58,6 +58,16 @@ cg_enter_netns() {
 	echo "network namespace: $(ip -brief addr | tr -s ' ' | paste -sd ';' -)"
 }
 
+# cg_browser_setup CAMGATE : the start of a browser test script (pass it the script's first
+# argument): sets EXE to CAMGATE's absolute path, skips (77) unless everything the test
+# needs is here (cg_require), and re-runs the script inside its own network namespace
+# (cg_enter_netns), where it then goes on.
+cg_browser_setup() {
+	EXE=$(realpath -e "${1:-}" 2>/dev/null || echo "${1:-}")
+	cg_require "$EXE"
+	cg_enter_netns "$EXE"
+}
+
 # cg_wait_listening PID PORT SECONDS : waits (polling) until something accepts TCP
 # connections on 127.0.0.1:PORT. Returns 0 then, 1 when process PID exited first, 2 after
 # SECONDS.
@@ -145,6 +155,27 @@ cg_daemon_log() {
 	echo "---- camgate log ($CG_DAEMON_LOG, last 300 lines) ----"
 	tail -n 300 "$CG_DAEMON_LOG"
 	echo "---- end of camgate log ----"
+}
+
+# cg_browser_finish NAME STATUS : the end of a browser test against the daemon that
+# cg_start_daemon started: STATUS is the browser script's exit status. The test fails as
+# well when the daemon died during it or reported a sanitizer error (a leak or a memory
+# error, even at exit, in a sanitizer build). Stops the daemon, prints its log and
+# "NAME: PASS" or "NAME: FAIL (exit N)", and exits with the test's status.
+cg_browser_finish() {
+	local name=$1 rc=$2
+	if ! kill -0 "$CG_DAEMON_PID" 2>/dev/null; then
+		echo "FAIL: camgate died during the test"
+		rc=1
+	fi
+	cg_stop_daemon
+	cg_daemon_log
+	if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)' "$CG_DAEMON_LOG"; then
+		echo "FAIL: camgate reported a sanitizer error (see its log above)"
+		rc=1
+	fi
+	[ "$rc" = 0 ] && echo "$name: PASS" || echo "$name: FAIL (exit $rc)"
+	exit "$rc"
 }
 
 # cg_alsa_file_pcm DIR FILE : writes DIR/asound.conf defining one ALSA PCM, "cgtest", that

@@ -10,9 +10,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-EXE=$(realpath -e "${1:-}" 2>/dev/null || echo "${1:-}")
-cg_require "$EXE"
-cg_enter_netns "$EXE"
+cg_browser_setup "${1:-}"
 
 PORT=18080
 ARGS=(--size=1280x720 --fps=30 --bitrate=2000 --audio=test --speaker=cgtest)
