@@ -12,6 +12,7 @@
  *             [--delay MS] [--nack] [--remb BPS] [--check] [--check-complete] [--per-viewer] [--fps
  * N]
  *             [--idle S]   (with --pid: measure the daemon's idle CPU for S s first)
+ *             [--paths /cam/a/whep,/cam/b/whep]   (viewers spread over these endpoints)
  *
  * By default viewers verify "light" (tests/harness/whep_client.h): exact completeness
  * from sequence numbers, SRTP authentication of each AU's first packet and every 16th
@@ -47,6 +48,10 @@ struct load_opts {
 	bool complete_only; /* --check-complete: no rate in the check (a busy machine) */
 	unsigned drop_permille, delay_ms;
 	uint64_t remb_bps;
+	/* --paths=P1,P2,...: viewer i watches paths[i % n_paths] (one camera each); none:
+	 * /whep, the first camera. */
+	char **paths;
+	unsigned n_paths;
 };
 
 struct viewer {
@@ -100,6 +105,7 @@ static int viewer_start(struct load_thread *t, struct viewer *v)
 		.cert = L.cert,
 		.host = L.o.host,
 		.port = (uint16_t)L.o.port,
+		.path = L.o.n_paths ? L.o.paths[v->index % L.o.n_paths] : NULL,
 		.on_event = on_event,
 		.userdata = v,
 		.light = !L.o.full,
@@ -425,7 +431,11 @@ static int parse_opts(int argc, char **argv, struct load_opts *o)
 			o->delay_ms = (unsigned)n;
 		else if (OPT("--remb"))
 			o->remb_bps = n;
-		else if (strcmp(a, "--full") == 0)
+		else if (OPT("--paths")) {
+			g_strfreev(o->paths);
+			o->paths = g_strsplit(v + 1, ",", 0);
+			o->n_paths = g_strv_length(o->paths);
+		} else if (strcmp(a, "--full") == 0)
 			o->full = true;
 		else if (strcmp(a, "--nack") == 0)
 			o->nack = true;
@@ -524,7 +534,7 @@ int main(int argc, char **argv)
 			"[--ramp=PER_S] [--duration=S] [--settle=S] [--pid=PID] [--full] "
 			"[--drop=PERMILLE] [--delay=MS] [--nack] [--remb=BPS] [--check] "
 			"[--check-complete] "
-			"[--per-viewer] [--fps=N] [--idle=S]\n",
+			"[--per-viewer] [--fps=N] [--idle=S] [--paths=P1,P2,...]\n",
 			argv[0]);
 		return 2;
 	}

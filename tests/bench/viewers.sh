@@ -8,7 +8,9 @@
 # join-to-first-frame p50/p95.
 #
 # usage: tests/bench/viewers.sh path/to/camgate path/to/load [COUNTS...]   (as root)
-# env:   CG_BENCH_DURATION (s, default 20), CG_BENCH_LOAD_ARGS (extra load client args)
+# env:   CG_BENCH_DURATION (s, default 20), CG_BENCH_LOAD_ARGS (extra load client args),
+#        CG_BENCH_CAMERAS (default 1; 2: two test-pattern cameras, both 1280x720 at 30 fps
+#        and 2 Mbit/s, each with its own encoder, the viewers split evenly between them)
 set -u
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -19,6 +21,8 @@ shift 2
 COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1 10 50 100 200)
 DURATION=${CG_BENCH_DURATION:-20}
+CAMERAS=${CG_BENCH_CAMERAS:-1}
+case $CAMERAS in 1|2) ;; *) echo "CG_BENCH_CAMERAS must be 1 or 2" >&2; exit 2 ;; esac
 
 if [ -z "${CG_IN_NETNS:-}" ]; then
 	[ "$(id -u)" = 0 ] || skip "needs root to create a network namespace (unshare --net)"
@@ -39,9 +43,18 @@ stop_daemon() {
 }
 trap stop_daemon EXIT
 
+if [ "$CAMERAS" = 2 ]; then
+	SOURCE_ARGS=(--camera=a=test,size=1280x720,fps=30,bitrate=2000
+		--camera=b=test,size=1280x720,fps=30,bitrate=2000)
+	PATH_ARGS=(--paths=/cam/a/whep,/cam/b/whep)
+else
+	SOURCE_ARGS=(--source=test --size=1280x720 --fps=30 --bitrate=2000)
+	PATH_ARGS=()
+fi
+
 start_daemon() {
-	"$EXE" --source=test --listen="127.0.0.1:$PORT" --size=1280x720 --fps=30 \
-		--bitrate=2000 --max-viewers=1000 --log-level=warn >"$LOG" 2>&1 &
+	"$EXE" "${SOURCE_ARGS[@]}" --listen="127.0.0.1:$PORT" \
+		--max-viewers=1000 --log-level=warn >"$LOG" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 300); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
@@ -53,7 +66,7 @@ start_daemon() {
 
 val() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
-echo "camgate $(basename "$EXE"), load client, ${DURATION} s steady state per row, $(nproc) cores"
+echo "camgate $(basename "$EXE"), $CAMERAS camera(s), load client, ${DURATION} s steady state per row, $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
 printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 rc=0
@@ -63,7 +76,7 @@ for n in "${COUNTS[@]}"; do
 	threads=$(( n >= 4 ? 2 : 1 ))
 	# shellcheck disable=SC2086
 	"$LOAD" --port="$PORT" --viewers="$n" --threads="$threads" --ramp=50 \
-		--duration="$DURATION" --settle=3 --idle=3 --pid="$DAEMON_PID" --check \
+		--duration="$DURATION" --settle=3 --idle=3 --pid="$DAEMON_PID" --check "${PATH_ARGS[@]}" \
 		${CG_BENCH_LOAD_ARGS:-} >"$out" 2>>"$LOG" || rc=1
 	stop_daemon
 	lostw=$(val aus_lost_total "$out")
