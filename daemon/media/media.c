@@ -452,16 +452,25 @@ static int media_camera_keyframe(void *userdata)
 	return m->capture_ops->request_keyframe(m->capture);
 }
 
-/* cfg->encoder, or for "auto" the best that opens, saying why the better ones did not. */
+/*
+ * cfg->encoder, or for "auto" the best that opens, saying why the better ones did not. A
+ * hardware encoder named for this camera that cannot be opened (the board's only context
+ * taken by another camera, a missing node) falls back to x264, saying so: the camera
+ * streams, and no other camera is touched. The named one is tried again at every reopen.
+ */
 static int media_open_encoder(struct cg_media *m)
 {
 	const struct cg_encoder_ops *const *all = cg_registry_encoders();
-	const struct cg_encoder_ops *one[2] = { cg_registry_encoder(m->cfg->encoder), NULL };
+	const struct cg_encoder_ops *named = cg_registry_encoder(m->cfg->encoder);
+	const struct cg_encoder_ops *x264 = cg_registry_encoder("x264");
+	const struct cg_encoder_ops *one[3] = { named, NULL, NULL };
 	bool is_auto = strcmp(m->cfg->encoder, "auto") == 0;
 	char why[256] = "";
 	size_t at = 0;
 	int r = -ENODEV;
 
+	if (named && named != x264 && named != cg_registry_passthrough() && !m->opts.exact_encoder)
+		one[1] = x264;
 	for (const struct cg_encoder_ops *const *ops = is_auto ? all : one; *ops; ops++) {
 		r = media_try_encoder(m, *ops);
 		if (r == 0) {
@@ -478,6 +487,9 @@ static int media_open_encoder(struct cg_media *m)
 	}
 	if (is_auto && at)
 		cg_info("encoder auto: %s (skipped %s)", m->encoder_ops->name, why);
+	else if (!is_auto && m->encoder_ops != named)
+		cg_warn("encoder %s cannot be opened (%s): this camera falls back to %s",
+			m->cfg->encoder, why, m->encoder_ops->name);
 	if (m->encoder_ops == cg_registry_passthrough() && m->capture_ops->request_keyframe)
 		cg_passthrough_set_keyframe_fn(m->encoder, media_camera_keyframe, m);
 	__atomic_store_n(&m->encoder_name, m->encoder_ops->name, __ATOMIC_RELEASE);

@@ -23,7 +23,8 @@ struct cg_media;
  * Opens the source and the encoder named in cfg (borrowed; must outlive the media). hub and
  * stats are borrowed. cfg->source "auto" is the first V4L2 camera, else the test pattern;
  * cfg->encoder "auto" is the best encoder that opens for the camera's format (the log
- * says which and why). A camera that is missing or fails is not an error: the media
+ * says which and why); a hardware encoder named there that does not open (its one context
+ * taken by another camera, no device) falls back to x264 with a warning. A camera that is missing or fails is not an error: the media
  * thread reopens it with back-off (1 s doubling to 30 s) while viewers stay connected.
  * Returns 0, -ENODEV (an encoder or source kind not in this build), or the test
  * pattern's error. Control thread, before cg_media_start().
@@ -42,6 +43,8 @@ struct cg_media_test_opts {
 	uint32_t codec;
 	const char *encoder_device;
 	const uint32_t *formats;
+	/* The named encoder or none: no fall back to x264 (tests/hw measures that encoder). */
+	bool exact_encoder;
 	/* With codec set: called on the media thread with every AU (borrowed). */
 	void (*on_au)(const struct cg_au *au, void *userdata);
 	void *userdata;

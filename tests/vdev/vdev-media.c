@@ -438,6 +438,7 @@ static int vdev_run(struct vdev *v)
 		.codec = v->codec,
 		.encoder_device = v->encoder_device,
 		.formats = v->format ? formats : NULL,
+		.exact_encoder = true, /* a row says what that encoder did, never x264's */
 		.on_au = vdev_on_au,
 		.userdata = v,
 	};
