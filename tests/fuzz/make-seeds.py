@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Regenerates the hand-made seed inputs of tests/fuzz/corpus/ (run from any directory).
+# Regenerates the hand-made seed inputs of tests/fuzz/corpus/ (run from any directory):
+# every target's, or only those of the targets named as arguments (e.g. fuzz-http-server).
 # Browser SDPs are copied from tests/data/sdp; H.264 AUs are cut from tests/data/h264; the
 # config seeds start from systemd/camgate.conf.
 import hashlib
@@ -8,13 +9,21 @@ import hmac
 import os
 import shutil
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, '..', 'data')
 CORPUS = os.path.join(HERE, 'corpus')
+ONLY = set(sys.argv[1:])  # the targets to write; empty: every one
+
+
+def wanted(target):
+    return not ONLY or target in ONLY
 
 
 def w(target, name, b):
+    if not wanted(target):
+        return
     os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
     with open(os.path.join(CORPUS, target, name), 'wb') as f:
         f.write(b)
@@ -22,7 +31,7 @@ def w(target, name, b):
 
 def sdp():
     d = os.path.join(DATA, 'sdp')
-    for n in sorted(f for f in os.listdir(d) if f.endswith('.sdp')):
+    for n in sorted(f for f in os.listdir(d) if f.endswith('.sdp') and wanted('fuzz-sdp')):
         os.makedirs(os.path.join(CORPUS, 'fuzz-sdp'), exist_ok=True)
         shutil.copy(os.path.join(d, n), os.path.join(CORPUS, 'fuzz-sdp', n))
     w('fuzz-sdp-fragment', 'rfc8840-example',
@@ -187,17 +196,24 @@ def nack():
 
 
 # fuzz-http-server: what browsers, WHEP players, curl and scrapers send, as bytes on the
-# connection. The target's configuration A takes this token, and its fake clock reads
-# 1700000000 (UTC), so the cookie below stays valid; its fake sessions are named
-# fz00000000000001, fz00000000000002... in each pass.
+# connection. The target's configuration A takes this token; its fake clock reads
+# 1700000000 (UTC); its fake sessions are named fz00000000000001, fz00000000000002... in
+# each pass.
 HS_TOKEN = b'fuzz-token-0123456789abcdef'
 HS_SESSION = b'fz00000000000001'
+HS_NOW = 1700000000
+# The key the target has auth sign its login cookies with (fuzz-http-server.c,
+# FUZZ_COOKIE_KEY): so a seed can carry a cookie that signaling accepts.
+HS_COOKIE_KEY = b'fuzz-cookie-key-0123456789abcdef'
 
 
-def hs_cookie(expiry=1700086400):
-    key = hmac.new(HS_TOKEN, b'camgate-cookie-v1\0', hashlib.sha256).digest()
-    mac = hmac.new(key, b'%d' % expiry, hashlib.sha256).hexdigest().encode()
-    return b'camgate_auth=%d.%s' % (expiry, mac)
+def hs_cookie(login=HS_NOW - 600, issued=None, sign_in=b'\x5e' * 16, key=HS_COOKIE_KEY):
+    """A "camgate_auth=" login cookie as daemon/app/auth.c makes them (v2): the sign-in's
+    id (hex), its time and the cookie's issue time (decimal seconds), then the HMAC-SHA256
+    under the cookie key of "camgate-cookie-v2" NUL and those three fields (hex)."""
+    payload = b'%s.%d.%d' % (sign_in.hex().encode(), login, login if issued is None else issued)
+    mac = hmac.new(key, b'camgate-cookie-v2\0' + payload, hashlib.sha256).hexdigest().encode()
+    return b'camgate_auth=%s.%s' % (payload, mac)
 
 
 def hs_req(method, path, headers=(), body=None, chromium=True, auth=True):
@@ -289,6 +305,21 @@ def http_server():
         'get-status': hs_req(b'GET', b'/status'),
         'get-status-cookie-among-others': hs_req(b'GET', b'/status', [
             b'Cookie: theme=dark; ' + hs_cookie() + b'; lang=en'], auth=False),
+        # Signed in by cookie: the page's own WHEP viewer; a cookie a day old or more is
+        # reissued (Set-Cookie); logging out revokes the sign-in, and its cookie then fails.
+        'whep-post-cookie': hs_req(b'POST', b'/whep', sdp + [b'Cookie: ' + hs_cookie()],
+                                   chromium, auth=False),
+        'get-status-cookie-reissued': hs_req(b'GET', b'/status', [
+            b'Cookie: ' + hs_cookie(HS_NOW - 5 * 86400, HS_NOW - 2 * 86400)], auth=False),
+        'cookie-logout-revokes': (
+            hs_req(b'GET', b'/status', [b'Cookie: ' + hs_cookie()], auth=False) +
+            hs_req(b'POST', b'/logout', [b'Cookie: ' + hs_cookie()], b'', auth=False) +
+            hs_req(b'GET', b'/status', [b'Cookie: ' + hs_cookie()], auth=False)),
+        # Cookies that fail: unused for more than a week, and signed with another key.
+        'get-status-cookie-expired': hs_req(b'GET', b'/status', [
+            b'Cookie: ' + hs_cookie(HS_NOW - 8 * 86400)], auth=False),
+        'get-status-cookie-other-key': hs_req(b'GET', b'/status', [
+            b'Cookie: ' + hs_cookie(key=bytes(32))], auth=False),
         'get-metrics-prometheus': hs_req(b'GET', b'/metrics', [
             b'User-Agent: Prometheus/2.45.0',
             b'Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text'
