@@ -14,6 +14,7 @@
 
 #include "app/auth.h"
 #include "app/config.h"
+#include "app/doctor.h"
 #include "crypto/cert.h"
 #include "app/https.h"
 #include "crypto/srtp.h"
@@ -447,6 +448,15 @@ static int daemon_start_cameras(struct daemon *d)
 	return 0;
 }
 
+/* The first start with this state directory logs where to watch, once (app/doctor.c). */
+static void daemon_first_run(struct daemon *d, const char *cert_pem)
+{
+	int r = cg_doctor_first_run(d->cfg, cg_signaling_port(d->signaling), cert_pem);
+
+	if (r < 0)
+		cg_warn("cannot note the first run in %s: %s", d->cfg->state_dir, strerror(-r));
+}
+
 static int daemon_start(struct daemon *d)
 {
 	struct cg_signaling_deps deps;
@@ -498,6 +508,8 @@ static int daemon_start(struct daemon *d)
 	}
 	for (unsigned i = 0; i < d->n_cams && r >= 0; i++)
 		r = cg_media_start(d->cams[i].media);
+	if (r >= 0)
+		daemon_first_run(d, cert);
 out:
 	if (key)
 		explicit_bzero(key, strlen(key));
@@ -673,6 +685,9 @@ int main(int argc, char **argv)
 	struct daemon d = { 0 };
 	int r;
 
+	/* camgate doctor, camgate --check: the checks, then exit (app/doctor.c). */
+	if (argc > 1 && (strcmp(argv[1], "doctor") == 0 || strcmp(argv[1], "--check") == 0))
+		return cg_doctor_main(argc - 1, argv + 1);
 	r = cg_config_from_args(argc, argv, &d.cfg);
 	if (r != 0)
 		return r > 0 ? 0 : 2;
