@@ -40,7 +40,8 @@
  * clock's deadlines, never fire during a run. The build also wraps MHD_get_daemon_info,
  * which http_mhd.c calls on its new daemon, to learn the daemon, and cg_rand_token, so that
  * session ids restart with each pass ("fz00000000000001", ...) and a seed can PATCH and
- * DELETE what it created.
+ * DELETE what it created, and cg_rand_bytes, so that auth's cookie key is FUZZ_COOKIE_KEY
+ * and a seed can carry a valid login cookie (make-seeds.py signs them with it).
  *
  * CG_FUZZ_VERBOSE=1 prints each verdict, the log and what came back.
  */
@@ -271,6 +272,29 @@ void __wrap_cg_rand_token(char *out, size_t len)
 		__real_cg_rand_token(out, len);
 }
 
+/* ---- the cookie key: make-seeds.py signs the seeds' login cookies with it ---- */
+
+#define FUZZ_COOKIE_KEY "fuzz-cookie-key-0123456789abcdef" /* auth.c's key length, 32 */
+
+/*
+ * Set only around this target's calls into auth that make a cookie key (cg_auth_new, and
+ * cg_auth_set_credentials when the credentials change, as every pass does): the key is
+ * FUZZ_COOKIE_KEY, so a seed can carry a login cookie that passes, and every pass starts
+ * with the same key and no revocations. Every other random byte stays random.
+ */
+static bool known_cookie_key;
+
+void __real_cg_rand_bytes(void *buf, size_t len);
+void __wrap_cg_rand_bytes(void *buf, size_t len);
+
+void __wrap_cg_rand_bytes(void *buf, size_t len)
+{
+	if (known_cookie_key && len == strlen(FUZZ_COOKIE_KEY))
+		memcpy(buf, FUZZ_COOKIE_KEY, len);
+	else
+		__real_cg_rand_bytes(buf, len);
+}
+
 static int track(int r, struct cg_session **s)
 {
 	if (r >= 0)
@@ -383,6 +407,7 @@ static struct cg_config *fuzz_config(const char *text)
 static void fuzz_setup(void)
 {
 	struct cg_signaling_deps deps;
+	int r;
 
 	F.verbose = getenv("CG_FUZZ_VERBOSE") != NULL;
 	/* A g_return_if_fail() tripping is a bug of ours too: abort on it. */
@@ -408,10 +433,13 @@ static void fuzz_setup(void)
 		abort();
 	F.cfg[0] = fuzz_config(config_a);
 	F.cfg[1] = fuzz_config(config_b);
-	if (cg_auth_new(&(struct cg_auth_credentials){ .token = F.cfg[0]->token,
+	known_cookie_key = true;
+	r = cg_auth_new(&(struct cg_auth_credentials){ .token = F.cfg[0]->token,
 						       .password_hash = F.cfg[0]->password_hash,
 						       .required = F.cfg[0]->auth_required },
-			&F.auth) < 0)
+			&F.auth);
+	known_cookie_key = false;
+	if (r < 0)
 		abort();
 	cg_stats_init(&F.stats);
 	cg_refcount_init(&F.media.frame.ref);
@@ -1009,10 +1037,12 @@ static void pass_reset_state(const struct cg_config *cfg)
 	cg_stats_fini(&F.stats);
 	cg_stats_init(&F.stats);
 	/* As a SIGHUP reload does (main.c): new snapshot, same auth object. */
+	known_cookie_key = true;
 	cg_auth_set_credentials(F.auth,
 				&(struct cg_auth_credentials){ .token = cfg->token,
 							       .password_hash = cfg->password_hash,
 							       .required = cfg->auth_required });
+	known_cookie_key = false;
 	cg_signaling_set_config(F.sig, cfg);
 }
 
