@@ -70,6 +70,7 @@ struct status_probe {
 	bool done;
 	const char *key;
 	long value;
+	char text[64]; /* a string value, without its quotes (no escapes in camgate's) */
 };
 
 static void status_done(int err, const struct cg_http_response *resp, void *data)
@@ -81,6 +82,12 @@ static void status_done(int err, const struct cg_http_response *resp, void *data
 	snprintf(pattern, sizeof(pattern), "\"%s\":", p->key);
 	v = !err && resp && resp->status == 200 ? strstr(resp->body, pattern) : NULL;
 	p->value = v ? strtol(v + strlen(pattern), NULL, 10) : -1;
+	if (v && v[strlen(pattern)] == '"') {
+		const char *start = v + strlen(pattern) + 1, *end = strchr(start, '"');
+
+		if (end)
+			snprintf(p->text, sizeof(p->text), "%.*s", (int)(end - start), start);
+	}
 	p->done = true;
 }
 
@@ -94,7 +101,8 @@ long cg_test_daemon_status(struct cg_test_daemon *d, const char *key)
 	return cg_test_daemon_status_at(d, "/status", key);
 }
 
-long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key)
+static struct status_probe status_probe_at(struct cg_test_daemon *d, const char *path,
+					   const char *key)
 {
 	struct status_probe p = { .key = key, .value = -1 };
 	struct cg_http_request *req;
@@ -107,12 +115,25 @@ long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const 
 	};
 
 	if (cg_http_request_start(d->ctx, &args, status_done, &p, &req) < 0)
-		return -1;
+		return p;
 	if (!cg_test_loop_until(d->ctx, status_settled, &p, 3000)) {
 		cg_http_request_cancel(req);
-		return -1;
+		p.value = -1;
+		p.text[0] = '\0';
 	}
-	return p.value;
+	return p;
+}
+
+long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key)
+{
+	return status_probe_at(d, path, key).value;
+}
+
+char *cg_test_daemon_status_text_at(struct cg_test_daemon *d, const char *path, const char *key)
+{
+	struct status_probe p = status_probe_at(d, path, key);
+
+	return p.text[0] ? g_strdup(p.text) : NULL;
 }
 
 struct status_wait {

@@ -32,6 +32,9 @@ long cg_test_daemon_status(struct cg_test_daemon *d, const char *key);
 /* The same for the JSON at path (e.g. "/cam/back/status"). */
 long cg_test_daemon_status_at(struct cg_test_daemon *d, const char *path, const char *key);
 
+/* The string value of "key" in the JSON at path (g_free it), or NULL on any failure. */
+char *cg_test_daemon_status_text_at(struct cg_test_daemon *d, const char *path, const char *key);
+
 /* Runs d's context until /status's "key" is want, or ms elapse; returns whether it is. */
 bool cg_test_daemon_wait_status(struct cg_test_daemon *d, const char *key, long want, unsigned ms);
 

@@ -2,7 +2,8 @@
 /*
  * Several cameras in one daemon (issue 13): two test-pattern cameras of different sizes,
  * a C WHEP viewer on each camera's path and one on the default path, every frame complete
- * on each; one camera's encoder failing costs the other camera's viewer nothing; one
+ * on each; one camera's encoder failing costs the other camera's viewer nothing; a named
+ * hardware encoder that does not open falls back to x264 for its camera; one
  * --max-viewers for every camera and path.
  *
  * usage: test-cameras CAMGATE --tap   (inside run-in-netns.sh)
@@ -128,10 +129,48 @@ static void test_one_camera_fails(void)
 	cg_test_fixture_stop(&fx);
 }
 
+/*
+ * A hardware encoder named for a camera that does not open (here: no v4l2-m2m H.264
+ * encoder on this machine, as when a board's one context is taken) leaves that camera on
+ * x264, streaming, and the other camera untouched.
+ */
+static void test_named_encoder_falls_back(void)
+{
+	static const char *const args[] = { "--camera=front=test,size=640x480",
+					    "--camera=back=test,size=640x480,encoder=v4l2-m2m",
+					    "--fps=15",
+					    "--bitrate=500",
+					    "--audio=none",
+					    NULL };
+	struct cg_whep_client *front, *back;
+	g_autofree char *back_encoder = NULL;
+
+	cg_test_fixture_start(&fx, args, NULL);
+	back_encoder = cg_test_daemon_status_text_at(&fx.daemon, "/cam/back/status", "encoder");
+	g_assert_nonnull(back_encoder);
+	if (strcmp(back_encoder, "v4l2-m2m") == 0) {
+		cg_test_fixture_stop(&fx);
+		g_test_skip("a v4l2-m2m H.264 encoder opened on this machine: nothing to fall back "
+			    "from");
+		return;
+	}
+	g_assert_cmpstr(back_encoder, ==, "x264");
+	front = cg_test_fixture_viewer_on(&fx, "/cam/front/whep");
+	back = cg_test_fixture_viewer_on(&fx, "/cam/back/whep");
+	wait_frames(front, 30);
+	wait_frames(back, 30);
+	assert_complete("front", front);
+	assert_complete("back", back);
+	cg_whep_client_free(front);
+	cg_whep_client_free(back);
+	cg_test_fixture_stop(&fx);
+}
+
 int main(int argc, char **argv)
 {
 	fx.exe = cg_test_init(&argc, &argv);
 	g_test_add_func("/cameras/two", test_two_cameras);
 	g_test_add_func("/cameras/one-fails", test_one_camera_fails);
+	g_test_add_func("/cameras/named-encoder-falls-back", test_named_encoder_falls_back);
 	return g_test_run();
 }
