@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <srtp2/srtp.h>
 
 #include "crypto/srtp.h"
+#include "crypto/srtp_nettle.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -31,15 +33,30 @@ struct cg_srtp {
 
 static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
 static int srtp_init_result;
+static const char *srtp_crypto_name = "libsrtp2";
 
 static void srtp_global_init_once(void)
 {
 	srtp_err_status_t s = srtp_init();
+	const char *want = getenv("CAMGATE_SRTP_CRYPTO");
 
 	if (s != srtp_err_status_ok) {
 		cg_debug("srtp_init failed: %d", (int)s);
 		srtp_init_result = -EIO;
+		return;
 	}
+	/* CAMGATE_SRTP_CRYPTO=libsrtp2 keeps the library's own (benchmarks compare). */
+	if (want && strcmp(want, "libsrtp2") == 0)
+		return;
+	if (cg_srtp_nettle_install() == 0)
+		srtp_crypto_name = "nettle";
+	else
+		cg_debug("libsrtp2 refused nettle's AES-CM/HMAC-SHA1, keeping its own");
+}
+
+const char *cg_srtp_crypto_name(void)
+{
+	return srtp_crypto_name;
 }
 
 int cg_srtp_global_init(void)

@@ -13,8 +13,14 @@
 
 struct cg_srtp;
 
-/* Initialises libsrtp2 once per process. Thread-safe; idempotent. Returns 0 or -EIO. */
+/* Initialises libsrtp2 once per process, with nettle's AES-CM and HMAC-SHA1 in its crypto
+ * kernel (crypto/srtp_nettle.h) unless CAMGATE_SRTP_CRYPTO=libsrtp2. Thread-safe;
+ * idempotent. Returns 0 or -EIO. */
 int cg_srtp_global_init(void);
+
+/* Whose AES-CM and HMAC-SHA1 SRTP runs on, once initialised: "nettle" or "libsrtp2" (the
+ * library's own: NSS on Debian). Any thread. */
+const char *cg_srtp_crypto_name(void);
 
 /*
  * Creates inbound and outbound SRTP contexts from DTLS keys. is_dtls_server selects which

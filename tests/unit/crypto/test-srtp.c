@@ -246,6 +246,50 @@ static void test_srtp_global_init_threads(void)
 	g_assert_cmpint(cg_srtp_global_init(), ==, 0);
 }
 
+/*
+ * Known answers: packets of every length class (empty payload, under, at and over one AES
+ * block, a video-sized one) and an SRTCP report, protected with fixed keys, hashed. The
+ * hashes were made by libsrtp2's own AES-CM and HMAC-SHA1 (Debian's: NSS), run with
+ * CAMGATE_SRTP_CRYPTO=libsrtp2; meson runs this test both ways (crypto-srtp and
+ * crypto-srtp-libsrtp2), so nettle's (crypto/srtp_nettle.c) must give the same bytes.
+ */
+static void test_srtp_known_answer(void)
+{
+	static const unsigned payloads[] = { 0, 1, 15, 16, 17, 160, 1100 };
+	const char *want = "40528de93320e170caac3481c81589b7dee69304e17a1042a54a6970c9f79070";
+	const char *expect_crypto = g_getenv("CAMGATE_SRTP_CRYPTO") ? "libsrtp2" : "nettle";
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	struct cg_srtp_keys keys;
+	struct cg_srtp *tx;
+	uint8_t buf[12 + 1100 + CG_SRTP_MAX_TRAILER];
+	int n;
+
+	make_keys(CG_SRTP_AES128_CM_SHA1_80, &keys);
+	g_assert_cmpint(cg_srtp_new(&keys, true, &tx), ==, 0);
+	g_assert_cmpstr(cg_srtp_crypto_name(), ==, expect_crypto);
+	for (unsigned round = 0; round < 3; round++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(payloads); i++) {
+			uint16_t seq = (uint16_t)(65530 + round * G_N_ELEMENTS(payloads) + i);
+
+			for (size_t b = 0; b < sizeof(buf); b++)
+				buf[b] = (uint8_t)(b * 13 + seq);
+			make_rtp(buf, seq); /* wraps past 65535: the ROC steps */
+			n = cg_srtp_protect(tx, buf, RTP_HDR + payloads[i], sizeof(buf));
+			g_assert_cmpint(n, ==, RTP_HDR + payloads[i] + 10);
+			g_checksum_update(sum, buf, (gssize)n);
+		}
+		make_sr(buf);
+		n = cg_srtp_protect_rtcp(tx, buf, SR_LEN, sizeof(buf));
+		g_assert_cmpint(n, >, SR_LEN);
+		g_checksum_update(sum, buf, (gssize)n);
+	}
+	g_test_message("protected bytes with %s: SHA-256 %s", cg_srtp_crypto_name(),
+		       g_checksum_get_string(sum));
+	g_assert_cmpstr(g_checksum_get_string(sum), ==, want);
+	g_checksum_free(sum);
+	cg_srtp_free(tx);
+}
+
 #define ADD(name, profile, fn)                                                                     \
 	g_test_add(name, struct fixture, GINT_TO_POINTER(profile), fixture_setup, fn,              \
 		   fixture_teardown)
@@ -277,6 +321,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/crypto/srtp/global-init-threads", test_srtp_global_init_threads);
 	g_test_add_func("/crypto/srtp/new-errors", test_srtp_new_errors);
 	g_test_add_func("/crypto/srtp/wrong-key", test_srtp_wrong_key);
+	g_test_add_func("/crypto/srtp/known-answer", test_srtp_known_answer);
 	add_profile_tests("/crypto/srtp/aes-cm", CG_SRTP_AES128_CM_SHA1_80);
 	add_profile_tests("/crypto/srtp/aes-gcm", CG_SRTP_AEAD_AES_128_GCM);
 	return g_test_run();
