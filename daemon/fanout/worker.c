@@ -236,6 +236,14 @@ const struct cg_session_host *cg_worker_host(struct cg_worker *w)
 	return &w->host;
 }
 
+void cg_worker_use_ice(struct cg_worker *w, const struct cg_ice_ops *ops, void *backend)
+{
+	/* A session reads the backend only when its transport is made (cg_session_new(), on
+	 * the control thread): set before the first one, it needs no lock. */
+	w->host.ice_ops = ops;
+	w->host.ice_backend = backend;
+}
+
 int cg_worker_wake_fd(struct cg_worker *w)
 {
 	return w->wake_fd;

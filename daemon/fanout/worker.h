@@ -25,11 +25,19 @@ struct cg_worker *cg_worker_new(unsigned index, struct cg_stats *stats);
 /* Closes every session of the worker, stops its thread and frees it. Control thread. */
 struct cg_worker *cg_worker_free(struct cg_worker *w);
 
-/* The worker as a session host (cg_session_setup.host): its context, libnice as the ICE
- * backend, its send scratch, and its session list (the worker holds a reference to each
- * session between host->attach and host->detach, and feeds it its camera lane's units).
- * Owned by the worker. Any thread. */
+/* The worker as a session host (cg_session_setup.host): its context, the ICE backend (libnice
+ * unless cg_worker_use_ice() chose another), its send scratch, and its session list (the worker
+ * holds a reference to each session between host->attach and host->detach, and feeds it its camera
+ * lane's units). Owned by the worker. Any thread. */
 const struct cg_session_host *cg_worker_host(struct cg_worker *w);
+
+/*
+ * Makes the worker's sessions use another ICE backend (cg_session_host.ice_ops and
+ * ice_backend): ops and backend are borrowed and must outlive the worker's sessions. For
+ * tests, which run sessions over the in-memory ICE (net/ice_mem.h) without sockets; the
+ * daemon keeps libnice. Control thread, before any session is made on the worker.
+ */
+void cg_worker_use_ice(struct cg_worker *w, const struct cg_ice_ops *ops, void *backend);
 
 /* Number of sessions pinned to the worker. Any thread. */
 unsigned cg_worker_load(struct cg_worker *w);
