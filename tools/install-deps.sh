@@ -32,6 +32,7 @@ build_pkgs=(
 test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
   util-linux curl python3 openssl systemd coturn
+  debhelper lintian mmdebstrap
 )
 bench_pkgs=(
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
