@@ -72,6 +72,8 @@ struct load_thread {
 	GSource *ramp_timer;
 };
 
+struct daemon_sample;
+
 struct load {
 	struct load_opts o;
 	struct cg_cert *cert;
@@ -79,6 +81,9 @@ struct load {
 	int first_frames;	 /* atomic: viewers with a first frame */
 	int failures;		 /* atomic */
 	double idle_cpu_percent; /* the daemon before any viewer; < 0 when not measured */
+	/* This process over the same window: a daemon starved by its own load client shows
+	 * as the client's CPU beside the daemon's. */
+	struct daemon_sample *client_mark, *client_end;
 };
 
 static struct load L;
@@ -332,6 +337,13 @@ static void report_daemon(const struct daemon_sample *b, const struct daemon_sam
 		printf("daemon_cpu_s_per_viewer_minute_marginal=%.3f\n",
 		       extra / (L.o.viewers * secs / 60.0));
 	}
+	if (L.client_mark->ok && L.client_end->ok) {
+		double client = (double)(L.client_end->cpu_ticks - L.client_mark->cpu_ticks) /
+				(double)sysconf(_SC_CLK_TCK);
+
+		printf("client_cpu_percent=%.1f\nclient_cpu_s_per_viewer_minute=%.3f\n",
+		       100.0 * client / secs, client / (L.o.viewers * secs / 60.0));
+	}
 	printf("daemon_rss_kib_idle=%" PRIu64 "\ndaemon_rss_kib=%" PRIu64 "\n", b->rss_kib,
 	       m->rss_kib);
 	printf("daemon_rss_kib_per_viewer=%.1f\n",
@@ -525,6 +537,7 @@ static bool wait_joined(void)
 int main(int argc, char **argv)
 {
 	struct daemon_sample before_join = { 0 }, mark = { 0 }, end = { 0 };
+	struct daemon_sample client_mark = { 0 }, client_end = { 0 };
 	bool joined;
 	int r;
 
@@ -563,9 +576,13 @@ int main(int argc, char **argv)
 	joined = wait_joined();
 	wait_ms(L.o.settle_s * 1000);
 	daemon_sample(L.o.pid, &mark);
+	daemon_sample(getpid(), &client_mark);
 	snapshot_all(false);
 	wait_ms(L.o.duration_s * 1000);
 	daemon_sample(L.o.pid, &end);
+	daemon_sample(getpid(), &client_end);
+	L.client_mark = &client_mark;
+	L.client_end = &client_end;
 	snapshot_all(true);
 	threads_stop();
 	r = report(joined, &before_join, &mark, &end);

@@ -67,8 +67,8 @@ start_daemon() {
 val() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
 echo "camgate $(basename "$EXE"), $CAMERAS camera(s), load client, ${DURATION} s steady state per row, $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
-printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | load client CPU %% (s / viewer-min) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 rc=0
 for n in "${COUNTS[@]}"; do
 	start_daemon || { rc=1; break; }
@@ -80,10 +80,11 @@ for n in "${COUNTS[@]}"; do
 		${CG_BENCH_LOAD_ARGS:-} >"$out" 2>>"$LOG" || rc=1
 	stop_daemon
 	lostw=$(val aus_lost_total "$out")
-	printf '| %s | %s / %s | %s (%s) | %s | %s | %s / %s | %s | %s |\n' "$n" \
+	printf '| %s | %s / %s | %s (%s) | %s (%s) | %s | %s | %s / %s | %s | %s |\n' "$n" \
 		"$(val daemon_cpu_s_per_viewer_minute "$out")" \
 		"$(val daemon_cpu_s_per_viewer_minute_marginal "$out")" \
 		"$(val daemon_cpu_percent "$out")" "$(val daemon_idle_cpu_percent "$out")" \
+		"$(val client_cpu_percent "$out")" "$(val client_cpu_s_per_viewer_minute "$out")" \
 		"$(val daemon_rss_kib_per_viewer "$out")" "$(val packets_per_s "$out")" \
 		"$(val join_ms_p50 "$out")" "$(val join_ms_p95 "$out")" \
 		"$( [ "${lostw:-1}" = 0 ] && echo all || echo "$lostw incomplete")" \
