@@ -166,10 +166,43 @@ static int parse_host_port(const char *s, uint16_t default_port, char **host, ui
 	return 0;
 }
 
+/*
+ * "libcamera" (the first camera module) or "libcamera:ID", ID as libcamera names the camera
+ * (/base/soc/i2c0mux/i2c@1/imx708@1a) or its index in libcamera's list. At most 63 bytes
+ * in all: the media thread keeps a source name in 64.
+ */
+static bool libcamera_source_ok(const char *v, const char **reason)
+{
+	const char *id = v + strlen("libcamera");
+
+	if (*id == '\0')
+		return true;
+	if (*id != ':' || !id[1]) {
+		*reason = "is not libcamera or libcamera:ID (a camera id or index)";
+		return false;
+	}
+	if (strlen(v) > 63) {
+		*reason = "is longer than 63 bytes (use the camera's index: libcamera:N)";
+		return false;
+	}
+	for (const char *p = id + 1; *p; p++) {
+		/* Ids may have spaces ("platform/vimc.0 Sensor B"); --camera splits at commas. */
+		if (!g_ascii_isprint(*p) || *p == ',') {
+			*reason = "has a camera id with a comma or control character";
+			return false;
+		}
+	}
+	return true;
+}
+
 static int apply_source(struct cg_config *cfg, const char *v, const char **reason)
 {
-	if (strcmp(v, "test") != 0 && strcmp(v, "auto") != 0 && !g_str_has_prefix(v, "/dev/")) {
-		*reason = "is not auto, test or /dev/videoN";
+	if (g_str_has_prefix(v, "libcamera")) {
+		if (!libcamera_source_ok(v, reason))
+			return -EINVAL;
+	} else if (strcmp(v, "test") != 0 && strcmp(v, "auto") != 0 &&
+		   !g_str_has_prefix(v, "/dev/")) {
+		*reason = "is not auto, test, /dev/videoN, libcamera or libcamera:ID";
 		return -EINVAL;
 	}
 	cfg->source = cg_strdup(v);
