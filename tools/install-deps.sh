@@ -33,6 +33,9 @@ test_pkgs=(
   clang libclang-rt-14-dev ffmpeg chromium fonts-liberation nodejs npm iproute2
   util-linux curl python3 openssl systemd coturn
   debhelper lintian mmdebstrap
+  # libcamera cameras (-Dlibcamera=auto, the one C++ backend) and, in the vdev guest, the
+  # vimc pipeline handler's IPA module, both from Debian's libcamera 0.0.3.
+  g++ libcamera-dev libcamera-ipa
 )
 bench_pkgs=(
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
