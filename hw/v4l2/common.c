@@ -45,6 +45,30 @@ int cg_v4l2_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bp
 	}
 }
 
+uint32_t cg_v4l2_single_buffer_fourcc(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case V4L2_PIX_FMT_NV12M:
+		return V4L2_PIX_FMT_NV12;
+	case V4L2_PIX_FMT_YUV420M:
+		return V4L2_PIX_FMT_YUV420;
+	default:
+		return fourcc;
+	}
+}
+
+uint32_t cg_v4l2_multi_buffer_fourcc(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case V4L2_PIX_FMT_NV12:
+		return V4L2_PIX_FMT_NV12M;
+	case V4L2_PIX_FMT_YUV420:
+		return V4L2_PIX_FMT_YUV420M;
+	default:
+		return 0;
+	}
+}
+
 bool cg_v4l2_is_compressed(uint32_t fourcc)
 {
 	return fourcc == V4L2_PIX_FMT_MJPEG || fourcc == V4L2_PIX_FMT_JPEG ||
@@ -120,6 +144,12 @@ void cg_v4l2_buf_init(struct cg_v4l2_buf *buf, uint32_t type, uint32_t memory, u
 	}
 }
 
+void cg_v4l2_buf_set_planes(struct cg_v4l2_buf *buf, unsigned n)
+{
+	if (V4L2_TYPE_IS_MULTIPLANAR(buf->b.type))
+		buf->b.length = CG_MAX(1u, CG_MIN(n, CG_V4L2_MAX_PLANES));
+}
+
 uint32_t cg_v4l2_buf_bytesused(const struct cg_v4l2_buf *buf)
 {
 	if (V4L2_TYPE_IS_MULTIPLANAR(buf->b.type))
@@ -152,7 +182,13 @@ void cg_v4l2_buf_set_dmabuf(struct cg_v4l2_buf *buf, int fd, uint32_t length, ui
 
 void cg_v4l2_fmt_get(const struct v4l2_format *f, struct cg_v4l2_pix *ret)
 {
+	memset(ret, 0, sizeof(*ret));
 	if (V4L2_TYPE_IS_MULTIPLANAR(f->type)) {
+		ret->n_planes = CG_MIN(f->fmt.pix_mp.num_planes, CG_V4L2_MAX_PLANES);
+		for (unsigned i = 0; i < ret->n_planes; i++) {
+			ret->plane_bpl[i] = f->fmt.pix_mp.plane_fmt[i].bytesperline;
+			ret->plane_size[i] = f->fmt.pix_mp.plane_fmt[i].sizeimage;
+		}
 		ret->fourcc = f->fmt.pix_mp.pixelformat;
 		ret->width = f->fmt.pix_mp.width;
 		ret->height = f->fmt.pix_mp.height;
@@ -176,9 +212,12 @@ void cg_v4l2_fmt_set(struct v4l2_format *f, uint32_t type, const struct cg_v4l2_
 		f->fmt.pix_mp.width = pix->width;
 		f->fmt.pix_mp.height = pix->height;
 		f->fmt.pix_mp.field = V4L2_FIELD_NONE;
-		f->fmt.pix_mp.num_planes = 1;
+		f->fmt.pix_mp.num_planes =
+			(uint8_t)CG_MAX(1u, CG_MIN(pix->n_planes, CG_V4L2_MAX_PLANES));
 		f->fmt.pix_mp.plane_fmt[0].bytesperline = pix->bpl;
 		f->fmt.pix_mp.plane_fmt[0].sizeimage = pix->sizeimage;
+		for (unsigned i = 1; i < f->fmt.pix_mp.num_planes; i++)
+			f->fmt.pix_mp.plane_fmt[i].bytesperline = pix->plane_bpl[i];
 	} else {
 		f->fmt.pix.pixelformat = pix->fourcc;
 		f->fmt.pix.width = pix->width;

@@ -36,6 +36,15 @@ struct cg_v4l2_layout {
 int cg_v4l2_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,
 		   struct cg_v4l2_layout *ret);
 
+/*
+ * The one-buffer format whose planes fourcc keeps in a buffer each (NV12M -> NV12,
+ * YUV420M -> YU12), or fourcc itself. Same samples and order, so a camera's NV12 frame can
+ * feed an encoder that takes NV12M: plane by plane, at the frame's plane offsets.
+ */
+uint32_t cg_v4l2_single_buffer_fourcc(uint32_t fourcc);
+/* The other way round: NV12 -> NV12M, YU12 -> YUV420M; 0 when fourcc has no such twin. */
+uint32_t cg_v4l2_multi_buffer_fourcc(uint32_t fourcc);
+
 /* True for MJPEG, JPEG, H.264 and FWHT: formats whose buffers carry a bitstream. */
 bool cg_v4l2_is_compressed(uint32_t fourcc);
 
@@ -56,24 +65,38 @@ int cg_v4l2_ioctl(int fd, unsigned long req, void *arg);
 /* The device's own caps (device_caps when the driver reports them). Returns 0 or -errno. */
 int cg_v4l2_querycap(int fd, struct v4l2_capability *cap, uint32_t *device_caps);
 
+#define CG_V4L2_MAX_PLANES 3
+
 /*
- * A buffer of queue type/memory at index, with one plane for the multi-planar API
- * (we only use single-buffer formats, so one v4l2_plane is all it ever needs).
+ * A buffer of queue type/memory at index. For the multi-planar API it has one plane after
+ * cg_v4l2_buf_init() (formats in one buffer: plane is planes[0]); cg_v4l2_buf_set_planes()
+ * gives it more for the formats with a buffer per plane (NV12M, YUV420M).
  */
 struct cg_v4l2_buf {
 	struct v4l2_buffer b;
-	struct v4l2_plane plane;
+	union {
+		struct v4l2_plane plane;
+		struct v4l2_plane planes[CG_V4L2_MAX_PLANES];
+	};
 };
 
 void cg_v4l2_buf_init(struct cg_v4l2_buf *buf, uint32_t type, uint32_t memory, uint32_t index);
+/* n (1..CG_V4L2_MAX_PLANES) planes on a multi-planar buffer; nothing on a single-planar one. */
+void cg_v4l2_buf_set_planes(struct cg_v4l2_buf *buf, unsigned n);
 uint32_t cg_v4l2_buf_bytesused(const struct cg_v4l2_buf *buf);
 uint32_t cg_v4l2_buf_length(const struct cg_v4l2_buf *buf);
 uint32_t cg_v4l2_buf_mem_offset(const struct cg_v4l2_buf *buf);
 void cg_v4l2_buf_set_dmabuf(struct cg_v4l2_buf *buf, int fd, uint32_t length, uint32_t used);
 
-/* The pix or pix_mp fields of a format, whichever API type uses. */
+/*
+ * The pix or pix_mp fields of a format, whichever API type uses: bpl and sizeimage of plane
+ * 0; with the multi-planar API also how many memory planes the format has (0 or 1: one
+ * buffer) and each one's bytes per line and size.
+ */
 struct cg_v4l2_pix {
 	uint32_t fourcc, width, height, bpl, sizeimage;
+	unsigned n_planes;
+	uint32_t plane_bpl[CG_V4L2_MAX_PLANES], plane_size[CG_V4L2_MAX_PLANES];
 };
 
 void cg_v4l2_fmt_get(const struct v4l2_format *f, struct cg_v4l2_pix *ret);

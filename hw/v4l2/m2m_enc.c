@@ -30,9 +30,9 @@ enum m2m_state {
 };
 
 struct m2m_out {
-	struct cg_frame *frame; /* DMABUF: held until the encoder gives the buffer back */
-	void *map;		/* MMAP: our copy of the frame */
-	uint32_t length;
+	struct cg_frame *frame;	       /* DMABUF: held until the encoder gives it back */
+	void *map[CG_V4L2_MAX_PLANES]; /* MMAP: our copy of the frame, a map per plane */
+	uint32_t length[CG_V4L2_MAX_PLANES];
 	bool queued;
 };
 
@@ -54,8 +54,11 @@ struct cg_encoder {
 	uint32_t out_type, cap_type, out_memory;
 	enum m2m_state state;
 	struct cg_v4l2_pix out_pix;
+	/* The frame's planes (cg_v4l2_layout of its one-buffer format); with a buffer per
+	 * plane (NV12M, YUV420M: out_planes > 1) plane p is memory plane p at offset 0. */
 	struct cg_v4l2_layout out_layout;
-	bool kf_ctrl, want_key, stride_ok;
+	unsigned out_planes;
+	bool kf_ctrl, want_key, stride_ok, dmabuf_refused;
 	uint8_t profile_idc, constraints, level_idc;
 	struct m2m_out out[M2M_OUT_BUFS];
 	struct m2m_cap cap[M2M_CAP_BUFS];
@@ -72,6 +75,22 @@ static int m2m_errno(int r)
 	return r == -ENXIO ? -ENODEV : r;
 }
 
+/*
+ * What the OUTPUT queue takes for frames of input: input itself, or on the multi-planar API
+ * its twin with a buffer per plane (NV12 -> NV12M, as Jetson's and Qualcomm's encoders
+ * want). 0 when neither.
+ */
+static uint32_t m2m_out_fourcc(int fd, uint32_t out_type, uint32_t input)
+{
+	uint32_t multi = cg_v4l2_multi_buffer_fourcc(input);
+
+	if (cg_v4l2_has_format(fd, out_type, input))
+		return input;
+	if (multi && V4L2_TYPE_IS_MULTIPLANAR(out_type) && cg_v4l2_has_format(fd, out_type, multi))
+		return multi;
+	return 0;
+}
+
 /* Node discovery: a mem2mem node that encodes input into codec. */
 static bool m2m_node_fits(int fd, uint32_t codec, uint32_t input, uint32_t *cap_type)
 {
@@ -85,7 +104,7 @@ static bool m2m_node_fits(int fd, uint32_t codec, uint32_t input, uint32_t *cap_
 						       : V4L2_BUF_TYPE_VIDEO_OUTPUT;
 	if (!cg_v4l2_has_format(fd, *cap_type, codec))
 		return false;
-	return !input || cg_v4l2_has_format(fd, out_type, input);
+	return !input || m2m_out_fourcc(fd, out_type, input);
 }
 
 int cg_v4l2_m2m_find(uint32_t codec, uint32_t input_fourcc, char *path, size_t size)
@@ -220,12 +239,54 @@ static void m2m_log_inputs(struct cg_encoder *enc, uint32_t wanted)
 		list, cg_v4l2_fourcc_str(wanted, fcc));
 }
 
+/* The OUTPUT format asked for: the camera's line length, each plane's for NV12M/YUV420M. */
+static void m2m_out_pix(uint32_t fourcc, const struct cg_encoder_cfg *cfg, struct cg_v4l2_pix *pix)
+{
+	uint32_t s = cfg->input_stride;
+
+	*pix = (struct cg_v4l2_pix){ fourcc, cfg->width, cfg->height, s, 0 };
+	if (fourcc == V4L2_PIX_FMT_NV12M)
+		*pix = (struct cg_v4l2_pix){ fourcc, cfg->width, cfg->height, s, 0, 2, { s, s } };
+	if (fourcc == V4L2_PIX_FMT_YUV420M)
+		*pix = (struct cg_v4l2_pix){ fourcc, cfg->width, cfg->height,	     s,
+					     0,	     3,		 { s, s / 2, s / 2 } };
+}
+
+/*
+ * Where each plane of a picture goes: at offsets of one buffer, or with a buffer per plane
+ * (NV12M, YUV420M) at each buffer's start with that plane's line length. Returns 0 or
+ * -ENOTSUP (a layout we cannot fill).
+ */
+static int m2m_out_layout(struct cg_encoder *enc, uint32_t input)
+{
+	const struct cg_v4l2_pix *px = &enc->out_pix;
+	int r = cg_v4l2_layout(input, px->width, px->height, px->bpl, &enc->out_layout);
+
+	enc->out_planes = px->fourcc == input ? 1 : px->n_planes;
+	if (r < 0 || enc->out_planes == 1)
+		return r;
+	if (enc->out_planes != enc->out_layout.n_planes)
+		return -ENOTSUP;
+	for (unsigned p = 0; p < enc->out_planes; p++) {
+		enc->out_layout.offset[p] = 0;
+		enc->out_layout.stride[p] = px->plane_bpl[p];
+		/* The camera's planes must have the encoder's line lengths to be imported. */
+		enc->stride_ok =
+			enc->stride_ok && (!enc->cfg.input_stride ||
+					   px->plane_bpl[p] == (p && input == V4L2_PIX_FMT_YUV420
+									? enc->cfg.input_stride / 2
+									: enc->cfg.input_stride));
+	}
+	return 0;
+}
+
 /* dev-encoder.rst Initialization: coded format on CAPTURE first, then the raw OUTPUT. */
 static int m2m_formats(struct cg_encoder *enc)
 {
 	const struct cg_encoder_cfg *cfg = &enc->cfg;
 	uint32_t input = cfg->input_fourcc ? cfg->input_fourcc : V4L2_PIX_FMT_YUV420;
 	struct cg_v4l2_pix pix = { enc->codec, cfg->width, cfg->height, 0, 0 };
+	uint32_t fourcc = m2m_out_fourcc(enc->fd, enc->out_type, input);
 	struct v4l2_format f;
 	int r;
 
@@ -234,11 +295,15 @@ static int m2m_formats(struct cg_encoder *enc)
 	cg_v4l2_fmt_get(&f, &pix);
 	if (r < 0 || pix.fourcc != enc->codec)
 		return r < 0 ? r : -ENOTSUP;
-	pix = (struct cg_v4l2_pix){ input, cfg->width, cfg->height, cfg->input_stride, 0 };
+	if (!fourcc) {
+		m2m_log_inputs(enc, input);
+		return -ENOTSUP;
+	}
+	m2m_out_pix(fourcc, cfg, &pix);
 	cg_v4l2_fmt_set(&f, enc->out_type, &pix);
 	r = cg_v4l2_ioctl(enc->fd, VIDIOC_S_FMT, &f);
 	cg_v4l2_fmt_get(&f, &enc->out_pix);
-	if (r < 0 || enc->out_pix.fourcc != input) {
+	if (r < 0 || enc->out_pix.fourcc != fourcc) {
 		m2m_log_inputs(enc, input);
 		return r < 0 ? r : -ENOTSUP;
 	}
@@ -249,7 +314,7 @@ static int m2m_formats(struct cg_encoder *enc)
 	}
 	/* DMA-BUF import needs the camera's exact line length; otherwise we copy. */
 	enc->stride_ok = !cfg->input_stride || enc->out_pix.bpl == cfg->input_stride;
-	return cg_v4l2_layout(input, cfg->width, cfg->height, enc->out_pix.bpl, &enc->out_layout);
+	return m2m_out_layout(enc, input);
 }
 
 static int m2m_open_node(struct cg_encoder *enc)
@@ -279,8 +344,9 @@ static void m2m_free_bufs(struct cg_encoder *enc)
 {
 	for (unsigned i = 0; i < M2M_OUT_BUFS; i++) {
 		enc->out[i].frame = cg_frame_unref(enc->out[i].frame);
-		if (enc->out[i].map)
-			v4l2_munmap(enc->out[i].map, enc->out[i].length);
+		for (unsigned p = 0; p < CG_V4L2_MAX_PLANES; p++)
+			if (enc->out[i].map[p])
+				v4l2_munmap(enc->out[i].map[p], enc->out[i].length[p]);
 		enc->out[i] = (struct m2m_out){ 0 };
 	}
 	for (unsigned i = 0; i < M2M_CAP_BUFS; i++) {
@@ -345,18 +411,34 @@ static int m2m_reqbufs(struct cg_encoder *enc, uint32_t type, uint32_t memory, u
 	return 0;
 }
 
-static void *m2m_map(struct cg_encoder *enc, uint32_t type, unsigned i, uint32_t *length)
+/* Maps the n planes of MMAP buffer i into map[] (their lengths into length[]). */
+static int m2m_map_planes(struct cg_encoder *enc, uint32_t type, unsigned i, unsigned n, void **map,
+			  uint32_t *length)
 {
 	struct cg_v4l2_buf vb;
-	void *p;
+	int r;
 
 	cg_v4l2_buf_init(&vb, type, V4L2_MEMORY_MMAP, i);
-	if (cg_v4l2_ioctl(enc->fd, VIDIOC_QUERYBUF, &vb.b) < 0)
-		return NULL;
-	*length = cg_v4l2_buf_length(&vb);
-	p = v4l2_mmap(NULL, *length, PROT_READ | PROT_WRITE, MAP_SHARED, enc->fd,
-		      cg_v4l2_buf_mem_offset(&vb));
-	return p == MAP_FAILED ? NULL : p;
+	cg_v4l2_buf_set_planes(&vb, n);
+	r = cg_v4l2_ioctl(enc->fd, VIDIOC_QUERYBUF, &vb.b);
+	for (unsigned p = 0; r >= 0 && p < n; p++) {
+		bool mp = V4L2_TYPE_IS_MULTIPLANAR(type);
+		void *m;
+
+		length[p] = mp ? vb.planes[p].length : vb.b.length;
+		m = v4l2_mmap(NULL, length[p], PROT_READ | PROT_WRITE, MAP_SHARED, enc->fd,
+			      mp ? vb.planes[p].m.mem_offset : vb.b.m.offset);
+		map[p] = m == MAP_FAILED ? NULL : m;
+		r = map[p] ? 0 : -ENOMEM;
+	}
+	return r;
+}
+
+static void *m2m_map(struct cg_encoder *enc, uint32_t type, unsigned i, uint32_t *length)
+{
+	void *map = NULL;
+
+	return m2m_map_planes(enc, type, i, 1, &map, length) < 0 ? NULL : map;
 }
 
 static int m2m_queue_cap(struct cg_encoder *enc, unsigned i)
@@ -386,34 +468,73 @@ static int m2m_start_capture(struct cg_encoder *enc)
 	return r < 0 ? r : m2m_streamon(enc, enc->cap_type);
 }
 
+/* The frame's buffer can be imported as it is: its line lengths, room for every plane. */
+static bool m2m_frame_importable(const struct cg_encoder *enc, const struct cg_frame *f)
+{
+	if (f->planes[0].dma_fd < 0 || !enc->stride_ok)
+		return false;
+	if (enc->out_planes == 1)
+		return f->buf_size >= enc->out_pix.sizeimage;
+	for (unsigned p = 0; p < enc->out_planes; p++)
+		if (p >= f->n_planes || f->planes[p].stride != enc->out_layout.stride[p] ||
+		    (uint64_t)f->planes[p].offset + enc->out_pix.plane_size[p] > f->buf_size)
+			return false;
+	return true;
+}
+
+/*
+ * OUTPUT buffers: imported DMA-BUFs when the frame can be, else MMAP buffers we copy into.
+ * A driver that refuses DMA-BUF (REQBUFS fails) gets the copies, said once.
+ */
+static int m2m_out_bufs(struct cg_encoder *enc, bool dmabuf)
+{
+	int r = -EINVAL;
+
+	if (dmabuf && !enc->dmabuf_refused) {
+		r = m2m_reqbufs(enc, enc->out_type, V4L2_MEMORY_DMABUF, M2M_OUT_BUFS, &enc->n_out);
+		if (r < 0) {
+			enc->dmabuf_refused = true;
+			cg_info("%s imports no DMA-BUF (%s): frames are copied into its own "
+				"buffers",
+				enc->path, strerror(-r));
+		}
+	}
+	enc->out_memory = r >= 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
+	if (r >= 0)
+		return 0;
+	r = m2m_reqbufs(enc, enc->out_type, V4L2_MEMORY_MMAP, M2M_OUT_BUFS, &enc->n_out);
+	for (unsigned i = 0; r >= 0 && i < enc->n_out; i++)
+		r = m2m_map_planes(enc, enc->out_type, i, enc->out_planes, enc->out[i].map,
+				   enc->out[i].length);
+	return r;
+}
+
 /* Buffers are made for the first frame, whose kind (DMA-BUF or CPU) picks the memory. */
 static int m2m_start(struct cg_encoder *enc, const struct cg_frame *f)
 {
-	bool dmabuf =
-		f->planes[0].dma_fd >= 0 && enc->stride_ok && f->buf_size >= enc->out_pix.sizeimage;
+	bool dmabuf = m2m_frame_importable(enc, f);
 	int r;
 
-	enc->out_memory = dmabuf ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
-	r = m2m_reqbufs(enc, enc->out_type, enc->out_memory, M2M_OUT_BUFS, &enc->n_out);
-	for (unsigned i = 0; r >= 0 && !dmabuf && i < enc->n_out; i++) {
-		enc->out[i].map = m2m_map(enc, enc->out_type, i, &enc->out[i].length);
-		r = enc->out[i].map ? 0 : -ENOMEM;
-	}
+	r = m2m_out_bufs(enc, dmabuf);
+	dmabuf = enc->out_memory == V4L2_MEMORY_DMABUF;
 	if (r >= 0)
 		r = m2m_start_capture(enc);
 	if (r >= 0)
 		r = m2m_streamon(enc, enc->out_type);
 	if (r < 0)
 		return r;
-	if (!dmabuf)
+	if (!dmabuf && !enc->dmabuf_refused)
 		cg_info("%s: frames are copied into the encoder (%s)", enc->path,
 			f->planes[0].dma_fd < 0 ? "no DMA-BUF" : "stride or size mismatch");
 	enc->state = M2M_ENCODING;
 	return 0;
 }
 
-/* Copies a CPU frame into an MMAP OUTPUT buffer, line by line at the encoder's strides. */
-static uint32_t m2m_copy_in(struct cg_encoder *enc, const struct cg_frame *f, uint8_t *dst)
+/*
+ * Copies a CPU frame into an MMAP OUTPUT buffer (maps: one, or one per plane), line by line
+ * at the encoder's strides.
+ */
+static uint32_t m2m_copy_in(struct cg_encoder *enc, const struct cg_frame *f, void *const *maps)
 {
 	const struct cg_v4l2_layout *l = &enc->out_layout;
 	uint32_t copied = 0;
@@ -421,6 +542,7 @@ static uint32_t m2m_copy_in(struct cg_encoder *enc, const struct cg_frame *f, ui
 	for (unsigned p = 0; p < l->n_planes && p < f->n_planes; p++) {
 		uint32_t rows = p ? f->height / 2 : f->height; /* 4:2:0 chroma planes */
 		uint32_t n = CG_MIN(l->stride[p], f->planes[p].stride);
+		uint8_t *dst = maps[enc->out_planes > 1 ? p : 0];
 
 		for (uint32_t y = 0; y < rows; y++)
 			memcpy(dst + l->offset[p] + (size_t)y * l->stride[p],
@@ -436,6 +558,26 @@ static void m2m_meta_add(struct cg_encoder *enc, const struct cg_frame *f)
 		(struct m2m_meta){ f->capture_mono_usec, f->capture_wall_usec, f->sequence };
 }
 
+/*
+ * A buffer per plane: MMAP planes are full; an imported frame gives each plane the same
+ * DMA-BUF with the plane's offset as data_offset (bytesused counts from the buffer's start).
+ */
+static void m2m_set_planes(struct cg_encoder *enc, const struct cg_frame *f, struct cg_v4l2_buf *vb)
+{
+	cg_v4l2_buf_set_planes(vb, enc->out_planes);
+	for (unsigned p = 0; p < enc->out_planes; p++) {
+		struct v4l2_plane *pl = &vb->planes[p];
+
+		pl->bytesused = enc->out_pix.plane_size[p];
+		if (enc->out_memory != V4L2_MEMORY_DMABUF)
+			continue;
+		pl->m.fd = f->planes[0].dma_fd;
+		pl->length = f->buf_size;
+		pl->data_offset = f->planes[p].offset;
+		pl->bytesused += f->planes[p].offset;
+	}
+}
+
 static int m2m_queue_out(struct cg_encoder *enc, struct cg_frame *f)
 {
 	struct cg_v4l2_buf vb;
@@ -447,14 +589,16 @@ static int m2m_queue_out(struct cg_encoder *enc, struct cg_frame *f)
 	if (i == enc->n_out)
 		return -EBUSY;
 	cg_v4l2_buf_init(&vb, enc->out_type, enc->out_memory, i);
-	if (enc->out_memory == V4L2_MEMORY_DMABUF) {
+	if (enc->out_planes > 1)
+		m2m_set_planes(enc, f, &vb);
+	else if (enc->out_memory == V4L2_MEMORY_DMABUF)
 		cg_v4l2_buf_set_dmabuf(&vb, f->planes[0].dma_fd, f->buf_size,
 				       f->bytesused ? f->bytesused : enc->out_pix.sizeimage);
-	} else {
+	if (enc->out_memory == V4L2_MEMORY_MMAP) {
 		enc->copied += m2m_copy_in(enc, f, enc->out[i].map);
-		if (V4L2_TYPE_IS_MULTIPLANAR(enc->out_type))
+		if (enc->out_planes == 1 && V4L2_TYPE_IS_MULTIPLANAR(enc->out_type))
 			vb.plane.bytesused = enc->out_pix.sizeimage;
-		else
+		else if (enc->out_planes == 1)
 			vb.b.bytesused = enc->out_pix.sizeimage;
 	}
 	/* The CAPTURE buffer carries this timestamp back (V4L2_BUF_FLAG_TIMESTAMP_COPY). */
@@ -499,8 +643,8 @@ static int m2m_feed(struct cg_encoder *enc)
 
 static int m2m_check_frame(const struct cg_encoder *enc, const struct cg_frame *f)
 {
-	if (!f || f->fourcc != enc->out_pix.fourcc || f->width != enc->cfg.width ||
-	    f->height != enc->cfg.height || !f->n_planes)
+	if (!f || f->fourcc != cg_v4l2_single_buffer_fourcc(enc->out_pix.fourcc) ||
+	    f->width != enc->cfg.width || f->height != enc->cfg.height || !f->n_planes)
 		return -EINVAL;
 	if (f->planes[0].dma_fd < 0 && !f->planes[0].data)
 		return -EINVAL;
@@ -533,6 +677,7 @@ static int m2m_reclaim_out(struct cg_encoder *enc)
 
 	for (;;) {
 		cg_v4l2_buf_init(&vb, enc->out_type, enc->out_memory, 0);
+		cg_v4l2_buf_set_planes(&vb, enc->out_planes);
 		r = cg_v4l2_ioctl(enc->fd, VIDIOC_DQBUF, &vb.b);
 		if (r == -EAGAIN || r == -EPIPE)
 			return 0;

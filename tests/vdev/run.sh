@@ -13,6 +13,10 @@
 # With --cameras it loads vivid alone (two capture instances) and runs the real camgate
 # daemon on two of them as cameras a and b with vdev-cameras's two WHEP viewers, camera a
 # unplugged and plugged in again while b streams (guest-cameras.sh).
+# With --h264 it loads vivid and vh264enc (the virtual H.264 encoder setup.sh builds) and
+# runs vdev-h264's cases (guest-h264.sh), whose streams come back on a second serial port
+# into a file; the host then decodes them with ffmpeg (vdev-h264 --verify) and every
+# picture must be the frame vivid captured.
 #
 # The payload is the binary meson passes in, from the build dir under test: the sanitizer
 # build's vdev-media/vdev-audio carry ASan and UBSan into the guest (with their runtime
@@ -22,17 +26,20 @@
 # Usage: run.sh [--bench] path/to/vdev-media     (CG_VDEV_VERBOSE=1: debug logs)
 #        run.sh --audio [--bench] path/to/vdev-audio
 #        run.sh --cameras path/to/vdev-cameras path/to/camgate
+#        run.sh --h264 path/to/vdev-h264
 # Exit:  0 pass, 1 fail, 77 skip (qemu or Debian's kernel packages cannot be had; with
 #        --audio also when the kernel's sound modules cannot be had).
 set -uo pipefail
 BENCH=""
 AUDIO=""
 CAMERAS=""
+H264=""
 while :; do
 	case ${1:-} in
 	--bench) BENCH=1; shift ;;
 	--audio) AUDIO=1; shift ;;
 	--cameras) CAMERAS=1; shift ;;
+	--h264) H264=1; shift ;;
 	*) break ;;
 	esac
 done
@@ -63,6 +70,7 @@ if [ -n "$AUDIO" ]; then
 	MODULES="snd-aloop"
 fi
 [ -n "$CAMERAS" ] && MODULES="vivid"
+[ -n "$H264" ] && MODULES="vivid vh264enc"
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/camgate-vdev.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 R=$OUT/root
@@ -99,6 +107,10 @@ elif [ -n "$CAMERAS" ]; then
 	# Two capture-only instances, at fixed nodes: cameras a and b.
 	echo "n_devs=2 node_types=0x1,0x1 vid_cap_nr=0,1" >"$R/payload/vivid.params"
 	cp "$CAMGATE" "$R/payload/camgate"
+elif [ -n "$H264" ]; then
+	NAME=vdev-h264
+	cp "$HERE/guest-h264.sh" "$R/payload/test.sh"
+	echo "n_devs=1 node_types=0x1 vid_cap_nr=0" >"$R/payload/vivid.params"
 else
 	NAME=vdev-media
 	cp "$HERE/guest.sh" "$R/payload/test.sh"
@@ -160,10 +172,12 @@ chmod +x "$R/init"
 # TCG by default: nested KVM on CI hosts was seen to die in "emulation failure".
 ACCEL=tcg
 [ -n "${CG_VDEV_KVM:-}" ] && [ -w /dev/kvm ] && ACCEL=kvm:tcg
+DUMP=()
+[ -n "$H264" ] && DUMP=(-serial "file:$OUT/dump.bin") # the guest's /dev/ttyS1
 echo "vdev: booting Debian $KV under qemu ($ACCEL)"
 timeout --foreground -k 5 "${CG_VDEV_TIMEOUT:-600}" \
 	qemu-system-x86_64 -machine "pc,accel=$ACCEL" -cpu max -smp 1 -m 1024 \
-	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
+	-nodefaults -no-user-config -display none -no-reboot -serial stdio "${DUMP[@]}" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-kernel "$W/kernel/vmlinux" -initrd "$OUT/initrd.img" \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off tsc=reliable no_timer_check" \
@@ -172,4 +186,12 @@ qrc=${PIPESTATUS[0]}
 [ "$qrc" = 124 ] && { echo "vdev: guest timed out"; exit 1; }
 rc=$(sed -n 's/^VDEV-EXIT-STATUS: \([0-9]*\)$/\1/p' "$OUT/serial.log" | tail -1)
 [ -n "$rc" ] || { echo "vdev: the guest did not finish (qemu status $qrc)"; exit 1; }
+if [ -n "$H264" ]; then
+	cases=$(grep -c '^---- ' "$OUT/serial.log")
+	echo "vdev: decoding the guest's $cases streams ($(stat -c %s "$OUT/dump.bin") bytes)"
+	"$PROG" --verify="$OUT/dump.bin" --cases="$cases"
+	vrc=$?
+	[ "$vrc" = 77 ] && [ "$rc" = 0 ] && exit 77
+	[ "$vrc" != 0 ] && [ "$vrc" != 77 ] && rc=$((rc + 1))
+fi
 exit "$rc"

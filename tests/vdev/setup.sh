@@ -11,6 +11,10 @@
 # a tree set up before that gets them added from linux-image alone. Without them only the
 # sound test skips: $CG_VDEV_DIR/no-sound says why.
 #
+# vh264enc (tests/vdev/vh264enc/, the virtual H.264 encoder) is built the same way, again
+# whenever its sources change (a stamp holds their hash), against the headers kept in
+# $CG_VDEV_DIR/hdr (fetched again for a tree set up before they were kept).
+#
 # Exit: 0 ready; 77 when the host tools or the kernel packages cannot be obtained (the
 # suite then skips); 1 on a real failure (version skew, build error).
 # Env:  CG_VDEV_DIR  work dir (default /var/tmp/camgate-vdev)
@@ -18,6 +22,7 @@
 #       CG_VDEV_NO_APT=1  do not apt-get install the host tools
 set -euo pipefail
 W=${CG_VDEV_DIR:-/var/tmp/camgate-vdev}
+HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/pkgs"
 cd "$W"
 # One setup at a time: the plain and the sanitizer builds may run the suite together.
@@ -79,10 +84,46 @@ add_sound() {
 	depmod -b "$W/modroot" "$KV"
 }
 
+# The headers the out-of-tree modules build against (kept: vh264enc is rebuilt on change).
+fetch_headers() {
+	local p
+	[ -f "$W/hdr/usr/src/linux-headers-$KV/Makefile" ] && return 0
+	rm -rf "$W/hdr" "$W/pkgs/hdr" && mkdir -p "$W/hdr" "$W/pkgs/hdr"
+	(cd "$W/pkgs/hdr" && apt-get download -qq "linux-headers-$KV" "linux-headers-$ABI-common" \
+		"linux-kbuild-$SER") || return 1
+	for p in "$W"/pkgs/hdr/*.deb; do dpkg -x "$p" "$W/hdr"; done
+	rm -rf "$W/pkgs/hdr"
+	# The arch headers' Makefile includes the -common one by absolute /usr/src path.
+	sed -i "s#^include /usr/src/#include $W/hdr/usr/src/#" \
+		"$W/hdr/usr/src/linux-headers-$KV/Makefile"
+}
+
+# vh264enc.ko from tests/vdev/vh264enc, linked against the v4l2-mem2mem built here.
+build_vh264enc() {
+	local src sum d
+	src=$HERE/vh264enc
+	sum=$(cat "$src"/Kbuild "$src"/*.[ch] | sha256sum | cut -c1-16)
+	d=$W/modroot/lib/modules/$KV/extra
+	[ -f "$W/vh264enc-$sum" ] && [ -f "$d/vh264enc.ko" ] && return 0
+	fetch_headers || { echo "vdev setup: cannot download the headers for vh264enc" >&2; return 1; }
+	rm -rf "$W/vh264mod" && mkdir -p "$W/vh264mod" "$d"
+	cp "$src"/Kbuild "$src"/*.[ch] "$W/vh264mod/"
+	make -s -C "$W/hdr/usr/src/linux-headers-$KV" M="$W/vh264mod" \
+		KBUILD_EXTRA_SYMBOLS="$W/extmod/Module.symvers" -j"$(nproc)" modules 2>&1 |
+		grep -v 'Skipping BTF' || true
+	[ -f "$W/vh264mod/vh264enc.ko" ] || { echo "vdev setup: vh264enc did not build" >&2; return 1; }
+	cp "$W/vh264mod/vh264enc.ko" "$d/"
+	depmod -b "$W/modroot" "$KV"
+	rm -f "$W"/vh264enc-*
+	touch "$W/vh264enc-$sum"
+	echo "vdev setup: vh264enc built ($sum)"
+}
+
 # Already set up for this ABI: nothing to do (the stamp is written last).
 if [ -f "$W/stamp-$KV" ] && [ -f "$W/kernel/vmlinux" ]; then
 	echo "$KV" >"$W/KV"
 	add_sound
+	build_vh264enc || exit 1
 	echo "vdev setup: kernel $KV ready in $W"
 	exit 0
 fi
@@ -139,8 +180,9 @@ cp -a "kernel/lib/modules/$KV" modroot/lib/modules/
 mkdir -p "modroot/lib/modules/$KV/extra"
 cp extmod/*.ko "modroot/lib/modules/$KV/extra/"
 depmod -b "$W/modroot" "$KV"
-rm -rf hdr src kernel/lib
+rm -rf src kernel/lib
 echo "$KV" >"$W/KV"
 add_sound
+build_vh264enc || exit 1
 touch "$W/stamp-$KV"
 echo "vdev setup: done in $(($(date +%s) - t0)) s"

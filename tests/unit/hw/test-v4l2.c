@@ -90,9 +90,48 @@ static void test_buf(void)
 	cg_v4l2_buf_init(&b, V4L2_BUF_TYPE_VIDEO_OUTPUT, V4L2_MEMORY_DMABUF, 1);
 	cg_v4l2_buf_set_dmabuf(&b, 9, 1000, 900);
 	g_assert_cmpuint(cg_v4l2_buf_bytesused(&b), ==, 900);
+	cg_v4l2_fmt_set(&f, V4L2_BUF_TYPE_VIDEO_CAPTURE, &pix);
+	cg_v4l2_fmt_get(&f, &got);
+	g_assert_cmpmem(&got, sizeof(got), &pix, sizeof(pix));
+	/* The multi-planar API also says how many buffers and each one's line length. */
+	pix.n_planes = 1;
+	pix.plane_bpl[0] = 640;
 	cg_v4l2_fmt_set(&f, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, &pix);
 	cg_v4l2_fmt_get(&f, &got);
 	g_assert_cmpmem(&got, sizeof(got), &pix, sizeof(pix));
+}
+
+/* NV12M and YUV420M: a buffer per plane, each with its own line length; four buffer planes. */
+static void test_multi_buffer(void)
+{
+	struct cg_v4l2_pix pix = { V4L2_PIX_FMT_YUV420M, 640, 480, 640, 0, 3, { 640, 320, 320 } };
+	struct cg_v4l2_pix got;
+	struct v4l2_format f;
+	struct cg_v4l2_buf b;
+
+	cg_v4l2_fmt_set(&f, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, &pix);
+	g_assert_cmpuint(f.fmt.pix_mp.num_planes, ==, 3);
+	g_assert_cmpuint(f.fmt.pix_mp.plane_fmt[2].bytesperline, ==, 320);
+	f.fmt.pix_mp.plane_fmt[1].sizeimage = 76800;
+	cg_v4l2_fmt_get(&f, &got);
+	g_assert_cmpuint(got.n_planes, ==, 3);
+	g_assert_cmpuint(got.plane_bpl[1], ==, 320);
+	g_assert_cmpuint(got.plane_size[1], ==, 76800);
+	g_assert_cmpuint(cg_v4l2_single_buffer_fourcc(V4L2_PIX_FMT_NV12M), ==, V4L2_PIX_FMT_NV12);
+	g_assert_cmpuint(cg_v4l2_single_buffer_fourcc(V4L2_PIX_FMT_YUV420M), ==,
+			 V4L2_PIX_FMT_YUV420);
+	g_assert_cmpuint(cg_v4l2_single_buffer_fourcc(V4L2_PIX_FMT_YUYV), ==, V4L2_PIX_FMT_YUYV);
+	g_assert_cmpuint(cg_v4l2_multi_buffer_fourcc(V4L2_PIX_FMT_NV12), ==, V4L2_PIX_FMT_NV12M);
+	g_assert_cmpuint(cg_v4l2_multi_buffer_fourcc(V4L2_PIX_FMT_YUYV), ==, 0);
+	cg_v4l2_buf_init(&b, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, V4L2_MEMORY_MMAP, 0);
+	cg_v4l2_buf_set_planes(&b, 2);
+	g_assert_cmpuint(b.b.length, ==, 2);
+	g_assert_true(b.b.m.planes == b.planes);
+	cg_v4l2_buf_set_planes(&b, 9);
+	g_assert_cmpuint(b.b.length, ==, CG_V4L2_MAX_PLANES);
+	cg_v4l2_buf_init(&b, V4L2_BUF_TYPE_VIDEO_OUTPUT, V4L2_MEMORY_MMAP, 0);
+	cg_v4l2_buf_set_planes(&b, 2);
+	g_assert_cmpuint(b.b.length, ==, 0);
 }
 
 static void test_kind(void)
@@ -125,6 +164,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/v4l2/layout", test_layout);
 	g_test_add_func("/v4l2/pick", test_pick);
 	g_test_add_func("/v4l2/buf", test_buf);
+	g_test_add_func("/v4l2/multi-buffer", test_multi_buffer);
 	g_test_add_func("/v4l2/kind", test_kind);
 	g_test_add_func("/v4l2/no-device", test_no_device);
 	return g_test_run();
