@@ -592,7 +592,7 @@ static int vh_parse(struct vh *v, int argc, char **argv, unsigned *want_cases)
 int main(int argc, char **argv)
 {
 	struct vh v = { .width = 320,
-			.height = 240,
+			.height = 180,
 			.aus = 24,
 			.dump_fd = -1,
 			.params = "/sys/module/vh264enc/parameters" };
