@@ -13,11 +13,17 @@
  * node / no suitable node), -ENOTSUP (the encoder does not take the input format or size:
  * the log says which formats it takes), -EBUSY, or another -errno.
  *
+ * An encoder that takes the camera's NV12 or YU12 only with a buffer per plane (NV12M,
+ * YUV420M: Jetson, Qualcomm) is fed plane by plane: the frame's one DMA-BUF is imported once
+ * per plane with the plane's offset as data_offset, or each plane is copied into its MMAP
+ * buffer.
+ *
  * encode(): at most one frame is in the encoder and one waits; a newer frame replaces the
  * waiting one (the newest frame wins). Frames with a DMA-BUF whose stride and size suit the
  * encoder are queued as V4L2_MEMORY_DMABUF and held until the encoder returns them: no
- * pixel is copied. Others (CPU frames, stride mismatch) are copied into MMAP buffers and
- * the copy is reported in cg_au.copied_bytes. Always returns -EAGAIN (the AU comes from
+ * pixel is copied. Others (CPU frames, stride mismatch, a driver whose OUTPUT queue refuses
+ * DMA-BUF, which is logged once) are copied into MMAP buffers and the copy is reported in
+ * cg_au.copied_bytes. Always returns -EAGAIN (the AU comes from
  * receive()), or -EINVAL (format or size), -EIO, -ENODEV.
  *
  * request_keyframe(): V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME on the next frame; encoders
