@@ -56,6 +56,9 @@ struct cg_encoder_cfg {
 	const char *device;
 	/* Coded format (0: H.264). Only codec-agnostic backends accept others (tests). */
 	uint32_t codec;
+	/* Software backends with speed presets (x264): the one to start with (NULL: the
+	 * backend's default, x264's "veryfast"). Others ignore it. */
+	const char *preset;
 };
 
 struct cg_encoder;
@@ -87,4 +90,12 @@ struct cg_encoder_ops {
 	 */
 	int (*fd)(struct cg_encoder *enc);
 	int (*receive)(struct cg_encoder *enc, struct cg_au **ret);
+	/*
+	 * Optional (NULL: the backend has no speed presets; hardware encoders): switches to
+	 * the named preset (preset borrowed for the call). It applies at the next frame, or
+	 * for a change the backend cannot make in place (x264 into or out of "ultrafast") at
+	 * the next key frame due anyway, by reopening. Returns 0 (taken), -EINVAL (unknown
+	 * preset) or -ENOTSUP (refused: the running preset stays).
+	 */
+	int (*set_preset)(struct cg_encoder *enc, const char *preset);
 };

@@ -22,6 +22,7 @@
 enum opt_id {
 	OPT_SOURCE,
 	OPT_ENCODER,
+	OPT_X264_PRESET,
 	OPT_LISTEN,
 	OPT_SIZE,
 	OPT_FPS,
@@ -242,6 +243,22 @@ static int apply_encoder(struct cg_config *cfg, const char *v, const char **reas
 {
 	cfg->encoder = cg_strdup(v);
 	return 0;
+}
+
+/* x264's presets camgate offers: proto/speed.h's list, spelled again because config.c is
+ * also built without cg_proto (camgate-man, the unit tests). */
+static int apply_x264_preset(struct cg_config *cfg, const char *v, const char **reason)
+{
+	static const char *const ok[] = { "auto",   "ultrafast", "superfast", "veryfast",
+					  "faster", "fast",	 "medium" };
+
+	*reason = "is not auto|ultrafast|superfast|veryfast|faster|fast|medium";
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+		if (strcmp(v, ok[i]) == 0) {
+			g_strlcpy(cfg->x264_preset, v, sizeof(cfg->x264_preset));
+			return 0;
+		}
+	return -EINVAL;
 }
 
 static int apply_listen(struct cg_config *cfg, const char *v, const char **reason)
@@ -474,6 +491,12 @@ static const struct opt opts[_OPT_MAX] = {
 			       "SRC"),
 	[OPT_ENCODER] = STR_OPT("encoder", apply_encoder, 0, "auto",
 				"H.264 encoder: auto|v4l2-m2m|vaapi|x264 [auto]", "ENC"),
+	[OPT_X264_PRESET] = STR_OPT("x264-preset", apply_x264_preset, 0, "auto",
+				    "x264's speed: auto (veryfast, stepping to superfast and "
+				    "ultrafast while encoding takes over 60 % of the frame "
+				    "interval, back when there is room) or a fixed "
+				    "ultrafast|superfast|veryfast|faster|fast|medium [auto]",
+				    "PRESET"),
 	[OPT_LISTEN] = STR_OPT("listen", apply_listen, 0, "127.0.0.1:8080",
 			       "HTTP(S) address and port: HOST:PORT, [V6]:PORT or :PORT "
 			       "[127.0.0.1:8080]",

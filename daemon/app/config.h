@@ -85,6 +85,10 @@ struct cg_config {
 	bool list_devices;  /* --list-devices: print cameras and encoders, then exit */
 	bool hash_password; /* --hash-password: read a password on stdin, print its hash */
 
+	/* --x264-preset: "auto" (the media thread's speed policy, proto/speed.h) or a fixed
+	 * x264 preset name. Inline, so a camera's view copies it with the snapshot. */
+	char x264_preset[16];
+
 	char *config_path; /* the key file read, or NULL */
 	char *state_dir;   /* persistent state: the self-signed HTTPS certificate, the token */
 

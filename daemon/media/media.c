@@ -18,6 +18,7 @@
 #include "hw/registry.h"
 #include "media/media.h"
 #include "proto/rtp.h"
+#include "proto/speed.h"
 #include "app/stats.h"
 #include "media/unit_pool.h"
 #include "util/log.h"
@@ -108,6 +109,12 @@ struct cg_media {
 	uint32_t bitrate_policy_kbps;  /* media thread: the policy's last decision */
 	pthread_mutex_t latest_lock;   /* protects latest */
 	struct cg_frame *latest;       /* newest captured frame, for snapshots */
+	/* x264's speed (--x264-preset): the policy runs when auto, on the media thread. */
+	struct cg_speed speed;
+	bool speed_auto;
+	unsigned speed_preset;		 /* media thread: the preset the encoder was given */
+	const char *preset_name;	 /* atomic: its name while the encoder has presets */
+	uint64_t test_encode_delay_usec; /* test hook: added to every encode (sleeping) */
 };
 
 /* Packetizes an AU once into a unit that every viewer will send. Media thread. */
@@ -253,6 +260,56 @@ static void media_note_sps(struct cg_media *m, const struct cg_au *au)
 	media_announce_profile(m, &sps, MEDIA_PROFILE_SPS);
 }
 
+/*
+ * The camera's speed policy (proto/speed.h) also runs here: each synchronous encode's time
+ * goes in, and a step it takes goes to the encoder's set_preset before the next frame. A
+ * backend without presets (hardware) never gets here. Media thread.
+ */
+static void media_follow_speed(struct cg_media *m, uint64_t encode_usec)
+{
+	struct cg_speed_step step;
+	const char *to;
+	int r;
+
+	if (!m->speed_auto || !m->encoder_ops->set_preset)
+		return;
+	if (cg_speed_add(&m->speed, (uint32_t)CG_MIN(encode_usec, UINT32_MAX), &step) != 1)
+		return;
+	to = cg_speed_preset_name(step.to);
+	r = m->encoder_ops->set_preset(m->encoder, to);
+	if (r < 0) {
+		/* The policy stays where the encoder is; it asks again after its next window. */
+		m->speed.preset = step.from;
+		cg_warn("encoder %s: cannot change preset %s -> %s: %s", m->encoder_ops->name,
+			cg_speed_preset_name(step.from), to, strerror(-r));
+		return;
+	}
+	cg_info("encoder %s: preset %s -> %s (encode p%u %.1f ms of a %.1f ms frame)",
+		m->encoder_ops->name, cg_speed_preset_name(step.from), to, CG_SPEED_PERCENTILE,
+		step.encode_usec / 1000.0, step.interval_usec / 1000.0);
+	m->speed_preset = step.to;
+	__atomic_store_n(&m->preset_name, to, __ATOMIC_RELEASE);
+}
+
+/* An encoder opened: the preset it runs and, when auto, the policy for its frame rate,
+ * from the preset it was opened with (a reopen after a failure keeps the last choice). */
+static void media_start_speed(struct cg_media *m)
+{
+	struct cg_speed_cfg scfg;
+
+	if (!m->encoder_ops->set_preset) {
+		__atomic_store_n(&m->preset_name, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&m->preset_name, cg_speed_preset_name(m->speed_preset), __ATOMIC_RELEASE);
+	if (!m->speed_auto)
+		return;
+	cg_speed_cfg_default(&scfg, m->format.fps ? m->format.fps : m->cfg->fps);
+	scfg.start = CG_MIN(CG_MAX(m->speed_preset, scfg.slowest), scfg.fastest);
+	if (cg_speed_init(&m->speed, &scfg) < 0)
+		m->speed_auto = false; /* cannot happen with the defaults; stay fixed if it does */
+}
+
 /* Counts, packetizes once and publishes an AU (borrowed). Media thread. */
 static void media_publish(struct cg_media *m, struct cg_au *au)
 {
@@ -339,6 +396,11 @@ static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 			m->encoder_ops->name, m->encode_errors);
 		m->encode_errors = 0;
 	}
+	if (m->test_encode_delay_usec) { /* the test hook: as a slow machine would take */
+		usleep((useconds_t)m->test_encode_delay_usec);
+		au->encode_usec += m->test_encode_delay_usec;
+	}
+	media_follow_speed(m, au->encode_usec);
 	media_publish(m, au);
 	cg_au_unref(au);
 	return 0;
@@ -409,6 +471,7 @@ static void media_encoder_cfg(const struct cg_media *m, struct cg_encoder_cfg *e
 		.input_stride = m->format.stride,
 		.device = m->opts.encoder_device,
 		.codec = m->opts.codec,
+		.preset = cg_speed_preset_name(m->speed_preset),
 	};
 }
 
@@ -549,6 +612,7 @@ static int media_open_pipeline(struct cg_media *m)
 	if (r < 0)
 		goto fail;
 	media_note_profile(m);
+	media_start_speed(m);
 	if (m->started) {
 		r = m->capture_ops->start(m->capture);
 		if (r < 0)
@@ -741,13 +805,22 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 	 * encoder would, to show that the reopen with back-off keeps the viewers. */
 	const char *fail_at = getenv("CAMGATE_TEST_ENCODER_FAILURE");
 	const char *fail_camera = getenv("CAMGATE_TEST_ENCODER_FAILURE_CAMERA");
+	/* Test hook (tests/integration/test-preset.c): every encode takes this many ms more,
+	 * as on a machine too slow for the preset, to make the speed policy step. */
+	const char *delay_ms = getenv("CAMGATE_TEST_ENCODE_DELAY_MS");
 	int r;
 
 	/* CAMGATE_TEST_ENCODER_FAILURE_CAMERA=NAME limits the hook to that camera's media. */
 	if (fail_at && (!fail_camera || (hub && strcmp(cg_hub_name(hub), fail_camera) == 0)))
 		m->fail_encode_at = strtoull(fail_at, NULL, 10);
+	if (delay_ms)
+		m->test_encode_delay_usec = strtoull(delay_ms, NULL, 10) * CG_USEC_PER_MSEC;
 	snprintf(m->log_context, sizeof(m->log_context), "%s", cg_log_get_context());
 	m->cfg = cfg;
+	/* --x264-preset: auto starts at veryfast and lets the policy move; a name fixes it. */
+	r = cg_speed_preset_from_name(cfg->x264_preset);
+	m->speed_auto = r < 0;
+	m->speed_preset = r < 0 ? CG_SPEED_VERYFAST : (unsigned)r;
 	m->units = cg_unit_pool_new(CG_MEDIA_VIDEO, MEDIA_FREE_UNITS);
 	m->opts = opts ? *opts : (struct cg_media_test_opts){ 0 };
 	m->hub = hub;
@@ -858,6 +931,11 @@ const char *cg_media_source_name(const struct cg_media *m)
 const char *cg_media_encoder_name(const struct cg_media *m)
 {
 	return __atomic_load_n(&m->encoder_name, __ATOMIC_ACQUIRE);
+}
+
+const char *cg_media_x264_preset(const struct cg_media *m)
+{
+	return __atomic_load_n(&m->preset_name, __ATOMIC_ACQUIRE);
 }
 
 uint64_t cg_media_heartbeat_usec(const struct cg_media *m)

@@ -87,6 +87,10 @@ struct cg_frame *cg_media_latest_frame(struct cg_media *m);
 struct cg_h264_profile cg_media_profile(const struct cg_media *m);
 uint32_t cg_media_ssrc(const struct cg_media *m);
 const char *cg_media_encoder_name(const struct cg_media *m);
+/* The x264 preset the camera's encoder runs (--x264-preset; with auto, the speed policy's
+ * latest choice, which a change into or out of ultrafast reaches at the next key frame),
+ * or NULL while its encoder has no presets (hardware) or before one opened. Any thread. */
+const char *cg_media_x264_preset(const struct cg_media *m);
 /* The source --source=auto resolved to ("test" or a /dev/videoN): fixed once created.
  * Any thread. */
 const char *cg_media_source_name(const struct cg_media *m);

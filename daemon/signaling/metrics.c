@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "signaling/metrics.h"
@@ -185,6 +186,29 @@ static void metrics_info(struct metrics_render *r)
 	g_free(version);
 }
 
+/* The x264 preset of each camera that encodes with x264 (--x264-preset=auto moves it). */
+static void metrics_x264_preset(struct metrics_render *r)
+{
+	bool any = false;
+
+	for (unsigned c = 0; c < r->in->n_cameras; c++) {
+		const struct cg_metrics_camera *cam = &r->in->cameras[c];
+		char *preset;
+
+		if (!cam->preset)
+			continue;
+		if (!any)
+			metrics_header(r->out, "x264_preset_info", "gauge",
+				       "The x264 preset each camera encodes with now (always 1).");
+		any = true;
+		preset = metrics_label(cam->preset);
+		g_string_append_printf(r->out,
+				       "camgate_x264_preset_info{camera=\"%s\",preset=\"%s\"} 1\n",
+				       r->camera[c], preset);
+		g_free(preset);
+	}
+}
+
 static double camera_viewers(const struct cg_metrics_camera *cam)
 {
 	return cam->viewers;
@@ -242,6 +266,7 @@ char *cg_metrics_render(const struct cg_metrics_input *in)
 	for (size_t i = 0; i < G_N_ELEMENTS(counters); i++)
 		metrics_counter(&r, &counters[i]);
 	metrics_gauges(&r);
+	metrics_x264_preset(&r);
 	metrics_latency(&r, offsetof(struct cg_stats, encode), "encode_latency_seconds",
 			"Encoder latency over the last 256 frames, by quantile.");
 	metrics_latency(&r, offsetof(struct cg_stats, capture_to_send),

@@ -19,7 +19,8 @@
  * Series by camera: camgate_info, every camera counter above, camgate_camera_viewers,
  * camgate_bitrate_bits_per_second, camgate_bitrate_target_bits_per_second,
  * camgate_media_heartbeat_age_seconds, camgate_encode_latency_seconds and
- * camgate_capture_to_send_latency_seconds (these two also by quantile). Daemon-wide:
+ * camgate_capture_to_send_latency_seconds (these two also by quantile), and
+ * camgate_x264_preset_info (preset label) for each camera encoding with x264. Daemon-wide:
  * camgate_viewers (all cameras), camgate_max_viewers, camgate_cameras,
  * camgate_start_time_seconds and the daemon counters above.
  */
@@ -37,6 +38,7 @@ struct cg_metrics_camera {
 	struct cg_stats *stats; /* this camera's counters; not NULL */
 	const char *source;	/* for camgate_info; NULL renders as "" */
 	const char *encoder;	/* the backend in use now; NULL renders as "" */
+	const char *preset;	/* the x264 preset running now; NULL: not x264 (no sample) */
 	uint32_t width, height, fps;
 	unsigned viewers;	      /* watching this camera now */
 	uint32_t bitrate_kbps;	      /* configured */

@@ -183,6 +183,19 @@ unsigned cg_signaling_viewer_count(const struct cg_signaling *sig)
 	return cg_viewers_count(sig->viewers);
 }
 
+/* The x264 preset running now (null while the camera's encoder has none) and what
+ * --x264-preset asked for ("auto" or a fixed preset). */
+static void status_x264_preset_json(GString *json, const struct cg_signaling_camera *c)
+{
+	const char *preset = cg_media_x264_preset(c->media);
+
+	if (preset)
+		g_string_append_printf(json, ",\"x264_preset\":\"%s\"", preset);
+	else
+		g_string_append(json, ",\"x264_preset\":null");
+	g_string_append_printf(json, ",\"x264_preset_setting\":\"%s\"", c->cfg->x264_preset);
+}
+
 /* One camera's part of /status and /cameras (no braces). */
 static void status_camera_json(GString *json, const struct cg_signaling_camera *c)
 {
@@ -209,6 +222,7 @@ static void status_camera_json(GString *json, const struct cg_signaling_camera *
 		cg_stats_percentile_ms(st, &st->encode, 95),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 50),
 		cg_stats_percentile_ms(st, &st->capture_to_send, 95));
+	status_x264_preset_json(json, c);
 }
 
 /* GET /status (the first camera's) and /cam/NAME/status: the camera, and "viewers" for
@@ -335,6 +349,7 @@ static enum MHD_Result handle_metrics(struct cg_signaling *sig, struct MHD_Conne
 			.stats = c->stats,
 			.source = cg_media_source_name(c->media),
 			.encoder = cg_media_encoder_name(c->media),
+			.preset = cg_media_x264_preset(c->media),
 			.width = c->cfg->width,
 			.height = c->cfg->height,
 			.fps = c->cfg->fps,

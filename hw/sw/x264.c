@@ -22,10 +22,18 @@
  * "veryfast" keeps deblocking and a real motion search (ultrafast drops both and looks
  * blocky at streaming bitrates) and still encodes 720p30 in a few ms per frame on 2 cores;
  * "zerolatency" removes lookahead, B-frames and frame threads so each frame comes out of
- * the encode call that took it in.
+ * the encode call that took it in. A slower machine gets faster presets from the media
+ * thread's speed policy (proto/speed.h) through set_preset.
  */
 #define X264_PRESET "veryfast"
 #define X264_TUNE   "zerolatency"
+/*
+ * x264.h: "many of the speed shortcuts used in ultrafast cannot be switched out of; using
+ * reconfig to switch between ultrafast and other presets is not recommended". A change into
+ * or out of it reopens the encoder instead, at the next key frame that is due anyway (a
+ * requested one, or the keyframe interval's), so the switch costs no extra IDR.
+ */
+#define X264_PRESET_REOPEN "ultrafast"
 /*
  * VBV buffer in frame periods at the target bitrate. One frame would bound every frame to
  * its average size, starving IDRs into mush; a few frames lets an IDR take several periods
@@ -44,6 +52,9 @@ struct cg_encoder {
 	struct cg_encoder_cfg cfg;
 	bool want_idr;
 	int64_t pts;
+	const char *preset;	 /* running: one of x264_preset_names */
+	const char *pending;	 /* a preset to reopen with at the next key frame, or NULL */
+	uint32_t since_keyframe; /* frames encoded since the last IDR came out */
 	/* From the SPS x264 wrote, after fixup: what the SDP answer must describe. */
 	uint8_t profile_idc;
 	uint8_t constraints;
@@ -113,15 +124,30 @@ static int x264enc_validate(const struct cg_encoder_cfg *cfg)
 	return 0;
 }
 
-/* The parameter set for cfg; -ENOTSUP if x264 or the level table rejects it. */
-static int x264enc_fill_param(x264_param_t *p, const struct cg_encoder_cfg *cfg)
+/* x264's own spelling of name (a static string), or NULL when x264 has no such preset. */
+static const char *x264enc_preset_name(const char *name)
+{
+	for (const char *const *n = x264_preset_names; name && *n; n++)
+		if (strcmp(*n, name) == 0)
+			return *n;
+	return NULL;
+}
+
+/*
+ * The parameter set for cfg at preset, built from x264's defaults for it each time (a
+ * reconfig from the running set would keep the old preset's choices). level_idc 0 picks
+ * the level from cfg; a running encoder passes its own so the SDP stays true. Returns 0, or
+ * -ENOTSUP if x264 or the level table rejects it.
+ */
+static int x264enc_fill_param(x264_param_t *p, const struct cg_encoder_cfg *cfg, const char *preset,
+			      int level_idc)
 {
 	const char *profile = cfg->profile == CG_ENCODER_PROFILE_MAIN ? "main" : "baseline";
 	uint32_t gop =
 		cfg->keyframe_interval ? cfg->keyframe_interval : cfg->fps * X264_DEFAULT_GOP_SEC;
 	int level;
 
-	if (x264_param_default_preset(p, X264_PRESET, X264_TUNE) < 0)
+	if (x264_param_default_preset(p, preset, X264_TUNE) < 0)
 		return -ENOTSUP;
 	p->pf_log = x264enc_log;
 	p->i_log_level = X264_LOG_WARNING;
@@ -145,7 +171,7 @@ static int x264enc_fill_param(x264_param_t *p, const struct cg_encoder_cfg *cfg)
 	p->b_annexb = 1;
 	x264enc_set_rate(p, cfg->bitrate_kbps, cfg->fps);
 
-	level = x264enc_pick_level(cfg, p->rc.i_vbv_buffer_size);
+	level = level_idc ? level_idc : x264enc_pick_level(cfg, p->rc.i_vbv_buffer_size);
 	if (level < 0)
 		return level;
 	p->i_level_idc = level;
@@ -208,14 +234,20 @@ static int x264enc_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **re
 		return r;
 	enc = cg_new0(struct cg_encoder, 1);
 	enc->cfg = *cfg;
+	enc->cfg.preset = NULL; /* borrowed for the call only: enc->preset is x264's string */
 	enc->want_idr = true;
+	enc->preset = x264enc_preset_name(cfg->preset ? cfg->preset : X264_PRESET);
+	if (!enc->preset) {
+		r = -EINVAL;
+		goto fail;
+	}
 	cg_au_writer_init(&enc->aw);
 	/* Chromium matches the SDP's profile-level-id against the stream: 42e0/42c0 means
 	 * Constrained Baseline only with constraint_set1. */
 	if (cfg->profile == CG_ENCODER_PROFILE_CONSTRAINED_BASELINE)
 		enc->force_constraints = H264_CONSTRAINT_SET0 | H264_CONSTRAINT_SET1;
 
-	r = x264enc_fill_param(&enc->param, cfg);
+	r = x264enc_fill_param(&enc->param, cfg, enc->preset, 0);
 	if (r < 0)
 		goto fail;
 	enc->x = x264_encoder_open(&enc->param);
@@ -227,9 +259,9 @@ static int x264enc_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **re
 	if (r < 0)
 		goto fail;
 
-	cg_debug("x264 %ux%u@%u %u kb/s profile %u constraints 0x%02x level %u", cfg->width,
-		 cfg->height, cfg->fps, cfg->bitrate_kbps, enc->profile_idc, enc->constraints,
-		 enc->level_idc);
+	cg_debug("x264 %ux%u@%u %u kb/s preset %s profile %u constraints 0x%02x level %u",
+		 cfg->width, cfg->height, cfg->fps, cfg->bitrate_kbps, enc->preset,
+		 enc->profile_idc, enc->constraints, enc->level_idc);
 	*ret = enc;
 	return 0;
 
@@ -289,6 +321,37 @@ static int x264enc_build_au(struct cg_encoder *enc, x264_nal_t *nals, int n, int
 	return cg_au_writer_finish(&enc->aw, ret);
 }
 
+/*
+ * A pending preset change that reconfig cannot make: a new encoder with that preset takes
+ * over when the next frame is to be an IDR anyway. If it does not open, the running one
+ * stays (and says so at debug: the media thread's policy asks again if it must).
+ */
+static void x264enc_reopen_if_due(struct cg_encoder *enc)
+{
+	x264_param_t p;
+	x264_t *x;
+
+	if (!enc->pending ||
+	    (!enc->want_idr && enc->since_keyframe + 1 < (uint32_t)enc->param.i_keyint_max))
+		return;
+	if (x264enc_fill_param(&p, &enc->cfg, enc->pending, enc->param.i_level_idc) < 0 ||
+	    !(x = x264_encoder_open(&p))) {
+		cg_debug("x264 cannot reopen with preset %s, keeping %s", enc->pending,
+			 enc->preset);
+		enc->pending = NULL;
+		return;
+	}
+	x264_encoder_close(enc->x);
+	enc->x = x;
+	enc->param = p;
+	cg_debug("x264 reopened: preset %s -> %s", enc->preset, enc->pending);
+	enc->preset = enc->pending;
+	enc->pending = NULL;
+	enc->want_idr = true;
+	if (x264enc_read_sps(enc) < 0)
+		cg_debug("x264 wrote no SPS on reopen: the profile stays as it was");
+}
+
 static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct cg_au **ret)
 {
 	x264_picture_t in, out;
@@ -301,6 +364,7 @@ static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct
 	if (r < 0)
 		return r;
 
+	x264enc_reopen_if_due(enc);
 	x264_picture_init(&in);
 	in.img.i_csp = X264_CSP_I420;
 	in.img.i_plane = 3;
@@ -320,6 +384,7 @@ static int x264enc_encode(struct cg_encoder *enc, struct cg_frame *frame, struct
 	if (size == 0 || n == 0)
 		return -EAGAIN;
 	enc->want_idr = false;
+	enc->since_keyframe = out.b_keyframe ? 0 : enc->since_keyframe + 1;
 
 	r = x264enc_build_au(enc, nals, n, size, &au);
 	if (r < 0)
@@ -354,6 +419,35 @@ static int x264enc_set_bitrate(struct cg_encoder *enc, uint32_t kbps)
 	return 0;
 }
 
+static bool x264enc_needs_reopen(const char *from, const char *to)
+{
+	return from != to &&
+	       (strcmp(from, X264_PRESET_REOPEN) == 0 || strcmp(to, X264_PRESET_REOPEN) == 0);
+}
+
+static int x264enc_set_preset(struct cg_encoder *enc, const char *name)
+{
+	const char *preset = x264enc_preset_name(name);
+	x264_param_t p;
+
+	if (!preset)
+		return -EINVAL;
+	if (x264enc_needs_reopen(enc->preset, preset)) {
+		enc->pending = preset;
+		return 0;
+	}
+	enc->pending = NULL; /* a change of mind before the key frame: nothing to reopen */
+	if (preset == enc->preset)
+		return 0;
+	if (x264enc_fill_param(&p, &enc->cfg, preset, enc->param.i_level_idc) < 0 ||
+	    x264_encoder_reconfig(enc->x, &p) < 0)
+		return -ENOTSUP;
+	cg_debug("x264 reconfigured: preset %s -> %s", enc->preset, preset);
+	enc->param = p;
+	enc->preset = preset;
+	return 0;
+}
+
 static void x264enc_get_profile(struct cg_encoder *enc, uint8_t *profile_idc, uint8_t *constraints,
 				uint8_t *level_idc)
 {
@@ -374,4 +468,5 @@ const struct cg_encoder_ops cg_x264_encoder_ops = {
 	.set_bitrate = x264enc_set_bitrate,
 	.get_profile = x264enc_get_profile,
 	.close = x264enc_close,
+	.set_preset = x264enc_set_preset,
 };

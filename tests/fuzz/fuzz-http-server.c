@@ -149,6 +149,11 @@ const char *cg_media_encoder_name(const struct cg_media *m)
 	return "passthrough";
 }
 
+const char *cg_media_x264_preset(const struct cg_media *m)
+{
+	return NULL; /* passthrough has no presets */
+}
+
 const char *cg_media_state(const struct cg_media *m)
 {
 	return "streaming";
