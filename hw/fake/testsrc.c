@@ -23,6 +23,15 @@
 #define TESTSRC_ALIGN 64u
 /* Period of the diagonal luma sawtooth, in pixels. */
 #define TESTSRC_RAMP 256u
+/*
+ * "test:detailed": the picture pans over a texture this many pixels larger than the frame
+ * each way (half in chroma), and fresh sensor-like noise of +-TESTSRC_NOISE/2 covers every
+ * frame. Texture values stay TESTSRC_NOISE away from 0 and 255 so the noise needs no clamp.
+ */
+#define TESTSRC_DETAILED "test:detailed"
+#define TESTSRC_PAN	 128u
+#define TESTSRC_NOISE	 8u
+#define TESTSRC_BAND	 48u /* rows of the texture that pan together */
 
 struct cg_capture;
 
@@ -43,6 +52,11 @@ struct cg_capture {
 	uint32_t sequence;
 	uint64_t ticks; /* timer periods seen: drives the motion, independent of drops */
 	uint8_t *ramp;	/* width + TESTSRC_RAMP bytes of sawtooth, read by every luma row */
+	/* "test:detailed" only (NULL otherwise): luma and chroma textures, each row
+	 * tex_stride (ctex_stride) bytes, and the noise generator's state. */
+	uint8_t *tex, *ctex;
+	uint32_t tex_stride, ctex_stride;
+	uint64_t noise;
 	struct testsrc_buf bufs[CG_TESTSRC_BUFFERS];
 };
 
@@ -58,6 +72,8 @@ static void testsrc_free(struct cg_capture *src)
 	if (src->timer_fd >= 0)
 		close(src->timer_fd);
 	free(src->ramp);
+	free(src->tex);
+	free(src->ctex);
 	free(src);
 }
 
@@ -119,6 +135,46 @@ static int testsrc_check_cfg(const struct cg_capture_cfg *cfg, uint32_t *w, uint
 	return 0;
 }
 
+/* xorshift64: the texture and the noise must be the same on every run (benchmarks compare). */
+static uint64_t testsrc_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * A w x h texture of random detail, smoothed over 2x2 pixels so it has the fine but
+ * correlated structure of foliage or gravel rather than pure white noise, in lo..hi.
+ */
+static uint8_t *testsrc_texture(uint32_t w, uint32_t h, uint8_t lo, uint8_t hi, uint64_t *seed)
+{
+	uint8_t *t = cg_malloc0((size_t)w * h);
+
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		t[i] = (uint8_t)(lo + testsrc_rand(seed) % (uint32_t)(hi - lo + 1));
+	for (uint32_t y = 0; y + 1 < h; y++)
+		for (uint32_t x = 0; x + 1 < w; x++) {
+			uint8_t *p = t + (size_t)y * w + x;
+
+			p[0] = (uint8_t)((p[0] + p[1] + p[w] + p[w + 1] + 2) / 4);
+		}
+	return t;
+}
+
+static void testsrc_detailed_init(struct cg_capture *src)
+{
+	src->noise = 0x9e3779b97f4a7c15ull;
+	src->tex_stride = src->width + TESTSRC_PAN;
+	src->ctex_stride = src->width / 2 + TESTSRC_PAN / 2;
+	src->tex = testsrc_texture(src->tex_stride, src->height + TESTSRC_PAN, TESTSRC_NOISE,
+				   255 - TESTSRC_NOISE, &src->noise);
+	/* One chroma texture read at two offsets serves as both U and V. */
+	src->ctex = testsrc_texture(src->ctex_stride, src->height / 2 + TESTSRC_PAN, 64, 192,
+				    &src->noise);
+}
+
 static int testsrc_open(const struct cg_capture_cfg *cfg, struct cg_capture **ret)
 {
 	struct cg_capture *src;
@@ -146,8 +202,10 @@ static int testsrc_open(const struct cg_capture_cfg *cfg, struct cg_capture **re
 		src->ramp[x] = (uint8_t)(32 + (x % TESTSRC_RAMP) * 192 / TESTSRC_RAMP);
 	for (unsigned i = 0; i < CG_TESTSRC_BUFFERS; i++)
 		testsrc_buf_init(src, &src->bufs[i]);
+	if (cfg->device && strcmp(cfg->device, TESTSRC_DETAILED) == 0)
+		testsrc_detailed_init(src);
 
-	cg_debug("test source %ux%u@%u", w, h, fps);
+	cg_debug("test source %ux%u@%u%s", w, h, fps, src->tex ? " (detailed)" : "");
 	*ret = src;
 	return 0;
 
@@ -236,6 +294,60 @@ static void testsrc_draw(struct cg_capture *src, struct cg_frame *f)
 	testsrc_fill_rect(v, cs, bx / 2, by / 2, box / 2, box / 2, 200);
 }
 
+/* Adds fresh noise of -TESTSRC_NOISE/2..+TESTSRC_NOISE/2-1 to n bytes (the texture's margins
+ * keep every sum in 0..255), eight pixels per random draw. */
+static void testsrc_add_noise(struct cg_capture *src, uint8_t *p, uint32_t n)
+{
+	for (uint32_t x = 0; x < n; x += 8) {
+		uint64_t r = testsrc_rand(&src->noise);
+
+		for (uint32_t i = 0; i < 8 && x + i < n; i++, r >>= 8)
+			p[x + i] =
+				(uint8_t)(p[x + i] + (r & (TESTSRC_NOISE - 1)) - TESTSRC_NOISE / 2);
+	}
+}
+
+/*
+ * The hard case for an encoder, as a camera on a street or a garden gives it: fine detail
+ * everywhere, moving every frame in bands of TESTSRC_BAND rows that pan back and forth at
+ * four speeds (so no single motion vector fits the picture, and every block changes),
+ * under fresh noise that no prediction removes, with the bouncing box on top. Drawing
+ * costs a copy and a noise pass per row.
+ */
+static void testsrc_draw_detailed(struct cg_capture *src, struct cg_frame *f)
+{
+	uint32_t w = src->width, h = src->height, box = CG_MIN(w, h) / 4 & ~1u;
+	uint64_t t = src->ticks;
+	uint32_t dy = testsrc_bounce(t * 2, TESTSRC_PAN) & ~1u;
+	uint32_t bx = testsrc_bounce(t * 6, w - box) & ~1u,
+		 by = testsrc_bounce(t * 4, h - box) & ~1u;
+	uint8_t *y = f->planes[0].data, *u = f->planes[1].data, *v = f->planes[2].data;
+	uint32_t ys = f->planes[0].stride, cs = f->planes[1].stride;
+
+	for (uint32_t row = 0; row < h; row++) {
+		uint32_t bdx = testsrc_bounce(t * (1 + row / TESTSRC_BAND % 4), TESTSRC_PAN);
+
+		memcpy(y + (size_t)row * ys, src->tex + (size_t)(row + dy) * src->tex_stride + bdx,
+		       w);
+		testsrc_add_noise(src, y + (size_t)row * ys, w);
+	}
+	for (uint32_t row = 0; row < h / 2; row++) {
+		uint32_t cdx =
+			testsrc_bounce(t * (1 + 2 * row / TESTSRC_BAND % 4), TESTSRC_PAN) / 2;
+		const uint8_t *c = src->ctex + (size_t)(row + dy / 2) * src->ctex_stride + cdx;
+
+		memcpy(u + (size_t)row * cs, c, w / 2);
+		/* V: the same texture read from its other end, so U and V do not match. */
+		memcpy(v + (size_t)row * cs,
+		       src->ctex + (size_t)(h / 2 - 1 - row + dy / 2) * src->ctex_stride +
+			       (TESTSRC_PAN / 2 - cdx),
+		       w / 2);
+	}
+	testsrc_fill_rect(y, ys, bx, by, box, box, 200);
+	testsrc_fill_rect(u, cs, bx / 2, by / 2, box / 2, box / 2, 64);
+	testsrc_fill_rect(v, cs, bx / 2, by / 2, box / 2, box / 2, 200);
+}
+
 /* Block code last, over neutral chroma so colour bleed cannot shift the cells' luma. */
 static void testsrc_burn_in(struct cg_capture *src, struct cg_frame *f)
 {
@@ -282,7 +394,10 @@ static int testsrc_dequeue(struct cg_capture *src, struct cg_frame **ret)
 	f->capture_mono_usec = cg_mono_usec();
 	f->capture_wall_usec = cg_wall_usec();
 	f->sequence = ++src->sequence;
-	testsrc_draw(src, f);
+	if (src->tex)
+		testsrc_draw_detailed(src, f);
+	else
+		testsrc_draw(src, f);
 	testsrc_burn_in(src, f);
 
 	cg_refcount_init(&f->ref);

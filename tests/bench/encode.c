@@ -2,8 +2,12 @@
 /*
  * Encoder benchmark: encodes the moving test pattern with every compiled-in encoder and
  * prints the time per frame (mean, p50, p95, max) and the stream's frame sizes, at 640x480
- * and 1280x720. Frames are paced by the test source at its top rate, so the run takes about
- * frames / 240 s per case. Usage: bench-encode [frames per case, default 150]
+ * and 1280x720; at 1280x720 also on the detailed picture ("test:detailed": fine texture
+ * panning every frame under fresh noise, the hard case a real scene is closer to), and for
+ * x264 at each preset --x264-preset offers, so the speed policy's steps can be read off.
+ * Frames are paced by the test source at its top rate, so the run takes about frames / 240 s
+ * per case at least. The CPU model is printed first: the figures are that machine's.
+ * Usage: bench-encode [frames per case, default 150]
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,7 +24,13 @@
 
 struct bench_case {
 	uint32_t width, height, kbps;
+	const char *source; /* "test" or "test:detailed" */
+	const char *preset; /* x264's, or NULL: the backend's default */
 };
+
+/* x264's presets, fastest first, as the speed policy steps through them. */
+static const char *const bench_presets[] = { "ultrafast", "superfast", "veryfast",
+					     "faster",	  "fast",      "medium" };
 
 struct bench_result {
 	uint64_t *usec;
@@ -57,12 +67,13 @@ static int bench_run(const struct cg_encoder_ops *eops, const struct bench_case 
 		     struct bench_result *res)
 {
 	const struct cg_capture_ops *cops = cg_registry_capture("test");
-	struct cg_capture_cfg ccfg = { "test", c->width, c->height, BENCH_FPS_SOURCE };
+	struct cg_capture_cfg ccfg = { c->source, c->width, c->height, BENCH_FPS_SOURCE };
 	struct cg_encoder_cfg ecfg = { .width = c->width,
 				       .height = c->height,
 				       .fps = 30,
 				       .bitrate_kbps = c->kbps,
-				       .keyframe_interval = 60 };
+				       .keyframe_interval = 60,
+				       .preset = c->preset };
 	struct cg_capture *cap = NULL;
 	struct cg_encoder *enc = NULL;
 	int r;
@@ -104,21 +115,47 @@ static void bench_print(const char *name, const struct bench_case *c, unsigned f
 	for (unsigned i = 0; i < frames; i++)
 		sum += res->usec[i];
 	qsort(res->usec, frames, sizeof(*res->usec), bench_cmp_u64);
-	printf("%-6s %4ux%-4u %5u kb/s: %6.2f ms/frame mean, p50 %6.2f, p95 %6.2f, max %6.2f; "
-	       "IDR %6.1f KiB, P %5.1f KiB\n",
-	       name, c->width, c->height, c->kbps, sum / 1000.0 / frames,
-	       res->usec[frames / 2] / 1000.0, res->usec[frames * 95 / 100] / 1000.0,
-	       res->usec[frames - 1] / 1000.0,
+	printf("%-6s %4ux%-4u %5u kb/s %-8s %-9s: %6.2f ms/frame mean, p50 %6.2f, p95 %6.2f, "
+	       "max %6.2f; IDR %6.1f KiB, P %5.1f KiB\n",
+	       name, c->width, c->height, c->kbps, strchr(c->source, ':') ? "detailed" : "plain",
+	       c->preset ? c->preset : "-", sum / 1000.0 / frames, res->usec[frames / 2] / 1000.0,
+	       res->usec[frames * 95 / 100] / 1000.0, res->usec[frames - 1] / 1000.0,
 	       res->keys ? res->key_bytes / 1024.0 / res->keys : 0.0,
 	       frames > res->keys ? res->delta_bytes / 1024.0 / (frames - res->keys) : 0.0);
 }
 
+static void bench_print_cpu(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Model", 5) == 0) {
+			printf("cpu: %s", strchr(line, ':') ? strchr(line, ':') + 2 : line);
+			break;
+		}
+	if (f)
+		fclose(f);
+}
+
+/* One encoder's cases: 640x480 plain, then 1280x720 plain and detailed, at each preset for
+ * a backend that has presets. Returns how many were written to out. */
+static size_t bench_cases(const struct cg_encoder_ops *e, struct bench_case *out)
+{
+	static const char *const sources[] = { "test", "test:detailed" };
+	size_t n = 0, np = e->set_preset ? CG_ARRAY_SIZE(bench_presets) : 1;
+
+	out[n++] = (struct bench_case){ 640, 480, 1000, "test", NULL };
+	for (size_t s = 0; s < CG_ARRAY_SIZE(sources); s++)
+		for (size_t p = 0; p < np; p++)
+			out[n++] = (struct bench_case){ 1280, 720, 2500, sources[s],
+							e->set_preset ? bench_presets[p] : NULL };
+	return n;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct bench_case cases[] = {
-		{ 640, 480, 1000 },
-		{ 1280, 720, 2500 },
-	};
+	struct bench_case cases[1 + 2 * CG_ARRAY_SIZE(bench_presets)];
 	const struct cg_encoder_ops *const *encoders = cg_registry_encoders();
 	unsigned frames = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 150;
 	int status = 0;
@@ -128,8 +165,9 @@ int main(int argc, char **argv)
 			encoders[0] ? "yes" : "none");
 		return 77;
 	}
+	bench_print_cpu();
 	for (size_t e = 0; encoders[e]; e++)
-		for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+		for (size_t i = 0, n = bench_cases(encoders[e], cases); i < n; i++) {
 			struct bench_result res = { .usec = cg_new0(uint64_t, frames) };
 			int r = bench_run(encoders[e], &cases[i], frames, &res);
 
