@@ -35,6 +35,7 @@ void cg_speed_cfg_default(struct cg_speed_cfg *cfg, uint32_t fps)
 		.start = CG_SPEED_VERYFAST,
 		.window = w > CG_SPEED_WINDOW_MAX ? CG_SPEED_WINDOW_MAX : w,
 		.high_pct = CG_SPEED_HIGH_PCT,
+		.over_windows = CG_SPEED_OVER_WINDOWS,
 		.low_pct = CG_SPEED_LOW_PCT,
 		.hold_windows = CG_SPEED_HOLD_WINDOWS,
 	};
@@ -46,7 +47,7 @@ static bool speed_cfg_ok(const struct cg_speed_cfg *c)
 	       c->start >= c->slowest && c->start <= c->fastest &&
 	       c->window >= CG_SPEED_WINDOW_MIN && c->window <= CG_SPEED_WINDOW_MAX &&
 	       c->high_pct >= 1 && c->high_pct <= 100 && c->low_pct < c->high_pct &&
-	       c->hold_windows >= 1;
+	       c->hold_windows >= 1 && c->over_windows >= 1;
 }
 
 int cg_speed_init(struct cg_speed *s, const struct cg_speed_cfg *cfg)
@@ -93,6 +94,7 @@ static int speed_change(struct cg_speed *s, unsigned to, uint32_t t, struct cg_s
 	s->preset = to;
 	s->settle = 1;
 	s->calm = 0;
+	s->over = 0;
 	return 1;
 }
 
@@ -104,16 +106,16 @@ static int speed_judge(struct cg_speed *s, uint32_t t, struct cg_speed_step *ste
 	if (s->since_slower != UINT32_MAX)
 		s->since_slower++;
 	if (speed_above(s, t, s->cfg.high_pct)) {
-		if (s->preset >= s->cfg.fastest) {
-			s->calm = 0;
+		s->calm = 0;
+		if (s->preset >= s->cfg.fastest || ++s->over < s->cfg.over_windows)
 			return 0;
-		}
 		/* Undoing a recent step slower: that preset did not fit, wait longer next time. */
 		if (s->since_slower <= s->hold)
 			s->hold = s->hold * 2 > max_hold ? max_hold : s->hold * 2;
 		s->since_slower = UINT32_MAX;
 		return speed_change(s, s->preset + 1, t, step);
 	}
+	s->over = 0;
 	if (speed_above(s, t, s->cfg.low_pct) || s->preset <= s->cfg.slowest) {
 		s->calm = 0;
 		return 0;

@@ -8,9 +8,10 @@
  * The policy:
  *  - every `window` frames (about one second) it takes the 90th percentile of those
  *    frames' encode times;
- *  - above high_pct percent of the frame interval it steps one preset faster at once: the
- *    encode leaves too little of the interval to the rest of the machine (viewers' SRTP,
- *    the kernel's sends) and a spike past the interval drops a frame;
+ *  - above high_pct percent of the frame interval for over_windows windows in a row (two:
+ *    one busy second of another program is not a slow machine) it steps one preset
+ *    faster: the encode leaves too little of the interval to the rest of the machine
+ *    (viewers' SRTP, the kernel's sends) and a spike past the interval drops a frame;
  *  - below low_pct percent for hold_windows windows in a row it steps one preset slower
  *    (better pictures at the same bitrate). The two thresholds are far apart (a slower
  *    preset costs about twice the time), and a step slower that is undone by a step faster
@@ -36,7 +37,8 @@ enum cg_speed_preset {
 
 #define CG_SPEED_WINDOW_MIN	 8u
 #define CG_SPEED_WINDOW_MAX	 128u
-#define CG_SPEED_HIGH_PCT	 60u /* step faster above this share of the interval */
+#define CG_SPEED_HIGH_PCT	 60u /* step faster above this share of the interval ... */
+#define CG_SPEED_OVER_WINDOWS	 2u  /* ... for this many windows in a row */
 #define CG_SPEED_LOW_PCT	 20u /* room: below this share ... */
 #define CG_SPEED_HOLD_WINDOWS	 10u /* ... for this many windows in a row */
 #define CG_SPEED_HOLD_MAX_FACTOR 32u /* the hold grows to at most 32 times after bounces */
@@ -54,13 +56,14 @@ struct cg_speed_cfg {
 	unsigned start;	       /* the preset it starts at, within the range */
 	unsigned window;       /* frames per decision, CG_SPEED_WINDOW_MIN..MAX */
 	unsigned high_pct;     /* 1..100 */
+	unsigned over_windows; /* >= 1 */
 	unsigned low_pct;      /* below high_pct */
 	unsigned hold_windows; /* >= 1 */
 };
 
 /*
  * The defaults for fps frames a second: a window of about a second (fps clamped to the
- * window bounds), the thresholds above, the range veryfast..ultrafast starting at
+ * window bounds), the thresholds and counts above, the range veryfast..ultrafast starting at
  * veryfast. Slower presets are left out of auto on purpose: encode time is not the only
  * cost, the encoder's CPU is taken from the viewers' workers, and veryfast is what
  * camgate always used. Any thread.
@@ -75,6 +78,7 @@ struct cg_speed {
 	unsigned n;		/* samples in this window */
 	unsigned settle;	/* windows still to ignore after a change */
 	unsigned calm;		/* windows with room in a row */
+	unsigned over;		/* windows over high_pct in a row */
 	unsigned hold;		/* windows of room needed now */
 	unsigned since_slower;	/* windows since the last step slower; UINT32_MAX: none */
 	uint32_t last_pct_usec; /* the last window's percentile (0 before the first) */

@@ -84,7 +84,7 @@ static void test_room_stays(void)
 	g_assert_cmpuint(s.last_pct_usec, ==, 5000);
 }
 
-/* Over 60 % of the interval: one step a judged window, the window after a change unjudged,
+/* Over 60 % of the interval for two windows: one step, the window after a change unjudged,
  * and never past the fastest. */
 static void test_steps_faster(void)
 {
@@ -92,14 +92,15 @@ static void test_steps_faster(void)
 	struct cg_speed s;
 
 	start(&s);
+	g_assert_cmpuint(feed(&s, 24000, 1, &step), ==, 0);
 	g_assert_cmpuint(feed(&s, 24000, 1, &step), ==, 1);
 	g_assert_cmpuint(step.from, ==, CG_SPEED_VERYFAST);
 	g_assert_cmpuint(step.to, ==, CG_SPEED_SUPERFAST);
 	g_assert_cmpuint(step.encode_usec, ==, 24000);
 	g_assert_cmpuint(step.interval_usec, ==, INTERVAL);
 	g_assert_cmpuint(s.preset, ==, CG_SPEED_SUPERFAST);
-	/* The settling window: still slow, no step. */
-	g_assert_cmpuint(feed(&s, 24000, 1, NULL), ==, 0);
+	/* The settling window and one more: still slow, no step yet. */
+	g_assert_cmpuint(feed(&s, 24000, 2, NULL), ==, 0);
 	g_assert_cmpuint(feed(&s, 24000, 1, &step), ==, 1);
 	g_assert_cmpuint(step.to, ==, CG_SPEED_ULTRAFAST);
 	g_assert_cmpuint(feed(&s, 30000, 20, NULL), ==, 0);
@@ -118,8 +119,8 @@ static void test_percentile(void)
 		for (unsigned i = 0; i < FPS; i++)
 			g_assert_cmpint(cg_speed_add(&s, i < 2 ? 40000 : 4000, &step), ==, 0);
 	g_assert_cmpuint(s.preset, ==, CG_SPEED_VERYFAST);
-	for (unsigned i = 0; i < FPS - 1; i++)
-		g_assert_cmpint(cg_speed_add(&s, i < 4 ? 40000 : 4000, &step), ==, 0);
+	for (unsigned i = 0; i < 2 * FPS - 1; i++)
+		g_assert_cmpint(cg_speed_add(&s, i % FPS < 4 ? 40000 : 4000, &step), ==, 0);
 	g_assert_cmpint(cg_speed_add(&s, 4000, &step), ==, 1);
 	g_assert_cmpuint(step.to, ==, CG_SPEED_SUPERFAST);
 	g_assert_cmpuint(step.encode_usec, ==, 40000);
@@ -135,7 +136,20 @@ static void test_threshold_edge(void)
 	cfg.interval_usec = 10000;
 	g_assert_cmpint(cg_speed_init(&s, &cfg), ==, 0);
 	g_assert_cmpuint(feed(&s, 6000, 3, NULL), ==, 0);
-	g_assert_cmpuint(feed(&s, 6001, 1, NULL), ==, 1);
+	g_assert_cmpuint(feed(&s, 6001, 2, NULL), ==, 1);
+}
+
+/* One slow second at a time (another program's burst), however often, is no slow machine. */
+static void test_single_spikes(void)
+{
+	struct cg_speed s;
+
+	start(&s);
+	for (unsigned i = 0; i < 50; i++) {
+		g_assert_cmpuint(feed(&s, 30000, 1, NULL), ==, 0);
+		g_assert_cmpuint(feed(&s, 10000, 1, NULL), ==, 0);
+	}
+	g_assert_cmpuint(s.preset, ==, CG_SPEED_VERYFAST);
 }
 
 /* Back slower only after hold_windows of room in a row; a window in the middle band resets
@@ -146,7 +160,7 @@ static void test_steps_back(void)
 	struct cg_speed s;
 
 	start(&s);
-	feed(&s, 30000, 3, NULL);
+	g_assert_cmpuint(feed(&s, 30000, 5, NULL), ==, 2);
 	g_assert_cmpuint(s.preset, ==, CG_SPEED_ULTRAFAST);
 	feed(&s, 30000, 1, NULL); /* the settling window */
 	/* 40 % of the interval: between the thresholds, stays. */
@@ -215,7 +229,7 @@ static void test_extremes(void)
 	struct cg_speed s;
 
 	start(&s);
-	g_assert_cmpuint(feed(&s, UINT32_MAX, 1, &step), ==, 1);
+	g_assert_cmpuint(feed(&s, UINT32_MAX, 2, &step), ==, 1);
 	g_assert_cmpuint(step.encode_usec, ==, UINT32_MAX);
 	g_assert_cmpuint(feed(&s, 0, 1, NULL), ==, 0);
 }
@@ -229,6 +243,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/speed/steps-faster", test_steps_faster);
 	g_test_add_func("/speed/percentile", test_percentile);
 	g_test_add_func("/speed/threshold-edge", test_threshold_edge);
+	g_test_add_func("/speed/single-spikes", test_single_spikes);
 	g_test_add_func("/speed/steps-back", test_steps_back);
 	g_test_add_func("/speed/no-flapping", test_no_flapping);
 	g_test_add_func("/speed/single-preset", test_single_preset);
