@@ -86,12 +86,14 @@ enum cam_key {
 	CAM_ENCODER,
 	CAM_BITRATE,
 	CAM_AUDIO,
+	CAM_X264_PRESET,
 	_CAM_MAX,
 };
 
 static const enum opt_id cam_opt[_CAM_MAX] = {
-	[CAM_SOURCE] = OPT_SOURCE,   [CAM_SIZE] = OPT_SIZE,	  [CAM_FPS] = OPT_FPS,
-	[CAM_ENCODER] = OPT_ENCODER, [CAM_BITRATE] = OPT_BITRATE, [CAM_AUDIO] = OPT_AUDIO,
+	[CAM_SOURCE] = OPT_SOURCE,	     [CAM_SIZE] = OPT_SIZE,	  [CAM_FPS] = OPT_FPS,
+	[CAM_ENCODER] = OPT_ENCODER,	     [CAM_BITRATE] = OPT_BITRATE, [CAM_AUDIO] = OPT_AUDIO,
+	[CAM_X264_PRESET] = OPT_X264_PRESET,
 };
 
 /* One camera as given: a --camera value, or a [camera NAME] group of the key file. */
@@ -1098,7 +1100,8 @@ static void scan_camera_key(const struct cg_config_args *a, struct cam_args *c, 
 	}
 	g_string_append(errs, "unknown key '");
 	config_append_value(errs, key);
-	g_string_append(errs, "' (a camera has source, size, fps, encoder, bitrate, audio)\n");
+	g_string_append(
+		errs, "' (a camera has source, size, fps, encoder, bitrate, audio, x264-preset)\n");
 }
 
 /* A "key = value" line inside [camgate] (in_group) or outside any group we know. */
@@ -1275,8 +1278,8 @@ struct config_flags {
 
 #define CAMERA_HELP                                                                                \
 	"A camera, repeatable (replaces the file's cameras); KEY: size, fps, encoder, "            \
-	"bitrate, audio, else the flags' values (audio: the first camera's only); all=auto: "      \
-	"every camera [one named main, from --source, --size...]"
+	"bitrate, audio, x264-preset, else the flags' values (audio: the first camera's "          \
+	"only); all=auto: every camera [one named main, from --source, --size...]"
 
 #define CONFIG_ENTRIES_MAX (_OPT_MAX + 6) /* the four flags, the settings, --camera, end */
 

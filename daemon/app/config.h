@@ -6,15 +6,15 @@
  * new snapshot with cg_config_reload() and swaps it in; a snapshot never changes once made.
  *
  * Cameras: --camera=NAME=SOURCE[,size=WxH][,fps=N][,encoder=E][,bitrate=KBPS][,audio=DEV]
- * (repeatable) or [camera NAME] groups in the key file. The command line's cameras replace
- * the file's whole when it gives any (the file's groups are then only checked for their
+ * [,x264-preset=P] (repeatable) or [camera NAME] groups in the key file. The command line's cameras
+ * replace the file's whole when it gives any (the file's groups are then only checked for their
  * form: names, known keys, each once). Without any, the flags make one camera named "main"
  * (--source, --size, --fps, --encoder, --bitrate, --audio). A camera takes size, fps,
  * encoder and bitrate from the flags unless it sets them; the flags' --audio goes to the
  * first camera only (two captures of one ALSA device would fight over it), the others have
- * no sound unless they say audio=DEV. Bitrate bounds and keyframe settings are global.
- * Each camera comes with a view: a struct cg_config as that camera sees it, which the media
- * code takes as it took the whole snapshot before.
+ * no sound unless they say audio=DEV. x264-preset, like encoder, defaults to the flags'. Bitrate
+ * bounds and keyframe settings are global. Each camera comes with a view: a struct cg_config as
+ * that camera sees it, which the media code takes as it took the whole snapshot before.
  *
  * Threads: the control thread creates, reloads and frees snapshots and views. Any thread
  * may read a snapshot or view it was handed for as long as its owner keeps it (main keeps

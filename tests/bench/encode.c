@@ -6,7 +6,10 @@
  * panning every frame under fresh noise, the hard case a real scene is closer to), and for
  * x264 at each preset --x264-preset offers, so the speed policy's steps can be read off.
  * Frames are paced by the test source at its top rate, so the run takes about frames / 240 s
- * per case at least. The CPU model is printed first: the figures are that machine's.
+ * per case at least. Beside the wall time per encode call (what the speed policy sees), the
+ * CPU time the process spent in those calls, all threads (getrusage): on a busy machine the
+ * wall time includes waiting for a core, the CPU time mostly does not. The CPU model is
+ * printed first: the figures are that machine's.
  * Usage: bench-encode [frames per case, default 150]
  */
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hw/registry.h"
 #include "util/macros.h"
@@ -35,8 +39,18 @@ static const char *const bench_presets[] = { "ultrafast", "superfast", "veryfast
 struct bench_result {
 	uint64_t *usec;
 	uint64_t key_bytes, delta_bytes;
+	uint64_t cpu_usec; /* user + system time of the process inside encode calls */
 	unsigned keys;
 };
+
+static uint64_t bench_cpu_usec(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 static int bench_cmp_u64(const void *a, const void *b)
 {
@@ -89,10 +103,14 @@ static int bench_run(const struct cg_encoder_ops *eops, const struct bench_case 
 		struct cg_frame *f = NULL;
 		struct cg_au *au = NULL;
 
+		uint64_t cpu0;
+
 		r = bench_next_frame(cops, cap, &f);
 		if (r < 0)
 			break;
+		cpu0 = bench_cpu_usec();
 		r = eops->encode(enc, f, &au);
+		res->cpu_usec += bench_cpu_usec() - cpu0;
 		cg_frame_unref(f);
 		if (r < 0)
 			break;
@@ -116,10 +134,11 @@ static void bench_print(const char *name, const struct bench_case *c, unsigned f
 		sum += res->usec[i];
 	qsort(res->usec, frames, sizeof(*res->usec), bench_cmp_u64);
 	printf("%-6s %4ux%-4u %5u kb/s %-8s %-9s: %6.2f ms/frame mean, p50 %6.2f, p95 %6.2f, "
-	       "max %6.2f; IDR %6.1f KiB, P %5.1f KiB\n",
+	       "max %6.2f; CPU %6.2f ms/frame; IDR %6.1f KiB, P %5.1f KiB\n",
 	       name, c->width, c->height, c->kbps, strchr(c->source, ':') ? "detailed" : "plain",
 	       c->preset ? c->preset : "-", sum / 1000.0 / frames, res->usec[frames / 2] / 1000.0,
 	       res->usec[frames * 95 / 100] / 1000.0, res->usec[frames - 1] / 1000.0,
+	       res->cpu_usec / 1000.0 / frames,
 	       res->keys ? res->key_bytes / 1024.0 / res->keys : 0.0,
 	       frames > res->keys ? res->delta_bytes / 1024.0 / (frames - res->keys) : 0.0);
 }

@@ -4,7 +4,8 @@
  * encode made slower than the frame interval allows (the CAMGATE_TEST_ENCODE_DELAY_MS
  * hook), the preset steps from veryfast through superfast (reconfig) to ultrafast (a
  * reopen at the next key frame), /status and /metrics say so, and a viewer watching through
- * both changes gets every frame complete. A fixed --x264-preset never moves. Functional
+ * both changes gets every frame complete. A fixed --x264-preset never moves, and a camera's
+ * own x264-preset= is that camera's. Functional
  * only: the hook's delay is far over the threshold, and the waits are deadlines, not
  * measurements.
  *
@@ -158,10 +159,35 @@ static void test_fixed(void)
 	cg_test_fixture_stop(&fx);
 }
 
+/* A camera's own x264-preset= wins over the flags' for that camera alone. */
+static void test_per_camera(void)
+{
+	static const char *const args[] = { "--size=320x240",
+					    "--fps=10",
+					    "--bitrate=300",
+					    "--encoder=x264",
+					    "--x264-preset=faster",
+					    "--camera=a=test",
+					    "--camera=b=test,x264-preset=ultrafast",
+					    "--log-level=notice",
+					    NULL };
+	char *a, *b;
+
+	cg_test_fixture_start(&fx, args, NULL);
+	a = cg_test_daemon_status_text_at(&fx.daemon, "/cam/a/status", "x264_preset");
+	b = cg_test_daemon_status_text_at(&fx.daemon, "/cam/b/status", "x264_preset");
+	g_assert_cmpstr(a, ==, "faster");
+	g_assert_cmpstr(b, ==, "ultrafast");
+	g_free(a);
+	g_free(b);
+	cg_test_fixture_stop(&fx);
+}
+
 int main(int argc, char **argv)
 {
 	fx.exe = cg_test_init(&argc, &argv);
 	g_test_add_func("/preset/steps-faster", test_steps_faster);
 	g_test_add_func("/preset/fixed", test_fixed);
+	g_test_add_func("/preset/per-camera", test_per_camera);
 	return g_test_run();
 }
