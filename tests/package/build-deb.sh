@@ -8,16 +8,15 @@
 set -euo pipefail
 
 out=${1:?usage: $0 OUT}
-top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/package/lib.sh
+. "$here/lib.sh"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src=$out/src
 
-rm -rf "$src"
-mkdir -p "$src"
-(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-  tar --null -T - -cf -) | tar -xf - -C "$src"
+copy_tree "$top" "$src"
 
 (cd "$src" && dpkg-buildpackage -us -uc -b)
 changes=$(ls "$out"/camgate_*_"$(dpkg --print-architecture)".changes)

@@ -31,15 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The machine's own mirror when it has one (what install-deps uses), else Debian's.
-mirror=http://deb.debian.org/debian
-if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-  m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  [ -n "$m" ] && mirror=$m
-elif [ -f /etc/apt/sources.list ]; then
-  m=$(awk '/^deb / && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list)
-  [ -n "$m" ] && mirror=$m
-fi
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
+mirror=$(debian_mirror)
 
 # Later versions: the same files, a higher version, one more line in the conffile.
 repack() { # $1: version suffix, $2: output
