@@ -52,7 +52,9 @@ static const struct cg_encoder_ops *const registry_encoders[] = {
 
 const struct cg_capture_ops *cg_registry_capture(const char *source)
 {
-	if (source && strcmp(source, cg_testsrc_capture_ops.name) == 0)
+	/* "test", or "test:detailed" (a texture panning under noise: hw/fake/testsrc.h). */
+	if (source && (strcmp(source, cg_testsrc_capture_ops.name) == 0 ||
+		       strcmp(source, "test:detailed") == 0))
 		return &cg_testsrc_capture_ops;
 #if HAVE_V4L2
 	if (source && strncmp(source, "/dev/", 5) == 0)

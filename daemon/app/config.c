@@ -203,9 +203,9 @@ static int apply_source(struct cg_config *cfg, const char *v, const char **reaso
 	if (g_str_has_prefix(v, "libcamera")) {
 		if (!libcamera_source_ok(v, reason))
 			return -EINVAL;
-	} else if (strcmp(v, "test") != 0 && strcmp(v, "auto") != 0 &&
-		   !g_str_has_prefix(v, "/dev/")) {
-		*reason = "is not auto, test, /dev/videoN, libcamera or libcamera:ID";
+	} else if (strcmp(v, "test") != 0 && strcmp(v, "test:detailed") != 0 &&
+		   strcmp(v, "auto") != 0 && !g_str_has_prefix(v, "/dev/")) {
+		*reason = "is not auto, test, test:detailed, /dev/videoN, libcamera or libcamera:ID";
 		return -EINVAL;
 	}
 	cfg->source = cg_strdup(v);
@@ -779,7 +779,7 @@ static void cam_parse_option(struct cam_args *c, const char *piece, int *prev, G
 		cam_error_start(errs, NULL, c, 0);
 		g_string_append(errs, eq ? "unknown option '" : "'");
 		config_append_value(errs, eq ? key : piece);
-		g_string_append(errs, eq ? "' (size, fps, encoder, bitrate or audio)\n"
+		g_string_append(errs, eq ? "' (size, fps, encoder, bitrate, audio or x264-preset)\n"
 					 : "' is not KEY=VALUE\n");
 	} else if (c->v[k]) {
 		cam_error_start(errs, NULL, c, 0);

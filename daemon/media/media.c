@@ -844,7 +844,7 @@ int cg_media_new_test(const struct cg_config *cfg, const struct cg_media_test_op
 	media_default_profile(m);
 	media_try_open(m);
 	/* The test pattern cannot come back later: its failure is a configuration error. */
-	if (m->state != MEDIA_STREAMING && strcmp(m->source, "test") == 0) {
+	if (m->state != MEDIA_STREAMING && strncmp(m->source, "test", 4) == 0) {
 		r = m->last_error;
 		goto fail;
 	}

@@ -2,6 +2,9 @@
 /*
  * Synthetic capture source "test": moving I420 pictures in CPU memory with the block code
  * (hw/fake/blockcode.h) burned into the top-left corner, paced by a CLOCK_MONOTONIC timerfd.
+ * The device "test:detailed" (--source=test:detailed) draws a fine texture panning every
+ * frame in bands at four speeds under fresh noise instead: hard for an encoder, like a
+ * real camera's picture, for measuring encode cost.
  *
  * Owner: the media thread; every op is media thread only, except that frames may be
  * released (cg_frame_unref) on any thread. Frames come from a fixed pool of
@@ -19,8 +22,8 @@
 
 /*
  * open(): cfg->width/height/fps of 0 mean the defaults (1280x720@30). Sizes must be even,
- * 16..8192; fps 1..240; otherwise -ENOTSUP. The device name is not checked (the registry maps
- * "test" here). Pixel strides are the width rounded up to 64 bytes.
+ * 16..8192; fps 1..240; otherwise -ENOTSUP. The device name is "test" or "test:detailed"
+ * (the registry maps both here). Pixel strides are the width rounded up to 64 bytes.
  *
  * fd(): the pacing timerfd; readable once per frame period after start().
  * start()/stop(): arm/disarm the timer (0, or -errno from timerfd_settime).

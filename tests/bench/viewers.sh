@@ -66,9 +66,20 @@ start_daemon() {
 
 val() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
+# The x264 preset the daemon runs now (--x264-preset=auto steps faster on a busy machine,
+# which changes its CPU figures), from /status.
+x264_preset() {
+	local reply
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 0
+	printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+	reply=$(timeout 5 cat <&3)
+	exec 3<&-
+	sed -n 's/.*"x264_preset":"\([a-z]*\)".*/\1/p' <<<"$reply" | head -1
+}
+
 echo "camgate $(basename "$EXE"), $CAMERAS camera(s), load client, ${DURATION} s steady state per row, $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
-printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | load client CPU %% (s / viewer-min) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | load client CPU %% (s / viewer-min) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check | x264 preset at the end |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 rc=0
 for n in "${COUNTS[@]}"; do
 	start_daemon || { rc=1; break; }
@@ -78,9 +89,10 @@ for n in "${COUNTS[@]}"; do
 	"$LOAD" --port="$PORT" --viewers="$n" --threads="$threads" --ramp=50 \
 		--duration="$DURATION" --settle=3 --idle=3 --pid="$DAEMON_PID" --check "${PATH_ARGS[@]}" \
 		${CG_BENCH_LOAD_ARGS:-} >"$out" 2>>"$LOG" || rc=1
+	preset=$(x264_preset)
 	stop_daemon
 	lostw=$(val aus_lost_total "$out")
-	printf '| %s | %s / %s | %s (%s) | %s (%s) | %s | %s | %s / %s | %s | %s |\n' "$n" \
+	printf '| %s | %s / %s | %s (%s) | %s (%s) | %s | %s | %s / %s | %s | %s | %s |\n' "$n" \
 		"$(val daemon_cpu_s_per_viewer_minute "$out")" \
 		"$(val daemon_cpu_s_per_viewer_minute_marginal "$out")" \
 		"$(val daemon_cpu_percent "$out")" "$(val daemon_idle_cpu_percent "$out")" \
@@ -88,7 +100,7 @@ for n in "${COUNTS[@]}"; do
 		"$(val daemon_rss_kib_per_viewer "$out")" "$(val packets_per_s "$out")" \
 		"$(val join_ms_p50 "$out")" "$(val join_ms_p95 "$out")" \
 		"$( [ "${lostw:-1}" = 0 ] && echo all || echo "$lostw incomplete")" \
-		"$(val check "$out")"
+		"$(val check "$out")" "${preset:-?}"
 	[ -n "${CG_BENCH_KEEP:-}" ] && cat "$out"
 	rm -f "$out"
 done

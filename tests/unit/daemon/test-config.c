@@ -687,7 +687,7 @@ static void test_cameras_rejects(void)
 		{ "--camera=a=test,bitrate=99", NULL, "bitrate=99 is out of range 100-50000" },
 		{ "--camera=a=test,colour=red", NULL,
 		  "--camera=a=test,colour=red: unknown option 'colour' (size, fps, encoder, "
-		  "bitrate or audio)" },
+		  "bitrate, audio or x264-preset)" },
 		{ "--camera=a=test,fps", NULL, "--camera=a=test,fps: 'fps' is not KEY=VALUE" },
 		{ "--camera=a=test,fps=1,fps=2", NULL, "fps is given twice" },
 		{ "--camera=a=test,source=auto", NULL, "source is given twice" },
