@@ -311,6 +311,7 @@ struct cg_capture {
 	std::vector<std::unique_ptr<Request>> requests;
 	Stream *stream = nullptr;
 	bool acquired = false, started = false, manager = false;
+	bool dead = false; /* stopped delivering without a disconnect: libcamera cannot stop it */
 	int epoll_fd = -1, event_fd = -1, stall_fd = -1;
 	unsigned n_bufs = 0;
 	struct lc_buf bufs[LC_MAX_BUFFERS];
@@ -396,11 +397,44 @@ static void lc_release(struct cg_frame * /* frame */, void *userdata)
 }
 
 /*
+ * A camera whose device vanished while libcamera had no hotplug event to say so (no udevd):
+ * its pipeline handler still thinks it runs, and libcamera 0.0.3's Camera::stop() then
+ * aborts the process (its queued requests never complete). Such a camera is left as it is,
+ * with everything that hangs on it, never touched again: a new camera manager (made when
+ * the last user of this one goes) finds the device anew. A small leak per lost device
+ * beats an abort; with udevd, libcamera's disconnect path is taken instead.
+ */
+struct lc_grave {
+	std::shared_ptr<Camera> cam;
+	std::unique_ptr<FrameBufferAllocator> alloc;
+	std::vector<std::unique_ptr<Request>> requests;
+	std::unique_ptr<CameraConfiguration> config;
+};
+
+static void lc_bury(struct cg_capture *cap)
+{
+	struct lc_grave *g = new lc_grave();
+
+	g->cam = std::move(cap->cam);
+	g->alloc = std::move(cap->alloc);
+	g->requests = std::move(cap->requests);
+	g->config = std::move(cap->config);
+	cap->started = cap->acquired = false;
+	(void)g; /* leaked on purpose, see above */
+}
+
+/*
  * The libcamera side, in the order it must go: stopped, requests and buffers freed, the
  * camera released and dropped, then the manager. Our fds and mappings stay for frames out.
  */
 static void lc_teardown(struct cg_capture *cap)
 {
+	if (cap->cam) {
+		cap->cam->requestCompleted.disconnect(cap, &cg_capture::on_complete);
+		cap->cam->disconnected.disconnect(cap, &cg_capture::on_disconnect);
+	}
+	if (cap->started && cap->dead)
+		lc_bury(cap);
 	if (cap->started) {
 		{
 			std::lock_guard<std::mutex> guard(cap->lock);
@@ -409,10 +443,6 @@ static void lc_teardown(struct cg_capture *cap)
 		}
 		cap->cam->stop();
 		cap->started = false;
-	}
-	if (cap->cam) {
-		cap->cam->requestCompleted.disconnect(cap, &cg_capture::on_complete);
-		cap->cam->disconnected.disconnect(cap, &cg_capture::on_disconnect);
 	}
 	cap->requests.clear();
 	cap->alloc.reset();
@@ -828,7 +858,8 @@ static int lc_start(struct cg_capture *cap)
 
 static int lc_stop(struct cg_capture *cap)
 {
-	if (!cap->started)
+	/* A dead camera stays "started": lc_teardown() buries it rather than stop it. */
+	if (!cap->started || cap->dead)
 		return 0;
 	{
 		std::lock_guard<std::mutex> guard(cap->lock);
@@ -927,6 +958,7 @@ static int lc_check_stall(struct cg_capture *cap)
 	if (read(cap->stall_fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || !cap->started)
 		return 0;
 	cg_debug("%s: no frame in time: the camera stopped delivering", cap->id.c_str());
+	cap->dead = true;
 	return -EIO;
 }
 
