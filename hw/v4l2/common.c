@@ -69,6 +69,24 @@ uint32_t cg_v4l2_multi_buffer_fourcc(uint32_t fourcc)
 	}
 }
 
+int cg_v4l2_fmt_covers(const struct cg_v4l2_pix *pix, uint32_t width, uint32_t height)
+{
+	if (pix->width < width || pix->height < height)
+		return -ENOTSUP;
+	return pix->width > width || pix->height > height;
+}
+
+bool cg_v4l2_frame_fits(const struct cg_v4l2_layout *l, uint32_t sizeimage,
+			const struct cg_frame *f)
+{
+	if (f->n_planes < l->n_planes || f->buf_size < CG_MAX(sizeimage, l->size))
+		return false;
+	for (unsigned p = 0; p < l->n_planes; p++)
+		if (f->planes[p].offset != l->offset[p] || f->planes[p].stride != l->stride[p])
+			return false;
+	return true;
+}
+
 bool cg_v4l2_is_compressed(uint32_t fourcc)
 {
 	return fourcc == V4L2_PIX_FMT_MJPEG || fourcc == V4L2_PIX_FMT_JPEG ||

@@ -102,6 +102,24 @@ struct cg_v4l2_pix {
 void cg_v4l2_fmt_get(const struct v4l2_format *f, struct cg_v4l2_pix *ret);
 void cg_v4l2_fmt_set(struct v4l2_format *f, uint32_t type, const struct cg_v4l2_pix *pix);
 
+/*
+ * Whether a format the driver chose (pix) holds a width x height picture: 0 at exactly that
+ * size, 1 when it is larger (an encoder that pads its input to its alignment, like the Pi's
+ * 1088 rows for 1080: the rest must be cropped off), -ENOTSUP when it is smaller either way.
+ */
+int cg_v4l2_fmt_covers(const struct cg_v4l2_pix *pix, uint32_t width, uint32_t height);
+
+struct cg_frame;
+
+/*
+ * Whether frame f's one buffer can be handed as it is to a device whose picture has layout l
+ * and sizeimage bytes: every plane at the same offset with the same line length, and the
+ * buffer at least sizeimage long. A padded layout (chroma after 1088 rows for 1080) does not
+ * fit a camera's frame that has its chroma right after the picture.
+ */
+bool cg_v4l2_frame_fits(const struct cg_v4l2_layout *l, uint32_t sizeimage,
+			const struct cg_frame *f);
+
 /* True when fd's queue of this type lists fourcc in VIDIOC_ENUM_FMT. */
 bool cg_v4l2_has_format(int fd, uint32_t type, uint32_t fourcc);
 

@@ -59,6 +59,7 @@ struct cg_encoder {
 	struct cg_v4l2_layout out_layout;
 	unsigned out_planes;
 	bool kf_ctrl, want_key, stride_ok, dmabuf_refused;
+	bool padded; /* OUTPUT larger than the picture, cropped back (m2m_crop) */
 	uint8_t profile_idc, constraints, level_idc;
 	struct m2m_out out[M2M_OUT_BUFS];
 	struct m2m_cap cap[M2M_CAP_BUFS];
@@ -280,6 +281,49 @@ static int m2m_out_layout(struct cg_encoder *enc, uint32_t input)
 	return 0;
 }
 
+/*
+ * dev-encoder.rst Initialization step 6: the visible rectangle of a source the driver padded
+ * (bcm2835-codec takes 1920x1080 as 1920x1088, Qualcomm's venus aligns to 32) is the
+ * OUTPUT crop. A driver that cannot crop to it is used only if its crop already is that size;
+ * otherwise the padding rows would be encoded as picture.
+ */
+static int m2m_crop(struct cg_encoder *enc)
+{
+	struct v4l2_selection sel = {
+		.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, /* the API's type also for MPLANE queues */
+		.target = V4L2_SEL_TGT_CROP,
+		.r = { 0, 0, enc->cfg.width, enc->cfg.height },
+	};
+	int r = cg_v4l2_ioctl(enc->fd, VIDIOC_S_SELECTION, &sel);
+
+	if (r < 0)
+		r = cg_v4l2_ioctl(enc->fd, VIDIOC_G_SELECTION, &sel);
+	if (r == 0 && !sel.r.left && !sel.r.top && sel.r.width == enc->cfg.width &&
+	    sel.r.height == enc->cfg.height)
+		return 0;
+	cg_info("%s pads %ux%u to %ux%u and cannot crop it back (%s): not used", enc->path,
+		enc->cfg.width, enc->cfg.height, enc->out_pix.width, enc->out_pix.height,
+		r < 0 ? strerror(-r) : "it keeps another rectangle");
+	return -ENOTSUP;
+}
+
+/*
+ * The OUTPUT format the driver chose must hold the camera's picture: the same size, or a
+ * padded one (cg_v4l2_fmt_covers()) cropped back to the camera's.
+ */
+static int m2m_fit(struct cg_encoder *enc)
+{
+	int r = cg_v4l2_fmt_covers(&enc->out_pix, enc->cfg.width, enc->cfg.height);
+
+	if (r < 0) {
+		cg_info("%s cannot encode %ux%u (it offers %ux%u)", enc->path, enc->cfg.width,
+			enc->cfg.height, enc->out_pix.width, enc->out_pix.height);
+		return -ENOTSUP;
+	}
+	enc->padded = r > 0;
+	return enc->padded ? m2m_crop(enc) : 0;
+}
+
 /* dev-encoder.rst Initialization: coded format on CAPTURE first, then the raw OUTPUT. */
 static int m2m_formats(struct cg_encoder *enc)
 {
@@ -307,11 +351,9 @@ static int m2m_formats(struct cg_encoder *enc)
 		m2m_log_inputs(enc, input);
 		return r < 0 ? r : -ENOTSUP;
 	}
-	if (enc->out_pix.width != cfg->width || enc->out_pix.height != cfg->height) {
-		cg_info("%s cannot encode %ux%u (it offers %ux%u)", enc->path, cfg->width,
-			cfg->height, enc->out_pix.width, enc->out_pix.height);
-		return -ENOTSUP;
-	}
+	r = m2m_fit(enc);
+	if (r < 0)
+		return r;
 	/* DMA-BUF import needs the camera's exact line length; otherwise we copy. */
 	enc->stride_ok = !cfg->input_stride || enc->out_pix.bpl == cfg->input_stride;
 	return m2m_out_layout(enc, input);
@@ -388,9 +430,10 @@ static int m2m_open(const struct cg_encoder_cfg *cfg, struct cg_encoder **ret)
 		m2m_free(enc);
 		return m2m_errno(r);
 	}
-	cg_debug("%s: %s %ux%u (bpl %u) -> %s, %u kb/s, GOP %u, %s", enc->path,
+	cg_debug("%s: %s %ux%u (in %ux%u, bpl %u) -> %s, %u kb/s, GOP %u, %s", enc->path,
 		 cg_v4l2_fourcc_str(enc->out_pix.fourcc, fcc), cfg->width, cfg->height,
-		 enc->out_pix.bpl, cg_v4l2_fourcc_str(enc->codec, fcc2), cfg->bitrate_kbps,
+		 enc->out_pix.width, enc->out_pix.height, enc->out_pix.bpl,
+		 cg_v4l2_fourcc_str(enc->codec, fcc2), cfg->bitrate_kbps,
 		 enc->cfg.keyframe_interval,
 		 enc->kf_ctrl ? "FORCE_KEY_FRAME" : "keyframes by reset");
 	*ret = enc;
@@ -474,7 +517,7 @@ static bool m2m_frame_importable(const struct cg_encoder *enc, const struct cg_f
 	if (f->planes[0].dma_fd < 0 || !enc->stride_ok)
 		return false;
 	if (enc->out_planes == 1)
-		return f->buf_size >= enc->out_pix.sizeimage;
+		return cg_v4l2_frame_fits(&enc->out_layout, enc->out_pix.sizeimage, f);
 	for (unsigned p = 0; p < enc->out_planes; p++)
 		if (p >= f->n_planes || f->planes[p].stride != enc->out_layout.stride[p] ||
 		    (uint64_t)f->planes[p].offset + enc->out_pix.plane_size[p] > f->buf_size)
@@ -525,7 +568,8 @@ static int m2m_start(struct cg_encoder *enc, const struct cg_frame *f)
 		return r;
 	if (!dmabuf && !enc->dmabuf_refused)
 		cg_info("%s: frames are copied into the encoder (%s)", enc->path,
-			f->planes[0].dma_fd < 0 ? "no DMA-BUF" : "stride or size mismatch");
+			f->planes[0].dma_fd < 0 ? "no DMA-BUF"
+						: "its planes are not laid out as the encoder's");
 	enc->state = M2M_ENCODING;
 	return 0;
 }
@@ -593,7 +637,7 @@ static int m2m_queue_out(struct cg_encoder *enc, struct cg_frame *f)
 		m2m_set_planes(enc, f, &vb);
 	else if (enc->out_memory == V4L2_MEMORY_DMABUF)
 		cg_v4l2_buf_set_dmabuf(&vb, f->planes[0].dma_fd, f->buf_size,
-				       f->bytesused ? f->bytesused : enc->out_pix.sizeimage);
+				       CG_MAX(f->bytesused, enc->out_pix.sizeimage));
 	if (enc->out_memory == V4L2_MEMORY_MMAP) {
 		enc->copied += m2m_copy_in(enc, f, enc->out[i].map);
 		if (enc->out_planes == 1 && V4L2_TYPE_IS_MULTIPLANAR(enc->out_type))

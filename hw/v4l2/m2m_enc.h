@@ -9,7 +9,12 @@
  * whose OUTPUT queue takes cfg->input_fourcc. Sets both formats (coded first, as the spec's
  * Initialization asks) and the controls the driver has: bitrate (CBR), GOP and IDR period,
  * profile, level, no B-frames, SPS/PPS repeated before every IDR. Controls a driver lacks
- * are skipped; a value outside a control's range is clamped. Returns 0, -ENODEV (no such
+ * are skipped; a value outside a control's range is clamped. An encoder that pads the OUTPUT
+ * size to its alignment (the Pi: 1080 -> 1088 rows; Qualcomm: 32) is used with the OUTPUT
+ * crop (VIDIOC_S_SELECTION, V4L2_SEL_TGT_CROP) set to the camera's size, or not at all when it
+ * cannot crop; planes are placed by the driver's bytesperline and padded height, so a
+ * camera's frame is imported only when its planes lie where the encoder wants them, and is
+ * copied (counted) otherwise. Returns 0, -ENODEV (no such
  * node / no suitable node), -ENOTSUP (the encoder does not take the input format or size:
  * the log says which formats it takes), -EBUSY, or another -errno.
  *

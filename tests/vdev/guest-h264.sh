@@ -5,7 +5,9 @@
 # vivid through camgate's M2M encoder into vh264enc and writes its stream and the captured
 # frames' hashes to /dev/ttyS1, which the host decodes and compares (vdev-h264 --verify).
 # vh264enc is reloaded for its other personalities: a buffer per plane (NV12M, YUV420M)
-# and no DMA-BUF import. Exit status: the number of failed cases.
+# and no DMA-BUF import, and with the OUTPUT height padded to 32 rows (320x180 -> 320x192,
+# as the Pi and Qualcomm pad): the camera's frame, whose chroma follows row 180, is copied
+# into the padded layout and the crop keeps the picture 180 rows. Exit status: the number of failed cases.
 set -u
 [ -f ./env ] && . ./env && echo "vdev-h264: sanitizer options: $(tr '\n' ' ' <./env)"
 dev() {
@@ -45,5 +47,9 @@ run nv12m_dmabuf --format=NV12 --copies=zero
 run yuv420m_dmabuf --format=YU12 --copies=zero
 reload dmabuf=0
 run nv12_refused_copied --format=NV12 --copies=nonzero
+reload align_height=32
+run nv12_padded_copied --format=NV12 --copies=nonzero --padded
+reload align_height=32 multiplanar_formats=1
+run nv12m_padded_copied --format=NV12 --copies=nonzero --padded
 echo "vdev-h264: $pass passed, $fail failed in the guest"
 exit $fail

@@ -17,8 +17,13 @@
  * On the host (--verify=DUMP): FFmpeg decodes each case's stream and every decoded
  * picture's MD5 must be the captured frame's, in order.
  *
+ * With --padded the driver rounds the OUTPUT height up (vh264enc align_height=N, as the Pi
+ * and Qualcomm do): camgate must set the OUTPUT crop to the picture's size, which the driver
+ * writes in the SPS, so that the decoded pictures are still the captured frames.
+ *
  * vdev-h264 --case=NAME --source=/dev/videoN --format=NV12|YU12|YUYV --dump=/dev/ttySn
- *           [--size=320x180] [--aus=24] [--copies=zero|nonzero] [--params=DIR] [--verbose]
+ *           [--size=320x180] [--aus=24] [--copies=zero|nonzero] [--padded] [--params=DIR]
+ *           [--verbose]
  * vdev-h264 --verify=DUMP
  * Exit: 0 every check passed, 1 a check failed, 2 usage.
  */
@@ -59,6 +64,7 @@ enum vh_rec { VH_REC_AU = 'A', VH_REC_EXPECT = 'E', VH_REC_CASE = 'C' };
 struct vh {
 	const char *name, *source, *dump, *copies, *params, *verify;
 	uint32_t format, width, height, aus;
+	bool padded;
 	int dump_fd;
 	const struct cg_capture_ops *cap_ops;
 	const struct cg_encoder_ops *enc_ops;
@@ -366,6 +372,11 @@ static void vh_report(struct vh *v)
 	vh_check(v, vh_param(v, "profile") == V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE,
 		 "Constrained Baseline was asked for");
 	vh_check(v, vh_param(v, "repeat_seq_header") == 1, "SPS/PPS repeated before every IDR");
+	if (v->padded)
+		vh_check(v,
+			 vh_param(v, "crop_width") == v->width &&
+				 vh_param(v, "crop_height") == v->height,
+			 "the padded OUTPUT was cropped to the picture");
 }
 
 static int vh_guest(struct vh *v)
@@ -538,10 +549,19 @@ static int vh_verify(struct vh *v, unsigned want_cases)
 static int vh_parse(struct vh *v, int argc, char **argv, unsigned *want_cases)
 {
 	static const struct option opts[] = {
-		{ "case", 1, 0, 'n' },	 { "source", 1, 0, 's' },  { "format", 1, 0, 'f' },
-		{ "size", 1, 0, 'z' },	 { "aus", 1, 0, 'a' },	   { "dump", 1, 0, 'd' },
-		{ "copies", 1, 0, 'C' }, { "params", 1, 0, 'p' },  { "verify", 1, 0, 'V' },
-		{ "cases", 1, 0, 'N' },	 { "verbose", 0, 0, 'v' }, { 0 },
+		{ "case", 1, 0, 'n' },
+		{ "source", 1, 0, 's' },
+		{ "format", 1, 0, 'f' },
+		{ "size", 1, 0, 'z' },
+		{ "aus", 1, 0, 'a' },
+		{ "dump", 1, 0, 'd' },
+		{ "copies", 1, 0, 'C' },
+		{ "params", 1, 0, 'p' },
+		{ "verify", 1, 0, 'V' },
+		{ "cases", 1, 0, 'N' },
+		{ "verbose", 0, 0, 'v' },
+		{ "padded", 0, 0, 'P' },
+		{ 0 },
 	};
 	int c;
 
@@ -579,6 +599,9 @@ static int vh_parse(struct vh *v, int argc, char **argv, unsigned *want_cases)
 			break;
 		case 'v':
 			cg_log_set_level(CG_LOG_DEBUG);
+			break;
+		case 'P':
+			v->padded = true;
 			break;
 		default:
 			return -EINVAL;

@@ -18,10 +18,15 @@
  *   multiplanar_formats=1  OUTPUT takes NV12M and YUV420M (a buffer per plane, as Jetson's
  *                          and Qualcomm's encoders want) instead of NV12/YU12/YUYV;
  *   dmabuf=0               OUTPUT refuses V4L2_MEMORY_DMABUF (MMAP only);
+ *   align_height=N         the OUTPUT height is rounded up to a multiple of N, as the Pi's
+ *                          bcm2835-codec (16: 1080 -> 1088) and Qualcomm's venus (32) do;
+ *                          the picture is the OUTPUT crop (VIDIOC_S_SELECTION,
+ *                          V4L2_SEL_TGT_CROP), which starts as the whole padded size, so
+ *                          an application that does not set it gets the padding encoded;
  * and read-only ones tell a test what the driver received and did, since controls belong
  * to the application's file handle: bitrate, i_period, level_idc, profile,
- * repeat_seq_header (the last values set), frames, idr_frames, forced_key_frames,
- * dmabuf_frames (OUTPUT buffers that were imported DMA-BUFs), drains.
+ * repeat_seq_header, crop_width, crop_height (the last values set), frames, idr_frames,
+ * forced_key_frames, dmabuf_frames (OUTPUT buffers that were imported DMA-BUFs), drains.
  */
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -52,10 +57,14 @@ MODULE_PARM_DESC(multiplanar_formats, "OUTPUT takes NV12M/YUV420M instead of NV1
 static bool dmabuf = true;
 module_param(dmabuf, bool, 0444);
 MODULE_PARM_DESC(dmabuf, "OUTPUT imports DMA-BUF (0: MMAP only)");
+static unsigned int align_height;
+module_param(align_height, uint, 0444);
+MODULE_PARM_DESC(align_height, "OUTPUT height rounded up to this (0: none); crop for the picture");
 
 /* What the driver received and did, for tests (read-only in /sys/module/vh264enc/). */
 static int bitrate, i_period, level_idc, profile = -1, repeat_seq_header;
 static unsigned int frames, idr_frames, forced_key_frames, dmabuf_frames, drains;
+static unsigned int crop_width, crop_height;
 module_param(bitrate, int, 0444);
 module_param(i_period, int, 0444);
 module_param(level_idc, int, 0444);
@@ -66,6 +75,8 @@ module_param(idr_frames, uint, 0444);
 module_param(forced_key_frames, uint, 0444);
 module_param(dmabuf_frames, uint, 0444);
 module_param(drains, uint, 0444);
+module_param(crop_width, uint, 0444);
+module_param(crop_height, uint, 0444);
 
 struct vh_fmt {
 	u32 fourcc;
@@ -106,6 +117,7 @@ struct vh_ctx {
 	u32 bpl[VH_MAX_PLANES], plane_size[VH_MAX_PLANES]; /* per memory plane */
 	u32 sizeimage;					   /* of the picture, all planes */
 	u32 cap_size;
+	u32 crop_w, crop_h; /* the picture: top left of the OUTPUT format, which may be padded */
 	u32 out_seq, cap_seq;
 	/* encoder */
 	struct vh264_enc enc;
@@ -307,8 +319,9 @@ static const struct v4l2_m2m_ops vh_m2m_ops = {
 static int vh_querycap(struct file *file, void *priv, struct v4l2_capability *cap)
 {
 	strscpy(cap->driver, VH_NAME, sizeof(cap->driver));
-	snprintf(cap->card, sizeof(cap->card), "%s%s%s", VH_NAME,
-		 multiplanar_formats ? "-multiplanar" : "", dmabuf ? "" : "-nodmabuf");
+	snprintf(cap->card, sizeof(cap->card), "%s%s%s%s", VH_NAME,
+		 multiplanar_formats ? "-multiplanar" : "", dmabuf ? "" : "-nodmabuf",
+		 align_height > 1 ? "-aligned" : "");
 	snprintf(cap->bus_info, sizeof(cap->bus_info), "platform:%s", VH_NAME);
 	return 0;
 }
@@ -347,6 +360,19 @@ static void vh_clamp_size(u32 *w, u32 *h)
 {
 	*w = clamp_t(u32, *w, VH_MIN_SIZE, VH264_MAX_WIDTH) & ~1u;
 	*h = clamp_t(u32, *h, VH_MIN_SIZE, VH264_MAX_HEIGHT) & ~1u;
+	/* The align_height personality: the padded height is the format's, as on the Pi. */
+	if (align_height > 1 && *h % align_height)
+		*h = min_t(u32, roundup(*h, align_height),
+			   rounddown(VH264_MAX_HEIGHT, align_height));
+}
+
+/* A new OUTPUT size: the crop is all of it again (V4L2_SEL_TGT_CROP_DEFAULT). */
+static void vh_set_size(struct vh_ctx *ctx, u32 w, u32 h)
+{
+	ctx->width = w;
+	ctx->height = h;
+	ctx->crop_w = w;
+	ctx->crop_h = h;
 }
 
 static void vh_fill_out(struct vh_ctx *ctx, struct v4l2_pix_format_mplane *mp,
@@ -427,8 +453,7 @@ static int vh_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 		return -EBUSY;
 	vh_try_fmt_out(file, priv, f);
 	ctx->fmt = vh_find_fmt(mp->pixelformat);
-	ctx->width = mp->width;
-	ctx->height = mp->height;
+	vh_set_size(ctx, mp->width, mp->height);
 	ctx->colorspace = mp->colorspace;
 	vh_layout(ctx->fmt, ctx->width, ctx->height, mp->plane_fmt[0].bytesperline, ctx->bpl,
 		  ctx->plane_size, &ctx->sizeimage);
@@ -449,12 +474,46 @@ static int vh_s_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
 		vh_clamp_size(&w, &h);
 		if (!vb2_is_busy(
 			    v4l2_m2m_get_vq(ctx->fh.m2m_ctx, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE))) {
-			ctx->width = w;
-			ctx->height = h;
+			vh_set_size(ctx, w, h);
 			vh_layout(ctx->fmt, w, h, 0, ctx->bpl, ctx->plane_size, &ctx->sizeimage);
 		}
 	}
 	vh_fill_cap(ctx, &f->fmt.pix_mp);
+	return 0;
+}
+
+/* dev-encoder.rst: the OUTPUT crop is the visible picture; bounds and default are the format. */
+static int vh_g_selection(struct file *file, void *priv, struct v4l2_selection *s)
+{
+	struct vh_ctx *ctx = file2ctx(file);
+
+	if (s->type != V4L2_BUF_TYPE_VIDEO_OUTPUT)
+		return -EINVAL;
+	switch (s->target) {
+	case V4L2_SEL_TGT_CROP:
+		s->r = (struct v4l2_rect){ 0, 0, ctx->crop_w, ctx->crop_h };
+		return 0;
+	case V4L2_SEL_TGT_CROP_DEFAULT:
+	case V4L2_SEL_TGT_CROP_BOUNDS:
+		s->r = (struct v4l2_rect){ 0, 0, ctx->width, ctx->height };
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The crop starts at the top left (what the encoders modelled here take), even sizes inside. */
+static int vh_s_selection(struct file *file, void *priv, struct v4l2_selection *s)
+{
+	struct vh_ctx *ctx = file2ctx(file);
+
+	if (s->type != V4L2_BUF_TYPE_VIDEO_OUTPUT || s->target != V4L2_SEL_TGT_CROP)
+		return -EINVAL;
+	if (vb2_is_streaming(v4l2_m2m_get_vq(ctx->fh.m2m_ctx, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE)))
+		return -EBUSY;
+	ctx->crop_w = clamp_t(u32, s->r.width, VH_MIN_SIZE, ctx->width) & ~1u;
+	ctx->crop_h = clamp_t(u32, s->r.height, VH_MIN_SIZE, ctx->height) & ~1u;
+	s->r = (struct v4l2_rect){ 0, 0, ctx->crop_w, ctx->crop_h };
 	return 0;
 }
 
@@ -520,6 +579,8 @@ static const struct v4l2_ioctl_ops vh_ioctl_ops = {
 	.vidioc_g_fmt_vid_out_mplane = vh_g_fmt_out,
 	.vidioc_try_fmt_vid_out_mplane = vh_try_fmt_out,
 	.vidioc_s_fmt_vid_out_mplane = vh_s_fmt_out,
+	.vidioc_g_selection = vh_g_selection,
+	.vidioc_s_selection = vh_s_selection,
 	.vidioc_s_parm = vh_s_parm,
 	.vidioc_g_parm = vh_g_parm,
 	.vidioc_reqbufs = v4l2_m2m_ioctl_reqbufs,
@@ -615,8 +676,8 @@ static void vh_buf_queue(struct vb2_buffer *vb)
 static int vh_start_streaming(struct vb2_queue *q, unsigned int count)
 {
 	struct vh_ctx *ctx = vb2_get_drv_priv(q);
-	struct vh264_params p = { ctx->width, ctx->height, level_idc_of(ctx->level_ctrl->val) };
-	size_t fb = vh264_frame_bytes(ctx->width, ctx->height);
+	struct vh264_params p = { ctx->crop_w, ctx->crop_h, level_idc_of(ctx->level_ctrl->val) };
+	size_t fb = vh264_frame_bytes(ctx->crop_w, ctx->crop_h);
 
 	v4l2_m2m_update_start_streaming_state(ctx->fh.m2m_ctx, q);
 	if (!V4L2_TYPE_IS_OUTPUT(q->type)) {
@@ -624,6 +685,8 @@ static int vh_start_streaming(struct vb2_queue *q, unsigned int count)
 		return 0;
 	}
 	ctx->out_seq = 0;
+	crop_width = ctx->crop_w;
+	crop_height = ctx->crop_h;
 	kvfree(ctx->pics);
 	ctx->pics = kvmalloc(2 * fb, GFP_KERNEL);
 	if (!ctx->pics)
@@ -774,8 +837,7 @@ static int vh_open(struct file *file)
 	mutex_init(&ctx->vb_mutex);
 	INIT_WORK(&ctx->work, vh_work);
 	ctx->fmt = vh_fmts(&(unsigned int){ 0 });
-	ctx->width = 640;
-	ctx->height = 480;
+	vh_set_size(ctx, 640, 480);
 	ctx->colorspace = V4L2_COLORSPACE_REC709;
 	vh_layout(ctx->fmt, ctx->width, ctx->height, 0, ctx->bpl, ctx->plane_size, &ctx->sizeimage);
 	ret = vh_controls(ctx);
@@ -877,9 +939,9 @@ static int vh_probe(struct platform_device *pdev)
 	ret = video_register_device(&dev->vfd, VFL_TYPE_VIDEO, -1);
 	if (ret)
 		goto err_m2m;
-	v4l2_info(&dev->v4l2_dev, "%s%s%s as /dev/video%d\n", VH_NAME,
+	v4l2_info(&dev->v4l2_dev, "%s%s%s (height aligned to %u) as /dev/video%d\n", VH_NAME,
 		  multiplanar_formats ? " (multi-planar formats)" : "",
-		  dmabuf ? "" : " (no DMA-BUF import)", dev->vfd.num);
+		  dmabuf ? "" : " (no DMA-BUF import)", max(align_height, 1u), dev->vfd.num);
 	return 0;
 
 err_m2m:
