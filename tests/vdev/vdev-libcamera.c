@@ -8,6 +8,8 @@
  *   (plain)  frames flow through the encoder; the copy counter is as --copies says.
  *   --unbind vimc is unbound mid-stream: the source fails (logged once), vimc is bound again
  *            and frames flow again, the media thread reopening with its back-off.
+ *   --list   --list-devices shows vimc's camera and why its nodes are not V4L2 cameras,
+ *            and auto takes the libcamera camera.
  *   --hold   a second process holds the camera first: camgate's open fails with a clear
  *            "busy" warning, logged once however often it retries; when the other process
  *            lets go, the retry streams.
@@ -15,7 +17,7 @@
  * vdev-libcamera [--source=libcamera[:ID]] [--encoder=v4l2-m2m|x264]
  *                [--encoder-device=/dev/videoN --codec=RGB3|FWHT] [--format=RGB3]
  *                [--size=WxH] [--fps=N] [--copies=zero|nonzero] [--unbind|--hold]
- *                [--timeout=S] [--verbose]
+ *                [--list] [--timeout=S] [--verbose]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +60,7 @@ struct lc_test {
 	const char *source, *encoder, *encoder_device, *copies;
 	uint32_t codec, format, width, height, fps;
 	double timeout;
-	bool unbind, hold, verbose;
+	bool unbind, hold, verbose, list;
 	struct cg_media *media;
 	struct cg_stats stats;
 	enum lc_phase phase;
@@ -292,6 +294,31 @@ static void lc_report(struct lc_test *t)
 	}
 }
 
+/*
+ * --list: what --list-devices prints, and what auto takes. vimc's camera must be listed
+ * as a libcamera camera, its capture nodes (which the media controller routes) must be
+ * said not to be V4L2 cameras, and auto must take the libcamera camera.
+ */
+static void lc_list(struct lc_test *t)
+{
+	char *text = NULL, source[64] = "", reason[128] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cg_registry_print_devices(f);
+	fclose(f);
+	fputs(text, stdout);
+	lc_check(t, strstr(text, "  libcamera:platform/vimc.0 Sensor B (libcamera:0)") != NULL,
+		 "--list-devices lists vimc's libcamera camera");
+	lc_check(t, strstr(text, "(vimc): media-controller pipeline node") != NULL,
+		 "--list-devices says vimc's nodes are a pipeline's, not V4L2 cameras");
+	cg_registry_resolve_source("auto", source, sizeof(source), reason, sizeof(reason));
+	printf("vdev-libcamera: auto is %s%s%s\n", source, reason[0] ? ": " : "", reason);
+	lc_check(t, strcmp(source, "libcamera:platform/vimc.0 Sensor B") == 0,
+		 "auto takes the libcamera camera");
+	free(text);
+}
+
 static int lc_run(struct lc_test *t)
 {
 	uint32_t formats[2] = { t->format, 0 };
@@ -315,6 +342,8 @@ static int lc_run(struct lc_test *t)
 
 	if (t->hold && lc_hold(t) < 0)
 		return 1;
+	if (t->list)
+		lc_list(t);
 	t->phase = t->hold ? LC_HELD : LC_STREAM;
 	cg_stats_init(&t->stats);
 	hub = cg_hub_new(&(struct cg_hub_cfg){ .name = "vdev-libcamera",
@@ -364,6 +393,7 @@ static int lc_parse(struct lc_test *t, int argc, char **argv)
 		{ "copies", 1, 0, 'C' },
 		{ "unbind", 0, 0, 'u' },
 		{ "hold", 0, 0, 'H' },
+		{ "list", 0, 0, 'L' },
 		{ "timeout", 1, 0, 'T' },
 		{ "verbose", 0, 0, 'v' },
 		{ 0 },
@@ -401,6 +431,9 @@ static int lc_parse(struct lc_test *t, int argc, char **argv)
 			break;
 		case 'H':
 			t->hold = true;
+			break;
+		case 'L':
+			t->list = true;
 			break;
 		case 'T':
 			t->timeout = atof(optarg);
