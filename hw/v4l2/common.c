@@ -278,33 +278,59 @@ enum cg_v4l2_kind cg_v4l2_kind(uint32_t caps, uint32_t *capture_type)
 	return CG_V4L2_KIND_OTHER;
 }
 
+static long v4l2_node_number(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strtol((base ? base + 1 : path) + strlen("video"), NULL, 10);
+}
+
 static int v4l2_node_cmp(const void *a, const void *b)
 {
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	long nx = strtol(x + strlen("/dev/video"), NULL, 10);
-	long ny = strtol(y + strlen("/dev/video"), NULL, 10);
+	long nx = v4l2_node_number(*(char *const *)a), ny = v4l2_node_number(*(char *const *)b);
 
 	return nx < ny ? -1 : nx > ny;
 }
 
-int cg_v4l2_list_nodes(char **paths, size_t max)
+static bool v4l2_is_video_name(const char *name)
 {
-	DIR *d = opendir("/dev");
+	return strncmp(name, "video", 5) == 0 && name[5] &&
+	       strspn(name + 5, "0123456789") == strlen(name + 5);
+}
+
+const char *const cg_v4l2_jetson_encoder_nodes[] = { "v4l2-nvenc", "nvhost-msenc", NULL };
+
+int cg_v4l2_list_nodes_in(const char *dir, const char *const *named, char **paths, size_t max)
+{
+	DIR *d = opendir(dir);
 	struct dirent *e;
-	size_t n = 0;
+	size_t n = 0, n_named;
 
 	if (!d)
 		return -errno;
+	/* Named nodes first, in the caller's order, when they are there (a symlink counts). */
+	for (unsigned i = 0; named && named[i] && n < max; i++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, named[i]);
+		if (faccessat(AT_FDCWD, path, F_OK, 0) == 0)
+			paths[n++] = cg_strdup(path);
+	}
+	n_named = n;
 	while ((e = readdir(d)) && n < max) {
 		char path[300];
 
-		if (strncmp(e->d_name, "video", 5) != 0 || !e->d_name[5] ||
-		    strspn(e->d_name + 5, "0123456789") != strlen(e->d_name + 5))
+		if (!v4l2_is_video_name(e->d_name))
 			continue;
-		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		paths[n++] = cg_strdup(path);
 	}
 	closedir(d);
-	qsort(paths, n, sizeof(*paths), v4l2_node_cmp);
+	qsort(paths + n_named, n - n_named, sizeof(*paths), v4l2_node_cmp); /* videoN by N */
 	return (int)n;
+}
+
+int cg_v4l2_list_nodes(char **paths, size_t max)
+{
+	return cg_v4l2_list_nodes_in("/dev", NULL, paths, max);
 }

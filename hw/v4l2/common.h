@@ -137,3 +137,18 @@ enum cg_v4l2_kind cg_v4l2_kind(uint32_t device_caps, uint32_t *capture_type);
  * read. The caller frees each path.
  */
 int cg_v4l2_list_nodes(char **paths, size_t max);
+
+/*
+ * Jetson's encoder, which is no /dev/videoN: /dev/v4l2-nvenc (L4T r35 and later) or
+ * /dev/nvhost-msenc (older L4T), a V4L2 device only through NVIDIA's libv4l2 plugin, which
+ * cg_v4l2_open() loads (v4l2_fd_open() is where libv4l2 loads its plugins; v4l2_open() is
+ * open() followed by it). NULL-terminated, newest first.
+ */
+extern const char *const cg_v4l2_jetson_encoder_nodes[];
+
+/*
+ * Like cg_v4l2_list_nodes() in directory dir (tests give a fake one), with the entries of
+ * named (NULL-terminated, may be NULL) that exist there first, in that order. Returns how
+ * many paths, or -errno when dir cannot be read. The caller frees each path. Any thread.
+ */
+int cg_v4l2_list_nodes_in(const char *dir, const char *const *named, char **paths, size_t max);

@@ -111,7 +111,9 @@ static bool m2m_node_fits(int fd, uint32_t codec, uint32_t input, uint32_t *cap_
 int cg_v4l2_m2m_find(uint32_t codec, uint32_t input_fourcc, char *path, size_t size)
 {
 	char *nodes[CG_V4L2_MAX_DEVICES];
-	int n = cg_v4l2_list_nodes(nodes, CG_V4L2_MAX_DEVICES), r = -ENODEV;
+	int n = cg_v4l2_list_nodes_in("/dev", cg_v4l2_jetson_encoder_nodes, nodes,
+				      CG_V4L2_MAX_DEVICES),
+	    r = -ENODEV;
 	uint32_t type;
 
 	for (int i = 0; i < n; i++) {

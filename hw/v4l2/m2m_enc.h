@@ -51,6 +51,8 @@ extern const struct cg_encoder_ops cg_v4l2_m2m_encoder_ops;
 
 /*
  * Finds the first mem2mem node that encodes to codec from input_fourcc (0: any raw format)
- * and writes its path to path. Returns 0 or -ENODEV. Any thread.
+ * and writes its path to path: Jetson's encoder by name (/dev/v4l2-nvenc, /dev/nvhost-msenc:
+ * cg_v4l2_jetson_encoder_nodes, opened through libv4l2 so that NVIDIA's plugin serves it),
+ * then /dev/videoN in N order. Returns 0 or -ENODEV. Any thread.
  */
 int cg_v4l2_m2m_find(uint32_t codec, uint32_t input_fourcc, char *path, size_t size);
