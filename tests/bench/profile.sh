@@ -10,7 +10,9 @@
 # env:   CG_PROFILE_SECONDS (default 15), CAMGATE_SRTP_CRYPTO (passed to the daemon)
 set -u
 
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+skip() { cg_bench_skip "$@"; }
 
 EXE=$(realpath -e "${1:-}" 2>/dev/null) || { echo "usage: $0 camgate load [N...]" >&2; exit 2; }
 LOAD=$(realpath -e "${2:-}" 2>/dev/null) || { echo "usage: $0 camgate load [N...]" >&2; exit 2; }
@@ -21,12 +23,7 @@ SECONDS_PROFILED=${CG_PROFILE_SECONDS:-15}
 command -v perf >/dev/null || skip "perf is not installed (linux-perf)"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
-if [ -z "${CG_IN_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root to create a network namespace (unshare --net)"
-	unshare --net true 2>/dev/null || skip "unshare --net fails here"
-	CG_IN_NETNS=1 exec unshare --net bash "$0" "$EXE" "$LOAD" "${COUNTS[@]}"
-fi
-ip link set lo up
+cg_bench_enter_netns "$EXE" "$LOAD" "${COUNTS[@]}"
 
 PORT=18091
 DAEMON_PID=
@@ -82,7 +79,7 @@ print("  by thread: " + ", ".join(f"{k} {v:.1f} %" for k, v in sorted(threads.it
 EOF
 }
 
-echo "camgate profile, ${SECONDS_PROFILED} s per row, $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), SRTP crypto ${CAMGATE_SRTP_CRYPTO:-default}"
+echo "camgate profile, ${SECONDS_PROFILED} s per row, $(cg_bench_machine), SRTP crypto ${CAMGATE_SRTP_CRYPTO:-default}"
 for n in "${COUNTS[@]}"; do
 	"$EXE" --source=test --size=1280x720 --fps=30 --bitrate=2000 --listen="127.0.0.1:$PORT" \
 		--max-viewers=1000 --log-level=warn >"$WORK/daemon.log" 2>&1 &

@@ -13,7 +13,9 @@
 #        and 2 Mbit/s, each with its own encoder, the viewers split evenly between them)
 set -u
 
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+skip() { cg_bench_skip "$@"; }
 
 EXE=$(realpath -e "${1:-}" 2>/dev/null) || { echo "usage: $0 camgate load [N...]" >&2; exit 2; }
 LOAD=$(realpath -e "${2:-}" 2>/dev/null) || { echo "usage: $0 camgate load [N...]" >&2; exit 2; }
@@ -24,12 +26,7 @@ DURATION=${CG_BENCH_DURATION:-20}
 CAMERAS=${CG_BENCH_CAMERAS:-1}
 case $CAMERAS in 1|2) ;; *) echo "CG_BENCH_CAMERAS must be 1 or 2" >&2; exit 2 ;; esac
 
-if [ -z "${CG_IN_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root to create a network namespace (unshare --net)"
-	unshare --net true 2>/dev/null || skip "unshare --net fails here"
-	CG_IN_NETNS=1 exec unshare --net bash "$0" "$EXE" "$LOAD" "${COUNTS[@]}"
-fi
-ip link set lo up
+cg_bench_enter_netns "$EXE" "$LOAD" "${COUNTS[@]}"
 
 PORT=18090
 DAEMON_PID=
@@ -77,7 +74,7 @@ x264_preset() {
 	sed -n 's/.*"x264_preset":"\([a-z]*\)".*/\1/p' <<<"$reply" | head -1
 }
 
-echo "camgate $(basename "$EXE"), $CAMERAS camera(s), load client, ${DURATION} s steady state per row, $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))"
+echo "camgate $(basename "$EXE"), $CAMERAS camera(s), load client, ${DURATION} s steady state per row, $(cg_bench_machine)"
 printf '| viewers | daemon CPU s / viewer-min (all / over idle) | daemon CPU %% of one core (idle) | load client CPU %% (s / viewer-min) | RSS / viewer (KiB) | packets sent / s | join p50 / p95 (ms) | frames complete | client check | x264 preset at the end |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 rc=0
