@@ -190,6 +190,18 @@ unsigned cg_registry_find_cameras(char (*paths)[CG_REGISTRY_PATH_MAX], unsigned 
 	return registry_find(paths, max, &capture);
 }
 
+int cg_registry_set_camera_controls(const char *controls, char *err, size_t err_size)
+{
+#if HAVE_LIBCAMERA
+	return cg_libcamera_set_controls(controls, err, err_size);
+#else
+	if (!controls || !controls[0])
+		return 0;
+	snprintf(err, err_size, "camera controls need libcamera, which this build has not");
+	return -ENOTSUP;
+#endif
+}
+
 const struct cg_encoder_ops *cg_registry_encoder(const char *name)
 {
 	if (!name)

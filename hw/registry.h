@@ -12,6 +12,13 @@
 #include "hw/convert.h"
 #include "hw/encoder.h"
 
+/*
+ * The --camera-control settings (see hw/libcamera/controls.h) for every libcamera camera
+ * opened from now on. Returns 0, -EINVAL with the reason in err, or -ENOTSUP (err says
+ * so) when controls are given to a build without libcamera. Any thread.
+ */
+int cg_registry_set_camera_controls(const char *controls, char *err, size_t err_size);
+
 /* Capture backend for a source name ("test", "/dev/videoN"), or NULL. */
 const struct cg_capture_ops *cg_registry_capture(const char *source);
 

@@ -11,6 +11,7 @@
 #include "app/auth.h"
 #include "build-config.h"
 #include "app/config.h"
+#include "hw/libcamera/controls.h"
 #include "util/log.h"
 #include "util/macros.h"
 
@@ -48,6 +49,7 @@ enum opt_id {
 	OPT_TURN_PASSWORD,
 	OPT_AUDIO,
 	OPT_SPEAKER,
+	OPT_CAMERA_CONTROL,
 	OPT_SERVER_NAME,
 	OPT_CORS_ORIGINS,
 	OPT_TURN_SECRET,
@@ -238,6 +240,20 @@ static int apply_speaker(struct cg_config *cfg, const char *v, const char **reas
 	if (!alsa_name_ok(v))
 		return -EINVAL;
 	cfg->speaker = cg_strdup(v);
+	return 0;
+}
+
+/* Checked here, with the backend's own parser, so a bad control stops the start. */
+static int apply_camera_control(struct cg_config *cfg, const char *v, const char **reason)
+{
+	static __thread char why[160];
+	struct cg_lc_controls c;
+
+	if (cg_lc_controls_parse(v, &c, why, sizeof(why)) < 0) {
+		*reason = why;
+		return -EINVAL;
+	}
+	cfg->camera_controls = cg_strdup(v);
 	return 0;
 }
 
@@ -565,6 +581,13 @@ static const struct opt opts[_OPT_MAX] = {
 				"Where the browsers' talkback plays: none, or an ALSA device such "
 				"as default or hw:0,0 [none]",
 				"DEV"),
+	[OPT_CAMERA_CONTROL] =
+		STR_OPT("camera-control", apply_camera_control, 0, NULL,
+			"libcamera cameras' settings, KEY=VALUE,...: brightness (-1..1), contrast, "
+			"saturation (0..32), sharpness (0..16), ExposureValue (-8..8), "
+			"AeMeteringMode (centre|spot|matrix), HDR (on|off), AfMode "
+			"(continuous|auto|manual), rotation (0|180), hflip, vflip [automatic]",
+			"K=V,..."),
 	[OPT_TURN_PASSWORD] = STR_OPT("turn-password", apply_turn_password, OPT_RELOAD | OPT_SECRET,
 				      NULL, "TURN password", "PASSWORD"),
 	[OPT_SERVER_NAME] = STR_OPT("server-name", apply_server_name, OPT_RELOAD, NULL,
@@ -1781,6 +1804,7 @@ struct cg_config *cg_config_free(struct cg_config *cfg)
 	g_strfreev(cfg->cors_origins);
 	free(cfg->audio);
 	free(cfg->speaker);
+	free(cfg->camera_controls);
 	config_args_free(cfg->args);
 	free(cfg);
 	return NULL;

@@ -68,6 +68,9 @@ struct cg_config {
 	char *encoder;	   /* "auto", "x264" */
 	char *audio;	   /* "auto", "test", "none" or an ALSA capture device */
 	char *speaker;	   /* "none" or an ALSA playback device (talkback) */
+	/* --camera-control: "KEY=VALUE,..." for libcamera cameras (hw/libcamera/controls.h),
+	 * checked; NULL when not given. */
+	char *camera_controls;
 	char *listen_host; /* "127.0.0.1", "0.0.0.0", "::" */
 	uint16_t listen_port;
 	uint32_t width;

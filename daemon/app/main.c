@@ -407,6 +407,17 @@ static void daemon_expand_all(struct daemon *d, GPtrArray *names, GPtrArray *vie
 	}
 }
 
+/* --camera-control, for the libcamera cameras about to open (checked by the config). */
+static int daemon_set_camera_controls(struct daemon *d)
+{
+	char err[160];
+	int r = cg_registry_set_camera_controls(d->boot_cfg->camera_controls, err, sizeof(err));
+
+	if (r < 0)
+		cg_err("--camera-control: %s", err);
+	return r;
+}
+
 /* The cameras the configuration names (one, "main", without --camera), each started. */
 static int daemon_start_cameras(struct daemon *d)
 {
@@ -483,7 +494,9 @@ static int daemon_start(struct daemon *d)
 		}
 		d->n_workers++;
 	}
-	r = daemon_start_cameras(d);
+	r = daemon_set_camera_controls(d);
+	if (r == 0)
+		r = daemon_start_cameras(d);
 	if (r < 0)
 		goto out;
 	deps = (struct cg_signaling_deps){ .cfg = d->cfg,
