@@ -32,8 +32,55 @@ uint64_t cg_stats_get(const uint64_t *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
+/* 1, 2, 5, 10, 20, 50, 100, 200 ms: a frame interval at 30 fps falls in the middle. */
+const uint32_t cg_histogram_bounds_usec[CG_HISTOGRAM_BOUNDS] = {
+	1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000,
+};
+
+static const char *const stage_names[CG_STAGE_COUNT] = {
+	[CG_STAGE_CAPTURE_TO_ENCODER] = "capture_to_encoder",
+	[CG_STAGE_ENCODE] = "encode",
+	[CG_STAGE_PACKETIZE] = "packetize",
+	[CG_STAGE_FIRST_PACKET_SENT] = "first_packet_sent",
+	[CG_STAGE_LAST_PACKET_SENT] = "last_packet_sent",
+};
+
+const char *cg_stage_name(enum cg_stage stage)
+{
+	return (unsigned)stage < CG_STAGE_COUNT ? stage_names[stage] : NULL;
+}
+
+void cg_stats_observe(struct cg_stats *s, enum cg_stage stage, uint64_t usec)
+{
+	struct cg_histogram *h;
+	unsigned b = 0;
+
+	if ((unsigned)stage >= CG_STAGE_COUNT)
+		return;
+	h = &s->stages[stage];
+	/* Prometheus' le is "less or equal": a sample on a bound belongs to that bucket. */
+	while (b < CG_HISTOGRAM_BOUNDS && usec > cg_histogram_bounds_usec[b])
+		b++;
+	cg_stats_add(&h->buckets[b], 1);
+	cg_stats_add(&h->sum_usec, usec);
+}
+
+void cg_stats_histogram(const struct cg_stats *s, enum cg_stage stage, struct cg_histogram *ret)
+{
+	*ret = (struct cg_histogram){ 0 };
+	if ((unsigned)stage >= CG_STAGE_COUNT)
+		return;
+	for (unsigned b = 0; b <= CG_HISTOGRAM_BOUNDS; b++)
+		ret->buckets[b] = cg_stats_get(&s->stages[stage].buckets[b]);
+	ret->sum_usec = cg_stats_get(&s->stages[stage].sum_usec);
+}
+
 void cg_stats_sample(struct cg_stats *s, struct cg_latency_window *w, uint64_t usec)
 {
+	if (w == &s->encode)
+		cg_stats_observe(s, CG_STAGE_ENCODE, usec);
+	else if (w == &s->capture_to_send)
+		cg_stats_observe(s, CG_STAGE_LAST_PACKET_SENT, usec);
 	g_mutex_lock(s->lock);
 	w->samples_usec[w->next] = (uint32_t)CG_MIN(usec, UINT32_MAX);
 	w->next = (w->next + 1) % CG_STATS_WINDOW;

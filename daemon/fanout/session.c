@@ -74,6 +74,7 @@ struct cg_session {
 	uint64_t last_audio_wall_usec;
 	uint8_t playout_delay_id;
 	uint8_t abs_send_time_id;
+	uint8_t abs_capture_time_id;
 	uint8_t rtx_pt; /* 0: retransmit in the original stream */
 	uint8_t twcc_id;
 	uint32_t rtx_ssrc; /* RFC 4588: own SSRC and sequence space */
@@ -551,6 +552,26 @@ static void session_header(struct cg_session *s, struct cg_rtp_header *h, uint64
 }
 
 /*
+ * abs-capture-time (webrtc.org rtp-hdrext/abs-capture-time) on the first packet of each
+ * frame: the capture instant on the clock our sender reports map RTP time to (the capture
+ * wall clock, session_send_srs), so a browser can compute capture → display for any camera.
+ * Every frame rather than libwebrtc's once a second: 9 bytes a frame costs nothing next to
+ * the picture, and the receiver then needs no extrapolation across frames. The 8-byte form:
+ * we are the capture system, so the offset would be 0, and a 16-byte element makes Chromium
+ * add its own sender-to-receiver clock estimate, which it takes from our SRs, whose NTP
+ * time is a frame's capture instant rather than the report's sending time (RFC 3550
+ * §6.4.1): that estimate would be off by the capture-to-report delay.
+ */
+static void session_abs_capture_time(struct cg_session *s, struct cg_rtp_header *h,
+				     const struct cg_media_unit *u)
+{
+	if (h->n_extensions < CG_RTP_MAX_EXTENSIONS)
+		cg_rtp_ext_abs_capture_time(
+			&h->extensions[h->n_extensions++], s->abs_capture_time_id,
+			cg_rtcp_ntp_from_unix_usec(u->capture_wall_usec), false, 0);
+}
+
+/*
  * Writes RTP packet index of u, SRTP-protected, into out (cap bytes): as sent the first
  * time, or (rtx) as an RFC 4588 retransmission in the session's RTX stream. The payload
  * is the shared plan's slice: the copy next to the header is the one SRTP needs anyway,
@@ -572,6 +593,8 @@ static int session_build_packet(struct cg_session *s, const struct cg_media_unit
 	int len;
 
 	session_header(s, &h, now_usec, p->len + 48u);
+	if (index == 0 && s->abs_capture_time_id)
+		session_abs_capture_time(s, &h, u);
 	if (rtx) {
 		len = cg_rtx_build(out, cap - CG_SRTP_MAX_TRAILER, &h, seq, payload, p->len);
 	} else {
@@ -1045,6 +1068,7 @@ static void session_apply_choice(struct cg_session *s, const struct cg_sdp_choic
 	}
 	s->playout_delay_id = c->playout_delay_id;
 	s->abs_send_time_id = c->abs_send_time_id;
+	s->abs_capture_time_id = c->abs_capture_time_id;
 	s->rtx_pt = c->rtx_pt;
 	s->rtx_ssrc = cg_rand_u32();
 	s->rtx_seq = (uint16_t)cg_rand_u32();

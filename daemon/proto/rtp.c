@@ -186,3 +186,19 @@ void cg_rtp_ext_playout_delay(struct cg_rtp_ext *ext, uint8_t id, uint16_t min_1
 	ext->data[1] = (uint8_t)((min_10ms & 0x0f) << 4 | max_10ms >> 8);
 	ext->data[2] = (uint8_t)max_10ms;
 }
+
+static void rtp_put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+void cg_rtp_ext_abs_capture_time(struct cg_rtp_ext *ext, uint8_t id, uint64_t ntp, bool with_offset,
+				 int64_t offset_q32)
+{
+	*ext = (struct cg_rtp_ext){ .id = id, .len = with_offset ? 16 : 8 };
+	rtp_put_u64(ext->data, ntp);
+	/* Two's complement, as the spec's signed Q32.32 is. */
+	if (with_offset)
+		rtp_put_u64(ext->data + 8, (uint64_t)offset_q32);
+}

@@ -730,6 +730,7 @@ static void sdp_choose(const struct cg_sdp_media *m, const struct cg_sdp_codec *
 	c->remb = codec->fb_remb && caps->remb;
 	c->playout_delay_id = sdp_extmap_id(m, CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	c->abs_send_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_SEND_TIME);
+	c->abs_capture_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_CAPTURE_TIME);
 	/* Retransmissions are answered to NACKs: without nack feedback rtx is useless. */
 	c->rtx_pt = caps->rtx && c->nack ? sdp_rtx_pt(m, codec->pt) : 0;
 	if (caps->twcc) {
@@ -958,6 +959,9 @@ static void sdp_answer_video(struct sdp_out *o, const struct cg_sdp_media *m,
 			     CG_RTP_EXT_URI_ABS_SEND_TIME);
 	if (c->twcc_id)
 		sdp_out_line(o, "a=extmap:%u %s", c->twcc_id, CG_RTP_EXT_URI_TWCC);
+	if (c->abs_capture_time_id)
+		sdp_out_line(o, "a=extmap:%u %s", c->abs_capture_time_id,
+			     CG_RTP_EXT_URI_ABS_CAPTURE_TIME);
 	sdp_out_line(o, "a=sendonly");
 	sdp_out_line(o, "a=msid:%s %s", l->stream_id, l->stream_id);
 	sdp_out_line(o, "a=rtcp-mux");
@@ -1071,6 +1075,7 @@ static void sdp_offer_video(struct sdp_out *o, const struct cg_sdp_offer_params 
 	sdp_out_line(o, "a=extmap:1 %s", CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	sdp_out_line(o, "a=extmap:2 %s", CG_RTP_EXT_URI_ABS_SEND_TIME);
 	sdp_out_line(o, "a=extmap:3 %s", CG_RTP_EXT_URI_TWCC);
+	sdp_out_line(o, "a=extmap:4 %s", CG_RTP_EXT_URI_ABS_CAPTURE_TIME);
 	sdp_out_line(o, "a=sendonly");
 	sdp_out_line(o, "a=msid:%s %s", p->stream_id, p->stream_id);
 	sdp_out_line(o, "a=rtcp-mux");
@@ -1176,6 +1181,7 @@ static int sdp_answer_video_choice(const struct cg_sdp_media *m,
 		c->rtx_pt = 0;
 	c->playout_delay_id = sdp_extmap_id(m, CG_RTP_EXT_URI_PLAYOUT_DELAY);
 	c->abs_send_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_SEND_TIME);
+	c->abs_capture_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_CAPTURE_TIME);
 	c->twcc_id = sdp_extmap_id(m, CG_RTP_EXT_URI_TWCC);
 	c->twcc = c->twcc_id && h264->fb_twcc;
 	strcpy(c->video_mid, m->mid);

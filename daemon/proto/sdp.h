@@ -134,6 +134,7 @@ struct cg_sdp_choice {
 	struct cg_h264_profile answer_profile; /* profile-level-id written in the answer */
 	uint8_t playout_delay_id;	       /* 0 when not offered */
 	uint8_t abs_send_time_id;	       /* 0 when not offered */
+	uint8_t abs_capture_time_id;	       /* 0 when not offered (or id > 14) */
 	bool nack, pli, fir, remb;
 	uint8_t rtx_pt;	 /* 0 when not offered, or caps.rtx or nack is off */
 	uint8_t twcc_id; /* transport-wide-cc extension id; 0 when not answered */
@@ -188,11 +189,11 @@ struct cg_sdp_local {
  * a=ssrc-group:FID when choice->rtx_pt; the transport-wide-cc extmap and feedback when
  * choice->twcc_id), rtcp-mux,
  * rtcp-rsize if offered, a=setup:passive, ICE credentials, fingerprint, candidates and the
- * playout-delay/abs-send-time extmaps when offered; every other section rejected with
- * port 0 (audio until we send audio, data channels), and a BUNDLE group of the accepted
- * mids. Accepted sections have port 9 even when offered bundle-only, and the answer never
- * carries a=bundle-only (RFC 9143 §7.3, which obsoletes RFC 8843). Returns the length
- * written (NUL-terminated), or -ENOSPC.
+ * playout-delay/abs-send-time/abs-capture-time extmaps when offered; every other section rejected
+ * with port 0 (audio until we send audio, data channels), and a BUNDLE group of the accepted mids.
+ * Accepted sections have port 9 even when offered bundle-only, and the answer never carries
+ * a=bundle-only (RFC 9143 §7.3, which obsoletes RFC 8843). Returns the length written
+ * (NUL-terminated), or -ENOSPC.
  */
 int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 			const struct cg_sdp_choice *choice, const struct cg_sdp_local *local);
@@ -200,8 +201,9 @@ int cg_sdp_build_answer(char *buf, size_t cap, const struct cg_sdp_offer *offer,
 /*
  * camgate as the offerer (the classic call flow, when a page asks camgate to call it).
  * The offer has a sendonly H.264 video section (mid "0", PT 102, rtx 103, NACK/PLI/FIR/
- * REMB/transport-cc, playout-delay/abs-send-time/transport-wide-cc extensions) and, when
- * audio_send or audio_receive, an Opus section (mid "1", PT 111), bundled, a=setup:actpass.
+ * REMB/transport-cc, playout-delay/abs-send-time/transport-wide-cc/abs-capture-time extensions)
+ * and, when audio_send or audio_receive, an Opus section (mid "1", PT 111), bundled,
+ * a=setup:actpass.
  */
 #define CG_SDP_OFFER_VIDEO_PT 102
 #define CG_SDP_OFFER_RTX_PT   103

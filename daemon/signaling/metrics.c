@@ -148,6 +148,59 @@ static void metrics_latency(struct metrics_render *r, size_t window, const char 
 	}
 }
 
+/* Prometheus renders bounds as seconds: the µs bound written exactly ("0.001", "0.2"). */
+static void metrics_le(GString *out, uint32_t usec)
+{
+	char buf[16];
+	int n = g_snprintf(buf, sizeof(buf), "%u.%06u", usec / 1000000u, usec % 1000000u);
+
+	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
+		buf[--n] = '\0';
+	g_string_append(out, buf);
+}
+
+/* One histogram per camera and stage: cumulative buckets, +Inf equal to _count (the
+ * buckets read once, so the two always agree), and the sum in seconds. */
+static void metrics_stages(struct metrics_render *r)
+{
+	metrics_header(r->out, "stage_latency_seconds", "histogram",
+		       "Time a frame spends in each stage: capture_to_encoder (capture to encoder "
+		       "input), encode, packetize; first_packet_sent and last_packet_sent are "
+		       "from capture.");
+	for (unsigned c = 0; c < r->in->n_cameras; c++) {
+		for (unsigned st = 0; st < CG_STAGE_COUNT; st++) {
+			struct cg_histogram h;
+			const char *stage = cg_stage_name(st);
+			uint64_t cum = 0;
+
+			cg_stats_histogram(r->in->cameras[c].stats, st, &h);
+			for (unsigned b = 0; b < CG_HISTOGRAM_BOUNDS; b++) {
+				cum += h.buckets[b];
+				g_string_append_printf(
+					r->out,
+					"camgate_stage_latency_seconds_bucket{camera="
+					"\"%s\",stage=\"%s\",le=\"",
+					r->camera[c], stage);
+				metrics_le(r->out, cg_histogram_bounds_usec[b]);
+				g_string_append_printf(r->out, "\"} %" G_GUINT64_FORMAT "\n", cum);
+			}
+			cum += h.buckets[CG_HISTOGRAM_BOUNDS];
+			g_string_append_printf(r->out,
+					       "camgate_stage_latency_seconds_bucket{camera=\"%s\","
+					       "stage=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n",
+					       r->camera[c], stage, cum);
+			g_string_append_printf(r->out,
+					       "camgate_stage_latency_seconds_sum{camera=\"%s\","
+					       "stage=\"%s\"} %.6f\n",
+					       r->camera[c], stage, h.sum_usec / 1e6);
+			g_string_append_printf(r->out,
+					       "camgate_stage_latency_seconds_count{camera=\"%s\","
+					       "stage=\"%s\"} %" G_GUINT64_FORMAT "\n",
+					       r->camera[c], stage, cum);
+		}
+	}
+}
+
 /* Label values are escaped per the format: backslash, quote and newline. */
 static char *metrics_label(const char *v)
 {
@@ -272,6 +325,7 @@ char *cg_metrics_render(const struct cg_metrics_input *in)
 	metrics_latency(&r, offsetof(struct cg_stats, capture_to_send),
 			"capture_to_send_latency_seconds",
 			"Capture to last packet sent over the last 256 frames, by quantile.");
+	metrics_stages(&r);
 	g_strfreev(r.camera);
 	return g_string_free(r.out, FALSE);
 }

@@ -20,7 +20,10 @@
  * camgate_bitrate_bits_per_second, camgate_bitrate_target_bits_per_second,
  * camgate_media_heartbeat_age_seconds, camgate_encode_latency_seconds and
  * camgate_capture_to_send_latency_seconds (these two also by quantile), and
- * camgate_x264_preset_info (preset label) for each camera encoding with x264. Daemon-wide:
+ * camgate_x264_preset_info (preset label) for each camera encoding with x264, and
+ * camgate_stage_latency_seconds, a histogram by camera and stage (capture_to_encoder, encode,
+ * packetize, first_packet_sent, last_packet_sent; buckets 1, 2, 5, 10, 20, 50, 100 and
+ * 200 ms). Daemon-wide:
  * camgate_viewers (all cameras), camgate_max_viewers, camgate_cameras,
  * camgate_start_time_seconds and the daemon counters above.
  */

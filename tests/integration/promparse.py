@@ -6,7 +6,10 @@ usage: promparse.py FILE [SELECTOR ...]
 Parses FILE (the body of /metrics) and fails on any line the format does not allow: a sample
 whose family has no TYPE, a TYPE or HELP given twice or after the family's samples, a
 family's samples not all together, a counter that is negative or not named *_total, an
-escape other than \\\\, \\" and \\n in a label value (\\\\ and \\n in HELP), duplicate series.
+escape other than \\\\, \\" and \\n in a label value (\\\\ and \\n in HELP), duplicate series,
+and a histogram whose series are not each a set of _bucket samples with an le label (a float),
+cumulative counts that never decrease as le grows, a le="+Inf" bucket, and _sum and _count
+samples with _count equal to the +Inf bucket (no other sample name in a histogram family).
 Then checks each SELECTOR, one of
   NAME                   some series is called NAME
   NAME{l="v",...}        some series NAME carries these labels (and maybe others)
@@ -117,6 +120,44 @@ class Parser:
         self.samples[key] = value
 
 
+def check_histograms(types, samples):
+    """Raises ValueError unless every histogram family is well formed (see the usage)."""
+    series = {}  # (family, labels without le) -> {"buckets": [(le, v)], "sum": v, "count": v}
+    for (name, labels), value in samples.items():
+        family = family_of(name, types)
+        if types.get(family) != "histogram":
+            continue
+        suffix = name[len(family):]
+        rest = tuple((k, v) for k, v in labels if k != "le")
+        entry = series.setdefault((family, rest), {"buckets": []})
+        if suffix == "_bucket":
+            le = dict(labels).get("le")
+            if le is None:
+                raise ValueError(f"{name}{dict(labels)}: a bucket without le")
+            try:
+                bound = parse_value(le, 0)
+            except ValueError:
+                raise ValueError(f"{name}{dict(labels)}: le {le!r} is not a float") from None
+            if math.isnan(bound) or value < 0 or math.isnan(value):
+                raise ValueError(f"{name}{dict(labels)}: bad bucket")
+            entry["buckets"].append((bound, value))
+        elif suffix in ("_sum", "_count") and "le" not in dict(labels):
+            entry[suffix[1:]] = value
+        else:
+            raise ValueError(f"{name}: not a sample a histogram may have")
+    for (family, rest), entry in series.items():
+        what = f"{family}{dict(rest)}"
+        buckets = sorted(entry["buckets"])
+        if not buckets or buckets[-1][0] != math.inf:
+            raise ValueError(f"{what}: no le=\"+Inf\" bucket")
+        if any(b[1] < a[1] for a, b in zip(buckets, buckets[1:])):
+            raise ValueError(f"{what}: bucket counts decrease as le grows")
+        if "sum" not in entry or "count" not in entry:
+            raise ValueError(f"{what}: _sum or _count missing")
+        if entry["count"] != buckets[-1][1]:
+            raise ValueError(f"{what}: _count is not the +Inf bucket")
+
+
 def parse(text):
     p = Parser()
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -126,6 +167,7 @@ def parse(text):
             p.comment(line, lineno)
         else:
             p.sample(line, lineno)
+    check_histograms(p.types, p.samples)
     return p.types, p.samples
 
 

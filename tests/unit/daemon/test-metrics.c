@@ -55,6 +55,7 @@ static const char *const kept_families[] = {
 	"camgate_media_heartbeat_age_seconds",
 	"camgate_encode_latency_seconds",
 	"camgate_capture_to_send_latency_seconds",
+	"camgate_stage_latency_seconds", /* issue 18 */
 };
 
 /* The families with one unlabelled sample; every other family has a sample set per camera. */
@@ -72,6 +73,7 @@ static const char *const daemon_families[] = {
 
 struct family {
 	char *name;
+	bool histogram;	    /* samples are NAME_bucket, NAME_sum and NAME_count */
 	GPtrArray *samples; /* the sample lines, borrowed from the split text */
 };
 
@@ -107,12 +109,22 @@ static GPtrArray *split_families(char **lines)
 			g_assert_true(g_str_has_prefix(l[1], "# TYPE "));
 			g_assert_cmpuint(strcspn(l[1] + 7, " "), ==, strlen(cur->name));
 			g_assert_true(g_str_has_prefix(l[1] + 7, cur->name));
+			cur->histogram = g_str_has_suffix(l[1], " histogram");
 			l++;
 			continue;
 		}
 		g_assert_nonnull(cur);
-		g_assert_cmpuint(strcspn(*l, "{ "), ==, strlen(cur->name));
 		g_assert_true(g_str_has_prefix(*l, cur->name));
+		if (cur->histogram) {
+			const char *suffix = *l + strlen(cur->name);
+			size_t n = strcspn(suffix, "{ ");
+
+			g_assert_true((n == 7 && g_str_has_prefix(suffix, "_bucket")) ||
+				      (n == 4 && g_str_has_prefix(suffix, "_sum")) ||
+				      (n == 6 && g_str_has_prefix(suffix, "_count")));
+		} else {
+			g_assert_cmpuint(strcspn(*l, "{ "), ==, strlen(cur->name));
+		}
 		g_ptr_array_add(cur->samples, *l);
 	}
 	g_hash_table_unref(seen);
@@ -155,8 +167,10 @@ static void check_camera_family(const struct family *f, const char *const *label
 		const char *s = g_ptr_array_index(f->samples, i);
 		const char *label = labels[i / per_camera];
 
-		g_assert_cmpint(s[strlen(f->name)], ==, '{');
-		if (!g_str_has_prefix(s + strlen(f->name) + 1, label))
+		const char *labels_at = s + strcspn(s, "{ ");
+
+		g_assert_cmpint(*labels_at, ==, '{');
+		if (!g_str_has_prefix(labels_at + 1, label))
 			g_error("%s: sample %u is not camera %s's: %s", f->name, i, label, s);
 	}
 }
@@ -184,6 +198,9 @@ static void check_families(const char *text, const char *const *labels, unsigned
 	}
 	g_assert_cmpuint(find_family(families, "camgate_encode_latency_seconds")->samples->len, ==,
 			 3 * n_cameras);
+	/* 5 stages × (8 bounds + Inf, _sum, _count) per camera. */
+	g_assert_cmpuint(find_family(families, "camgate_stage_latency_seconds")->samples->len, ==,
+			 5 * 11 * n_cameras);
 	g_ptr_array_unref(families);
 	g_strfreev(lines);
 }
@@ -246,6 +263,12 @@ static void fixture_init(struct fixture *fx)
 	cg_stats_add(&fx->cam[0].frames_captured, 30);
 	cg_stats_add(&fx->cam[0].plis_received, 7);
 	cg_stats_sample(&fx->cam[0], &fx->cam[0].encode, 4000);
+	/* Stages: on a bound (le is "less or equal"), past the last bound, between two. */
+	cg_stats_observe(&fx->cam[0], CG_STAGE_PACKETIZE, 1000);
+	cg_stats_observe(&fx->cam[0], CG_STAGE_CAPTURE_TO_ENCODER, 250000);
+	cg_stats_observe(&fx->cam[0], CG_STAGE_FIRST_PACKET_SENT, 1500);
+	cg_stats_observe(&fx->cam[0], CG_STAGE_FIRST_PACKET_SENT, 15000);
+	cg_stats_sample(&fx->cam[1], &fx->cam[1].capture_to_send, 30000);
 	cg_stats_add(&fx->cam[1].frames_captured, 60);
 	cg_stats_add(&fx->cam[1].dtls_failures, 2);
 	fx->cameras[0] = (struct cg_metrics_camera){
@@ -323,6 +346,112 @@ static void test_two_cameras(void)
 	fixture_fini(&fx);
 }
 
+/* Each stage's histogram per camera: cumulative buckets, seconds, the windows' samples too. */
+static void test_stage_histograms(void)
+{
+	static const char *const selectors[] = {
+		"camgate_stage_latency_seconds_bucket#90", /* 2 cameras × 5 stages × 9 */
+		"camgate_stage_latency_seconds_count#10",
+		"camgate_stage_latency_seconds_sum#10",
+		/* encode, from the encode window's sample of 4 ms */
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"encode\","
+		"le=\"0.002\"}=0",
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"encode\","
+		"le=\"0.005\"}=1",
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"encode\","
+		"le=\"+Inf\"}=1",
+		"camgate_stage_latency_seconds_sum{camera=\"main\",stage=\"encode\"}=0.004",
+		/* a sample on a bound is in that bucket */
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"packetize\","
+		"le=\"0.001\"}=1",
+		/* past 200 ms: +Inf only */
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"capture_to_encoder\","
+		"le=\"0.2\"}=0",
+		"camgate_stage_latency_seconds_count{camera=\"main\",stage=\"capture_to_encoder\"}="
+		"1",
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"first_packet_sent\","
+		"le=\"0.002\"}=1",
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"first_packet_sent\","
+		"le=\"0.01\"}=1",
+		"camgate_stage_latency_seconds_bucket{camera=\"main\",stage=\"first_packet_sent\","
+		"le=\"0.02\"}=2",
+		"camgate_stage_latency_seconds_sum{camera=\"main\",stage=\"first_packet_sent\"}="
+		"0.0165",
+		/* last packet sent, from the capture_to_send window's sample of 30 ms */
+		"camgate_stage_latency_seconds_bucket{" ODD_LABEL ",stage=\"last_packet_sent\","
+		"le=\"0.05\"}=1",
+		"camgate_stage_latency_seconds_bucket{" ODD_LABEL ",stage=\"last_packet_sent\","
+		"le=\"0.02\"}=0",
+		"camgate_stage_latency_seconds_count{" ODD_LABEL ",stage=\"encode\"}=0",
+		NULL,
+	};
+	struct fixture fx;
+	char *text;
+	int rc;
+
+	fixture_init(&fx);
+	text = cg_metrics_render(&fx.in);
+	g_assert_nonnull(strstr(text, "# TYPE camgate_stage_latency_seconds histogram\n"));
+	g_assert_nonnull(strstr(text, "\ncamgate_stage_latency_seconds_bucket{camera=\"main\","
+				      "stage=\"encode\",le=\"0.005\"} 1\n"));
+	g_assert_nonnull(strstr(text, "\ncamgate_stage_latency_seconds_bucket{camera=\"main\","
+				      "stage=\"encode\",le=\"0.1\"} 1\n"));
+	rc = promparse(text, selectors);
+	if (rc >= 0)
+		g_assert_cmpint(rc, ==, 0);
+	g_free(text);
+	fixture_fini(&fx);
+}
+
+#define OBSERVERS    4
+#define OBSERVATIONS 20000
+
+static gpointer observe_thread(gpointer p)
+{
+	struct cg_stats *st = p;
+
+	for (unsigned i = 0; i < OBSERVATIONS; i++)
+		cg_stats_observe(st, CG_STAGE_ENCODE, i % 300000);
+	return NULL;
+}
+
+/* Writers on several threads lose no sample (the histogram has no lock); an unknown stage
+ * is ignored. */
+static void test_stage_histogram_threads(void)
+{
+	struct cg_stats st;
+	struct cg_histogram h;
+	GThread *t[OBSERVERS];
+	uint64_t total = 0, sum = 0;
+
+	cg_stats_init(&st);
+	for (unsigned i = 0; i < OBSERVERS; i++)
+		t[i] = g_thread_new("observe", observe_thread, &st);
+	for (unsigned i = 0; i < OBSERVERS; i++)
+		g_thread_join(t[i]);
+	cg_stats_observe(&st, CG_STAGE_COUNT, 5);
+	cg_stats_observe(&st, (enum cg_stage) - 1, 5);
+	cg_stats_histogram(&st, CG_STAGE_ENCODE, &h);
+	for (unsigned b = 0; b <= CG_HISTOGRAM_BOUNDS; b++)
+		total += h.buckets[b];
+	for (unsigned i = 0; i < OBSERVATIONS; i++)
+		sum += i % 300000;
+	g_assert_cmpuint(total, ==, OBSERVERS * OBSERVATIONS);
+	g_assert_cmpuint(h.sum_usec, ==, OBSERVERS * sum);
+	/* 0..1000 µs: 1001 of each thread's samples in the first bucket. */
+	g_assert_cmpuint(h.buckets[0], ==, OBSERVERS * 1001);
+	for (unsigned s = 0; s < CG_STAGE_COUNT; s++) {
+		if (s == CG_STAGE_ENCODE)
+			continue;
+		cg_stats_histogram(&st, s, &h);
+		for (unsigned b = 0; b <= CG_HISTOGRAM_BOUNDS; b++)
+			g_assert_cmpuint(h.buckets[b], ==, 0);
+	}
+	g_assert_null(cg_stage_name(CG_STAGE_COUNT));
+	g_assert_cmpstr(cg_stage_name(CG_STAGE_PACKETIZE), ==, "packetize");
+	cg_stats_fini(&st);
+}
+
 /* The parser the appliance test uses accepts the text and reads the values back. */
 static void test_promparse_accepts(void)
 {
@@ -388,6 +517,22 @@ static void test_promparse_refuses(void)
 		/* the same series twice */
 		"# HELP camgate_y Y\n# TYPE camgate_y gauge\ncamgate_y{camera=\"a\"} 1\n"
 		"camgate_y{camera=\"a\"} 2\n",
+		/* histograms: cumulative counts that fall, no +Inf, _count not +Inf, no _sum,
+		 * a bucket without le, a bare sample */
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"1\"} 2\n"
+		"camgate_h_bucket{le=\"2\"} 1\ncamgate_h_bucket{le=\"+Inf\"} 2\n"
+		"camgate_h_sum 1\ncamgate_h_count 2\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"1\"} 2\n"
+		"camgate_h_sum 1\ncamgate_h_count 2\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"+Inf\"} 2\n"
+		"camgate_h_sum 1\ncamgate_h_count 3\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"+Inf\"} 2\n"
+		"camgate_h_count 2\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"+Inf\"} 2\n"
+		"camgate_h_bucket 2\ncamgate_h_sum 1\ncamgate_h_count 2\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h 2\n",
+		"# HELP camgate_h H\n# TYPE camgate_h histogram\ncamgate_h_bucket{le=\"x\"} 2\n"
+		"camgate_h_bucket{le=\"+Inf\"} 2\ncamgate_h_sum 1\ncamgate_h_count 2\n",
 	};
 	struct fixture fx;
 	char *text;
@@ -447,6 +592,8 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/metrics/two-cameras", test_two_cameras);
+	g_test_add_func("/metrics/stage-histograms", test_stage_histograms);
+	g_test_add_func("/metrics/stage-histogram-threads", test_stage_histogram_threads);
 	g_test_add_func("/metrics/promparse-accepts", test_promparse_accepts);
 	g_test_add_func("/metrics/promparse-refuses", test_promparse_refuses);
 	g_test_add_func("/metrics/no-camera", test_no_camera);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/bytes.h"
+#include "proto/rtcp.h"
 #include "proto/rtp.h"
 
 static void test_bytes_reader(void)
@@ -115,6 +116,65 @@ static void test_playout_delay_extension(void)
 	g_assert_cmpint(cg_rtp_write_header(buf, sizeof(buf), &h), ==, -EINVAL);
 }
 
+/*
+ * abs-capture-time (webrtc.org rtp-hdrext/abs-capture-time): the 8-byte form is the UQ32.32
+ * NTP capture time, big-endian; the 16-byte form adds the signed Q32.32 clock offset. The
+ * time is the one our sender reports carry (cg_rtcp_ntp_from_unix_usec).
+ */
+static void test_abs_capture_time_extension(void)
+{
+	/* 2026-01-01T00:00:00.5 UTC = 1767225600.5 s Unix = 3976214400.5 s NTP. */
+	uint64_t ntp = cg_rtcp_ntp_from_unix_usec(1767225600500000ull);
+	static const uint8_t golden[] = {
+		0xbe, 0xde, 0x00, 0x03,				/* one-byte block, 3 words */
+		0x77,						/* id 7, len - 1 = 7 */
+		0xed, 0x00, 0x37, 0x80, 0x80, 0x00, 0x00, 0x00, /* 0xed003780.80000000 */
+		0x00, 0x00, 0x00,				/* padding to 32 bits */
+	};
+	struct cg_rtp_header h = { .payload_type = 102, .sequence = 9, .n_extensions = 1 };
+	struct cg_rtp_packet pkt;
+	uint8_t buf[64];
+	int n;
+
+	g_assert_cmphex(ntp, ==, 0xed00378080000000ull);
+	/* The NTP fraction: 1 µs is 4294.967296 units of 2^-32 s, rounded down. */
+	g_assert_cmphex(cg_rtcp_ntp_from_unix_usec(1) & 0xffffffffu, ==, 4294);
+	g_assert_cmphex(cg_rtcp_ntp_from_unix_usec(0) >> 32, ==, 2208988800u);
+	cg_rtp_ext_abs_capture_time(&h.extensions[0], 7, ntp, false, 0);
+	g_assert_cmpuint(h.extensions[0].len, ==, 8);
+	n = cg_rtp_write_header(buf, sizeof(buf), &h);
+	g_assert_cmpint(n, ==, 12 + (int)sizeof(golden));
+	g_assert_cmpmem(buf + 12, sizeof(golden), golden, sizeof(golden));
+	g_assert_cmpint(cg_rtp_parse(buf, (size_t)n, &pkt), ==, 0);
+	g_assert_cmpuint(pkt.header.n_extensions, ==, 1);
+	g_assert_cmpuint(pkt.header.extensions[0].id, ==, 7);
+	g_assert_cmpmem(pkt.header.extensions[0].data, 8, golden + 5, 8);
+
+	/* 16 bytes: offset -1.5 s is 0xfffffffe.80000000 in two's complement Q32.32. */
+	cg_rtp_ext_abs_capture_time(&h.extensions[0], 14, ntp, true, -(3ll << 31));
+	g_assert_cmpuint(h.extensions[0].len, ==, 16);
+	g_assert_cmpmem(h.extensions[0].data, 8, golden + 5, 8);
+	g_assert_cmpmem(h.extensions[0].data + 8, 8, "\xff\xff\xff\xfe\x80\x00\x00\x00", 8);
+	n = cg_rtp_write_header(buf, sizeof(buf), &h);
+	g_assert_cmpint(n, ==, 12 + 4 + 20); /* 1 + 16 bytes, padded to 20 */
+	g_assert_cmphex(buf[16], ==, 0xef);  /* id 14, len - 1 = 15 */
+
+	/* With the other three extensions a packet of ours may carry: all fit, in order. */
+	cg_rtp_ext_playout_delay(&h.extensions[0], 1, 0, 0);
+	h.extensions[1] = (struct cg_rtp_ext){ .id = 2, .len = 3 };
+	h.extensions[2] = (struct cg_rtp_ext){ .id = 3, .len = 2 };
+	cg_rtp_ext_abs_capture_time(&h.extensions[3], 4, ntp, false, 0);
+	h.n_extensions = 4;
+	n = cg_rtp_write_header(buf, sizeof(buf), &h);
+	g_assert_cmpint(n, ==, 12 + 4 + 20); /* 4 + 4 + 3 + 9 = 20 bytes */
+	g_assert_cmpint(cg_rtp_parse(buf, (size_t)n, &pkt), ==, 0);
+	g_assert_cmpuint(pkt.header.n_extensions, ==, 4);
+	g_assert_cmpuint(pkt.header.extensions[3].id, ==, 4);
+	g_assert_cmpmem(pkt.header.extensions[3].data, 8, golden + 5, 8);
+	/* A capacity one short of the packet: -ENOSPC, not a short write. */
+	g_assert_cmpint(cg_rtp_write_header(buf, (size_t)n - 1, &h), ==, -ENOSPC);
+}
+
 static void test_parse_csrc_two_byte_padding(void)
 {
 	/* V=2 P=1 X=1 CC=1; two-byte extension block 0x1000 with id 7 len 2; 2 pad bytes. */
@@ -197,6 +257,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/bytes/writer", test_bytes_writer);
 	g_test_add_func("/rtp/write-parse-plain", test_write_parse_plain);
 	g_test_add_func("/rtp/playout-delay-extension", test_playout_delay_extension);
+	g_test_add_func("/rtp/abs-capture-time-extension", test_abs_capture_time_extension);
 	g_test_add_func("/rtp/parse-csrc-two-byte-padding", test_parse_csrc_two_byte_padding);
 	g_test_add_func("/rtp/parse-malformed", test_parse_malformed);
 	g_test_add_func("/rtp/demux", test_demux);

@@ -164,6 +164,92 @@ static void test_negotiate_chromium(void)
 	g_assert_cmpstr(c.video_mid, ==, "0");
 }
 
+/* The Chromium offer with one more a=extmap line after its first one. */
+static char *offer_with_extmap(const char *line, gsize *len)
+{
+	g_autofree char *text = load("chromium-recvonly-video-audio.sdp", len);
+	const char *at = strstr(text, "a=extmap:1 ");
+	char *out;
+
+	g_assert_nonnull(at);
+	out = g_strdup_printf("%.*s%s\r\n%s", (int)(at - text), text, line, at);
+	*len = strlen(out);
+	return out;
+}
+
+/*
+ * abs-capture-time is answered with the offer's id when offered (one-byte ids 1..14 only),
+ * left out otherwise; a malformed a=extmap is a clear error.
+ */
+static void test_negotiate_abs_capture_time(void)
+{
+	g_autofree char *buf = g_malloc(8192);
+	g_autofree struct cg_sdp_offer *o = parse_file("chromium-recvonly-video-audio.sdp");
+	g_autofree struct cg_sdp_offer *bad = g_new0(struct cg_sdp_offer, 1);
+	static const char *const malformed[] = {
+		"a=extmap:0 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME,
+		"a=extmap:256 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME,
+		"a=extmap:x " CG_RTP_EXT_URI_ABS_CAPTURE_TIME,
+		"a=extmap:13",
+		"a=extmap:-1 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME,
+	};
+	struct cg_sdp_choice c;
+	const char *reason;
+	gsize len;
+	int n;
+
+	/* Not offered (Chromium's default offer): not answered, not sent. */
+	negotiate_ok(o, &c);
+	g_assert_cmpuint(c.abs_capture_time_id, ==, 0);
+	n = cg_sdp_build_answer(buf, 8192, o, &c, &test_local);
+	g_assert_cmpint(n, >, 0);
+	g_assert_null(strstr(buf, "abs-capture-time"));
+
+	/* Offered (a page that enabled it with setHeaderExtensionsToNegotiate). */
+	{
+		g_autofree char *text =
+			offer_with_extmap("a=extmap:13 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME, &len);
+		g_autofree struct cg_sdp_offer *with = parse_text(text, len);
+
+		negotiate_ok(with, &c);
+		g_assert_cmpuint(c.abs_capture_time_id, ==, 13);
+		g_assert_cmpuint(c.abs_send_time_id, ==, 2); /* the others unchanged */
+		n = cg_sdp_build_answer(buf, 8192, with, &c, &test_local);
+		g_assert_cmpint(n, >, 0);
+		g_assert_nonnull(
+			strstr(buf, "\r\na=extmap:13 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME "\r\n"));
+	}
+	/* With a direction (RFC 8285 §5) too. */
+	{
+		g_autofree char *text = offer_with_extmap(
+			"a=extmap:9/recvonly " CG_RTP_EXT_URI_ABS_CAPTURE_TIME, &len);
+		g_autofree struct cg_sdp_offer *with = parse_text(text, len);
+
+		negotiate_ok(with, &c);
+		g_assert_cmpuint(c.abs_capture_time_id, ==, 9);
+	}
+	/* A two-byte-header id (15..255, extmap-allow-mixed): we write one-byte headers only,
+	 * so it is not answered rather than sent under an id the browser reads otherwise. */
+	{
+		g_autofree char *text =
+			offer_with_extmap("a=extmap:20 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME, &len);
+		g_autofree struct cg_sdp_offer *with = parse_text(text, len);
+
+		negotiate_ok(with, &c);
+		g_assert_cmpuint(c.abs_capture_time_id, ==, 0);
+		n = cg_sdp_build_answer(buf, 8192, with, &c, &test_local);
+		g_assert_cmpint(n, >, 0);
+		g_assert_null(strstr(buf, "abs-capture-time"));
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(malformed); i++) {
+		g_autofree char *text = offer_with_extmap(malformed[i], &len);
+
+		reason = NULL;
+		g_assert_cmpint(cg_sdp_parse_offer(text, len, bad, &reason), ==, -EBADMSG);
+		g_assert_cmpstr(reason, ==, "bad a=extmap");
+	}
+}
+
 static void test_negotiate_firefox_safari(void)
 {
 	g_autofree struct cg_sdp_offer *ff = parse_file("firefox-recvonly.sdp");
@@ -1027,6 +1113,7 @@ static void test_offer_and_answer(void)
 	g_assert_cmpstr(o->media[0].setup, ==, "actpass");
 	g_assert_cmpint(o->media[1].direction, ==, CG_SDP_SENDONLY);
 	g_assert_nonnull(strstr(buf, "a=ssrc-group:FID 1111 2222\r\n"));
+	g_assert_nonnull(strstr(buf, "a=extmap:4 " CG_RTP_EXT_URI_ABS_CAPTURE_TIME "\r\n"));
 	g_assert_cmpint(cg_sdp_parse_answer(answer, sizeof(answer) - 1, &p, &c, &reason), ==, 0);
 	g_assert_cmpint(c.video_index, ==, 0);
 	g_assert_cmpuint(c.video_pt, ==, CG_SDP_OFFER_VIDEO_PT);
@@ -1057,6 +1144,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/audio-talkback", test_answer_audio_talkback);
 	g_test_add_func("/sdp/parse/chromium", test_parse_chromium);
 	g_test_add_func("/sdp/parse/firefox", test_parse_firefox);
+	g_test_add_func("/sdp/negotiate/abs-capture-time", test_negotiate_abs_capture_time);
 	g_test_add_func("/sdp/parse/errors", test_parse_errors);
 	g_test_add_func("/sdp/parse/numbers", test_parse_numbers);
 	g_test_add_func("/sdp/negotiate/rtx-apt-exact", test_rtx_apt_exact);
