@@ -89,6 +89,11 @@
     chromiumDisplayLatencies: [], // capture → Chromium's expectedDisplayTime, ms (see below)
     videoTimeline: [],       // [capture wall ms, latency ms] of the same readings
     callbackLatencies: [],   // capture → requestVideoFrameCallback run, ms
+    // Any camera: capture (the abs-capture-time RTP header extension, as
+    // getSynchronizationSources() returns it) → the compositor frame that draws it, ms.
+    absLatencies: [],
+    absPairs: [],            // [block code ms, abs-capture-time ms] of the same frames
+    absCapture: { offered: false, answered: false, reads: 0, misses: 0 },
     firstLatency: null,      // of the first frame of a connection (excluded from latencies)
     codeReads: 0,
     codeRejects: 0,
@@ -169,9 +174,23 @@
       ? (cg.bitrateKbps >= 1000 ? `${(cg.bitrateKbps / 1000).toFixed(2)} Mbit/s`
                                 : `${cg.bitrateKbps.toFixed(0)} kbit/s`)
       : '–';
+    // The block code where the picture has one (the test pattern), else the capture time
+    // the daemon stamps on every frame (abs-capture-time): a real camera's figure.
     const recent = cg.latencies.slice(-30);
-    $('ov-latency').textContent = recent.length && cg.state === 'playing'
-      ? `${median(recent).toFixed(0)} ms` : '–';
+    const recentAbs = cg.absLatencies.slice(-30);
+    const latEl = $('ov-latency');
+    if (cg.state !== 'playing' || (!recent.length && !recentAbs.length)) {
+      latEl.textContent = '–';
+    } else if (recent.length) {
+      latEl.textContent = `${median(recent).toFixed(0)} ms`;
+      latEl.title = 'capture to display, read back from the picture';
+    } else {
+      latEl.textContent = `${median(recentAbs).toFixed(0)} ms`;
+      latEl.title = 'capture to display, from the capture time the daemon stamps on each frame ' +
+        '(abs-capture-time; the two clocks must agree)';
+    }
+    $('ov-latency-abs').textContent = recentAbs.length && cg.state === 'playing'
+      ? `${median(recentAbs).toFixed(0)} ms` : '–';
     const codec = cg.codec ? cg.codec.replace(/^video\//, '') : '';
     $('ov-video').textContent = cg.width ? `${cg.width}×${cg.height} ${codec}` : '–';
     const a = cg.audio;
@@ -510,6 +529,35 @@
 
   let rvfcHandle = null;
   let rvfcGen = 0;
+  let videoReceiver = null; // this connection's video RTCRtpReceiver
+  let lastAbsRtp = null;    // RTP timestamp of the last frame given an abs-capture-time figure
+
+  // NTP (1900) to Unix (1970) epoch, ms: captureTimestamp is on the sender's NTP clock.
+  const NTP_UNIX_OFFSET_MS = 2208988800000;
+
+  /*
+   * The capture instant of the frame md describes, in Unix ms, from the abs-capture-time
+   * header extension as Chromium returns it: getSynchronizationSources()' entry for the
+   * frame (the same RTP timestamp) with captureTimestamp (NTP ms) plus, when the receiver
+   * estimated one, senderCaptureTimeOffset (capture clock → this clock). Null when the
+   * stream has none or the entry is already the next frame's.
+   */
+  function absCaptureWallMs(md) {
+    if (!videoReceiver || !videoReceiver.getSynchronizationSources) return null;
+    let sources;
+    try {
+      sources = videoReceiver.getSynchronizationSources();
+    } catch (e) {
+      return null;
+    }
+    for (const src of sources) {
+      if (typeof src.captureTimestamp !== 'number') continue;
+      if (md.rtpTimestamp !== undefined && src.rtpTimestamp !== md.rtpTimestamp) return null;
+      const offset = typeof src.senderCaptureTimeOffset === 'number' ? src.senderCaptureTimeOffset : 0;
+      return src.captureTimestamp + offset - NTP_UNIX_OFFSET_MS;
+    }
+    return null;
+  }
 
   function onVideoFrame(gen, now, md) {
     if (gen !== rvfcGen) return;
@@ -528,17 +576,6 @@
     const h = md.height || video.videoHeight;
     cg.width = w;
     cg.height = h;
-    let code = null;
-    try {
-      code = readBlockCode(w, h);
-    } catch (e) {
-      code = null;
-    }
-    cg.codeReads++;
-    if (!code) {
-      cg.codeRejects++;
-      return;
-    }
     // The frame's instants on the wall clock (CLOCK_REALTIME, which the daemon stamps):
     // performance.timeOrigin + t would drift from it by several ms over a page's life, so
     // each is anchored to Date.now() right here.
@@ -558,6 +595,31 @@
     const presentedAt = md.presentationTime || now;
     noteFrameBoundary(now);
     const shownAt = drawingBoundary(presentedAt);
+    // Any camera: the same display instant against the capture time the daemon stamped.
+    let absLat = null;
+    if (shownAt !== null && md.rtpTimestamp !== lastAbsRtp) {
+      const captured = absCaptureWallMs(md);
+      if (captured !== null) {
+        absLat = toWall(shownAt) - captured;
+        cg.absCapture.reads++;
+        lastAbsRtp = md.rtpTimestamp;
+        if (absLat > -1000 && absLat < 60000) pushBounded(cg.absLatencies, absLat);
+        else absLat = null;
+      } else {
+        cg.absCapture.misses++;
+      }
+    }
+    let code = null;
+    try {
+      code = readBlockCode(w, h);
+    } catch (e) {
+      code = null;
+    }
+    cg.codeReads++;
+    if (!code) {
+      cg.codeRejects++;
+      return;
+    }
     if (shownAt === null) return; // the refresh interval is still being measured
     const lat = toWall(shownAt) - code.ms;
     const presentedLat = toWall(presentedAt) - code.ms;
@@ -581,6 +643,7 @@
       return;
     }
     pushBounded(cg.latencies, lat);
+    if (absLat !== null) pushBounded(cg.absPairs, [lat, absLat]);
     pushBounded(cg.presentedLatencies, presentedLat);
     pushBounded(cg.chromiumDisplayLatencies, chromiumDisplayLat);
     pushBounded(cg.videoTimeline, [code.ms, lat]);
@@ -876,6 +939,9 @@
       log,
       onPeer: (p, sess) => {
         audioTx = sess.audioTx;
+        videoReceiver = sess.videoTx ? sess.videoTx.receiver : null;
+        lastAbsRtp = null;
+        cg.absCapture.offered = !!sess.absCaptureTimeOffered;
         watchPeer(p, my);
       },
       onPatch: () => { cg.whep.patches++; },
@@ -884,6 +950,8 @@
     try {
       if (!(await s.start()) || my !== gen) return;
       cg.whep.location = s.location;
+      cg.absCapture.answered = !!(s.pc && s.pc.remoteDescription &&
+        s.pc.remoteDescription.sdp.includes('rtp-hdrext/abs-capture-time'));
       onAnswerAudio(s.audioTx);
     } catch (e) {
       if (my !== gen) return;

@@ -76,6 +76,26 @@
     });
   }
 
+  const ABS_CAPTURE_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+
+  /* Chromium knows abs-capture-time but leaves it out of its offers ("stopped"): the header
+   * extension control API (RTCRtpTransceiver.setHeaderExtensionsToNegotiate) puts it in, so
+   * the daemon stamps each frame's capture time and getSynchronizationSources() returns it
+   * (captureTimestamp). Returns whether the offer will carry it. */
+  function offerAbsCaptureTime(transceiver) {
+    if (!transceiver.getHeaderExtensionsToNegotiate || !transceiver.setHeaderExtensionsToNegotiate) return false;
+    try {
+      const exts = transceiver.getHeaderExtensionsToNegotiate();
+      const ext = exts.find((e) => e.uri === ABS_CAPTURE_TIME);
+      if (!ext) return false;
+      if (ext.direction === 'stopped') ext.direction = 'sendrecv';
+      transceiver.setHeaderExtensionsToNegotiate(exts);
+      return true;
+    } catch (e) {
+      return false; // an older API shape: the offer goes without it
+    }
+  }
+
   /* Constrained Baseline, packetization-mode 1 first: what every camgate encoder sends. */
   function preferH264(transceiver) {
     if (!window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities || !transceiver.setCodecPreferences) return;
@@ -179,6 +199,7 @@
       this.videoTx = p.addTransceiver('video', { direction: 'recvonly' });
       if (this.opts.audio) this.audioTx = p.addTransceiver('audio', { direction: this.opts.audio });
       preferH264(this.videoTx);
+      this.absCaptureTimeOffered = offerAbsCaptureTime(this.videoTx);
 
       p.onicecandidate = (e) => {
         if (e.candidate) {

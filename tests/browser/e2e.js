@@ -308,6 +308,7 @@ async function main() {
         const p = window.__cgProbe;
         return c ? { state: c.state, framesDecoded: c.framesDecoded, framesPresented: c.framesPresented,
                      nlat: c.latencies.length, whep: c.whep, codec: c.codec,
+                     nabs: c.absPairs.length, absCapture: c.absCapture,
                      hasAudioTrack: !!(c.remoteStream && c.remoteStream.getAudioTracks().length),
                      beeps: p ? p.onsets.length : 0 } : null;
       });
@@ -323,8 +324,12 @@ async function main() {
       const beepsOk = !args.audioBeeps || probe === 'failed' || (cg && cg.beeps >= args.audioBeeps);
       // Wait for the readings as well as the frames: on a busy machine Chromium calls
       // back (and the page reads the block code) for fewer of the frames it decodes.
+      // Test: as many frames with both figures (block code and abs-capture-time) as block
+      // code readings, unless the page could not offer the extension (failed below).
+      const absOk = args.mode !== 'test' ||
+        (cg && (!cg.absCapture.offered || cg.nabs >= args.minLatencies));
       const enough = cg && cg.framesDecoded >= args.frames &&
-        cg.nlat >= (args.mode === 'bench' ? args.frames : args.minLatencies) && beepsOk;
+        cg.nlat >= (args.mode === 'bench' ? args.frames : args.minLatencies) && beepsOk && absOk;
       if (enough) break;
       if (Date.now() > deadline) {
         fail(`timed out after ${args.timeout}s: ${JSON.stringify(cg)}`);
@@ -352,6 +357,7 @@ async function main() {
         firstFrameAt: c.firstFrameAtFirst, stats: c.stats, daemon: c.daemon, whep: c.whep,
         log: c.log, navStart: 0, audio: c.audio, videoTimeline: c.videoTimeline,
         onsets: window.__cgProbe ? window.__cgProbe.onsets : null,
+        absLatencies: c.absLatencies, absPairs: c.absPairs, absCapture: c.absCapture,
       }));
     });
 
@@ -390,6 +396,25 @@ async function main() {
                 viewers: full.daemon && full.daemon.viewers, version: full.daemon && full.daemon.version },
     };
 
+    // abs-capture-time against the block code, frame by frame (the same display instant,
+    // so the difference is the two capture clocks': the daemon stamps both from one).
+    {
+      const pairs = args.mode === 'bench' ? full.absPairs.slice(0, args.frames) : full.absPairs;
+      const code = pairs.map((x) => x[0]).sort((a, b) => a - b);
+      const stamp = pairs.map((x) => x[1]).sort((a, b) => a - b);
+      const diff = pairs.map((x) => x[1] - x[0]).sort((a, b) => a - b);
+      result.absCapture = {
+        ...full.absCapture, n: pairs.length, all: figure(full.absLatencies),
+        codeP50: pct(code, 50), stampP50: pct(stamp, 50),
+        diffP50: pct(diff, 50), diffMin: diff[0], diffMax: diff[diff.length - 1],
+      };
+      const A = result.absCapture;
+      say(`abs-capture-time: offered ${A.offered}, answered ${A.answered}, ${A.reads} frames read ` +
+          `(${A.misses} without), ${A.n} with the block code too: p50 block code ${f1(A.codeP50)} ms, ` +
+          `abs-capture-time ${f1(A.stampP50)} ms; per frame abs - code p50 ${f1(A.diffP50)} ms ` +
+          `(min ${f1(A.diffMin)}, max ${f1(A.diffMax)})`);
+    }
+
     if (full.onsets) {
       // The first onset is left out (the jitter buffers settle).
       const settled = full.onsets.filter((o, i) => i > 0);
@@ -413,6 +438,17 @@ async function main() {
     if (!(full.framesDecoded >= args.frames)) fail(`frames decoded ${full.framesDecoded} < ${args.frames}`);
     if (!/^video\/H264$/i.test(full.codec || '')) fail(`codec is ${full.codec}, want video/H264`);
     if (sorted.length < args.minLatencies) fail(`only ${sorted.length} block-code latency readings (< ${args.minLatencies}); rejected ${full.codeRejects} of ${full.codeReads}`);
+    if (args.mode === 'test') {
+      // Issue 18: the capture → display figure any camera gets (abs-capture-time) agrees
+      // with the block code's on the test pattern within 5 ms at p50.
+      const A = result.absCapture;
+      if (!A.offered) fail('the page could not offer abs-capture-time (setHeaderExtensionsToNegotiate)');
+      else if (!A.answered) fail('the daemon did not answer abs-capture-time');
+      else if (A.n < args.minLatencies) fail(`only ${A.n} frames with both the block code and abs-capture-time (< ${args.minLatencies})`);
+      else if (!(Math.abs(A.stampP50 - A.codeP50) <= 5)) {
+        fail(`abs-capture-time latency p50 ${f1(A.stampP50)} ms is not within 5 ms of the block code's ${f1(A.codeP50)} ms`);
+      }
+    }
     // Plausible: positive and under a second. The page's clock mapping (performance.now()
     // anchored to Date.now() at the callback) can be off by a millisecond or two, so a
     // reading in (-20, 0] ms is counted as noise (tolerated while rare, ≤ 2 %), anything
