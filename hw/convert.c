@@ -26,7 +26,8 @@ struct cg_convert {
 
 bool cg_convert_supports(uint32_t fourcc, bool have_mjpeg)
 {
-	return fourcc == CG_FOURCC_YUYV || fourcc == CG_FOURCC_NV12 ||
+	return fourcc == CG_FOURCC_YUYV || fourcc == CG_FOURCC_NV12 || fourcc == CG_FOURCC_RGB24 ||
+	       fourcc == CG_FOURCC_BGR24 ||
 	       (have_mjpeg && (fourcc == CG_FOURCC_MJPG || fourcc == CG_FOURCC_JPEG));
 }
 
@@ -143,6 +144,59 @@ static uint32_t convert_nv12(const struct cg_frame *in, struct cg_frame *out)
 	return in->width * in->height * 3 / 2;
 }
 
+/*
+ * BT.601 limited range (Y 16-235, Cb/Cr 16-240), what x264 and browsers assume for
+ * camgate's streams, in 8-bit fixed point: the coefficients are the standard's times 256.
+ * r, g, b are sums of n pixels (1 for luma, 4 for chroma: shift 8 or 10), so a 2x2 block's
+ * chroma comes from its mean colour. The offsets keep the sums positive before the shift.
+ */
+static inline uint8_t rgb_to_y(uint32_t r, uint32_t g, uint32_t b)
+{
+	return (uint8_t)(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16);
+}
+
+static inline uint8_t rgb4_to_u(int32_t r, int32_t g, int32_t b)
+{
+	return (uint8_t)((-38 * r - 74 * g + 112 * b + (128 << 10) + 512) >> 10);
+}
+
+static inline uint8_t rgb4_to_v(int32_t r, int32_t g, int32_t b)
+{
+	return (uint8_t)((112 * r - 94 * g - 18 * b + (128 << 10) + 512) >> 10);
+}
+
+/*
+ * RGB24 (R, G, B in memory) or BGR24 (B, G, R) packed to I420, two rows at a time: luma
+ * every pixel, chroma from each 2x2 block's mean. ri and bi are red's and blue's byte offsets.
+ */
+static uint32_t convert_rgb(const struct cg_frame *in, struct cg_frame *out, unsigned ri,
+			    unsigned bi)
+{
+	for (uint32_t y = 0; y < in->height; y += 2) {
+		const uint8_t *s0 = in->planes[0].data + (size_t)y * in->planes[0].stride;
+		const uint8_t *s1 = s0 + in->planes[0].stride;
+		uint8_t *y0 = out->planes[0].data + (size_t)y * out->planes[0].stride;
+		uint8_t *y1 = y0 + out->planes[0].stride;
+		uint8_t *du = out->planes[1].data + (size_t)(y / 2) * out->planes[1].stride;
+		uint8_t *dv = out->planes[2].data + (size_t)(y / 2) * out->planes[2].stride;
+
+		for (uint32_t x = 0; x < in->width; x += 2) {
+			const uint8_t *a = s0 + 3 * x, *b = a + 3, *c = s1 + 3 * x, *d = c + 3;
+			int32_t rs = a[ri] + b[ri] + c[ri] + d[ri];
+			int32_t gs = a[1] + b[1] + c[1] + d[1];
+			int32_t bs = a[bi] + b[bi] + c[bi] + d[bi];
+
+			y0[x] = rgb_to_y(a[ri], a[1], a[bi]);
+			y0[x + 1] = rgb_to_y(b[ri], b[1], b[bi]);
+			y1[x] = rgb_to_y(c[ri], c[1], c[bi]);
+			y1[x + 1] = rgb_to_y(d[ri], d[1], d[bi]);
+			du[x / 2] = rgb4_to_u(rs, gs, bs);
+			dv[x / 2] = rgb4_to_v(rs, gs, bs);
+		}
+	}
+	return in->width * in->height * 3 / 2;
+}
+
 static struct convert_buf *convert_get_buf(struct cg_convert *c)
 {
 	for (unsigned i = 0; i < CG_CONVERT_BUFFERS; i++) {
@@ -166,10 +220,23 @@ static long convert_pixels(struct cg_convert *c, const struct cg_frame *in, stru
 		return convert_yuyv(in, out);
 	case CG_FOURCC_NV12:
 		return convert_nv12(in, out);
+	case CG_FOURCC_RGB24:
+		return convert_rgb(in, out, 0, 2);
+	case CG_FOURCC_BGR24:
+		return convert_rgb(in, out, 2, 0);
 	default:
 		return c->mjpeg->decode(c->dec, in->planes[0].data, in->bytesused, c->width,
 					c->height, planes, strides);
 	}
+}
+
+/* Packed RGB is read by its stride: a row shorter than the picture, or a buffer shorter than
+ * its rows, would be read past its end. */
+static bool convert_rgb_fits(const struct cg_frame *in)
+{
+	size_t row = (size_t)in->width * 3, stride = in->planes[0].stride;
+
+	return stride >= row && (size_t)in->bytesused >= stride * (in->height - 1) + row;
 }
 
 int cg_convert_frame(struct cg_convert *c, const struct cg_frame *in, struct cg_frame **ret)
@@ -179,6 +246,8 @@ int cg_convert_frame(struct cg_convert *c, const struct cg_frame *in, struct cg_
 
 	if (!in || in->fourcc != c->fourcc || in->width != c->width || in->height != c->height ||
 	    !in->planes[0].data)
+		return -EINVAL;
+	if ((c->fourcc == CG_FOURCC_RGB24 || c->fourcc == CG_FOURCC_BGR24) && !convert_rgb_fits(in))
 		return -EINVAL;
 	b = convert_get_buf(c);
 	if (!b)

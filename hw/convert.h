@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * CPU conversion of camera frames to I420 in CPU memory, for encoders that take nothing
- * else (x264): YUYV and NV12 are repacked, MJPEG is decoded (with a decoder from
+ * else (x264): YUYV and NV12 are repacked, RGB24 and BGR24 (what libcamera gives for
+ * vimc and some ISPs) are converted to BT.601 limited range, MJPEG is decoded (with a decoder from
  * hw/jpeg, through cg_mjpeg_ops so this file needs no libjpeg). Every output frame says in
  * copied_bytes how many pixel bytes the CPU wrote for it: these paths are not zero-copy,
  * and the counter shows it.
@@ -16,6 +17,10 @@
 #include "hw/frame.h"
 
 #define CG_CONVERT_BUFFERS 3u
+
+/* V4L2's packed RGB: R, G, B in memory (RGB3) and B, G, R (BGR3). */
+#define CG_FOURCC_RGB24 CG_FOURCC('R', 'G', 'B', '3')
+#define CG_FOURCC_BGR24 CG_FOURCC('B', 'G', 'R', '3')
 
 struct cg_convert;
 
@@ -34,7 +39,8 @@ struct cg_mjpeg_ops {
 };
 
 /*
- * A converter from fourcc (YUYV, NV12, MJPG/JPEG with mjpeg != NULL) at width x height.
+ * A converter from fourcc (YUYV, NV12, RGB3, BGR3, MJPG/JPEG with mjpeg != NULL) at
+ * width x height.
  * Returns 0, -ENOTSUP (no conversion from that format), -EINVAL (odd size).
  */
 int cg_convert_new(uint32_t fourcc, uint32_t width, uint32_t height,

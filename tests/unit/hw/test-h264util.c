@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* hw/h264util (levels, SPS profile, the NAL walk), hw/convert and the passthrough encoder. */
+/* hw/h264util (levels, SPS profile, the NAL walk), hw/convert (YUYV, RGB24/BGR24 to I420) and the
+ * passthrough encoder. */
 #include <errno.h>
 #include <glib.h>
 #include <stdint.h>
@@ -217,6 +218,126 @@ static void test_convert_yuyv(void)
 	g_free(yuyv);
 }
 
+/* BT.601 limited range of the primaries, white and black (the standard's rounded values). */
+static const struct {
+	uint8_t r, g, b, y, u, v;
+} rgb_colours[] = {
+	{ 255, 255, 255, 235, 128, 128 }, { 0, 0, 0, 16, 128, 128 },
+	{ 255, 0, 0, 81, 90, 240 },	  { 0, 255, 0, 145, 54, 34 },
+	{ 0, 0, 255, 41, 240, 110 },	  { 128, 128, 128, 126, 128, 128 },
+};
+
+#define RGB_W	   24u
+#define RGB_H	   4u
+#define RGB_STRIDE (RGB_W * 3 + 8) /* padded rows, as a DMA-BUF's may be */
+
+/*
+ * An RGB24 or BGR24 picture of 2x2 blocks, block i (left to right, then the second block row)
+ * of colour i, with a bright pixel in the last block so that its chroma is a mean.
+ */
+static void rgb_fill(uint8_t *buf, bool bgr)
+{
+	memset(buf, 0xee, RGB_STRIDE * RGB_H);
+	for (uint32_t y = 0; y < RGB_H; y++) {
+		for (uint32_t x = 0; x < RGB_W; x++) {
+			unsigned i = (y / 2) * (RGB_W / 2) + x / 2;
+			uint8_t *p = buf + y * RGB_STRIDE + 3 * x;
+			uint8_t r = 0, g = 0, b = 0;
+
+			if (i < G_N_ELEMENTS(rgb_colours)) {
+				r = rgb_colours[i].r;
+				g = rgb_colours[i].g;
+				b = rgb_colours[i].b;
+			}
+			p[0] = bgr ? b : r;
+			p[1] = g;
+			p[2] = bgr ? r : b;
+		}
+	}
+}
+
+static void assert_near(uint8_t got, uint8_t want, const char *what, unsigned i)
+{
+	if (ABS((int)got - (int)want) > 1)
+		g_error("colour %u: %s %u, expected %u +-1", i, what, got, want);
+}
+
+static void check_rgb(uint32_t fourcc)
+{
+	uint8_t buf[RGB_STRIDE * RGB_H];
+	struct cg_convert *c = NULL, *odd = NULL;
+	struct cg_frame *in, *out = NULL;
+	const uint8_t *py, *pu, *pv;
+	uint32_t ys, cs;
+
+	rgb_fill(buf, fourcc == CG_FOURCC_BGR24);
+	g_assert_true(cg_convert_supports(fourcc, false));
+	g_assert_cmpint(cg_convert_new(fourcc, RGB_W, RGB_H, NULL, &c), ==, 0);
+	in = frame_of(buf, sizeof(buf), fourcc);
+	in->width = RGB_W;
+	in->height = RGB_H;
+	in->planes[0].stride = RGB_STRIDE;
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, 0);
+	g_assert_cmpuint(out->fourcc, ==, CG_FOURCC_I420);
+	g_assert_cmpuint(out->copied_bytes, ==, RGB_W * RGB_H * 3 / 2);
+	g_assert_cmpuint(out->sequence, ==, 7);
+	py = out->planes[0].data;
+	pu = out->planes[1].data;
+	pv = out->planes[2].data;
+	ys = out->planes[0].stride;
+	cs = out->planes[1].stride;
+	for (unsigned i = 0; i < G_N_ELEMENTS(rgb_colours); i++) {
+		uint32_t x = 2 * i, y = 0; /* every colour is in the first block row */
+
+		for (uint32_t dy = 0; dy < 2; dy++)
+			for (uint32_t dx = 0; dx < 2; dx++)
+				assert_near(py[(y + dy) * ys + x + dx], rgb_colours[i].y, "Y", i);
+		assert_near(pu[(y / 2) * cs + x / 2], rgb_colours[i].u, "U", i);
+		assert_near(pv[(y / 2) * cs + x / 2], rgb_colours[i].v, "V", i);
+	}
+	/* The second block row is black. */
+	assert_near(py[3 * ys + 5], 16, "Y", 99);
+	assert_near(pu[1 * cs + 5], 128, "U", 99);
+	cg_frame_unref(out);
+
+	/* A 2x2 block half red, half blue: chroma is the mean colour's. */
+	memset(buf, 0, sizeof(buf));
+	for (uint32_t y = 0; y < 2; y++) {
+		buf[y * RGB_STRIDE + (fourcc == CG_FOURCC_BGR24 ? 2 : 0)] = 255;     /* red */
+		buf[y * RGB_STRIDE + 3 + (fourcc == CG_FOURCC_BGR24 ? 0 : 2)] = 255; /* blue */
+	}
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, 0);
+	assert_near(out->planes[0].data[0], 81, "Y", 100);
+	assert_near(out->planes[0].data[1], 41, "Y", 101);
+	/* (R, G, B) = (127.5, 0, 127.5): Cb 128 + (-37.797 + 112) / 2, Cr 128 + (112 - 18.214) / 2
+	 */
+	assert_near(out->planes[1].data[0], 165, "U", 102);
+	assert_near(out->planes[2].data[0], 175, "V", 102);
+	cg_frame_unref(out);
+
+	/* Rows shorter than the picture, or a buffer shorter than its rows: refused. */
+	in->planes[0].stride = RGB_W * 3 - 1;
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, -EINVAL);
+	in->planes[0].stride = RGB_STRIDE;
+	in->bytesused = RGB_STRIDE * (RGB_H - 1) + RGB_W * 3 - 1;
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, -EINVAL);
+	in->bytesused = RGB_STRIDE * (RGB_H - 1) + RGB_W * 3;
+	g_assert_cmpint(cg_convert_frame(c, in, &out), ==, 0);
+	cg_frame_unref(out);
+	g_assert_cmpint(cg_convert_new(fourcc, RGB_W + 1, RGB_H, NULL, &odd), ==, -EINVAL);
+	cg_convert_free(c);
+}
+
+static void test_convert_rgb24(void)
+{
+	check_rgb(CG_FOURCC_RGB24);
+}
+
+static void test_convert_bgr24(void)
+{
+	check_rgb(CG_FOURCC_BGR24);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -225,5 +346,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/h264util/sps-profile", test_sps_profile);
 	g_test_add_func("/hw/passthrough", test_passthrough);
 	g_test_add_func("/hw/convert-yuyv", test_convert_yuyv);
+	g_test_add_func("/hw/convert-rgb24", test_convert_rgb24);
+	g_test_add_func("/hw/convert-bgr24", test_convert_bgr24);
 	return g_test_run();
 }
