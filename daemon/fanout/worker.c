@@ -52,8 +52,14 @@ static void worker_send_unit(struct cg_worker *w, struct cg_hub_lane *lane, stru
 		return;
 	}
 	cg_hub_lane_remember(lane, u);
-	for (guint i = 0; i < viewers->len; i++)
+	for (guint i = 0; i < viewers->len; i++) {
 		cg_session_send_unit(g_ptr_array_index(viewers, i), u);
+		/* The frame's first packets are out (this worker's first viewer). */
+		if (i == 0)
+			cg_stats_observe(cg_hub_stats(cg_hub_lane_hub(lane)),
+					 CG_STAGE_FIRST_PACKET_SENT,
+					 cg_mono_usec() - u->capture_mono_usec);
+	}
 	if (viewers->len > 0) {
 		struct cg_stats *st = cg_hub_stats(cg_hub_lane_hub(lane));
 

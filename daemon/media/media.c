@@ -314,7 +314,7 @@ static void media_start_speed(struct cg_media *m)
 static void media_publish(struct cg_media *m, struct cg_au *au)
 {
 	struct cg_media_unit *unit;
-	uint64_t published;
+	uint64_t published, packetize_start;
 	int r;
 
 	cg_stats_add(&m->stats->frames_encoded, 1);
@@ -331,7 +331,9 @@ static void media_publish(struct cg_media *m, struct cg_au *au)
 	}
 	if (au->keyframe)
 		media_note_sps(m, au);
+	packetize_start = cg_mono_usec();
 	r = media_packetize(m, au, &unit);
+	cg_stats_observe(m->stats, CG_STAGE_PACKETIZE, cg_mono_usec() - packetize_start);
 	if (r < 0) {
 		cg_warn("cannot packetize an access unit: %s, dropping it", strerror(-r));
 		return;
@@ -376,6 +378,8 @@ static int media_handle_frame(struct cg_media *m, struct cg_frame *frame)
 	media_arbitrate_keyframe(m, cg_mono_usec());
 	media_follow_viewers(m, cg_mono_usec());
 	media_apply_bitrate(m);
+	cg_stats_observe(m->stats, CG_STAGE_CAPTURE_TO_ENCODER,
+			 cg_mono_usec() - in->capture_mono_usec);
 	r = m->encoder_ops->encode(m->encoder, in, &au);
 	if (++m->encodes == m->fail_encode_at) {
 		au = cg_au_unref(au);
