@@ -3,13 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/libcamera/nodes.h"
 #include "hw/v4l2/common.h"
 #include "hw/v4l2/list.h"
 #include "hw/v4l2/mode.h"
 #include "util/macros.h"
 
 typedef int (*list_node_fn)(int fd, const char *path, const struct v4l2_capability *vc,
-			    uint32_t capture_type, enum cg_v4l2_kind kind, void *userdata);
+			    uint32_t caps, uint32_t capture_type, enum cg_v4l2_kind kind,
+			    void *userdata);
 
 /* Calls fn for every node that opens; stops early when fn returns > 0. */
 static int list_nodes(list_node_fn fn, void *userdata)
@@ -24,7 +26,7 @@ static int list_nodes(list_node_fn fn, void *userdata)
 
 		if (fd >= 0 && cg_v4l2_querycap(fd, &vc, &caps) == 0) {
 			enum cg_v4l2_kind kind = cg_v4l2_kind(caps, &type);
-			int r = fn(fd, nodes[i], &vc, type, kind, userdata);
+			int r = fn(fd, nodes[i], &vc, caps, type, kind, userdata);
 
 			hits += r != 0;
 			stop = r > 0;
@@ -57,14 +59,39 @@ static void list_print_modes(FILE *out, const struct cg_v4l2_mode *m, int n)
 		fprintf(out, "\n");
 }
 
-static int list_camera(int fd, const char *path, const struct v4l2_capability *vc, uint32_t type,
-		       enum cg_v4l2_kind kind, void *userdata)
+/*
+ * Why auto would not take this capture node as a camera (cg_node_skip_reason(), as the
+ * registry decides), or NULL.
+ */
+static const char *list_skip_reason(int fd, const char *path, const struct v4l2_capability *vc,
+				    uint32_t caps, uint32_t type, enum cg_v4l2_kind kind)
+{
+	struct cg_node_desc d = {
+		.path = path,
+		.driver = (const char *)vc->driver,
+		.card = (const char *)vc->card,
+		.device_caps = caps,
+		.capture = kind == CG_V4L2_KIND_CAPTURE,
+	};
+
+	for (const uint32_t *f = cg_v4l2_default_formats; d.capture && *f; f++)
+		d.usable_format |= cg_v4l2_has_format(fd, type, *f);
+	return cg_node_skip_reason(&d);
+}
+
+/*
+ * Only the nodes that may be V4L2 cameras: a pipeline's nodes (CSI receivers, ISPs,
+ * media-controller nodes) and nodes without a usable format are in the registry's list of
+ * skipped nodes, with the reason.
+ */
+static int list_camera(int fd, const char *path, const struct v4l2_capability *vc, uint32_t caps,
+		       uint32_t type, enum cg_v4l2_kind kind, void *userdata)
 {
 	FILE *out = userdata;
 	struct cg_v4l2_mode *modes;
 	int n;
 
-	if (kind != CG_V4L2_KIND_CAPTURE)
+	if (kind != CG_V4L2_KIND_CAPTURE || list_skip_reason(fd, path, vc, caps, type, kind))
 		return 0;
 	modes = cg_new0(struct cg_v4l2_mode, CG_V4L2_MAX_MODES);
 	n = cg_v4l2_mode_list(fd, type, 1280, 720, 30, NULL, modes, CG_V4L2_MAX_MODES);
@@ -89,8 +116,8 @@ static void list_formats(FILE *out, int fd, uint32_t type)
 		fprintf(out, " %s", cg_v4l2_fourcc_str(d.pixelformat, fcc));
 }
 
-static int list_encoder(int fd, const char *path, const struct v4l2_capability *vc, uint32_t type,
-			enum cg_v4l2_kind kind, void *userdata)
+static int list_encoder(int fd, const char *path, const struct v4l2_capability *vc, uint32_t caps,
+			uint32_t type, enum cg_v4l2_kind kind, void *userdata)
 {
 	FILE *out = userdata;
 	uint32_t out_type = V4L2_TYPE_IS_MULTIPLANAR(type) ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
@@ -120,7 +147,7 @@ struct list_find {
 };
 
 static int list_find_camera(int fd, const char *path, const struct v4l2_capability *vc,
-			    uint32_t type, enum cg_v4l2_kind kind, void *userdata)
+			    uint32_t caps, uint32_t type, enum cg_v4l2_kind kind, void *userdata)
 {
 	struct list_find *f = userdata;
 
@@ -155,7 +182,8 @@ struct list_find_all {
 };
 
 static int list_find_each_camera(int fd, const char *path, const struct v4l2_capability *vc,
-				 uint32_t type, enum cg_v4l2_kind kind, void *userdata)
+				 uint32_t caps, uint32_t type, enum cg_v4l2_kind kind,
+				 void *userdata)
 {
 	struct list_find_all *f = userdata;
 
