@@ -36,11 +36,15 @@ run() {
 	else fail=$((fail + 1)); echo "CASE $name: FAIL"; fi
 }
 # vimc through libcamera gives RGB only (libcamera's BGR888, V4L2's RGB24): vim2m and
-# vicodec import it. Small pictures: TCG is slow. libcamera aligns vimc's width to 12 (640
-# becomes 636); vicodec wants a multiple of 8, so its case asks for 648.
+# vicodec import it; x264 gets it converted. Small pictures: TCG is slow. libcamera aligns
+# vimc's width to 12 (640 becomes 636); vicodec wants a multiple of 8, so its case asks for
+# 648.
 run vim2m_rgb24_zero_copy_list --list --encoder-device=$M2M --codec=RGB3 --format=RGB3 --copies=zero
 run vicodec_rgb24_unbind --size=648x480 --encoder-device=$ENC --codec=FWHT --format=RGB3 --copies=zero --unbind
 run vim2m_held_by_another_process --encoder-device=$M2M --codec=RGB3 --format=RGB3 --hold
+# Into x264 by mapping: the FrameBuffer is read through its mapping and converted to I420
+# on the CPU (hw/convert.c, BT.601), every converted frame's bytes counted.
+run x264_rgb24_converted --encoder=x264 --format=RGB3 --copies=nonzero
 kill $UDEV
 echo "vdev-libcamera: $pass passed, $fail failed"
 exit $fail

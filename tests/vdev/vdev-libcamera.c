@@ -5,11 +5,12 @@
  * handler and IPA, its FrameBuffers (DMA-BUFs) into vim2m or vicodec without a copy, or into
  * x264 through the mapping. Each scenario moves on by what happened, never by the clock
  * (a timer only ticks it; --timeout guards a hang):
- *   (plain)  frames flow through the encoder; the copy counter is as --copies says.
+ *   (plain)  frames flow through the encoder; the copy counter is as --copies says (for
+ *            x264, nonzero: whole I420 frames converted on the CPU from the mapped RGB24).
  *   --unbind vimc is unbound mid-stream: the source fails (logged once), vimc is bound again
  *            and frames flow again, the media thread reopening with its back-off.
- *   --list   --list-devices shows vimc's camera and why its nodes are not V4L2 cameras,
- *            and auto takes the libcamera camera.
+ *   --list   --list-devices shows vimc's camera and why its nodes are not V4L2 cameras
+ *            (and lists none of them among the cameras), and auto takes the libcamera camera.
  *   --hold   a second process holds the camera first: camgate's open fails with a clear
  *            "busy" warning, logged once however often it retries; when the other process
  *            lets go, the retry streams.
@@ -263,6 +264,29 @@ static int lc_loop(struct lc_test *t)
 	return 0;
 }
 
+/*
+ * Into x264 by mapping, counted as the V4L2 path counts it: each frame converted to I420 on
+ * the CPU adds its I420 bytes (w x h x 3/2, what the newest frame says it cost) and x264
+ * adds as much for each frame it encodes (its own copy into its picture). So the counter is
+ * whole frames, between twice the frames encoded (every AU's frame converted) and the frames
+ * captured plus those encoded.
+ */
+static void lc_report_converted(struct lc_test *t, uint64_t enc, uint64_t copied)
+{
+	struct cg_frame *f = cg_media_latest_frame(t->media);
+	uint64_t each = f ? (uint64_t)f->width * f->height * 3 / 2 : 0;
+	uint64_t captured = cg_stats_get(&t->stats.frames_captured), n = each ? copied / each : 0;
+
+	lc_check(t, copied > 0, "CPU copies counted");
+	lc_check(t, f && f->fourcc == CG_FOURCC_I420 && f->copied_bytes == each,
+		 "the encoder gets I420 converted on the CPU, its bytes counted");
+	printf("vdev-libcamera: %lu bytes a frame, %lu frames' worth counted\n",
+	       (unsigned long)each, (unsigned long)n);
+	lc_check(t, each && copied % each == 0 && n >= 2 * enc && n <= captured + enc,
+		 "the counter is one I420 frame per conversion and one per frame x264 encoded");
+	cg_frame_unref(f);
+}
+
 static void lc_report(struct lc_test *t)
 {
 	uint64_t enc = lc_encoded(t), copied = cg_stats_get(&t->stats.copied_bytes);
@@ -277,7 +301,7 @@ static void lc_report(struct lc_test *t)
 	if (t->copies && strcmp(t->copies, "zero") == 0)
 		lc_check(t, copied == 0, "no pixel copied (libcamera DMA-BUF -> mem2mem)");
 	if (t->copies && strcmp(t->copies, "nonzero") == 0)
-		lc_check(t, copied > 0, "CPU copies counted");
+		lc_report_converted(t, enc, copied);
 	if (t->unbind) {
 		printf("vdev-libcamera: failure warnings: %u\n", failed);
 		lc_check(t, failed >= 1 && failed <= 2,
@@ -297,11 +321,13 @@ static void lc_report(struct lc_test *t)
 /*
  * --list: what --list-devices prints, and what auto takes. vimc's camera must be listed
  * as a libcamera camera, its capture nodes (which the media controller routes) must be
- * said not to be V4L2 cameras, and auto must take the libcamera camera.
+ * said not to be V4L2 cameras and not be listed among the cameras, and auto must take the
+ * libcamera camera.
  */
 static void lc_list(struct lc_test *t)
 {
 	char *text = NULL, source[64] = "", reason[128] = "";
+	const char *skipped, *vimc_node;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
@@ -312,6 +338,10 @@ static void lc_list(struct lc_test *t)
 		 "--list-devices lists vimc's libcamera camera");
 	lc_check(t, strstr(text, "(vimc): media-controller pipeline node") != NULL,
 		 "--list-devices says vimc's nodes are a pipeline's, not V4L2 cameras");
+	skipped = strstr(text, "not taken as V4L2 cameras:");
+	vimc_node = strstr(text, " (vimc, ");
+	lc_check(t, skipped && (!vimc_node || vimc_node > skipped),
+		 "--list-devices lists none of vimc's nodes among the cameras");
 	cg_registry_resolve_source("auto", source, sizeof(source), reason, sizeof(reason));
 	printf("vdev-libcamera: auto is %s%s%s\n", source, reason[0] ? ": " : "", reason);
 	lc_check(t, strcmp(source, "libcamera:platform/vimc.0 Sensor B") == 0,
