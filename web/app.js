@@ -576,6 +576,15 @@
     const h = md.height || video.videoHeight;
     cg.width = w;
     cg.height = h;
+    // The picture first, before anything that takes time: the video element moves on to
+    // the next frame as soon as it is decoded, and a code read later may be that frame's.
+    let code = null;
+    try {
+      code = readBlockCode(w, h);
+    } catch (e) {
+      code = null;
+    }
+    cg.codeReads++;
     // The frame's instants on the wall clock (CLOCK_REALTIME, which the daemon stamps):
     // performance.timeOrigin + t would drift from it by several ms over a page's life, so
     // each is anchored to Date.now() right here.
@@ -609,13 +618,6 @@
         cg.absCapture.misses++;
       }
     }
-    let code = null;
-    try {
-      code = readBlockCode(w, h);
-    } catch (e) {
-      code = null;
-    }
-    cg.codeReads++;
     if (!code) {
       cg.codeRejects++;
       return;
