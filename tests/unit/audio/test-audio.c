@@ -114,7 +114,10 @@ static void test_tone_capture(void)
 	/* 50 packets a second, 960 samples apart. */
 	g_assert_cmpuint(s.packets, >=, 110);
 	g_assert_cmpuint(s.last_ts - s.first_ts, ==, (s.packets - 1) * CG_AUDIO_FRAME_SAMPLES);
-	g_assert_cmpuint(st.packets, ==, s.packets);
+	/* The stats were taken before the stop, the packets counted after it: the capture
+	 * thread may have sent one more in between (armhf under qemu did), never fewer. */
+	g_assert_cmpuint(st.packets, >=, 110);
+	g_assert_cmpuint(st.packets, <=, s.packets);
 	/* The test tone is a device that cannot fail: open from the first frame until the stop. */
 	g_assert_true(st.device_open);
 	g_assert_cmpuint(st.device_errors, ==, 0);
