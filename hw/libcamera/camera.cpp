@@ -107,16 +107,19 @@ class lc_log_buf : public std::streambuf
 	}
 };
 
+/* The stream libcamera logs to: never freed (libcamera may log until the process ends),
+ * and kept reachable from here so that LeakSanitizer does not report it. */
+static lc_log_buf *lc_log_sink;
+static std::ostream *lc_log_stream;
+
 /* Once, before the first camera manager; LIBCAMERA_LOG_FILE still wins, for debugging. */
 static void lc_route_logs(void)
 {
-	static bool done;
-
-	if (done || getenv("LIBCAMERA_LOG_FILE"))
+	if (lc_log_stream || getenv("LIBCAMERA_LOG_FILE"))
 		return;
-	done = true;
-	/* Never freed: libcamera may log until the process ends. */
-	logSetStream(new std::ostream(new lc_log_buf()), false);
+	lc_log_sink = new lc_log_buf();
+	lc_log_stream = new std::ostream(lc_log_sink);
+	logSetStream(lc_log_stream, false);
 }
 
 /* Takes a reference on the manager, starting it for the first user. */
