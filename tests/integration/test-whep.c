@@ -769,11 +769,13 @@ static void test_many_viewers(void)
 {
 	static const char *const extra[] = { "--workers=2", NULL };
 	struct many_goal g = { .frames = 30 };
-	uint64_t kf0, kf, worst = 0, dtls_first = UINT64_MAX, dtls_last = 0, seen = 0;
+	uint64_t kf0, kf, worst = 0, dtls_first = UINT64_MAX, dtls_last = 0, seen = 0, window_ms;
+	int64_t t0;
 
 	daemon_start(extra);
 	g_assert_true(status_at_least("keyframes", 1, 5000));
 	kf0 = status_u64("keyframes");
+	t0 = g_get_monotonic_time();
 	for (int i = 0; i < N_VIEWERS; i++)
 		g.v[i] = viewer_start();
 	run_until(all_have_frames, &g, MEDIA_DEADLINE_MS);
@@ -788,6 +790,11 @@ static void test_many_viewers(void)
 		seen = MAX(seen, st->keyframes);
 	}
 	kf = status_u64("keyframes") - kf0;
+	/* The arbiter's own promise is at most one IDR per 300 ms, whatever asks: on a loaded
+	 * machine or under ThreadSanitizer a viewer whose queue overflowed asks again after the
+	 * joins (CI: 3 IDRs for a 2-IDR join window), so the bound also allows one per 300 ms
+	 * of the whole measurement. */
+	window_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	g_test_message(
 		"%d joins: DTLS connected from %.1f to %.1f ms, slowest first frame %.1f ms, "
 		"%" G_GUINT64_FORMAT " keyframes for %" G_GUINT64_FORMAT
@@ -797,7 +804,7 @@ static void test_many_viewers(void)
 	/* At most one IDR per 300 ms while the joins last, and one more that a request
 	 * arriving while the previous IDR was being encoded can cause. */
 	g_assert_cmpuint(kf, >=, 1);
-	g_assert_cmpuint(kf, <=, 2 + ms(dtls_last - dtls_first) / 300);
+	g_assert_cmpuint(kf, <=, 2 + MAX((uint64_t)ms(dtls_last - dtls_first), window_ms) / 300);
 	g_assert_cmpuint(status_u64("viewers"), ==, N_VIEWERS);
 	for (int i = 0; i < N_VIEWERS; i++)
 		viewer_delete(g.v[i]);
