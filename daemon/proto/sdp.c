@@ -702,8 +702,7 @@ static int sdp_transport_answer(const struct cg_sdp_offer *o, const struct cg_sd
 	return 0;
 }
 
-/* The offered rtx payload type retransmitting pt (RFC 4588 §8.6: a=fmtp:<rtx> apt=<pt>). */
-static uint8_t sdp_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
+uint8_t cg_sdp_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
 {
 	char v[16];
 	uint32_t apt;
@@ -732,7 +731,7 @@ static void sdp_choose(const struct cg_sdp_media *m, const struct cg_sdp_codec *
 	c->abs_send_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_SEND_TIME);
 	c->abs_capture_time_id = sdp_extmap_id(m, CG_RTP_EXT_URI_ABS_CAPTURE_TIME);
 	/* Retransmissions are answered to NACKs: without nack feedback rtx is useless. */
-	c->rtx_pt = caps->rtx && c->nack ? sdp_rtx_pt(m, codec->pt) : 0;
+	c->rtx_pt = caps->rtx && c->nack ? cg_sdp_rtx_pt(m, codec->pt) : 0;
 	if (caps->twcc) {
 		c->twcc_id = sdp_extmap_id(m, CG_RTP_EXT_URI_TWCC);
 		c->twcc = c->twcc_id && codec->fb_twcc;

@@ -154,6 +154,12 @@ struct cg_sdp_choice {
 };
 
 /*
+ * The rtx payload type of m that retransmits pt (RFC 4588 §8.6: rtx/90000 with
+ * a=fmtp:<rtx> apt=<pt>), or 0 when there is none. For offers and answers alike.
+ */
+uint8_t cg_sdp_rtx_pt(const struct cg_sdp_media *m, uint8_t pt);
+
+/*
  * Chooses the video section, payload type and extensions to use. A section with port 0 is
  * rejected unless it is a=bundle-only and in the BUNDLE group (RFC 8843 §6: Firefox's
  * max-bundle offers put every section after the first that way). Accepts the first video

@@ -898,19 +898,6 @@ static const struct cg_sdp_media *answer_video(const struct cg_sdp_offer *a)
 	return NULL;
 }
 
-/* The answered rtx payload type whose apt= is pt (RFC 4588 §8.6), or 0. */
-static uint8_t answer_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
-{
-	char apt[16];
-
-	snprintf(apt, sizeof(apt), "apt=%u", pt);
-	for (unsigned i = 0; i < m->n_codecs; i++)
-		if (g_ascii_strcasecmp(m->codecs[i].name, "rtx") == 0 &&
-		    strstr(m->codecs[i].fmtp, apt))
-			return m->codecs[i].pt;
-	return 0;
-}
-
 #define PICK(m, a, field) ((m)->field[0] ? (m)->field : (a)->field)
 
 /* Checks the answer and configures ICE and DTLS from it. */
@@ -938,7 +925,7 @@ static int whep_apply_answer(struct cg_whep_client *c, const struct cg_sdp_offer
 			c->twcc_id = m->extmaps[i].id;
 		}
 	}
-	c->stats.rtx_pt = answer_rtx_pt(m, c->stats.video_pt);
+	c->stats.rtx_pt = cg_sdp_rtx_pt(m, c->stats.video_pt);
 	setup = PICK(m, a, setup);
 	c->stats.answer_setup_passive = strcmp(setup, "passive") == 0;
 	c->stats.answer_end_of_candidates = m->end_of_candidates;

@@ -694,19 +694,6 @@ static char *viewer_offer(struct viewer *v)
 	return sdp;
 }
 
-/* The rtx payload type whose apt= is pt (RFC 4588 §8.6), or 0. */
-static uint8_t answer_rtx_pt(const struct cg_sdp_media *m, uint8_t pt)
-{
-	char apt[16];
-
-	snprintf(apt, sizeof(apt), "apt=%u", pt);
-	for (unsigned i = 0; i < m->n_codecs; i++)
-		if (g_ascii_strcasecmp(m->codecs[i].name, "rtx") == 0 &&
-		    strstr(m->codecs[i].fmtp, apt))
-			return m->codecs[i].pt;
-	return 0;
-}
-
 #define PICK(m, a, field) ((m)->field[0] ? (m)->field : (a)->field)
 
 /* The answer, as a browser reads it: payload types, ICE credentials, the DTLS role. */
@@ -722,7 +709,7 @@ static void viewer_apply_answer(struct viewer *v, const char *answer)
 	g_assert_cmpint(m->direction, ==, CG_SDP_SENDONLY);
 	g_assert_cmpstr(m->codecs[0].name, ==, "H264");
 	v->video_pt = m->codecs[0].pt;
-	v->rtx_pt = answer_rtx_pt(m, v->video_pt);
+	v->rtx_pt = cg_sdp_rtx_pt(m, v->video_pt);
 	g_assert_cmpuint(v->rtx_pt, !=, 0); /* RTX offered and implemented: answered */
 	g_assert_cmpstr(PICK(m, a, setup), ==, "passive");
 	g_assert_cmpint(
